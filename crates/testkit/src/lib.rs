@@ -1,0 +1,2 @@
+//! Throwaway MariaDB servers for tests. (Being filled in.)
+#![deny(missing_docs)]
