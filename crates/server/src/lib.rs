@@ -1,3 +1,589 @@
 //! The connection to the running MariaDB server: the only crate that speaks SQL.
-//! Not implemented yet (issue: `--backup`).
+//!
+//! A backup opens several [`Session`]s, as mariadb-backup does (main, `BACKUP STAGE`,
+//! per-table `BACKUP LOCK`, redo copier; see `mariabackup-behavior.md` §1.1), so that a
+//! blocking lock statement on one never stalls the others. This crate knows the statements
+//! and how to read their answers; it does not decide *when* to send them (that is the
+//! backup flow in the binary).
+//!
+//! Invariants: no statement here writes data or the binlog; every error names the server
+//! target (socket or host:port) and, for queries, the statement that failed.
 #![deny(missing_docs)]
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use innodb::Lsn;
+use mysql::prelude::Queryable;
+
+/// Where Debian's client library looks when neither socket nor host is given
+/// (`[client-server] socket` in `/etc/mysql/my.cnf`).
+pub const DEFAULT_SOCKET: &str = "/run/mysqld/mysqld.sock";
+
+/// Statement every session starts with: a backup may hold a connection idle for hours
+/// while files copy, and must not be cut off by `max_statement_time`.
+const SESSION_SETUP: &str = "SET SESSION wait_timeout=2147483, max_statement_time=0";
+
+/// How to reach the server, from the command line and option files.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConnectOptions {
+    /// `--host`; unset or `localhost` means the unix socket, as the MariaDB client does.
+    pub host: Option<String>,
+    /// `--port` (TCP only).
+    pub port: Option<u16>,
+    /// `--socket`; absolute, resolved before any `chdir`.
+    pub socket: Option<PathBuf>,
+    /// `--protocol=TCP` forces TCP even for `localhost`.
+    pub force_tcp: bool,
+    /// `--user`; unset means the OS user name, as the MariaDB client does.
+    pub user: Option<String>,
+    /// `--password`; `None` means no password is sent.
+    pub password: Option<String>,
+}
+
+/// The endpoint a [`ConnectOptions`] resolves to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A unix socket path.
+    Socket(PathBuf),
+    /// A TCP host and port.
+    Tcp(String, u16),
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Endpoint::Socket(p) => write!(f, "socket '{}'", p.display()),
+            Endpoint::Tcp(h, p) => write!(f, "'{h}' port {p}"),
+        }
+    }
+}
+
+impl ConnectOptions {
+    /// Decides socket or TCP the way the MariaDB client does: a host other than
+    /// `localhost` (or `--protocol=TCP`) means TCP, otherwise the socket.
+    pub fn endpoint(&self) -> Endpoint {
+        let host = self.host.as_deref().unwrap_or("localhost");
+        if self.force_tcp || host != "localhost" {
+            let host = if host == "localhost" {
+                "127.0.0.1"
+            } else {
+                host
+            };
+            Endpoint::Tcp(host.to_string(), self.port.unwrap_or(3306))
+        } else {
+            Endpoint::Socket(
+                self.socket
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(DEFAULT_SOCKET)),
+            )
+        }
+    }
+
+    /// The user name sent to the server.
+    pub fn effective_user(&self) -> String {
+        self.user
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .unwrap_or_else(|| "root".to_string())
+    }
+
+    /// The line mariadb-backup logs before connecting; the password is never shown.
+    pub fn describe(&self) -> String {
+        format!(
+            "host: {}, user: {}, password: {}, port: {}, socket: {}",
+            self.host.as_deref().unwrap_or("localhost"),
+            self.effective_user(),
+            if self.password.is_some() {
+                "set"
+            } else {
+                "not set"
+            },
+            self.port
+                .map(|p| p.to_string())
+                .unwrap_or_else(|| "not set".into()),
+            self.socket
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_else(|| "not set".into()),
+        )
+    }
+}
+
+/// What went wrong talking to the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The server could not be reached at all.
+    #[error("cannot connect to the MariaDB server through {endpoint}: {reason}. Is the server running? Check --socket/--host/--port or the [client] group of your option files")]
+    Unreachable {
+        /// Where we tried.
+        endpoint: Endpoint,
+        /// The client library's explanation.
+        reason: String,
+    },
+    /// The server refused the login.
+    #[error(
+        "the MariaDB server at {endpoint} refused the login: {reason}. Check --user/--password"
+    )]
+    AccessDenied {
+        /// Where we tried.
+        endpoint: Endpoint,
+        /// The server's message.
+        reason: String,
+    },
+    /// The account lacks privileges a backup needs.
+    #[error("the backup user lacks {}: grant with e.g. GRANT {} ON *.* TO <user>. SHOW GRANTS said:\n  {}",
+        .missing.join(", "), .missing.join(", "), .grants.join("\n  "))]
+    MissingPrivileges {
+        /// Each missing privilege, e.g. `RELOAD`.
+        missing: Vec<String>,
+        /// What `SHOW GRANTS` returned.
+        grants: Vec<String>,
+    },
+    /// A statement failed.
+    #[error("statement `{sql}` failed on the MariaDB server: {reason}")]
+    Query {
+        /// The statement.
+        sql: String,
+        /// The server's or client library's message.
+        reason: String,
+    },
+    /// The server answered, but not in a form we understand.
+    #[error("unexpected answer to `{sql}`: {what}")]
+    Unexpected {
+        /// The statement.
+        sql: String,
+        /// What was wrong.
+        what: String,
+    },
+}
+
+/// `BACKUP STAGE` steps, in the order the server requires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BackupStage {
+    /// Blocks purge of redo needed by the backup; nothing user-visible.
+    Start,
+    /// Flushes and locks non-transactional tables against writes while they are copied.
+    Flush,
+    /// Blocks DDL.
+    BlockDdl,
+    /// Blocks commits: the consistent point.
+    BlockCommit,
+    /// Releases everything.
+    End,
+}
+
+impl BackupStage {
+    fn keyword(self) -> &'static str {
+        match self {
+            BackupStage::Start => "START",
+            BackupStage::Flush => "FLUSH",
+            BackupStage::BlockDdl => "BLOCK_DDL",
+            BackupStage::BlockCommit => "BLOCK_COMMIT",
+            BackupStage::End => "END",
+        }
+    }
+}
+
+/// A binlog coordinate from `SHOW MASTER STATUS`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinlogPosition {
+    /// Binlog file name, e.g. `mysql-bin.000002`.
+    pub file: String,
+    /// Byte position in that file.
+    pub position: u64,
+}
+
+/// `SHOW VARIABLES` as a map; names are lower case.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Variables(pub BTreeMap<String, String>);
+
+impl Variables {
+    /// The value of a variable, if the server has it.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// Whether a boolean variable is `ON`.
+    pub fn is_on(&self, name: &str) -> bool {
+        matches!(self.get(name), Some(v) if v.eq_ignore_ascii_case("ON") || v == "1")
+    }
+}
+
+/// One connection to the server.
+pub struct Session {
+    conn: mysql::Conn,
+    endpoint: Endpoint,
+}
+
+impl Session {
+    /// Connects and prepares the session as mariadb-backup does.
+    pub fn connect(opts: &ConnectOptions) -> Result<Session, ServerError> {
+        let endpoint = opts.endpoint();
+        let mut builder = mysql::OptsBuilder::new()
+            .user(Some(opts.effective_user()))
+            .pass(opts.password.clone())
+            .prefer_socket(false);
+        builder = match &endpoint {
+            Endpoint::Socket(path) => builder.socket(Some(path.to_string_lossy().into_owned())),
+            Endpoint::Tcp(host, port) => builder.ip_or_hostname(Some(host.clone())).tcp_port(*port),
+        };
+        let conn = mysql::Conn::new(builder).map_err(|e| classify_connect_error(&endpoint, e))?;
+        let mut session = Session { conn, endpoint };
+        session.exec(SESSION_SETUP)?;
+        Ok(session)
+    }
+
+    /// Where this session is connected.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    /// Runs a statement whose result is not needed.
+    pub fn exec(&mut self, sql: &str) -> Result<(), ServerError> {
+        self.conn.query_drop(sql).map_err(|e| query_error(sql, e))
+    }
+
+    /// Runs a query and returns every row as optional strings.
+    pub fn query_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, ServerError> {
+        let rows: Vec<mysql::Row> = self.conn.query(sql).map_err(|e| query_error(sql, e))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| row.unwrap().into_iter().map(value_to_string).collect())
+            .collect())
+    }
+
+    /// Runs a query expected to return exactly one value.
+    pub fn query_value(&mut self, sql: &str) -> Result<Option<String>, ServerError> {
+        let rows = self.query_rows(sql)?;
+        match rows.as_slice() {
+            [row] if row.len() == 1 => Ok(row[0].clone()),
+            _ => Err(ServerError::Unexpected {
+                sql: sql.to_string(),
+                what: format!("expected one value, got {} rows", rows.len()),
+            }),
+        }
+    }
+
+    /// `SHOW VARIABLES`.
+    pub fn variables(&mut self) -> Result<Variables, ServerError> {
+        let rows = self.query_rows("SHOW VARIABLES")?;
+        Ok(Variables(name_value_pairs(rows)))
+    }
+
+    /// `SHOW GRANTS` for the current user.
+    pub fn grants(&mut self) -> Result<Vec<String>, ServerError> {
+        let rows = self.query_rows("SHOW GRANTS")?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| r.into_iter().next().flatten())
+            .collect())
+    }
+
+    /// Fails with [`ServerError::MissingPrivileges`] naming every privilege of `needed`
+    /// that the current user lacks on `*.*`.
+    pub fn require_privileges(&mut self, needed: &[Privilege]) -> Result<(), ServerError> {
+        let grants = self.grants()?;
+        let held = global_privileges(&grants);
+        let missing: Vec<String> = needed
+            .iter()
+            .filter(|p| !p.satisfied_by(&held))
+            .map(|p| p.name().to_string())
+            .collect();
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(ServerError::MissingPrivileges { missing, grants })
+        }
+    }
+
+    /// `BACKUP STAGE <stage>`.
+    pub fn backup_stage(&mut self, stage: BackupStage) -> Result<(), ServerError> {
+        self.exec(&format!("BACKUP STAGE {}", stage.keyword()))
+    }
+
+    /// `BACKUP LOCK db.table`: blocks DDL and writes to one table while its files copy.
+    pub fn backup_lock(&mut self, db: &str, table: &str) -> Result<(), ServerError> {
+        self.exec(&format!(
+            "BACKUP LOCK {}.{}",
+            quote_identifier(db),
+            quote_identifier(table)
+        ))
+    }
+
+    /// `BACKUP UNLOCK`.
+    pub fn backup_unlock(&mut self) -> Result<(), ServerError> {
+        self.exec("BACKUP UNLOCK")
+    }
+
+    /// The server's current LSN ("Log sequence number" of `SHOW ENGINE INNODB STATUS`).
+    pub fn innodb_lsn(&mut self) -> Result<Lsn, ServerError> {
+        const SQL: &str = "SHOW ENGINE INNODB STATUS";
+        let rows = self.query_rows(SQL)?;
+        let status = rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.into_iter().nth(2).flatten())
+            .unwrap_or_default();
+        parse_status_lsn(&status, "Log sequence number").ok_or_else(|| ServerError::Unexpected {
+            sql: SQL.to_string(),
+            what: "no 'Log sequence number' line".to_string(),
+        })
+    }
+
+    /// `Innodb_lsn_flushed`: everything below it is durable in `ib_logfile0`.
+    pub fn lsn_flushed(&mut self) -> Result<Lsn, ServerError> {
+        const SQL: &str = "SHOW STATUS LIKE 'Innodb_lsn_flushed'";
+        let value = name_value_pairs(self.query_rows(SQL)?)
+            .remove("innodb_lsn_flushed")
+            .and_then(|v| v.parse::<u64>().ok());
+        value.map(Lsn).ok_or_else(|| ServerError::Unexpected {
+            sql: SQL.to_string(),
+            what: "no numeric Innodb_lsn_flushed".to_string(),
+        })
+    }
+
+    /// `FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS`: makes the redo durable up to the current LSN.
+    pub fn flush_engine_logs(&mut self) -> Result<(), ServerError> {
+        self.exec("FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS")
+    }
+
+    /// `SHOW MASTER STATUS`; `None` when the binlog is off.
+    pub fn master_status(&mut self) -> Result<Option<BinlogPosition>, ServerError> {
+        const SQL: &str = "SHOW MASTER STATUS";
+        let rows = self.query_rows(SQL)?;
+        let Some(row) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let mut cols = row.into_iter();
+        let file = cols.next().flatten();
+        let pos = cols.next().flatten().and_then(|p| p.parse::<u64>().ok());
+        match (file, pos) {
+            (Some(file), Some(position)) => Ok(Some(BinlogPosition { file, position })),
+            _ => Err(ServerError::Unexpected {
+                sql: SQL.to_string(),
+                what: "missing File or Position".to_string(),
+            }),
+        }
+    }
+}
+
+/// A global privilege a backup may need.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Privilege {
+    /// `RELOAD`: BACKUP STAGE, BACKUP LOCK, FLUSH.
+    Reload,
+    /// `PROCESS`: SHOW ENGINE INNODB STATUS.
+    Process,
+    /// `BINLOG MONITOR` (or `SUPER`): SHOW MASTER STATUS.
+    BinlogMonitor,
+    /// `SLAVE MONITOR` (or `SUPER`): SHOW ALL SLAVES STATUS for `--slave-info`.
+    SlaveMonitor,
+}
+
+impl Privilege {
+    /// The privilege as `GRANT` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Privilege::Reload => "RELOAD",
+            Privilege::Process => "PROCESS",
+            Privilege::BinlogMonitor => "BINLOG MONITOR",
+            Privilege::SlaveMonitor => "SLAVE MONITOR",
+        }
+    }
+
+    fn satisfied_by(self, held: &[String]) -> bool {
+        let has = |p: &str| held.iter().any(|h| h == p);
+        has("ALL PRIVILEGES")
+            || has(self.name())
+            || (matches!(self, Privilege::BinlogMonitor | Privilege::SlaveMonitor) && has("SUPER"))
+            // REPLICATION CLIENT is the pre-10.5 name of BINLOG MONITOR.
+            || (self == Privilege::BinlogMonitor && has("REPLICATION CLIENT"))
+    }
+}
+
+/// The privileges granted `ON *.*` by the given `SHOW GRANTS` lines, upper case.
+pub fn global_privileges(grants: &[String]) -> Vec<String> {
+    let mut held = Vec::new();
+    for line in grants {
+        let Some(rest) = line.strip_prefix("GRANT ") else {
+            continue;
+        };
+        let Some((privs, target)) = rest.split_once(" ON ") else {
+            continue;
+        };
+        if !target.trim_start().starts_with("*.*") {
+            continue;
+        }
+        held.extend(privs.split(',').map(|p| p.trim().to_ascii_uppercase()));
+    }
+    held
+}
+
+/// Reads `<label> <number>` from an InnoDB status text.
+pub fn parse_status_lsn(status: &str, label: &str) -> Option<Lsn> {
+    status.lines().find_map(|line| {
+        let rest = line.strip_prefix(label)?;
+        rest.split_whitespace()
+            .next()
+            .and_then(|n| n.parse::<u64>().ok())
+            .map(Lsn)
+    })
+}
+
+/// Quotes an identifier with backticks, doubling any backtick inside it.
+pub fn quote_identifier(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
+}
+
+fn name_value_pairs(rows: Vec<Vec<Option<String>>>) -> BTreeMap<String, String> {
+    rows.into_iter()
+        .filter_map(|r| {
+            let mut cols = r.into_iter();
+            let name = cols.next().flatten()?;
+            let value = cols.next().flatten().unwrap_or_default();
+            Some((name.to_ascii_lowercase(), value))
+        })
+        .collect()
+}
+
+fn value_to_string(value: mysql::Value) -> Option<String> {
+    match value {
+        mysql::Value::NULL => None,
+        mysql::Value::Bytes(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+        mysql::Value::Int(i) => Some(i.to_string()),
+        mysql::Value::UInt(u) => Some(u.to_string()),
+        mysql::Value::Float(f) => Some(f.to_string()),
+        mysql::Value::Double(d) => Some(d.to_string()),
+        other => Some(other.as_sql(true).trim_matches('\'').to_string()),
+    }
+}
+
+fn query_error(sql: &str, e: mysql::Error) -> ServerError {
+    ServerError::Query {
+        sql: sql.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+fn classify_connect_error(endpoint: &Endpoint, e: mysql::Error) -> ServerError {
+    match e {
+        mysql::Error::MySqlError(ref server) if server.code == 1045 || server.code == 1698 => {
+            ServerError::AccessDenied {
+                endpoint: endpoint.clone(),
+                reason: server.message.clone(),
+            }
+        }
+        mysql::Error::DriverError(driver) => ServerError::Unreachable {
+            endpoint: endpoint.clone(),
+            reason: driver.to_string(),
+        },
+        mysql::Error::IoError(io) => ServerError::Unreachable {
+            endpoint: endpoint.clone(),
+            reason: io.to_string(),
+        },
+        other => ServerError::Unreachable {
+            endpoint: endpoint.clone(),
+            reason: other.to_string(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_follows_the_client_rules() {
+        let check = |host: Option<&str>, tcp: bool, expected: Endpoint| {
+            let opts = ConnectOptions {
+                host: host.map(str::to_string),
+                force_tcp: tcp,
+                port: Some(3307),
+                ..Default::default()
+            };
+            assert_eq!(opts.endpoint(), expected, "host {host:?} tcp {tcp}");
+        };
+        check(None, false, Endpoint::Socket(DEFAULT_SOCKET.into()));
+        check(
+            Some("localhost"),
+            false,
+            Endpoint::Socket(DEFAULT_SOCKET.into()),
+        );
+        check(
+            Some("localhost"),
+            true,
+            Endpoint::Tcp("127.0.0.1".into(), 3307),
+        );
+        check(Some("db1"), false, Endpoint::Tcp("db1".into(), 3307));
+    }
+
+    #[test]
+    fn describe_never_shows_the_password() {
+        let opts = ConnectOptions {
+            user: Some("bk".into()),
+            password: Some("s3cret".into()),
+            socket: Some("/tmp/s.sock".into()),
+            ..Default::default()
+        };
+        let line = opts.describe();
+        assert_eq!(
+            line,
+            "host: localhost, user: bk, password: set, port: not set, socket: /tmp/s.sock"
+        );
+        assert!(!line.contains("s3cret"));
+    }
+
+    #[test]
+    fn global_privileges_from_show_grants() {
+        let check = |grants: &[&str], needed: Privilege, ok: bool| {
+            let grants: Vec<String> = grants.iter().map(|s| s.to_string()).collect();
+            assert_eq!(
+                needed.satisfied_by(&global_privileges(&grants)),
+                ok,
+                "{grants:?} {needed:?}"
+            );
+        };
+        let usage = "GRANT USAGE ON *.* TO `bk`@`localhost`";
+        let rp = "GRANT RELOAD, PROCESS ON *.* TO `bk`@`localhost` IDENTIFIED BY PASSWORD '*AB'";
+        let all = "GRANT ALL PRIVILEGES ON *.* TO `root`@`localhost` WITH GRANT OPTION";
+        let db_only = "GRANT ALL PRIVILEGES ON `db`.* TO `bk`@`localhost`";
+        check(&[usage], Privilege::Reload, false);
+        check(&[rp], Privilege::Reload, true);
+        check(&[rp], Privilege::Process, true);
+        check(&[rp], Privilege::BinlogMonitor, false);
+        check(&[all], Privilege::BinlogMonitor, true);
+        check(&[usage, db_only], Privilege::Reload, false);
+        check(
+            &["GRANT SUPER ON *.* TO `x`@`%`"],
+            Privilege::BinlogMonitor,
+            true,
+        );
+        check(
+            &["GRANT RELOAD, BINLOG MONITOR ON *.* TO `x`@`%`"],
+            Privilege::BinlogMonitor,
+            true,
+        );
+    }
+
+    #[test]
+    fn lsn_from_innodb_status() {
+        let status = "---\nLOG\n---\nLog sequence number 813780\nLog flushed up to   813780\n";
+        assert_eq!(
+            parse_status_lsn(status, "Log sequence number"),
+            Some(Lsn(813780))
+        );
+        assert_eq!(
+            parse_status_lsn(status, "Log flushed up to"),
+            Some(Lsn(813780))
+        );
+        assert_eq!(parse_status_lsn("nothing", "Log sequence number"), None);
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_identifier("t"), "`t`");
+        assert_eq!(quote_identifier("we`ird"), "`we``ird`");
+    }
+}
