@@ -1,15 +1,59 @@
 //! Exit codes: documented API, printed by `--help` and listed in README.md.
+//! The numbers never change once released; scripts depend on them.
 
 use std::process::ExitCode;
 
-/// Why `hotbackup` ended. The numbers never change once released.
+/// Why `hotbackup` ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(dead_code)] // the modes that produce most codes are still being wired in
 pub enum Code {
-    /// Bad command line or option file.
+    /// Any failure not classified below, including option-file problems (as mariadb-backup).
+    Failure = 1,
+    /// Bad command line.
     Usage = 2,
+    /// The server could not be reached, refused the login, or the user lacks a privilege.
+    Connection = 3,
+    /// A data page or the redo log in the *source* stays corrupt after every re-read.
+    SourceCorrupt = 4,
+    /// The server overwrote redo log that had not been copied yet.
+    RedoOverwritten = 5,
+    /// Reading or writing a file failed (disk full, permissions, a file that exists).
+    Io = 6,
+    /// The directory is not in the state the mode needs (not a backup, not prepared,
+    /// a non-empty datadir).
+    WrongState = 7,
 }
 
-const TABLE: &[(Code, &str)] = &[(Code::Usage, "usage: unknown or invalid option, missing mode")];
+const TABLE: &[(Code, &str)] = &[
+    (
+        Code::Failure,
+        "failure not covered below, incl. an unreadable or malformed option file",
+    ),
+    (
+        Code::Usage,
+        "usage: unknown or invalid option, no mode or two modes",
+    ),
+    (
+        Code::Connection,
+        "cannot connect to the server, login refused, or a missing privilege",
+    ),
+    (
+        Code::SourceCorrupt,
+        "a source page or log block stays corrupt after re-reading",
+    ),
+    (
+        Code::RedoOverwritten,
+        "the server overwrote redo log before it was copied: increase innodb_log_file_size",
+    ),
+    (
+        Code::Io,
+        "a file could not be read or written (disk full, permissions, exists)",
+    ),
+    (
+        Code::WrongState,
+        "the directory is not a backup, not prepared, or the datadir is not empty",
+    ),
+];
 
 impl From<Code> for ExitCode {
     fn from(code: Code) -> ExitCode {

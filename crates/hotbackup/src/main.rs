@@ -1,11 +1,12 @@
 //! `hotbackup`: physical hot backup for MariaDB 10.11, a drop-in for `mariadb-backup`.
 //!
 //! The binary is thin: it parses mariadb-backup's command line and drives the library
-//! crates. Only `--help` and `--version` exist so far; the modes follow in their issues.
+//! crates. Options are parsed by `options`; the modes follow in their issues.
 
 use std::process::ExitCode;
 
 mod exit;
+mod options;
 
 const VERSION_LINE: &str = concat!(
     "hotbackup ",
@@ -13,47 +14,40 @@ const VERSION_LINE: &str = concat!(
     " (mariadb-backup 10.11 compatible)"
 );
 
-fn usage() -> String {
-    format!(
-        "{VERSION_LINE}\n\
-         Physical hot backup for MariaDB 10.11, a drop-in for mariadb-backup.\n\n\
-         Usage: hotbackup [--defaults-file=#] [--backup | --prepare | --copy-back | --move-back] [OPTIONS]\n\n\
-         Modes (not implemented yet in this build; see README.md for the status of each):\n\
-         \x20 --backup            take a backup of a running server to --target-dir\n\
-         \x20 --prepare           apply the copied redo log so the backup is consistent\n\
-         \x20 --copy-back         copy a prepared backup into an empty datadir\n\
-         \x20 --move-back         move a prepared backup into an empty datadir\n\n\
-         Options:\n\
-         \x20 --target-dir=DIR    the backup directory\n\
-         \x20 -?, --help          print this help and exit\n\
-         \x20 -v, --version       print version information and exit\n\n\
-         {}",
-        exit::help_table()
-    )
-}
-
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    if args.is_empty() {
-        eprint!("{}", usage());
-        return exit::Code::Usage.into();
+    let parsed = options::parse_args_os(std::env::args_os().skip(1), &options::Env::from_process());
+    for warning in &parsed.warnings {
+        eprintln!("{warning}");
     }
-    for arg in &args {
-        match arg.as_str() {
-            "--help" | "-?" | "-h" => {
-                print!("{}", usage());
-                return ExitCode::SUCCESS;
+    match parsed.result {
+        Err(e) => {
+            eprintln!("hotbackup: {e}");
+            if e.is_usage() {
+                exit::Code::Usage.into()
+            } else {
+                // Option-file problems exit 1, as in mariadb-backup.
+                exit::Code::Failure.into()
             }
-            "--version" | "-v" => {
-                println!("{VERSION_LINE}");
-                return ExitCode::SUCCESS;
-            }
-            _ => {}
+        }
+        Ok(options::Command::Help) => {
+            print!(
+                "{}",
+                options::help::help_text(VERSION_LINE, &exit::help_table())
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(options::Command::Version) => {
+            println!("{VERSION_LINE}");
+            ExitCode::SUCCESS
+        }
+        Ok(options::Command::PrintDefaults(text)) => {
+            print!("{text}");
+            ExitCode::SUCCESS
+        }
+        Ok(options::Command::Run(opts)) => {
+            let what = opts.mode.map_or("--print-param", options::Mode::option);
+            eprintln!("hotbackup: {what} is not implemented in this build yet");
+            exit::Code::Usage.into()
         }
     }
-    eprintln!(
-        "hotbackup: '{}' is not supported by this build yet; run 'hotbackup --help'",
-        args[0]
-    );
-    exit::Code::Usage.into()
 }
