@@ -17,6 +17,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod apply;
 pub mod page;
 pub mod redo;
 pub mod types;

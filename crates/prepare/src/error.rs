@@ -1,0 +1,166 @@
+//! What can go wrong in a prepare. Every error names the file, space, page or LSN
+//! involved and, where there is one, what the user can do.
+
+use std::io;
+use std::path::PathBuf;
+
+use innodb::apply::ApplyError;
+use innodb::redo::RedoError;
+use innodb::{Lsn, SpaceId};
+
+/// An error of [`crate::prepare`].
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// The directory lacks a file every backup has.
+    #[error("{dir} is not a backup directory: {missing} is missing (was it made by mariadb-backup or hotbackup --backup?)")]
+    NotABackup {
+        /// The directory given.
+        dir: PathBuf,
+        /// The file that is missing.
+        missing: &'static str,
+    },
+    /// `xtrabackup_checkpoints` could not be read, parsed or written.
+    #[error(transparent)]
+    Meta(#[from] backup_meta::MetaError),
+    /// A file operation failed.
+    #[error("cannot {op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+    /// The header or checkpoint of `ib_logfile0` is unusable.
+    #[error("{path}: {source}")]
+    LogHeader {
+        /// The log file.
+        path: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: RedoError,
+    },
+    /// The redo log is damaged inside the range that must be applied.
+    #[error(
+        "{path} is corrupt at LSN {lsn} (file offset {offset}): {reason}; the log must reach LSN \
+         {expected_end}. The backup cannot be prepared: take a new backup"
+    )]
+    CorruptLog {
+        /// The log file.
+        path: PathBuf,
+        /// LSN of the damaged mtr or record.
+        lsn: Lsn,
+        /// Its offset in the file.
+        offset: u64,
+        /// What is wrong.
+        reason: String,
+        /// Where the log should have ended.
+        expected_end: Lsn,
+    },
+    /// No FILE_CHECKPOINT(checkpoint_lsn) at the checkpoint's end_lsn (§2.6).
+    #[error(
+        "{path}: missing FILE_CHECKPOINT({checkpoint_lsn}) at LSN {end_lsn}: the log does not \
+         belong to its checkpoint; take a new backup"
+    )]
+    MissingFileCheckpoint {
+        /// The log file.
+        path: PathBuf,
+        /// The checkpoint LSN.
+        checkpoint_lsn: Lsn,
+        /// Where the record should be.
+        end_lsn: Lsn,
+    },
+    /// The log ends before an LSN it must reach.
+    #[error(
+        "the log was only applied up to LSN {end}, not to {needed} ({what}); take a new backup"
+    )]
+    LogTooShort {
+        /// Where the valid log ends.
+        end: Lsn,
+        /// The LSN it must reach.
+        needed: Lsn,
+        /// Which LSN that is.
+        what: &'static str,
+    },
+    /// The log does not end where `xtrabackup_checkpoints` says the copy ended.
+    #[error(
+        "{path} ends at LSN {end} but xtrabackup_checkpoints says last_lsn = {last_lsn}: the log \
+         file was truncated or replaced; take a new backup"
+    )]
+    LogEndMismatch {
+        /// The log file.
+        path: PathBuf,
+        /// Where the valid log ends.
+        end: Lsn,
+        /// `last_lsn` of xtrabackup_checkpoints.
+        last_lsn: Lsn,
+    },
+    /// Something this implementation does not handle (yet).
+    #[error("unsupported: {what}")]
+    Unsupported {
+        /// What.
+        what: String,
+    },
+    /// A `.del`/`.ren`/`.new` marker file is malformed.
+    #[error("{path}: {what}")]
+    DdlFile {
+        /// The marker file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// A data file is unusable (truncated, bad page 0, wrong page size).
+    #[error("{path}: {what}")]
+    DataFile {
+        /// The data file.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
+    /// Two files claim the same tablespace id.
+    #[error("tablespace {space} is in both {first} and {second}; remove the stray copy")]
+    DuplicateSpace {
+        /// The id.
+        space: SpaceId,
+        /// One file.
+        first: PathBuf,
+        /// The other.
+        second: PathBuf,
+    },
+    /// The log changes a tablespace whose file is not in the backup (and not deleted).
+    #[error(
+        "the log changes {n_pages} pages of tablespace {space} ({name}) but no file of the backup \
+         has that id; restore the file or use the option to ignore missing tablespaces"
+    )]
+    MissingTablespace {
+        /// The id.
+        space: SpaceId,
+        /// Its name from FILE_ records, or "no FILE_ record".
+        name: String,
+        /// Pages that have records.
+        n_pages: usize,
+    },
+    /// A record could not be applied to a page.
+    #[error("{path}: mtr at LSN {lsn}: {source}; the data file or the log is damaged")]
+    Apply {
+        /// The data file.
+        path: PathBuf,
+        /// Start LSN of the mtr.
+        lsn: Lsn,
+        /// The failed check.
+        #[source]
+        source: ApplyError,
+    },
+}
+
+impl PrepareError {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        PrepareError::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! The tablespace files of a backup: ibdata1, undo tablespaces and `*.ibd`, mapped by
+//! the space id on their page 0 (or, for an all-zero "deferred" page 0, by the name
+//! in the log's FILE_ records; redo-format.md §5.6).
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use innodb::apply::PageFormat;
+use innodb::page::fil::FIL_PAGE_SPACE_ID;
+use innodb::page::fsp::{FSP_HEADER_OFFSET, FSP_SPACE_FLAGS, FSP_SPACE_ID};
+use innodb::page::{is_all_zero, read_crypt_data, SpaceFlags};
+use innodb::SpaceId;
+
+use crate::error::PrepareError;
+use crate::log::SpaceNote;
+use crate::progress::{Event, Progress};
+
+/// The first system tablespace file (more `ibdataN` files are not supported yet).
+pub(crate) const IBDATA1: &str = "ibdata1";
+/// Bytes of page 0 needed for the id and the flags (FSP_SPACE_FLAGS ends at 58).
+const PAGE0_HEAD: usize = FSP_HEADER_OFFSET + FSP_SPACE_FLAGS + 4;
+/// Smallest page 0 looked at for "all zero" (UNIV_ZIP_SIZE_MIN).
+const PAGE0_ZERO_CHECK: usize = 1024;
+
+/// One open tablespace file.
+#[derive(Debug)]
+pub(crate) struct Space {
+    pub(crate) path: PathBuf,
+    pub(crate) file: File,
+    /// Physical page size (zip size for ROW_FORMAT=COMPRESSED).
+    pub(crate) phys: usize,
+    pub(crate) compressed: bool,
+    pub(crate) format: PageFormat,
+    /// page_compressed or encrypted: pages cannot be changed in place.
+    pub(crate) unsupported: Option<&'static str>,
+}
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    b.get(at..at + 4)
+        .map_or(0, |w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
+}
+
+/// The logical page size from ibdata1's page 0.
+pub(crate) fn server_page_size(dir: &Path) -> Result<usize, PrepareError> {
+    let path = dir.join(IBDATA1);
+    let file = File::open(&path).map_err(|e| PrepareError::io("open", &path, e))?;
+    let mut head = [0u8; PAGE0_HEAD];
+    file.read_exact_at(&mut head, 0)
+        .map_err(|e| PrepareError::io("read page 0 of", &path, e))?;
+    let flags =
+        SpaceFlags::parse(be32(&head, FSP_HEADER_OFFSET + FSP_SPACE_FLAGS)).map_err(|e| {
+            PrepareError::DataFile {
+                path: path.clone(),
+                what: format!("invalid FSP_SPACE_FLAGS on page 0: {e}"),
+            }
+        })?;
+    Ok(flags.logical_page_size())
+}
+
+/// Every `*.ibd` in the directory and its database subdirectories, plus the undo
+/// tablespaces (`undoNNN`) of the top level; sorted for reproducible messages.
+fn candidate_files(dir: &Path) -> Result<Vec<PathBuf>, PrepareError> {
+    let mut out = vec![];
+    let read = |d: &Path| fs::read_dir(d).map_err(|e| PrepareError::io("list", d, e));
+    for entry in read(dir)? {
+        let entry = entry.map_err(|e| PrepareError::io("list", dir, e))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ft = entry
+            .file_type()
+            .map_err(|e| PrepareError::io("stat", &path, e))?;
+        if ft.is_dir() {
+            for sub in read(&path)? {
+                let sub = sub.map_err(|e| PrepareError::io("list", &path, e))?;
+                let p = sub.path();
+                if p.extension().is_some_and(|x| x == "ibd")
+                    && sub.file_type().is_ok_and(|t| t.is_file())
+                {
+                    out.push(p);
+                }
+            }
+        } else if ft.is_file()
+            && (path.extension().is_some_and(|x| x == "ibd")
+                || (name.len() == 7
+                    && name.starts_with("undo")
+                    && name[4..].bytes().all(|b| b.is_ascii_digit())))
+        {
+            out.push(path);
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `./db/t.ibd` → `db/t.ibd`, for matching FILE_ names against relative paths.
+fn normalize(name: &str) -> &str {
+    name.strip_prefix("./").unwrap_or(name)
+}
+
+/// Opens every tablespace of the backup. `notes` are the FILE_ records and page-0
+/// writes of the log; `page_size` is innodb_page_size.
+pub(crate) fn open_spaces(
+    dir: &Path,
+    page_size: usize,
+    notes: &HashMap<SpaceId, SpaceNote>,
+    progress: &dyn Progress,
+) -> Result<HashMap<SpaceId, Space>, PrepareError> {
+    let by_name: HashMap<&str, SpaceId> = notes
+        .iter()
+        .filter_map(|(id, n)| n.name.as_deref().map(|name| (normalize(name), *id)))
+        .collect();
+    let mut spaces: HashMap<SpaceId, Space> = HashMap::new();
+    let mut files = vec![dir.join(IBDATA1)];
+    files.extend(candidate_files(dir)?);
+    for path in files {
+        let data_err = |what: String| PrepareError::DataFile {
+            path: path.clone(),
+            what,
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| PrepareError::io("open for writing", &path, e))?;
+        let len = file
+            .metadata()
+            .map_err(|e| PrepareError::io("stat", &path, e))?
+            .len();
+        let mut head = vec![0u8; PAGE0_ZERO_CHECK.max(PAGE0_HEAD).min(len as usize)];
+        file.read_exact_at(&mut head, 0)
+            .map_err(|e| PrepareError::io("read page 0 of", &path, e))?;
+        let is_system = path == dir.join(IBDATA1);
+        let (id, raw_flags, deferred) = if head.len() >= PAGE0_HEAD && !is_all_zero(&head) {
+            let id = be32(&head, FIL_PAGE_SPACE_ID);
+            let fsp_id = be32(&head, FSP_HEADER_OFFSET + FSP_SPACE_ID);
+            if id != fsp_id {
+                return Err(data_err(format!(
+                    "page 0 has FIL_PAGE_SPACE_ID {id} but FSP_SPACE_ID {fsp_id}; the file is damaged"
+                )));
+            }
+            (
+                SpaceId(id),
+                be32(&head, FSP_HEADER_OFFSET + FSP_SPACE_FLAGS),
+                false,
+            )
+        } else {
+            // Deferred: created during the backup, copied before page 0 was flushed.
+            let rel = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
+            let Some(&id) = by_name.get(rel.as_str()) else {
+                if is_system {
+                    return Err(data_err("page 0 of the system tablespace is empty".into()));
+                }
+                progress.event(Event::Unidentified { path: &path });
+                continue;
+            };
+            let Some(flags) = notes.get(&id).and_then(|n| n.flags) else {
+                return Err(data_err(format!(
+                    "page 0 is all zero and the log does not give the flags of tablespace {id}"
+                )));
+            };
+            progress.event(Event::Deferred {
+                path: &path,
+                space: id,
+            });
+            (id, flags, true)
+        };
+        if is_system && id != SpaceId::SYSTEM {
+            return Err(data_err(format!(
+                "the system tablespace has space id {id}, not 0"
+            )));
+        }
+        let flags = SpaceFlags::parse(raw_flags)
+            .map_err(|e| data_err(format!("invalid FSP_SPACE_FLAGS {raw_flags:#x}: {e}")))?;
+        if flags.logical_page_size() != page_size {
+            return Err(data_err(format!(
+                "page size {} differs from innodb_page_size {page_size}",
+                flags.logical_page_size()
+            )));
+        }
+        let phys = flags.physical_page_size();
+        if len % phys as u64 != 0 {
+            return Err(data_err(format!(
+                "file size {len} is not a multiple of the page size {phys}: the file is truncated; \
+                 copy it again from the backup source"
+            )));
+        }
+        let mut unsupported = None;
+        if flags.is_page_compressed() {
+            unsupported = Some("page_compressed tablespace");
+        } else if !deferred {
+            let mut page0 = vec![0u8; phys.min(len as usize)];
+            file.read_exact_at(&mut page0, 0)
+                .map_err(|e| PrepareError::io("read page 0 of", &path, e))?;
+            if matches!(read_crypt_data(&page0, &flags), Ok(Some(c)) if c.is_encrypted()) {
+                unsupported = Some("encrypted tablespace");
+            }
+        }
+        let space = Space {
+            path: path.clone(),
+            file,
+            phys,
+            compressed: flags.zip_size().is_some(),
+            format: PageFormat::for_flags(&flags),
+            unsupported,
+        };
+        if let Some(other) = spaces.get(&id) {
+            return Err(PrepareError::DuplicateSpace {
+                space: id,
+                first: other.path.clone(),
+                second: path,
+            });
+        }
+        spaces.insert(id, space);
+    }
+    Ok(spaces)
+}
