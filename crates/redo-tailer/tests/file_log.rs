@@ -1,0 +1,496 @@
+//! The tailer on real sample logs (`shared/testdata/redo`) placed in temporary files that
+//! play the live server's `ib_logfile0`: a one-shot copy across the wrap, a simulated
+//! server that keeps writing (with torn tails), overrun, corruption, replacement.
+
+mod support;
+
+use std::fs;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use innodb::redo::{backup_log_prefix, Checkpoint, LogFile, LogGeometry, LogHeader, START_OFFSET};
+use innodb::Lsn;
+use redo_tailer::{start, FileOp, TailError, TailerConfig};
+use support::{collect_ops, decode_backup_log, no_server_lsn, read_sample, redo_dump_ok};
+use testkit::TestDir;
+
+/// `live16k_wrap`: checkpoint, end_lsn and end of log from the samples' README.
+const SAMPLE: &str = "live16k_wrap.ib_logfile0.gz";
+const CHECKPOINT: u64 = 23_016_697;
+const END_LSN: u64 = 25_273_132;
+const END_OF_LOG: u64 = 25_273_284;
+const MTRS: u64 = 12_712;
+const RECORDS: u64 = 38_214;
+
+fn config(dir: &Path, live: &Path) -> TailerConfig {
+    let mut c = TailerConfig::new(live, dir.join("ib_logfile0.backup"));
+    c.min_poll_interval = Duration::from_millis(1);
+    c.max_poll_interval = Duration::from_millis(50);
+    c
+}
+
+fn write_live(dir: &Path, image: &[u8]) -> PathBuf {
+    let path = dir.join("ib_logfile0");
+    fs::write(&path, image).unwrap();
+    path
+}
+
+#[test]
+fn copies_the_wrapped_sample_as_mariadb_backup_does() {
+    let dir = TestDir::new("tailer-wrap").unwrap();
+    let image = read_sample(SAMPLE);
+    let live = write_live(dir.path(), &image);
+    let cfg = config(dir.path(), &live);
+    let backup_path = cfg.backup_log.clone();
+    let (on_op, ops) = collect_ops();
+    let t0 = Instant::now();
+    let tailer = start(cfg, no_server_lsn(), on_op).unwrap();
+    assert_eq!(
+        (
+            tailer.start_checkpoint().checkpoint_lsn,
+            tailer.start_checkpoint().end_lsn
+        ),
+        (Lsn(CHECKPOINT), Lsn(END_LSN))
+    );
+    assert_eq!(tailer.latest_server_checkpoint().unwrap(), Lsn(CHECKPOINT));
+    let report = tailer
+        .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
+        .unwrap();
+    let elapsed = t0.elapsed();
+    assert_eq!(report.start_lsn, Lsn(CHECKPOINT));
+    assert_eq!(report.last_lsn, Lsn(END_OF_LOG));
+    assert_eq!(report.mtrs, MTRS);
+    assert_eq!(report.bytes, END_OF_LOG - CHECKPOINT);
+
+    let backup = fs::read(&backup_path).unwrap();
+    // Exact layout: LSN L at 12288 + (L - C); the file ends at last_lsn.
+    assert_eq!(backup.len() as u64, START_OFFSET + END_OF_LOG - CHECKPOINT);
+    let server = LogFile::parse(&image, image.len() as u64).unwrap();
+    let prefix = backup_log_prefix(
+        &LogHeader::for_backup(&server.header, Lsn(CHECKPOINT)),
+        Lsn(CHECKPOINT),
+        Lsn(END_LSN),
+    );
+    assert_eq!(&backup[..START_OFFSET as usize], &prefix[..]);
+    assert_eq!(
+        LogFile::parse(&backup, backup.len() as u64)
+            .unwrap()
+            .header
+            .creator(),
+        "Backup 10.11.19"
+    );
+    let decoded = decode_backup_log(&backup);
+    assert_eq!((decoded.mtrs, decoded.records), (MTRS, RECORDS));
+    redo_dump_ok(&backup_path, Lsn(END_OF_LOG));
+
+    // Every byte but the end markers is the server's byte at the same LSN.
+    let g = server.geometry;
+    let mut differing = 0;
+    for (i, &b) in backup[START_OFFSET as usize..].iter().enumerate() {
+        let off = g.offset(Lsn(CHECKPOINT + i as u64)).unwrap() as usize;
+        if image[off] != b {
+            differing += 1;
+            assert_eq!((image[off], b), (0, 1), "only markers 0 → 1 differ");
+        }
+    }
+    assert!(differing > 0, "the odd-pass part has markers forced to 1");
+
+    // DDL tracking: README counts FILE_CREATE 1, FILE_RENAME 1, FILE_DELETE 1,
+    // FILE_MODIFY 37.
+    let ops = ops.lock().unwrap();
+    let count = |f: fn(&FileOp) -> bool| ops.iter().filter(|o| f(o)).count();
+    assert_eq!(count(|o| matches!(o, FileOp::Create { .. })), 1, "{ops:?}");
+    assert_eq!(count(|o| matches!(o, FileOp::Rename { .. })), 1, "{ops:?}");
+    assert_eq!(count(|o| matches!(o, FileOp::Delete { .. })), 1, "{ops:?}");
+    assert_eq!(count(|o| matches!(o, FileOp::Modify { .. })), 37);
+    assert_eq!(report.file_ops, ops.len() as u64);
+    for op in ops.iter() {
+        assert!(op.lsn() > Lsn(CHECKPOINT) && op.lsn() <= Lsn(END_OF_LOG));
+        if let FileOp::Rename { from, to, .. } = op {
+            assert!(from.ends_with(".ibd") && to.ends_with(".ibd"), "{op:?}");
+        }
+    }
+    eprintln!(
+        "copied {} bytes / {} mtrs in {elapsed:?}",
+        report.bytes, report.mtrs
+    );
+}
+
+#[test]
+fn stop_beyond_the_end_is_not_reached() {
+    let dir = TestDir::new("tailer-notreached").unwrap();
+    let live = write_live(dir.path(), &read_sample(SAMPLE));
+    let (on_op, _) = collect_ops();
+    let tailer = start(config(dir.path(), &live), no_server_lsn(), on_op).unwrap();
+    let target = Lsn(END_OF_LOG + 10_000);
+    let t0 = Instant::now();
+    let err = tailer
+        .stop_at(target, Duration::from_millis(300))
+        .unwrap_err();
+    assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+    match &err {
+        TailError::NotReached {
+            start,
+            target: t,
+            copied_to,
+            ..
+        } => assert_eq!(
+            (*start, *t, *copied_to),
+            (Lsn(CHECKPOINT), target, Lsn(END_OF_LOG))
+        ),
+        other => panic!("{other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "was only able to copy log from {CHECKPOINT} to {END_OF_LOG}, not {}",
+            target.0
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_backup_log_is_never_overwritten() {
+    let dir = TestDir::new("tailer-excl").unwrap();
+    let live = write_live(dir.path(), &read_sample(SAMPLE));
+    let cfg = config(dir.path(), &live);
+    fs::write(&cfg.backup_log, b"precious").unwrap();
+    let (on_op, _) = collect_ops();
+    let err = start(cfg.clone(), no_server_lsn(), on_op).unwrap_err();
+    assert!(
+        matches!(&err, TailError::Io { action: "creating", source, .. }
+            if source.kind() == std::io::ErrorKind::AlreadyExists),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("ib_logfile0.backup"), "{err}");
+    assert_eq!(fs::read(&cfg.backup_log).unwrap(), b"precious");
+}
+
+/// The server says (through the callback) it is one capacity past the checkpoint: the
+/// log at the checkpoint may be gone, and the start must fail rather than copy it.
+#[test]
+fn server_lsn_one_capacity_ahead_is_an_overrun() {
+    let dir = TestDir::new("tailer-overrun").unwrap();
+    let image = read_sample(SAMPLE);
+    let capacity = image.len() as u64 - START_OFFSET;
+    let live = write_live(dir.path(), &image);
+    let cfg = config(dir.path(), &live);
+    let backup = cfg.backup_log.clone();
+    let (on_op, _) = collect_ops();
+    let err = start(
+        cfg,
+        Box::new(move || Some(Lsn(CHECKPOINT + capacity))),
+        on_op,
+    )
+    .unwrap_err();
+    match &err {
+        TailError::Overwritten {
+            needed,
+            copied_to,
+            server_lsn,
+            capacity: cap,
+            ..
+        } => assert_eq!(
+            (*needed, *copied_to, *server_lsn, *cap),
+            (
+                Lsn(CHECKPOINT),
+                Lsn(CHECKPOINT),
+                Lsn(CHECKPOINT + capacity),
+                capacity
+            )
+        ),
+        other => panic!("{other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "redo log overwritten at LSN {CHECKPOINT}; copied up to {CHECKPOINT}"
+        )) && text.contains("Increase innodb_log_file_size or reduce load"),
+        "{text}"
+    );
+    assert!(
+        !backup.exists(),
+        "a failed start removes the log it created"
+    );
+}
+
+/// Overrun detected mid-copy: the callback starts reporting a far LSN; the thread stops,
+/// `failed()` says why, and `stop_at` returns the error, never a report.
+#[test]
+fn overrun_while_running_fails_fast() {
+    let dir = TestDir::new("tailer-overrun2").unwrap();
+    let image = read_sample(SAMPLE);
+    let capacity = image.len() as u64 - START_OFFSET;
+    let live = write_live(dir.path(), &image);
+    let (on_op, _) = collect_ops();
+    let jump = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&jump);
+    let tailer = start(
+        config(dir.path(), &live),
+        Box::new(move || {
+            flag.load(Ordering::Relaxed)
+                .then_some(Lsn(END_OF_LOG + capacity))
+        }),
+        on_op,
+    )
+    .unwrap();
+    assert!(tailer.failed().is_none());
+    jump.store(true, Ordering::Relaxed);
+    let t0 = Instant::now();
+    while tailer.failed().is_none() && t0.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let msg = tailer.failed().expect("the thread reports the overrun");
+    assert!(msg.contains("redo log overwritten at LSN"), "{msg}");
+    let err = tailer
+        .stop_at(Lsn(END_OF_LOG), Duration::from_secs(5))
+        .unwrap_err();
+    assert!(matches!(err, TailError::Overwritten { .. }), "{err:?}");
+}
+
+/// A simulated server: the log region past a point starts zeroed (not written yet) and a
+/// writer thread fills it in odd-sized pieces that end inside mtrs, across the wrap,
+/// while the tailer polls. The result must equal the one-shot copy byte for byte.
+#[test]
+fn follows_a_log_being_written_with_torn_tails() {
+    let dir = TestDir::new("tailer-live").unwrap();
+    let image = read_sample(SAMPLE);
+    let server = LogFile::parse(&image, image.len() as u64).unwrap();
+    let g = server.geometry;
+    // The reference: a one-shot copy of the finished log.
+    let reference = {
+        let d = TestDir::new("tailer-ref").unwrap();
+        let live = write_live(d.path(), &image);
+        let cfg = config(d.path(), &live);
+        let path = cfg.backup_log.clone();
+        let (on_op, _) = collect_ops();
+        start(cfg, no_server_lsn(), on_op)
+            .unwrap()
+            .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
+            .unwrap();
+        fs::read(path).unwrap()
+    };
+
+    // The checkpoint says (C, C): nothing is promised to be written beyond C yet, so a
+    // torn tail is "not written yet", not corruption.
+    let mut live_image = image.clone();
+    let cp = Checkpoint {
+        checkpoint_lsn: Lsn(CHECKPOINT),
+        end_lsn: Lsn(CHECKPOINT),
+        block_offset: 4096,
+    }
+    .encode();
+    live_image[4096..4096 + 64].copy_from_slice(&cp);
+    live_image[8192..8192 + 4096].fill(0);
+    let written_to = CHECKPOINT + 100_000;
+    for_ranges(&g, Lsn(written_to), END_OF_LOG - written_to, |off, len| {
+        live_image[off..off + len].fill(0)
+    });
+    let live = write_live(dir.path(), &live_image);
+    let mut cfg = config(dir.path(), &live);
+    cfg.read_size = 300_000; // raised to 1 MiB + 8 KiB: several polls per backlog
+    let backup_path = cfg.backup_log.clone();
+    let (on_op, ops) = collect_ops();
+    let tailer = start(cfg, no_server_lsn(), on_op).unwrap();
+
+    let writer = {
+        let live = live.clone();
+        let image = image.clone();
+        std::thread::spawn(move || {
+            let file = fs::OpenOptions::new().write(true).open(&live).unwrap();
+            let mut at = written_to;
+            let mut step = 7_919u64;
+            while at < END_OF_LOG {
+                let n = step.min(END_OF_LOG - at);
+                for_ranges(&g, Lsn(at), n, |off, len| {
+                    file.write_all_at(&image[off..off + len], off as u64)
+                        .unwrap()
+                });
+                at += n;
+                step = (step * 13 + 1_001) % 40_000 + 1;
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    writer.join().unwrap();
+    let report = tailer
+        .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(report.last_lsn, Lsn(END_OF_LOG));
+    let backup = fs::read(&backup_path).unwrap();
+    // Same bytes as the reference after the prefix; the prefix differs only in the
+    // checkpoint block's end_lsn.
+    assert_eq!(backup.len(), reference.len());
+    assert!(backup[START_OFFSET as usize..] == reference[START_OFFSET as usize..]);
+    assert_eq!(ops.lock().unwrap().len() as u64, report.file_ops);
+    redo_dump_ok(&backup_path, Lsn(END_OF_LOG));
+}
+
+/// Calls `f(file_offset, len)` for the file ranges of `[lsn, lsn + len)`.
+fn for_ranges(g: &LogGeometry, lsn: Lsn, len: u64, mut f: impl FnMut(usize, usize)) {
+    for (off, n) in g.file_ranges(lsn, len).unwrap() {
+        if n > 0 {
+            f(off as usize, n as usize);
+        }
+    }
+}
+
+/// A damaged mtr well before the server's checkpoint end_lsn (so certainly complete) is
+/// corruption, reported with its LSN, after a few re-reads.
+#[test]
+fn a_persistently_bad_mtr_before_end_lsn_is_corruption() {
+    let dir = TestDir::new("tailer-corrupt").unwrap();
+    let mut image = read_sample(SAMPLE);
+    let server = LogFile::parse(&image, image.len() as u64).unwrap();
+    // Find the start of an mtr about 1 MB in: decode the reference copy.
+    let target_lsn = {
+        let d = TestDir::new("tailer-ref2").unwrap();
+        let live = write_live(d.path(), &image);
+        let cfg = config(d.path(), &live);
+        let path = cfg.backup_log.clone();
+        let (on_op, _) = collect_ops();
+        start(cfg, no_server_lsn(), on_op)
+            .unwrap()
+            .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
+            .unwrap();
+        let backup = fs::read(path).unwrap();
+        let file = LogFile::parse(&backup, backup.len() as u64).unwrap();
+        let mut dec =
+            innodb::redo::Decoder::new(innodb::redo::MtrFormat::for_log(&file), Lsn(CHECKPOINT))
+                .unwrap();
+        let mut input = dec.input(&backup[START_OFFSET as usize..]);
+        loop {
+            match input.next_frame() {
+                innodb::redo::Step::Mtr(f) if f.start_lsn().0 >= CHECKPOINT + 1_000_000 => {
+                    break f.start_lsn()
+                }
+                innodb::redo::Step::Mtr(_) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    let off = server.geometry.offset(Lsn(target_lsn.0 + 3)).unwrap() as usize;
+    image[off] ^= 0x5A;
+    let live = write_live(dir.path(), &image);
+    let (on_op, _) = collect_ops();
+    let tailer = start(config(dir.path(), &live), no_server_lsn(), on_op).unwrap();
+    let err = tailer
+        .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
+        .unwrap_err();
+    match &err {
+        TailError::Corrupt { lsn, copied_to, .. } => {
+            assert_eq!((*lsn, *copied_to), (target_lsn, target_lsn))
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = err.to_string();
+    assert!(
+        text.contains("ib_logfile0") && text.contains(&target_lsn.0.to_string()),
+        "{text}"
+    );
+}
+
+/// The path is renamed over by a file whose first LSN lies beyond what was copied (an
+/// online resize the copy could not follow): a precise error, not a silent stop.
+#[test]
+fn a_replaced_log_that_skips_uncopied_lsns_is_reported() {
+    let dir = TestDir::new("tailer-replaced").unwrap();
+    let live = write_live(dir.path(), &read_sample(SAMPLE));
+    let (on_op, _) = collect_ops();
+    let tailer = start(config(dir.path(), &live), no_server_lsn(), on_op).unwrap();
+    let t0 = Instant::now();
+    while tailer.copied_lsn() < Lsn(END_OF_LOG) && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let new = dir.path().join("ib_logfile101");
+    fs::write(
+        &new,
+        innodb::redo::prepared_log(Lsn(END_OF_LOG + 5_000)).unwrap(),
+    )
+    .unwrap();
+    fs::rename(&new, &live).unwrap();
+    let err = tailer
+        .stop_at(Lsn(END_OF_LOG + 10), Duration::from_secs(5))
+        .unwrap_err();
+    match &err {
+        TailError::ServerLogReplaced {
+            copied_to,
+            new_first_lsn,
+            new_size,
+            ..
+        } => assert_eq!(
+            (*copied_to, *new_first_lsn, *new_size),
+            (Lsn(END_OF_LOG), Lsn(END_OF_LOG + 5_000), 12_304)
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// An online resize the copy can follow (§2.7): the new file (another size, first LSN
+/// at the checkpoint) holds the rest of the log; copying continues in it.
+#[test]
+fn follows_a_resized_log() {
+    let dir = TestDir::new("tailer-resize").unwrap();
+    let image = read_sample(SAMPLE);
+    let g = LogFile::parse(&image, image.len() as u64).unwrap().geometry;
+    // Before: the log is written up to `half`; zeros after.
+    let half = CHECKPOINT + (END_OF_LOG - CHECKPOINT) / 2;
+    let mut before = image.clone();
+    let cp = Checkpoint {
+        checkpoint_lsn: Lsn(CHECKPOINT),
+        end_lsn: Lsn(CHECKPOINT),
+        block_offset: 4096,
+    }
+    .encode();
+    before[4096..4096 + 64].copy_from_slice(&cp);
+    before[8192..8192 + 4096].fill(0);
+    for_ranges(&g, Lsn(half), END_OF_LOG - half, |off, len| {
+        before[off..off + len].fill(0)
+    });
+    let live = write_live(dir.path(), &before);
+    let (on_op, _) = collect_ops();
+    let mut cfg = config(dir.path(), &live);
+    let backup_path = cfg.backup_log.clone();
+    cfg.read_size = 1;
+    let tailer = start(cfg, no_server_lsn(), on_op).unwrap();
+    let t0 = Instant::now();
+    while tailer.copied_lsn() < Lsn(half - 20_000) && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // After: a file of a different size with first_lsn = C, holding the log in one pass
+    // (markers 1), i.e. the reference copy's body behind a server header.
+    let reference = {
+        let d = TestDir::new("tailer-ref3").unwrap();
+        let live = write_live(d.path(), &image);
+        let cfg = config(d.path(), &live);
+        let path = cfg.backup_log.clone();
+        let (on_op, _) = collect_ops();
+        start(cfg, no_server_lsn(), on_op)
+            .unwrap()
+            .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
+            .unwrap();
+        fs::read(path).unwrap()
+    };
+    let server_header = LogHeader::new(
+        innodb::redo::header::FORMAT_10_8,
+        Lsn(CHECKPOINT),
+        "MariaDB 10.11.19",
+        None,
+    );
+    let mut resized = backup_log_prefix(&server_header, Lsn(CHECKPOINT), Lsn(CHECKPOINT));
+    resized.extend_from_slice(&reference[START_OFFSET as usize..]);
+    resized.resize(resized.len() + 65_536, 0);
+    let new = dir.path().join("ib_logfile101");
+    fs::write(&new, &resized).unwrap();
+    fs::rename(&new, &live).unwrap();
+    let report = tailer
+        .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(report.last_lsn, Lsn(END_OF_LOG));
+    let backup = fs::read(&backup_path).unwrap();
+    assert!(backup[START_OFFSET as usize..] == reference[START_OFFSET as usize..]);
+}
