@@ -22,6 +22,8 @@ pub enum Code {
     /// The directory is not in the state the mode needs (not a backup, not prepared,
     /// a non-empty datadir).
     WrongState = 7,
+    /// The backup itself is damaged: a corrupt redo log, a missing or truncated file.
+    BackupCorrupt = 8,
 }
 
 const TABLE: &[(Code, &str)] = &[
@@ -52,6 +54,10 @@ const TABLE: &[(Code, &str)] = &[
     (
         Code::WrongState,
         "the directory is not a backup, not prepared, or the datadir is not empty",
+    ),
+    (
+        Code::BackupCorrupt,
+        "the backup is damaged: corrupt redo log, missing or truncated file",
     ),
 ];
 

@@ -5,8 +5,13 @@
 
 use std::process::ExitCode;
 
+mod backup;
+mod copyback;
 mod exit;
+mod failure;
+mod log;
 mod options;
+mod prepare;
 
 const VERSION_LINE: &str = concat!(
     "hotbackup ",
@@ -44,10 +49,33 @@ fn main() -> ExitCode {
             print!("{text}");
             ExitCode::SUCCESS
         }
-        Ok(options::Command::Run(opts)) => {
-            let what = opts.mode.map_or("--print-param", options::Mode::option);
+        Ok(options::Command::Run(opts)) => run(&opts),
+    }
+}
+
+/// Runs the selected mode; every failure ends with a message and its documented exit code.
+fn run(opts: &options::Options) -> ExitCode {
+    let log = log::Log::new();
+    let args: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let result = match opts.mode {
+        Some(options::Mode::Backup) => backup::run(opts, &args, &log),
+        Some(options::Mode::Prepare) => prepare::run(opts, &log),
+        Some(options::Mode::CopyBack) => copyback::run(opts, &log, false),
+        Some(options::Mode::MoveBack) => copyback::run(opts, &log, true),
+        other => {
+            let what = other.map_or("--print-param", options::Mode::option);
             eprintln!("hotbackup: {what} is not implemented in this build yet");
-            exit::Code::Usage.into()
+            return exit::Code::Usage.into();
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            log.fatal(&failure.message);
+            failure.code.into()
         }
     }
 }

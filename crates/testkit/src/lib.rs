@@ -34,6 +34,7 @@ mod binaries;
 mod data;
 mod dir;
 mod load;
+mod oracle;
 mod process;
 mod server;
 mod sql;
@@ -45,6 +46,10 @@ pub use binaries::{
 pub use data::{create_mixed_schema, MixedSchema};
 pub use dir::{keep_test_dirs, TestDir, KEEP_TEST_DIRS_ENV, TEST_TMPDIR_ENV};
 pub use load::{WriteLoad, WriteLoadOptions, WriteLoadStats};
+pub use oracle::{
+    compare_prepared, copy_dir, data_files, read_binlog_info, replay_binlog, restore_and_verify,
+    BinlogPos, RestoreReport, Tool,
+};
 pub use server::{PageSize, ServerBuilder, TestServer};
 pub use sql::{quote_ident, quote_table, CheckFailure, TableInfo};
 pub use sysbench::{Sysbench, SysbenchReport, SysbenchRun};

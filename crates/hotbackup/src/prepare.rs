@@ -1,0 +1,119 @@
+//! `hotbackup --prepare`: applies the copied redo log so the backup is one consistent
+//! snapshot. The work is in the `prepare` crate; this renders its progress and errors.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use prepare::{Event, PrepareError, PrepareOptions, Progress};
+
+use crate::exit::Code;
+use crate::failure::Failure;
+use crate::log::Log;
+use crate::options::Options;
+
+/// Runs `--prepare` on `--target-dir`.
+pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
+    let target =
+        std::path::absolute(&opts.target_dir).map_err(|e| Failure::io(&opts.target_dir, e))?;
+    if opts.incremental.dir.is_some() {
+        return Err(Failure::new(
+            Code::Failure,
+            "--incremental-dir is not supported by hotbackup yet; prepare incrementals with mariadb-backup".into(),
+        ));
+    }
+    let options = PrepareOptions {
+        use_memory: opts.use_memory.max(8 << 20),
+        ..PrepareOptions::default()
+    };
+    let progress = LogProgress {
+        log,
+        last_percent: AtomicUsize::new(usize::MAX),
+    };
+    let summary = prepare::prepare(&target, &options, &progress).map_err(failure)?;
+    if summary.already_prepared {
+        log.info("This target seems to be already prepared; nothing to do.");
+    } else {
+        log.info(&format!(
+            "Applied {} mini-transactions ({} records) from LSN {} to {}; {} pages written",
+            summary.n_mtrs,
+            summary.n_records,
+            summary.checkpoint_lsn,
+            summary.end_lsn,
+            summary.pages_written
+        ));
+    }
+    log.info("completed OK!");
+    Ok(())
+}
+
+fn failure(e: PrepareError) -> Failure {
+    let code = match &e {
+        PrepareError::NotABackup { .. } => Code::WrongState,
+        PrepareError::Io { .. } | PrepareError::Meta(_) => Code::Io,
+        PrepareError::Unsupported { .. } => Code::Failure,
+        _ => Code::BackupCorrupt,
+    };
+    Failure::new(code, e.to_string())
+}
+
+struct LogProgress<'a> {
+    log: &'a Log,
+    last_percent: AtomicUsize,
+}
+
+impl Progress for LogProgress<'_> {
+    fn event(&self, event: Event<'_>) {
+        match event {
+            Event::AlreadyPrepared => {}
+            Event::LogScanned {
+                checkpoint_lsn,
+                end_lsn,
+                n_mtrs,
+                n_batches,
+                ..
+            } => self.log.info(&format!(
+                "Redo log from LSN {checkpoint_lsn} to {end_lsn}: {n_mtrs} mini-transactions, {n_batches} batch(es)"
+            )),
+            Event::Ddl { action, from, to } => match to {
+                Some(to) => self.log.info(&format!(
+                    "{action:?} {} to {}",
+                    from.display(),
+                    to.display()
+                )),
+                None => self.log.info(&format!("{action:?} {}", from.display())),
+            },
+            Event::Deferred { path, space } => self.log.info(&format!(
+                "{} (tablespace {space}) is rebuilt from the log",
+                path.display()
+            )),
+            Event::Unidentified { path } => self.log.info(&format!(
+                "Warning: {} has an empty first page and no name in the log; left as it is",
+                path.display()
+            )),
+            Event::MissingSkipped { space, n_pages } => self.log.info(&format!(
+                "Warning: tablespace {space} has no file; {n_pages} page(s) of log skipped"
+            )),
+            Event::FileExtended { .. } => {}
+            Event::BatchStarted {
+                index,
+                n_batches,
+                n_pages,
+                ..
+            } => {
+                self.last_percent.store(usize::MAX, Ordering::Relaxed);
+                self.log.info(&format!(
+                    "Applying batch {}/{n_batches}: {n_pages} pages",
+                    index + 1
+                ));
+            }
+            Event::PagesApplied { done, total } => {
+                let percent = (done * 10 / total.max(1)) * 10;
+                if self.last_percent.swap(percent, Ordering::Relaxed) != percent {
+                    self.log.info(&format!("recovered pages: {percent}%"));
+                }
+            }
+            Event::Finished { end_lsn } => self
+                .log
+                .info(&format!("Prepared: consistent at LSN {end_lsn}")),
+        }
+    }
+}

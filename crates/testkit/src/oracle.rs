@@ -1,0 +1,361 @@
+//! The standard every backup is held to: prepare, restore into a fresh datadir, start a server
+//! on it, `CHECK TABLE` everything, replay the source's binlog from the position the backup
+//! recorded, and compare every table's `CHECKSUM TABLE` with the source.
+//!
+//! Which tool prepares and restores is the caller's choice ([`Tool`]), so the same check
+//! proves hotbackup's own modes and the cross-tool cases (a hotbackup backup prepared by
+//! mariadb-backup and the reverse).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, ensure, Context, Result};
+
+use crate::binaries::MariaDb;
+use crate::dir::TestDir;
+use crate::server::TestServer;
+
+/// The binlog coordinate a backup recorded in `xtrabackup_binlog_info`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinlogPos {
+    /// Binlog file name.
+    pub file: String,
+    /// Position in it.
+    pub position: u64,
+}
+
+/// Reads `<backup>/xtrabackup_binlog_info` (`file<TAB>pos[<TAB>gtid]`).
+pub fn read_binlog_info(backup: &Path) -> Result<BinlogPos> {
+    let path = backup.join("xtrabackup_binlog_info");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut fields = text.trim_end().split('\t');
+    let file = fields.next().unwrap_or_default().to_string();
+    let position = fields
+        .next()
+        .and_then(|p| p.parse().ok())
+        .with_context(|| format!("{}: no position in {text:?}", path.display()))?;
+    ensure!(!file.is_empty(), "{}: no file name", path.display());
+    Ok(BinlogPos { file, position })
+}
+
+/// A tool that prepares or restores a backup.
+#[derive(Clone, Debug)]
+pub enum Tool {
+    /// The real `mariadb-backup` (the oracle).
+    MariaBackup,
+    /// hotbackup, at this path.
+    Hotbackup(PathBuf),
+}
+
+impl Tool {
+    fn command(&self, mariadb: &MariaDb) -> Result<Command> {
+        Ok(match self {
+            Tool::MariaBackup => Command::new(mariadb.backup_program()?),
+            Tool::Hotbackup(path) => Command::new(path),
+        })
+    }
+
+    /// `--prepare` of `backup`, reading only its own `backup-my.cnf`.
+    pub fn prepare(&self, mariadb: &MariaDb, backup: &Path) -> Result<()> {
+        let mut cmd = self.command(mariadb)?;
+        cmd.arg(format!(
+            "--defaults-file={}",
+            backup.join("backup-my.cnf").display()
+        ))
+        .arg("--prepare")
+        .arg(format!("--target-dir={}", backup.display()));
+        run(cmd, "prepare")
+    }
+
+    /// `--copy-back` of `backup` into the empty `datadir`.
+    pub fn copy_back(&self, mariadb: &MariaDb, backup: &Path, datadir: &Path) -> Result<()> {
+        let mut cmd = self.command(mariadb)?;
+        cmd.arg(format!(
+            "--defaults-file={}",
+            backup.join("backup-my.cnf").display()
+        ))
+        .arg("--copy-back")
+        .arg(format!("--target-dir={}", backup.display()))
+        .arg(format!("--datadir={}", datadir.display()));
+        run(cmd, "copy-back")
+    }
+}
+
+fn run(mut cmd: Command, what: &str) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {shown}"))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        bail!(
+            "{what} failed ({}): {shown}\n{}",
+            out.status,
+            tail.join("\n")
+        );
+    }
+    Ok(())
+}
+
+/// Replays the source's binlog from `from` to its end into `into` (`mariadb-binlog | mariadb`).
+pub fn replay_binlog(
+    mariadb: &MariaDb,
+    source: &TestServer,
+    from: &BinlogPos,
+    into: &TestServer,
+) -> Result<()> {
+    let logs: Vec<(String, u64)> = source
+        .query_rows("SHOW BINARY LOGS")
+        .context("SHOW BINARY LOGS")?;
+    let start = logs
+        .iter()
+        .position(|(name, _)| *name == from.file)
+        .with_context(|| format!("binlog {} is not on the source any more", from.file))?;
+    let files: Vec<PathBuf> = logs[start..]
+        .iter()
+        .map(|(name, _)| source.datadir().join(name))
+        .collect();
+    let client = mariadb.client.clone().context(
+        "the mariadb client is needed to replay the binlog (apt-get install mariadb-client)",
+    )?;
+    let binlog_tool = client
+        .parent()
+        .map(|d| d.join("mariadb-binlog"))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("mariadb-binlog"));
+    let dump = Command::new(&binlog_tool)
+        .arg(format!("--start-position={}", from.position))
+        .args(&files)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {}", binlog_tool.display()))?;
+    ensure!(
+        dump.status.success(),
+        "mariadb-binlog failed: {}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let mut apply = Command::new(&client)
+        .arg("--no-defaults")
+        .arg(format!("--socket={}", into.socket_path().display()))
+        .arg("--user=root")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {}", client.display()))?;
+    apply
+        .stdin
+        .take()
+        .context("no stdin for the mariadb client")?
+        .write_all(&dump.stdout)
+        .context("writing the binlog into the mariadb client")?;
+    let out = apply.wait_with_output()?;
+    ensure!(
+        out.status.success(),
+        "replaying the binlog failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(())
+}
+
+/// What a restore proved.
+#[derive(Debug)]
+pub struct RestoreReport {
+    /// Tables that passed `CHECK TABLE`.
+    pub tables_checked: usize,
+    /// User tables whose checksums matched the source after binlog replay.
+    pub tables_compared: usize,
+    /// Where the backup said the binlog was.
+    pub binlog: BinlogPos,
+}
+
+/// Restores `backup` (already prepared) with `tool` into a fresh datadir, starts a server,
+/// checks every table, replays the binlog from the backup's position and compares every user
+/// table's checksum with `source` (whose load must have stopped). The restored server is
+/// stopped before returning.
+pub fn restore_and_verify(
+    mariadb: &MariaDb,
+    tool: &Tool,
+    source: &TestServer,
+    backup: &Path,
+) -> Result<RestoreReport> {
+    let binlog = read_binlog_info(backup)?;
+    let dir = TestDir::new("restore")?;
+    let datadir = dir.path().join("data");
+    tool.copy_back(mariadb, backup, &datadir)?;
+    let restored = mariadb
+        .server()
+        .name("restored")
+        .existing_datadir(&datadir)
+        .start()
+        .context("the server did not start on the restored datadir")?;
+    let failures = restored.check_table_all()?;
+    ensure!(failures.is_empty(), "CHECK TABLE failed: {failures:?}");
+    let tables_checked = restored
+        .query_one::<u64>(
+            "SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN ('information_schema','performance_schema') AND TABLE_TYPE='BASE TABLE'",
+        )? as usize;
+    replay_binlog(mariadb, source, &binlog, &restored)?;
+    let expected = source.checksum_all()?;
+    let got = restored.checksum_all()?;
+    let diff = differences(&expected, &got);
+    ensure!(
+        diff.is_empty(),
+        "after replaying the binlog from {binlog:?}, tables differ from the source:\n{}",
+        diff.join("\n")
+    );
+    Ok(RestoreReport {
+        tables_checked,
+        tables_compared: expected.len(),
+        binlog,
+    })
+}
+
+fn differences(expected: &BTreeMap<String, u64>, got: &BTreeMap<String, u64>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (table, sum) in expected {
+        match got.get(table) {
+            None => out.push(format!("  {table}: missing in the restore")),
+            Some(g) if g != sum => out.push(format!("  {table}: checksum {g}, source {sum}")),
+            Some(_) => {}
+        }
+    }
+    for table in got.keys() {
+        if !expected.contains_key(table) {
+            out.push(format!("  {table}: exists only in the restore"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binlog_info_is_parsed_with_and_without_gtid() {
+        let dir = TestDir::new("binlog-info").unwrap();
+        std::fs::write(
+            dir.path().join("xtrabackup_binlog_info"),
+            "mysql-bin.000002\t342\t0-1-37,7-7-7\n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_binlog_info(dir.path()).unwrap(),
+            BinlogPos {
+                file: "mysql-bin.000002".into(),
+                position: 342
+            }
+        );
+        std::fs::write(dir.path().join("xtrabackup_binlog_info"), "b.000001\t4\n").unwrap();
+        assert_eq!(read_binlog_info(dir.path()).unwrap().position, 4);
+    }
+
+    #[test]
+    fn differences_name_each_table() {
+        let a: BTreeMap<String, u64> = [("d.t".to_string(), 1), ("d.u".to_string(), 2)].into();
+        let b: BTreeMap<String, u64> = [("d.t".to_string(), 1), ("d.v".to_string(), 3)].into();
+        let diff = differences(&a, &b);
+        assert_eq!(diff.len(), 2, "{diff:?}");
+        assert!(diff[0].contains("d.u") && diff[1].contains("d.v"));
+    }
+}
+
+/// Copies a directory tree (files and directories only), like `cp -r`.
+pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("cannot list {}", from.display()))?
+    {
+        let entry = entry?;
+        let src = entry.path();
+        let dst = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&src, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)
+                .with_context(|| format!("cannot copy {} to {}", src.display(), dst.display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// InnoDB data files of a (prepared) backup, relative: `ibdata*`, `undo*`, `**/*.ibd`.
+pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    fn walk(root: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+        for entry in std::fs::read_dir(root.join(rel))? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let rel_path = rel.join(&name);
+            if entry.file_type()?.is_dir() {
+                walk(root, &rel_path, out)?;
+            } else if name.ends_with(".ibd")
+                || (rel.as_os_str().is_empty()
+                    && (name.starts_with("ibdata") || name.starts_with("undo")))
+            {
+                out.push(rel_path);
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(dir, Path::new(""), &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+/// Compares every InnoDB data file of two prepared backups page by page (`page_size` bytes)
+/// plus `ib_logfile0` and `xtrabackup_checkpoints`; returns the number of pages compared, or
+/// an error naming each differing file and page (at most 20 listed).
+pub fn compare_prepared(expected: &Path, got: &Path, page_size: usize) -> Result<u64> {
+    let files_expected = data_files(expected)?;
+    let files_got = data_files(got)?;
+    ensure!(
+        files_expected == files_got,
+        "different data files:\n  expected {files_expected:?}\n  got      {files_got:?}"
+    );
+    let mut pages = 0u64;
+    let mut diffs = Vec::new();
+    for rel in &files_expected {
+        let a = std::fs::read(expected.join(rel))?;
+        let b = std::fs::read(got.join(rel))?;
+        if a.len() != b.len() {
+            diffs.push(format!(
+                "  {}: size {} vs {}",
+                rel.display(),
+                a.len(),
+                b.len()
+            ));
+        }
+        for (idx, (pa, pb)) in a.chunks(page_size).zip(b.chunks(page_size)).enumerate() {
+            pages += 1;
+            if pa != pb {
+                diffs.push(format!("  {} page {idx}", rel.display()));
+            }
+        }
+    }
+    for name in ["ib_logfile0", "xtrabackup_checkpoints"] {
+        let a = std::fs::read(expected.join(name))?;
+        let b = std::fs::read(got.join(name))?;
+        if a != b {
+            diffs.push(format!("  {name} differs"));
+        }
+    }
+    if !diffs.is_empty() {
+        let n = diffs.len();
+        diffs.truncate(20);
+        bail!(
+            "{n} difference(s) between {} and {} ({pages} pages compared):\n{}",
+            expected.display(),
+            got.display(),
+            diffs.join("\n")
+        );
+    }
+    Ok(pages)
+}
