@@ -734,6 +734,41 @@ fn move_back_on_one_filesystem() {
         "{}",
         r.stderr
     );
+
+    // What is left is no longer a restorable backup, and says so.
+    let again = tmp.path().join("again");
+    let r = hotbackup(
+        &[
+            "--move-back".into(),
+            opt("target-dir", &backup),
+            opt("datadir", &again),
+        ],
+        None,
+    );
+    assert_eq!(r.code, EXIT_BACKUP_CORRUPT, "{}", r.stderr);
+    assert!(r.stderr.contains("moved its files out"), "{}", r.stderr);
+    assert!(!again.exists());
+}
+
+#[test]
+fn refuses_a_symbolic_link_in_the_backup() {
+    let tmp = TempDir::new("symlink");
+    let backup = tmp.path().join("backup");
+    make_backup(&backup, &tmp.path().join("remote"));
+    std::os::unix::fs::symlink("/etc/hostname", backup.join("db/link.frm")).unwrap();
+    let datadir = tmp.path().join("data");
+    let r = hotbackup(
+        &[
+            "--copy-back".into(),
+            opt("target-dir", &backup),
+            opt("datadir", &datadir),
+        ],
+        None,
+    );
+    assert_eq!(r.code, EXIT_BACKUP_CORRUPT, "{}", r.stderr);
+    assert!(r.stderr.contains("db/link.frm"), "{}", r.stderr);
+    assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
+    assert!(!datadir.exists());
 }
 
 #[test]

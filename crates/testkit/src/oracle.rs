@@ -234,39 +234,6 @@ fn differences(expected: &BTreeMap<String, u64>, got: &BTreeMap<String, u64>) ->
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn binlog_info_is_parsed_with_and_without_gtid() {
-        let dir = TestDir::new("binlog-info").unwrap();
-        std::fs::write(
-            dir.path().join("xtrabackup_binlog_info"),
-            "mysql-bin.000002\t342\t0-1-37,7-7-7\n",
-        )
-        .unwrap();
-        assert_eq!(
-            read_binlog_info(dir.path()).unwrap(),
-            BinlogPos {
-                file: "mysql-bin.000002".into(),
-                position: 342
-            }
-        );
-        std::fs::write(dir.path().join("xtrabackup_binlog_info"), "b.000001\t4\n").unwrap();
-        assert_eq!(read_binlog_info(dir.path()).unwrap().position, 4);
-    }
-
-    #[test]
-    fn differences_name_each_table() {
-        let a: BTreeMap<String, u64> = [("d.t".to_string(), 1), ("d.u".to_string(), 2)].into();
-        let b: BTreeMap<String, u64> = [("d.t".to_string(), 1), ("d.v".to_string(), 3)].into();
-        let diff = differences(&a, &b);
-        assert_eq!(diff.len(), 2, "{diff:?}");
-        assert!(diff[0].contains("d.u") && diff[1].contains("d.v"));
-    }
-}
-
 /// Copies a directory tree (files and directories only), like `cp -r`.
 pub fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
@@ -358,4 +325,37 @@ pub fn compare_prepared(expected: &Path, got: &Path, page_size: usize) -> Result
         );
     }
     Ok(pages)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn binlog_info_is_parsed_with_and_without_gtid() {
+        let dir = TestDir::new("binlog-info").unwrap();
+        std::fs::write(
+            dir.path().join("xtrabackup_binlog_info"),
+            "mysql-bin.000002\t342\t0-1-37,7-7-7\n",
+        )
+        .unwrap();
+        assert_eq!(
+            read_binlog_info(dir.path()).unwrap(),
+            BinlogPos {
+                file: "mysql-bin.000002".into(),
+                position: 342
+            }
+        );
+        std::fs::write(dir.path().join("xtrabackup_binlog_info"), "b.000001\t4\n").unwrap();
+        assert_eq!(read_binlog_info(dir.path()).unwrap().position, 4);
+    }
+
+    #[test]
+    fn differences_name_each_table() {
+        let a: BTreeMap<String, u64> = [("d.t".to_string(), 1), ("d.u".to_string(), 2)].into();
+        let b: BTreeMap<String, u64> = [("d.t".to_string(), 1), ("d.v".to_string(), 3)].into();
+        let diff = differences(&a, &b);
+        assert_eq!(diff.len(), 2, "{diff:?}");
+        assert!(diff[0].contains("d.u") && diff[1].contains("d.v"));
+    }
 }

@@ -116,6 +116,9 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         let lsn = main.innodb_lsn()?;
         log.info(&format!("InnoDB LSN: {lsn}, Flushing Logs"));
         main.flush_engine_logs()?;
+        // Everything that can still change on disk is now covered by durable logs.
+        recopy_changed(&done.stamps, &target, log)?;
+        copy_aria_logs(&done.inventory, &target, log, false, &done.aria_sizes)?;
         let checkpoint = tailer.latest_server_checkpoint()?;
         log.info(&format!(
             "The latest check point (for incremental): '{checkpoint}'"
@@ -229,6 +232,12 @@ struct Copied {
     block_commit_at: i64,
     /// Pages kept with `--log-innodb-page-corruption`.
     corrupted: CorruptedPages,
+    /// Non-InnoDB files copied so far, to re-copy if they changed.
+    stamps: Vec<Stamped>,
+    /// Aria log sizes at their first copy.
+    aria_sizes: BTreeMap<PathBuf, u64>,
+    /// The datadir as seen under BLOCK_DDL.
+    inventory: Inventory,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -285,8 +294,9 @@ fn copy_everything(
 
     set_stage(&mut stage, BackupStage::Flush, log)?;
     let mut done_tables = Vec::new();
+    let mut stamps = Vec::new();
     for table in inventory.nontx.iter().filter(|t| !t.late) {
-        copy_nontx_table(table, target, table_locks.as_mut(), log)?;
+        copy_nontx_table(table, target, table_locks.as_mut(), log, &mut stamps)?;
         done_tables.push((table.db.clone(), table.table.clone()));
         check_tailer(tailer)?;
     }
@@ -296,7 +306,7 @@ fn copy_everything(
     let now = discover::scan(paths).map_err(|e| Failure::io(&paths.datadir, e))?;
     for table in now.nontx.iter().filter(|t| !t.late) {
         if !done_tables.contains(&(table.db.clone(), table.table.clone())) {
-            copy_nontx_table(table, target, table_locks.as_mut(), log)?;
+            copy_nontx_table(table, target, table_locks.as_mut(), log, &mut stamps)?;
         }
     }
     for dir in &now.databases {
@@ -318,13 +328,15 @@ fn copy_everything(
     set_stage(&mut stage, BackupStage::BlockCommit, log)?;
     let block_commit_at = crate::log::unix_now();
     for table in now.nontx.iter().filter(|t| t.late) {
-        copy_nontx_table(table, target, None, log)?;
+        copy_nontx_table(table, target, None, log, &mut stamps)?;
     }
-    copy_aria_logs(&now, target, log, false, &aria_sizes)?;
     Ok(Copied {
         stage,
         block_commit_at,
         corrupted,
+        stamps,
+        aria_sizes,
+        inventory: now,
     })
 }
 
@@ -561,6 +573,7 @@ fn copy_nontx_table(
     target: &Path,
     lock: Option<&mut Session>,
     log: &Log,
+    stamps: &mut Vec<Stamped>,
 ) -> Result<(), Failure> {
     let mut lock = lock;
     if let Some(session) = lock.as_deref_mut() {
@@ -578,12 +591,60 @@ fn copy_nontx_table(
         session.backup_unlock()?;
     }
     for (f, file) in open {
+        // Stamp before reading: a write during the copy changes it, so the file is copied
+        // again under BLOCK_COMMIT.
+        let stamp = stamp_of(&file).map_err(|e| Failure::io(&f.source, e))?;
         let bytes = copy_open_file(&file, &f.source, &target.join(&f.dest), 0, true)?;
+        stamps.push(Stamped {
+            file: f.clone(),
+            stamp,
+        });
         log.info(&format!(
             "Copied file {} for table `{}`.`{}`, {bytes} bytes",
             f.source.display(),
             table.db,
             table.table
+        ));
+    }
+    Ok(())
+}
+
+/// A copied file and its size and modification time when the copy started.
+struct Stamped {
+    file: FileCopy,
+    stamp: (u64, i64, i64),
+}
+
+fn stamp_of(file: &File) -> io::Result<(u64, i64, i64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = file.metadata()?;
+    Ok((m.len(), m.mtime(), m.mtime_nsec()))
+}
+
+/// Under BLOCK_COMMIT, after the engine logs were flushed: copies again every non-InnoDB
+/// file that changed since its first copy (transactional Aria tables keep taking writes
+/// until commits are blocked; the Aria log copied next covers what is in them).
+fn recopy_changed(stamps: &[Stamped], target: &Path, log: &Log) -> Result<(), Failure> {
+    for s in stamps {
+        let file = match File::open(&s.file.source) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(Failure::io(&s.file.source, e)),
+        };
+        let now = stamp_of(&file).map_err(|e| Failure::io(&s.file.source, e))?;
+        if now == s.stamp {
+            continue;
+        }
+        let dest = target.join(&s.file.dest);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(&dest)
+            .map_err(|e| Failure::io(&dest, e))?;
+        let bytes = copy_open_file(&file, &s.file.source, &dest, 0, false)?;
+        log.info(&format!(
+            "Copied file {} again (changed since its first copy), {bytes} bytes",
+            s.file.source.display()
         ));
     }
     Ok(())
@@ -650,7 +711,6 @@ fn copy_aria_logs(
     first: bool,
     before: &BTreeMap<PathBuf, u64>,
 ) -> Result<BTreeMap<PathBuf, u64>, Failure> {
-    const ARIA_PAGE: u64 = 8192;
     let mut sizes = BTreeMap::new();
     for f in &inventory.aria_logs {
         let is_control = f.dest.as_os_str() == "aria_log_control";
@@ -663,12 +723,28 @@ fn copy_aria_logs(
             Err(e) => return Err(Failure::io(&f.source, e)),
         };
         let dest = target.join(&f.dest);
-        let copied = match before.get(&f.dest) {
-            Some(&size) if !first => {
-                let from = size - size % ARIA_PAGE;
-                copy_open_file(&file, &f.source, &dest, from, false)?
+        let copied = if first {
+            copy_open_file(&file, &f.source, &dest, 0, true)?
+        } else {
+            // The Aria log is written in place inside space the server has already
+            // extended, so the file size says nothing about where the log ends: copy it
+            // whole again. Its last page is rewritten as it fills, and statements running
+            // when commits were blocked may still append: read until two reads agree, so a
+            // page caught mid-write (which Aria recovery would take as the end of the log)
+            // is never what the backup keeps. (A smarter tail copy needs the Aria log
+            // format; this is correct and bounded by the log size.)
+            let from = 0;
+            let tail = read_stable(&file, from).map_err(|e| Failure::io(&f.source, e))?;
+            let out = if before.contains_key(&f.dest) {
+                std::fs::OpenOptions::new().write(true).open(&dest)
+            } else {
+                page_copier::create_exclusive(&dest)
             }
-            _ => copy_open_file(&file, &f.source, &dest, 0, true)?,
+            .map_err(|e| Failure::io(&dest, e))?;
+            out.write_all_at(&tail, from)
+                .and_then(|()| out.sync_all())
+                .map_err(|e| Failure::io(&dest, e))?;
+            tail.len() as u64
         };
         if !is_control {
             log.info(&format!(
@@ -680,6 +756,35 @@ fn copy_aria_logs(
         sizes.insert(f.dest.clone(), len);
     }
     Ok(sizes)
+}
+
+/// Reads `file` from `from` to its end until two reads 20 ms apart return the same bytes
+/// (at most ~5 s; then the last read is used: the server keeps writing, and the copy is as
+/// good as mariadb-backup's).
+fn read_stable(file: &File, from: u64) -> io::Result<Vec<u8>> {
+    let read = || -> io::Result<Vec<u8>> {
+        let len = file.metadata()?.len();
+        let mut buf = vec![0u8; len.saturating_sub(from) as usize];
+        let mut done = 0;
+        while done < buf.len() {
+            match file.read_at(&mut buf[done..], from + done as u64)? {
+                0 => break,
+                n => done += n,
+            }
+        }
+        buf.truncate(done);
+        Ok(buf)
+    };
+    let mut previous = read()?;
+    for _ in 0..250 {
+        std::thread::sleep(Duration::from_millis(20));
+        let now = read()?;
+        if now == previous {
+            return Ok(now);
+        }
+        previous = now;
+    }
+    Ok(previous)
 }
 
 struct LogProgress<'a> {

@@ -394,7 +394,8 @@ pub fn build(
             Code::BackupCorrupt,
             format!(
                 "the backup in {} has no {REDO_LOG}; every backup holds one (a prepared \
-                 backup's is 12304 bytes). The backup is incomplete",
+                 backup's is 12304 bytes). The backup is incomplete, or an earlier \
+                 --move-back moved its files out already",
                 target.display()
             ),
         ));
