@@ -88,8 +88,7 @@ impl LiveLog {
             let Some(dst) = buf.get_mut(done..done + len) else {
                 break;
             };
-            self.file
-                .read_exact_at(dst, offset)
+            read_fresh(&self.file, dst, offset)
                 .map_err(|e| TailError::io("reading", &self.path, e))?;
             done += len;
         }
@@ -117,13 +116,35 @@ impl LiveLog {
     }
 }
 
+/// `pread` that never returns stale cached bytes.
+///
+/// The server writes `ib_logfile0` with O_DIRECT by default ("File system buffers for log
+/// disabled"). A buffered read that races with such a write can leave the *old* bytes in the
+/// page cache, and every later buffered read returns them: seen as a CRC mismatch that never
+/// went away while the server moved on. Dropping the (clean) cached pages of the range first
+/// makes each read go to the file; pages of a log written through the cache are dirty and
+/// are not dropped, so they stay correct too.
+fn read_fresh(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: posix_fadvise only reads its integer arguments; the descriptor is open.
+    unsafe {
+        libc::posix_fadvise(
+            file.as_raw_fd(),
+            offset as libc::off_t,
+            buf.len() as libc::off_t,
+            libc::POSIX_FADV_DONTNEED,
+        );
+    }
+    file.read_exact_at(buf, offset)
+}
+
 /// Read granularity of the live log.
 pub(crate) const BLOCK: u64 = 4096;
 
 /// Reads and parses the first 12288 bytes of `file` (of `size` bytes).
 pub(crate) fn read_header(file: &File, path: &Path, size: u64) -> Result<LogFile, TailError> {
     let mut prefix = vec![0u8; START_OFFSET as usize];
-    file.read_exact_at(&mut prefix, 0)
+    read_fresh(file, &mut prefix, 0)
         .map_err(|e| TailError::io("reading the header of", path, e))?;
     LogFile::parse(&prefix, size).map_err(|source| TailError::Log {
         path: path.to_path_buf(),
