@@ -22,13 +22,23 @@ impl Failure {
 
     /// A file could not be read or written.
     pub fn io(path: &Path, e: std::io::Error) -> Failure {
-        let hint = match e.raw_os_error() {
-            Some(libc::ENOSPC) => "; the disk is full: free space or choose another --target-dir",
-            Some(libc::EACCES) | Some(libc::EPERM) => "; check the permissions",
-            Some(libc::EEXIST) => "; it already exists and is never overwritten",
-            _ => "",
-        };
+        let hint = io_hint(&e);
         Failure::new(Code::Io, format!("{}: {e}{hint}", path.display()))
+    }
+}
+
+/// What the user can do about an OS error, appended to a message that already names the
+/// file: disk full, permissions, an existing file.
+fn io_hint(e: &std::io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(libc::ENOSPC) | Some(libc::EDQUOT) => {
+            "; the disk is full: free space or choose another --target-dir"
+        }
+        Some(libc::EFBIG) => "; the file is larger than the file system or a resource limit (ulimit -f) allows: choose another --target-dir",
+        Some(libc::EACCES) | Some(libc::EPERM) => "; check the permissions",
+        Some(libc::EEXIST) => "; it already exists and is never overwritten",
+        Some(libc::EROFS) => "; the file system is read-only: choose another --target-dir",
+        _ => "",
     }
 }
 
@@ -55,27 +65,33 @@ impl From<server::ServerError> for Failure {
 
 impl From<page_copier::CopyError> for Failure {
     fn from(e: page_copier::CopyError) -> Failure {
-        let code = match e {
-            page_copier::CopyError::Corrupt { .. } => Code::SourceCorrupt,
-            _ => Code::Io,
+        let (code, hint) = match &e {
+            page_copier::CopyError::Corrupt { .. } => (Code::SourceCorrupt, ""),
+            page_copier::CopyError::Read { source, .. }
+            | page_copier::CopyError::Write { source, .. } => (Code::Io, io_hint(source)),
+            _ => (Code::Io, ""),
         };
-        Failure::new(code, e.to_string())
+        Failure::new(code, format!("{e}{hint}"))
     }
 }
 
 impl From<backup_meta::MetaError> for Failure {
     fn from(e: backup_meta::MetaError) -> Failure {
-        Failure::new(Code::Io, e.to_string())
+        let hint = match &e {
+            backup_meta::MetaError::Io { source, .. } => io_hint(source),
+            _ => "",
+        };
+        Failure::new(Code::Io, format!("{e}{hint}"))
     }
 }
 
 impl From<redo_tailer::TailError> for Failure {
     fn from(e: redo_tailer::TailError) -> Failure {
-        let code = match e {
-            redo_tailer::TailError::Overwritten { .. } => Code::RedoOverwritten,
-            redo_tailer::TailError::Io { .. } => Code::Io,
-            _ => Code::Failure,
+        let (code, hint) = match &e {
+            redo_tailer::TailError::Overwritten { .. } => (Code::RedoOverwritten, ""),
+            redo_tailer::TailError::Io { source, .. } => (Code::Io, io_hint(source)),
+            _ => (Code::Failure, ""),
         };
-        Failure::new(code, e.to_string())
+        Failure::new(code, format!("{e}{hint}"))
     }
 }

@@ -104,16 +104,21 @@ impl Progress for LogProgress<'_> {
                     "Applying batch {}/{n_batches}: {n_pages} pages",
                     index + 1
                 ));
+                self.log
+                    .progress_start("Applying pages", crate::log::Unit::Items, n_pages as u64);
             }
             Event::PagesApplied { done, total } => {
+                self.log.progress_set(done as u64, total as u64);
                 let percent = (done * 10 / total.max(1)) * 10;
                 if self.last_percent.swap(percent, Ordering::Relaxed) != percent {
                     self.log.info(&format!("recovered pages: {percent}%"));
                 }
             }
-            Event::Finished { end_lsn } => self
-                .log
-                .info(&format!("Prepared: consistent at LSN {end_lsn}")),
+            Event::Finished { end_lsn } => {
+                self.log.progress_end();
+                self.log
+                    .info(&format!("Prepared: consistent at LSN {end_lsn}"))
+            }
         }
     }
 }

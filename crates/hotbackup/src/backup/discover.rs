@@ -146,7 +146,13 @@ pub fn scan(paths: &ServerPaths) -> io::Result<Inventory> {
 fn scan_database(dir: &Path, db: &Path, inv: &mut Inventory) -> io::Result<()> {
     let db_name = decode_filename(&db.to_string_lossy());
     let mut any = false;
-    for entry in sorted_entries(dir)? {
+    let names = match sorted_entries(dir) {
+        Ok(names) => names,
+        // Dropped since the datadir was listed (DROP DATABASE is not blocked yet).
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in names {
         let name = entry.to_string_lossy().into_owned();
         let source = dir.join(&entry);
         let dest = db.join(&entry);
@@ -166,7 +172,12 @@ fn scan_database(dir: &Path, db: &Path, inv: &mut Inventory) -> io::Result<()> {
         } else if ext == "isl" {
             // A DATA DIRECTORY table: the data lives where the link says; the backup keeps a
             // local copy next to the link, as mariadb-backup.
-            let target = std::fs::read_to_string(&source)?;
+            let target = match std::fs::read_to_string(&source) {
+                Ok(target) => target,
+                // The table was dropped since the directory was listed.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
             inv.tables.push(FileCopy {
                 source: PathBuf::from(target.trim_end_matches(['\n', '\r', '\0'])),
                 dest: db.join(format!("{stem}.ibd")),

@@ -14,6 +14,13 @@
 //!    the binlog position and the server LSN, and stop the redo copy at that LSN;
 //! 7. `BACKUP STAGE END`, then `backup-my.cnf`, `xtrabackup_info`, and **last**
 //!    `xtrabackup_checkpoints`: a directory without it is an incomplete backup.
+//!
+//! On failure after step 2 the target stays without `xtrabackup_checkpoints` and the message
+//! says it is incomplete; the redo copy is stopped and the sessions are dropped, which makes
+//! the server release their `BACKUP STAGE`/`BACKUP LOCK`. The redo copier's connection
+//! doubles as a watchdog: a server that goes away is reported as such (exit 3) within about
+//! a second, not after every remaining file was copied. A failing redo copy is reported with
+//! its own error and code (overwritten: 5, disk full: 6).
 
 pub mod ddl;
 pub mod discover;
@@ -23,6 +30,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,7 +46,7 @@ use server::{BackupStage, ConnectOptions, Privilege, Session, Variables};
 use crate::exit::Code;
 use crate::failure::Failure;
 use crate::log::Log;
-use crate::options::Options;
+use crate::options::{ChecksumAlgorithm, Options};
 use discover::{FileCopy, Inventory, NonTxTable, ServerPaths};
 
 /// How long to wait for the redo copy to reach the final LSN once commits are blocked.
@@ -63,7 +71,9 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         if binlog_on {
             needed.push(Privilege::BinlogMonitor);
         }
-        main.require_privileges(&needed)?;
+        if let Err(e) = main.require_privileges(&needed) {
+            return Err(privilege_failure(&mut main, e));
+        }
     }
     let paths = server_paths(&vars)?;
     if let Some(configured) = &opts.datadir {
@@ -77,22 +87,55 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     }
     create_target(&target)?;
 
+    // From here on a failure leaves a partial target behind: it never has
+    // xtrabackup_checkpoints, and the message says so.
+    let watch = ServerWatch::default();
+    let ctx = Context {
+        opts,
+        conn: &conn,
+        vars: &vars,
+        paths: &paths,
+        target: &target,
+        watch: &watch,
+        log,
+    };
+    backup_into(&ctx, &mut main, binlog_on, args, started)
+        .map_err(|failure| explain_incomplete(failure, &conn, &watch, &target))
+}
+
+/// What every step of a running backup needs.
+struct Context<'a> {
+    opts: &'a Options,
+    conn: &'a ConnectOptions,
+    vars: &'a Variables,
+    paths: &'a ServerPaths,
+    target: &'a Path,
+    watch: &'a ServerWatch,
+    log: &'a Log,
+}
+
+/// The backup proper, into the (new or empty) target directory.
+fn backup_into(
+    ctx: &Context,
+    main: &mut Session,
+    binlog_on: bool,
+    args: &[String],
+    started: i64,
+) -> Result<(), Failure> {
+    let (opts, vars, target, log) = (ctx.opts, ctx.vars, ctx.target, ctx.log);
+
     // The redo copy starts first: every page change from its checkpoint on is captured.
     let ddl_ops: Arc<Mutex<Vec<ddl::DdlOp>>> = Arc::default();
-    let tailer = start_tailer(opts, &conn, &vars, &paths, &target, &ddl_ops)?;
+    let tailer = start_tailer(ctx, &ddl_ops)?;
     let start = tailer.start_checkpoint();
     log.info(&format!(
         "Redo log copy started at checkpoint LSN {} (server end LSN {})",
         start.checkpoint_lsn, start.end_lsn
     ));
 
-    let result = copy_everything(opts, &conn, &paths, &target, &ddl_ops, &tailer, log);
-    let done = match result {
+    let done = match copy_everything(ctx, main, &ddl_ops, &tailer) {
         Ok(done) => done,
-        Err(e) => {
-            tailer.abort();
-            return Err(e);
-        }
+        Err(e) => return Err(stop_tailer_on_failure(tailer, ctx.watch, e)),
     };
     let lock_started = done.block_commit_at;
 
@@ -117,8 +160,9 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         log.info(&format!("InnoDB LSN: {lsn}, Flushing Logs"));
         main.flush_engine_logs()?;
         // Everything that can still change on disk is now covered by durable logs.
-        recopy_changed(&done.stamps, &target, log)?;
-        copy_aria_logs(&done.inventory, &target, log, false, &done.aria_sizes)?;
+        recopy_changed(&done.stamps, target, log)?;
+        copy_aria_logs(&done.inventory, target, log, false, &done.aria_sizes)?;
+        check_progress(&tailer, ctx.watch)?;
         let checkpoint = tailer.latest_server_checkpoint()?;
         log.info(&format!(
             "The latest check point (for incremental): '{checkpoint}'"
@@ -127,10 +171,7 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     };
     let (stop_lsn, to_lsn, binlog) = match finish() {
         Ok(v) => v,
-        Err(e) => {
-            tailer.abort();
-            return Err(e);
-        }
+        Err(e) => return Err(stop_tailer_on_failure(tailer, ctx.watch, e)),
     };
     log.info("Stopping log copying thread");
     let report = tailer.stop_at(stop_lsn.max(to_lsn), STOP_TIMEOUT)?;
@@ -153,7 +194,7 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
             FileMode::Datasink,
         )?;
     }
-    backup_my_cnf(&vars).write_new(
+    backup_my_cnf(vars, opts).write_new(
         &target.join(backup_meta::names::BACKUP_MY_CNF),
         FileMode::Datasink,
     )?;
@@ -191,6 +232,13 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         last_lsn: report.last_lsn.0,
         recover_binlog_info: false,
     };
+    // The completion mark: written last, atomically.
+    checkpoints.write_new(
+        &target.join(backup_meta::names::XTRABACKUP_CHECKPOINTS),
+        FileMode::Datasink,
+    )?;
+    // Only after the backup is complete: an --extra-lsndir is what the next incremental
+    // reads (`--incremental-basedir`), and it must never describe a backup that failed.
     if let Some(extra) = &opts.extra_lsndir {
         let extra = absolute(extra)?;
         page_copier::create_dir_private(&extra).map_err(|e| Failure::io(&extra, e))?;
@@ -203,11 +251,6 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
             FileMode::Fopen,
         )?;
     }
-    // The completion mark: written last, atomically.
-    checkpoints.write_new(
-        &target.join(backup_meta::names::XTRABACKUP_CHECKPOINTS),
-        FileMode::Datasink,
-    )?;
 
     log.info(&format!(
         "Backup created in directory '{}/'",
@@ -222,6 +265,135 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     ));
     log.info("completed OK!");
     Ok(())
+}
+
+/// Whether the server is still there, as seen by the redo copier's own connection: it asks
+/// for the server's LSN at every poll (at least every `--log-copy-interval`), so a server
+/// that died is noticed within about a second, wherever the backup is.
+#[derive(Clone, Default)]
+struct ServerWatch {
+    gone: Arc<Mutex<Option<String>>>,
+}
+
+impl ServerWatch {
+    fn set_gone(&self, why: String) {
+        let mut gone = self.gone.lock().unwrap_or_else(|p| p.into_inner());
+        if gone.is_none() {
+            *gone = Some(why);
+        }
+    }
+
+    /// Why the server is considered gone, if it is.
+    fn gone(&self) -> Option<String> {
+        self.gone.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// Fails when the server went away or the redo copy stopped on an error, so that no more
+/// time is spent copying files for a backup that cannot complete.
+fn check_progress(tailer: &redo_tailer::TailerHandle, watch: &ServerWatch) -> Result<(), Failure> {
+    if let Some(why) = watch.gone() {
+        return Err(Failure::new(Code::Connection, why));
+    }
+    match tailer.failed() {
+        // `stop_tailer_on_failure` replaces this by the copy thread's own error and code.
+        Some(message) => Err(Failure::new(Code::Failure, message)),
+        None => Ok(()),
+    }
+}
+
+/// Ends the redo copy after `failure` and returns what to report: the server going away
+/// or the redo copy's own error (each with its exit code) when one of them is the cause.
+fn stop_tailer_on_failure(
+    tailer: redo_tailer::TailerHandle,
+    watch: &ServerWatch,
+    failure: Failure,
+) -> Failure {
+    if let Some(why) = watch.gone() {
+        tailer.abort();
+        return Failure::new(Code::Connection, why);
+    }
+    if tailer.failed().is_some() {
+        // The copy thread has ended on an error; joining it returns that error.
+        return match tailer.stop_at(Lsn(0), Duration::ZERO) {
+            Err(e) => Failure::from(e),
+            Ok(_) => failure,
+        };
+    }
+    tailer.abort();
+    failure
+}
+
+/// The final word on a backup that failed after its target was created: a failure that
+/// looks like a lost connection is checked against the server (is it still there?), and
+/// the message says that the target is incomplete.
+fn explain_incomplete(
+    failure: Failure,
+    conn: &ConnectOptions,
+    watch: &ServerWatch,
+    target: &Path,
+) -> Failure {
+    let mut failure = failure;
+    let gone = watch.gone().is_some()
+        || (failure.code == Code::Connection
+            && matches!(
+                Session::connect(conn),
+                Err(server::ServerError::Unreachable { .. })
+            ));
+    if gone {
+        failure = Failure::new(
+            Code::Connection,
+            format!(
+                "the MariaDB server went away during the backup ({}): {}. Check the server's error log; once it runs again, take a new backup",
+                conn.endpoint(),
+                failure.message
+            ),
+        );
+    }
+    failure.message = format!(
+        "{}\nThe backup in {} is incomplete (it has no {}): remove it and take a new backup into a new or empty directory.",
+        failure.message,
+        target.display(),
+        backup_meta::names::XTRABACKUP_CHECKPOINTS
+    );
+    failure
+}
+
+/// A missing privilege, explained: which account, what each privilege is for, and the
+/// GRANT that fixes it.
+fn privilege_failure(main: &mut Session, e: server::ServerError) -> Failure {
+    let server::ServerError::MissingPrivileges { missing, grants } = &e else {
+        return e.into();
+    };
+    let account = main
+        .query_value("SELECT CURRENT_USER()")
+        .ok()
+        .flatten()
+        .and_then(|user| {
+            user.rsplit_once('@')
+                .map(|(name, host)| format!("'{name}'@'{host}'"))
+        })
+        .unwrap_or_else(|| "<user>".to_string());
+    let why: Vec<&str> = missing
+        .iter()
+        .map(|p| match p.as_str() {
+            "RELOAD" => "RELOAD for BACKUP STAGE and BACKUP LOCK",
+            "PROCESS" => "PROCESS to read the InnoDB LSN",
+            "BINLOG MONITOR" => "BINLOG MONITOR for the binary log position (log_bin is ON)",
+            _ => "",
+        })
+        .filter(|w| !w.is_empty())
+        .collect();
+    Failure::new(
+        Code::Connection,
+        format!(
+            "user {account} lacks {} needed for a backup ({}); nothing was copied. Grant with: GRANT {} ON *.* TO {account}; SHOW GRANTS said:\n  {}",
+            missing.join(", "),
+            why.join("; "),
+            missing.join(", "),
+            grants.join("\n  ")
+        ),
+    )
 }
 
 /// What the locked phases leave for the final steps.
@@ -240,17 +412,16 @@ struct Copied {
     inventory: Inventory,
 }
 
-#[allow(clippy::too_many_arguments)]
 fn copy_everything(
-    opts: &Options,
-    conn: &ConnectOptions,
-    paths: &ServerPaths,
-    target: &Path,
+    ctx: &Context,
+    main: &mut Session,
     ddl_ops: &Mutex<Vec<ddl::DdlOp>>,
     tailer: &redo_tailer::TailerHandle,
-    log: &Log,
 ) -> Result<Copied, Failure> {
+    let (opts, conn, paths, target, log) = (ctx.opts, ctx.conn, ctx.paths, ctx.target, ctx.log);
     let inventory = discover::scan(paths).map_err(|e| Failure::io(&paths.datadir, e))?;
+    // Both sessions are dropped (disconnected) on every early return, and the server then
+    // releases whatever BACKUP STAGE or BACKUP LOCK they held.
     let mut stage = if opts.no_lock {
         log.info("Warning: --no-lock: non-InnoDB tables are copied without locks and may be inconsistent");
         None
@@ -266,6 +437,7 @@ fn copy_everything(
     };
     let set_stage =
         |stage: &mut Option<Session>, s: BackupStage, log: &Log| -> Result<(), Failure> {
+            check_progress(tailer, ctx.watch)?;
             if let Some(session) = stage.as_mut() {
                 log.info(&format!("Starting BACKUP STAGE {s:?}"));
                 session.backup_stage(s)?;
@@ -282,15 +454,7 @@ fn copy_everything(
         ..CopyOptions::default()
     };
     let mut corrupted = CorruptedPages::default();
-    let copied = copy_innodb(
-        &inventory,
-        target,
-        &copy_options,
-        opts,
-        tailer,
-        log,
-        &mut corrupted,
-    )?;
+    let (copied, deferred) = copy_innodb(ctx, &inventory, &copy_options, tailer, &mut corrupted)?;
 
     set_stage(&mut stage, BackupStage::Flush, log)?;
     let mut done_tables = Vec::new();
@@ -298,7 +462,7 @@ fn copy_everything(
     for table in inventory.nontx.iter().filter(|t| !t.late) {
         copy_nontx_table(table, target, table_locks.as_mut(), log, &mut stamps)?;
         done_tables.push((table.db.clone(), table.table.clone()));
-        check_tailer(tailer)?;
+        check_progress(tailer, ctx.watch)?;
     }
 
     set_stage(&mut stage, BackupStage::BlockDdl, log)?;
@@ -310,15 +474,21 @@ fn copy_everything(
         }
     }
     for dir in &now.databases {
-        page_copier::create_dir_private(&target.join(dir)).map_err(|e| Failure::io(target, e))?;
+        let dest = target.join(dir);
+        page_copier::create_dir_private(&dest).map_err(|e| Failure::io(&dest, e))?;
     }
     for file in &now.metadata {
         copy_whole_file(file, target, log, 1)?;
     }
+    // The marker files must reflect every CREATE/RENAME/DROP that finished before DDL was
+    // blocked: their FILE_* records may still sit in the server's log buffer (a DROP's
+    // FILE_DELETE is written after its commit) or not be read by the copier yet.
+    wait_for_redo(ctx, main, tailer, "the DDL done before BLOCK_DDL")?;
     apply_ddl(
         &paths.datadir,
         target,
         &copied,
+        &deferred,
         &now,
         ddl_ops,
         &copy_options,
@@ -340,16 +510,47 @@ fn copy_everything(
     })
 }
 
-/// Copies every InnoDB tablespace in parallel; returns space id → backup name (`db/t`).
-fn copy_innodb(
-    inventory: &Inventory,
-    target: &Path,
-    copy_options: &CopyOptions,
-    opts: &Options,
+/// How long the redo copy may take to catch up with the server's log under `BLOCK_DDL`.
+const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Makes the server write its log up to its current LSN and waits until the redo copy has
+/// read that far (so every FILE_* record up to now has been seen).
+fn wait_for_redo(
+    ctx: &Context,
+    main: &mut Session,
     tailer: &redo_tailer::TailerHandle,
-    log: &Log,
+    what: &str,
+) -> Result<(), Failure> {
+    let lsn = main.innodb_lsn()?;
+    main.flush_engine_logs()?;
+    let deadline = std::time::Instant::now() + CATCH_UP_TIMEOUT;
+    while tailer.copied_lsn() < lsn {
+        check_progress(tailer, ctx.watch)?;
+        if std::time::Instant::now() >= deadline {
+            return Err(Failure::new(
+                Code::Failure,
+                format!(
+                    "the redo log copy did not reach LSN {lsn} ({what}) within {:?}: it is at LSN {}. Is the target's disk very slow? Try again with a faster --target-dir",
+                    CATCH_UP_TIMEOUT,
+                    tailer.copied_lsn()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
+}
+
+/// Copies every InnoDB tablespace in parallel; returns space id → backup name (`db/t`),
+/// and the backup names of tables copied before their page 0 was written (space unknown).
+fn copy_innodb(
+    ctx: &Context,
+    inventory: &Inventory,
+    copy_options: &CopyOptions,
+    tailer: &redo_tailer::TailerHandle,
     corrupted: &mut CorruptedPages,
-) -> Result<BTreeMap<SpaceId, String>, Failure> {
+) -> Result<(BTreeMap<SpaceId, String>, Vec<String>), Failure> {
+    let (opts, target, log) = (ctx.opts, ctx.target, ctx.log);
     let mut sources: Vec<Source> = Vec::new();
     for f in &inventory.undo {
         sources.push(source(f, SourceKind::Undo));
@@ -363,20 +564,25 @@ fn copy_innodb(
         .build()
         .map_err(|e| Failure::new(Code::Failure, format!("cannot start copy threads: {e}")))?;
     let progress = LogProgress { log };
+    let total: u64 = sources
+        .iter()
+        .map(|s| &s.path)
+        .chain(inventory.system.iter().map(|f| &f.source))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    log.progress_start("Copying InnoDB files", crate::log::Unit::Bytes, total);
     let throttle = (opts.throttle > 0).then(|| page_copier::Throttle::new(opts.throttle as u32));
-    let reports: Vec<(Source, Result<CopyReport, CopyError>)> = pool.install(|| {
+    // Set on the first failure: the remaining files are not copied (`None`), since the
+    // backup cannot complete anyway (server gone, redo copy lost, disk full, ...).
+    let cut_short = AtomicBool::new(false);
+    let reports: Vec<(Source, Option<Result<CopyReport, CopyError>>)> = pool.install(|| {
         sources
             .par_iter()
             .map(|s| {
-                if let Some(err) = tailer.failed() {
-                    // The redo copy is lost; do not waste time copying more.
-                    return (
-                        s.clone(),
-                        Err(CopyError::Read {
-                            path: s.path.clone(),
-                            source: io::Error::other(err),
-                        }),
-                    );
+                if cut_short.load(Ordering::Relaxed) || check_progress(tailer, ctx.watch).is_err() {
+                    cut_short.store(true, Ordering::Relaxed);
+                    return (s.clone(), None);
                 }
                 let thread = rayon::current_thread_index().map_or(1, |i| i + 1);
                 log.line(
@@ -395,8 +601,12 @@ fn copy_innodb(
                     throttle.as_ref(),
                     &progress,
                 );
-                log.line(thread, "        ...done");
-                (s.clone(), r)
+                match &r {
+                    Ok(_) => log.line(thread, "        ...done"),
+                    Err(CopyError::Vanished { .. }) => {}
+                    Err(_) => cut_short.store(true, Ordering::Relaxed),
+                }
+                (s.clone(), Some(r))
             })
             .collect()
     });
@@ -404,6 +614,10 @@ fn copy_innodb(
     let mut all = reports;
     let mut system_validator = None;
     for (idx, f) in inventory.system.iter().enumerate() {
+        if cut_short.load(Ordering::Relaxed) || check_progress(tailer, ctx.watch).is_err() {
+            cut_short.store(true, Ordering::Relaxed);
+            break;
+        }
         let kind = if idx == 0 {
             SourceKind::SystemFirst
         } else {
@@ -426,14 +640,26 @@ fn copy_innodb(
         if idx == 0 {
             system_validator = first_file_validator(&s.path, copy_options);
         }
-        log.info("        ...done");
-        all.push((s, r));
+        match &r {
+            Ok(_) => log.info("        ...done"),
+            Err(CopyError::Vanished { .. }) => {}
+            Err(_) => cut_short.store(true, Ordering::Relaxed),
+        }
+        all.push((s, Some(r)));
     }
 
+    log.progress_end();
+    // When the server went away or the redo copy failed, that is the cause to report.
+    check_progress(tailer, ctx.watch)?;
     let mut copied = BTreeMap::new();
+    let mut deferred = Vec::new();
     for (s, r) in all {
+        let Some(r) = r else { continue };
         match r {
             Ok(report) => {
+                if report.space_id.is_none() && s.kind == SourceKind::Table {
+                    deferred.push(s.dest.with_extension("").to_string_lossy().into_owned());
+                }
                 if let (Some(space), SourceKind::Table) = (report.space_id, &s.kind) {
                     let name = s.dest.with_extension("").to_string_lossy().into_owned();
                     for page in &report.corrupt_pages {
@@ -462,13 +688,21 @@ fn copy_innodb(
                 ));
             }
             Err(e) => {
-                check_tailer(tailer)?;
+                check_progress(tailer, ctx.watch)?;
                 return Err(e.into());
             }
         }
     }
-    check_tailer(tailer)?;
-    Ok(copied)
+    check_progress(tailer, ctx.watch)?;
+    if cut_short.load(Ordering::Relaxed) {
+        // Unreachable: files are only skipped after a failure returned above.
+        return Err(Failure::new(
+            Code::Failure,
+            "the InnoDB copy stopped early without an error (a bug); the backup is incomplete"
+                .to_string(),
+        ));
+    }
+    Ok((copied, deferred))
 }
 
 fn first_file_validator(path: &Path, options: &CopyOptions) -> Option<innodb::page::PageValidator> {
@@ -489,10 +723,12 @@ fn source(f: &FileCopy, kind: SourceKind) -> Source {
 }
 
 /// Turns the redo log's DDL tracking into `.new`/`.ren`/`.del` (DDL is blocked now).
+#[allow(clippy::too_many_arguments)]
 fn apply_ddl(
     datadir: &Path,
     target: &Path,
     copied: &BTreeMap<SpaceId, String>,
+    deferred: &[String],
     now: &Inventory,
     ddl_ops: &Mutex<Vec<ddl::DdlOp>>,
     copy_options: &CopyOptions,
@@ -511,12 +747,39 @@ fn apply_ddl(
             _ => None,
         }))
         .collect();
-    for t in &now.tables {
-        let name = t.dest.with_extension("").to_string_lossy().into_owned();
-        if !known.contains(&name) && !target.join(&t.dest).exists() {
+    let live: Vec<String> = now
+        .tables
+        .iter()
+        .map(|t| t.dest.with_extension("").to_string_lossy().into_owned())
+        .collect();
+    for (t, name) in now.tables.iter().zip(&live) {
+        if !known.contains(name) && !target.join(&t.dest).exists() {
             actions.push(ddl::Action::CopyNew {
                 source: t.source.clone(),
-                name,
+                name: name.clone(),
+            });
+        }
+    }
+    // A table copied before its page 0 was written (created during the backup) has no known
+    // space id, so the log's FILE_DELETE or FILE_RENAME cannot be matched to its copy. If
+    // its name is gone now, or another table is renamed onto it, the copy is stale: without
+    // a .del it would stay in the restored datadir as an orphan .ibd, and a later CREATE
+    // TABLE of that name would fail with "tablespace exists".
+    let renamed_onto: Vec<String> = actions
+        .iter()
+        .filter_map(|a| match a {
+            ddl::Action::Rename { new_name, .. } => Some(new_name.clone()),
+            _ => None,
+        })
+        .collect();
+    for name in deferred {
+        let stale = !live.contains(name) || renamed_onto.contains(name);
+        let has_del = actions
+            .iter()
+            .any(|a| matches!(a, ddl::Action::Delete { copied } if copied == name));
+        if stale && !has_del {
+            actions.push(ddl::Action::Delete {
+                copied: name.clone(),
             });
         }
     }
@@ -792,27 +1055,19 @@ struct LogProgress<'a> {
 }
 
 impl Progress for LogProgress<'_> {
-    fn copied(&self, _source: &Path, _bytes: u64) {}
+    fn copied(&self, _source: &Path, bytes: u64) {
+        self.log.progress_add(bytes);
+    }
     fn warn(&self, message: &str) {
         self.log.info(&format!("Warning: {message}"));
     }
 }
 
-fn check_tailer(tailer: &redo_tailer::TailerHandle) -> Result<(), Failure> {
-    match tailer.failed() {
-        Some(message) => Err(Failure::new(Code::RedoOverwritten, message)),
-        None => Ok(()),
-    }
-}
-
 fn start_tailer(
-    opts: &Options,
-    conn: &ConnectOptions,
-    vars: &Variables,
-    paths: &ServerPaths,
-    target: &Path,
+    ctx: &Context,
     ddl_ops: &Arc<Mutex<Vec<ddl::DdlOp>>>,
 ) -> Result<redo_tailer::TailerHandle, Failure> {
+    let (opts, conn, vars, paths, target) = (ctx.opts, ctx.conn, ctx.vars, ctx.paths, ctx.target);
     let log_dir = discover::resolve(
         &paths.datadir,
         vars.get("innodb_log_group_home_dir").unwrap_or("./"),
@@ -822,7 +1077,24 @@ fn start_tailer(
     config.max_poll_interval = Duration::from_millis(opts.log_copy_interval_ms.max(1));
     // Its own connection, as mariadb-backup's log copier: never blocked by the stage locks.
     let mut lsn_session = Session::connect(conn)?;
-    let server_lsn = Box::new(move || lsn_session.innodb_lsn().ok());
+    // This connection is also the backup's watchdog: a failed LSN query followed by a
+    // failed reconnect means the server is gone (killed, crashed, shut down).
+    let reconnect = conn.clone();
+    let watch = ctx.watch.clone();
+    let server_lsn = Box::new(move || match lsn_session.innodb_lsn() {
+        Ok(lsn) => Some(lsn),
+        Err(query) => match Session::connect(&reconnect) {
+            Ok(session) => {
+                lsn_session = session;
+                lsn_session.innodb_lsn().ok()
+            }
+            Err(server::ServerError::Unreachable { reason, .. }) => {
+                watch.set_gone(format!("{query}; reconnecting failed: {reason}"));
+                None
+            }
+            Err(_) => None,
+        },
+    });
     let ops = Arc::clone(ddl_ops);
     let on_file_op = Box::new(move |op: redo_tailer::FileOp| {
         let op = match op {
@@ -857,7 +1129,10 @@ fn server_paths(vars: &Variables) -> Result<ServerPaths, Failure> {
     })
 }
 
-fn backup_my_cnf(vars: &Variables) -> BackupMyCnf {
+/// `backup-my.cnf` as mariadb-backup writes it. `innodb_checksum_algorithm` is the *tool's*
+/// setting (`--innodb-checksum-algorithm` or `[mysqld]`), `crc32` by default, not the
+/// server's: mariadb-backup does so, and `--prepare` only uses it for tablespaces it creates.
+fn backup_my_cnf(vars: &Variables, opts: &Options) -> BackupMyCnf {
     let num = |name: &str| {
         vars.get(name)
             .and_then(|v| v.parse::<u64>().ok())
@@ -871,10 +1146,13 @@ fn backup_my_cnf(vars: &Variables) -> BackupMyCnf {
         .collect::<Vec<_>>()
         .join(";");
     BackupMyCnf {
-        checksum_algorithm: vars
-            .get("innodb_checksum_algorithm")
-            .unwrap_or("full_crc32")
-            .to_string(),
+        checksum_algorithm: match opts.innodb.checksum_algorithm {
+            None | Some(ChecksumAlgorithm::Crc32) => "crc32",
+            Some(ChecksumAlgorithm::StrictCrc32) => "strict_crc32",
+            Some(ChecksumAlgorithm::FullCrc32) => "full_crc32",
+            Some(ChecksumAlgorithm::StrictFullCrc32) => "strict_full_crc32",
+        }
+        .to_string(),
         data_file_path,
         log_file_size: num("innodb_log_file_size"),
         page_size: num("innodb_page_size"),
@@ -929,7 +1207,7 @@ fn create_target(target: &Path) -> Result<(), Failure> {
         Err(e) if e.kind() == io::ErrorKind::NotADirectory => Err(Failure::new(
             Code::WrongState,
             format!(
-                "the target {} exists and is not a directory",
+                "the target {} exists and is not a directory; give --target-dir a new or empty directory",
                 target.display()
             ),
         )),
