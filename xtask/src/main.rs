@@ -4,6 +4,10 @@
 //!   missing, starts a throwaway server with sample data and a write load, and runs
 //!   `hotbackup --backup` → `--prepare` → `--copy-back` → start → verify, printing a summary.
 //!   Every process it starts is stopped before it exits.
+//! * `cargo xtask bench`: hotbackup against `cp -a` and mariadb-backup on a generated
+//!   dataset (see `bench.rs`); prints a table and writes JSON under `target/bench/`.
+
+mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -25,15 +29,19 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(),
+        Some("bench") => bench::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask demo");
+            eprintln!("usage: cargo xtask demo | cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] [--only backup,copyback,load,prepare]");
             return ExitCode::from(2);
         }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("demo failed: {e:#}");
+            eprintln!(
+                "cargo xtask {}: {e:#}",
+                args.first().map_or("", String::as_str)
+            );
             ExitCode::FAILURE
         }
     }

@@ -9,11 +9,8 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use testkit::{
-    create_mixed_schema, PageSize, Sysbench, TestDir, Tool, WriteLoad, WriteLoadOptions,
-};
+use testkit::{PageSize, Scenario, TestDir, Tool};
 
 fn hotbackup() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_hotbackup"))
@@ -23,30 +20,9 @@ fn backup_under_load_restores_identical(page_size: PageSize) {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
-    let source = mariadb
-        .server()
-        .name("src")
-        .page_size(page_size)
-        .binlog(true)
-        .log_file_size(32 << 20)
-        .start()
-        .unwrap();
-    let schema = create_mixed_schema(&source, "mix", 300).unwrap();
-    let sysbench = Sysbench::new(&source)
-        .unwrap()
-        .tables(2)
-        .table_size(2000)
-        .threads(2)
-        .time(Duration::from_secs(12));
-    sysbench.prepare(&source).unwrap();
-
-    let oltp = sysbench.spawn().unwrap();
-    let load = WriteLoad::start(
-        &source,
-        WriteLoadOptions::for_schema(&schema).with_ddl(&schema),
-    )
-    .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    let scenario = Scenario::start(&mariadb, page_size).unwrap();
+    let source = &scenario.source;
+    let load = scenario.load().unwrap();
 
     let dir = TestDir::new("backup-e2e").unwrap();
     let backup = dir.path().join("backup");
@@ -63,7 +39,6 @@ fn backup_under_load_restores_identical(page_size: PageSize) {
     assert!(out.status.success(), "hotbackup --backup failed:\n{stderr}");
     assert!(stderr.contains("completed OK!"), "{stderr}");
     let stats = load.stop().unwrap();
-    oltp.wait().unwrap();
     assert!(
         stats.total_ops() > 0 && stats.tables_created > 0,
         "the load must have run: {stats:?}"
@@ -87,11 +62,11 @@ fn backup_under_load_restores_identical(page_size: PageSize) {
     let pages = testkit::compare_prepared(&backup, &ours, page_size.bytes() as usize).unwrap();
 
     let report =
-        testkit::restore_and_verify(&mariadb, &Tool::MariaBackup, &source, &backup).unwrap();
+        testkit::restore_and_verify(&mariadb, &Tool::MariaBackup, source, &backup).unwrap();
     eprintln!("{page_size:?}: {pages} pages identical; {report:?}, load {stats:?}");
     assert!(report.tables_compared >= 6, "{report:?}");
     // hotbackup alone: its backup, its prepare, its copy-back.
-    let report = testkit::restore_and_verify(&mariadb, &hotbackup_tool, &source, &ours).unwrap();
+    let report = testkit::restore_and_verify(&mariadb, &hotbackup_tool, source, &ours).unwrap();
     assert!(report.tables_compared >= 6, "{report:?}");
 }
 

@@ -5,11 +5,8 @@
 //! prepared by hotbackup is then restored and checked against the source.
 
 use std::path::Path;
-use std::time::Duration;
 
-use testkit::{
-    create_mixed_schema, PageSize, Sysbench, TestDir, Tool, WriteLoad, WriteLoadOptions,
-};
+use testkit::{PageSize, Scenario, TestDir, Tool};
 
 fn hotbackup() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_hotbackup"))
@@ -19,29 +16,9 @@ fn differential(page_size: PageSize) {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
-    let source = mariadb
-        .server()
-        .name("src")
-        .page_size(page_size)
-        .binlog(true)
-        .log_file_size(32 << 20)
-        .start()
-        .unwrap();
-    let schema = create_mixed_schema(&source, "mix", 300).unwrap();
-    let sysbench = Sysbench::new(&source)
-        .unwrap()
-        .tables(2)
-        .table_size(2000)
-        .threads(2)
-        .time(Duration::from_secs(10));
-    sysbench.prepare(&source).unwrap();
-    let oltp = sysbench.spawn().unwrap();
-    let load = WriteLoad::start(
-        &source,
-        WriteLoadOptions::for_schema(&schema).with_ddl(&schema),
-    )
-    .unwrap();
-    std::thread::sleep(Duration::from_secs(2));
+    let scenario = Scenario::start(&mariadb, page_size).unwrap();
+    let source = &scenario.source;
+    let load = scenario.load().unwrap();
 
     let dir = TestDir::new("prepare-diff").unwrap();
     let theirs = dir.path().join("prepared-by-mariadb-backup");
@@ -58,7 +35,6 @@ fn differential(page_size: PageSize) {
         String::from_utf8_lossy(&out.stderr)
     );
     let stats = load.stop().unwrap();
-    oltp.wait().unwrap();
 
     let ours = dir.path().join("prepared-by-hotbackup");
     testkit::copy_dir(&theirs, &ours).unwrap();
@@ -67,7 +43,7 @@ fn differential(page_size: PageSize) {
         .prepare(&mariadb, &ours)
         .unwrap();
     let pages = testkit::compare_prepared(&theirs, &ours, page_size.bytes() as usize).unwrap();
-    let report = testkit::restore_and_verify(&mariadb, &Tool::MariaBackup, &source, &ours).unwrap();
+    let report = testkit::restore_and_verify(&mariadb, &Tool::MariaBackup, source, &ours).unwrap();
     eprintln!("{page_size:?}: {pages} pages identical; {report:?}; load {stats:?}");
 }
 

@@ -36,6 +36,7 @@ mod dir;
 mod load;
 mod oracle;
 mod process;
+mod scenario;
 mod server;
 mod sql;
 mod sysbench;
@@ -50,6 +51,7 @@ pub use oracle::{
     compare_prepared, copy_dir, data_files, read_binlog_info, replay_binlog, restore_and_verify,
     BinlogPos, RestoreReport, Tool,
 };
+pub use scenario::{RunningLoad, Scenario};
 pub use server::{PageSize, ServerBuilder, TestServer};
 pub use sql::{quote_ident, quote_table, CheckFailure, TableInfo};
 pub use sysbench::{Sysbench, SysbenchReport, SysbenchRun};
