@@ -235,8 +235,10 @@ fn normalize_key(key: &str) -> String {
     key.replace('-', "_").to_ascii_lowercase()
 }
 
-/// Cuts a `#` comment that is outside quotes (mysys `remove_end_comment`).
-fn strip_end_comment(line: &str) -> &str {
+/// Cuts the line at the first `#` outside single or double quotes (mysys
+/// `remove_end_comment`): `a = b # c` is `a = b`, `a = 'b # c'` keeps the `#`. Shared with
+/// the binary's option-file reader so both read `my.cnf` syntax the same way.
+pub fn strip_end_comment(line: &str) -> &str {
     let mut quote: Option<char> = None;
     let mut escape = false;
     for (i, c) in line.char_indices() {

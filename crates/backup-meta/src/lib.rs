@@ -47,7 +47,7 @@ use std::path::Path;
 pub use atomic::{read_text, write_atomic, write_atomic_new, FileMode};
 pub use binlog::{BinlogInfo, BinlogPosInnodb};
 pub use checkpoints::{BackupType, Checkpoints};
-pub use cnf::{BackupMyCnf, CnfOption};
+pub use cnf::{strip_end_comment, BackupMyCnf, CnfOption};
 pub use corrupted::{CorruptedPages, CorruptedSpace};
 pub use delta_meta::{delta_meta_path, DeltaMeta};
 pub use error::{MetaError, ParseError};

@@ -228,7 +228,7 @@ fn read_into(path: &Path, depth: usize, out: &mut OptionFile) -> Result<bool, Cn
                     .into(),
             ));
         };
-        let line = remove_end_comment(line);
+        let line = backup_meta::strip_end_comment(line);
         let (key, value) = match line.find('=') {
             None => (line.trim_end(), None),
             Some(eq) => (line[..eq].trim_end(), Some(decode_value(&line[eq + 1..]))),
@@ -297,27 +297,6 @@ fn include_dir(
         }
     }
     Ok(Ok(()))
-}
-
-/// Cuts the line at the first `#` outside single or double quotes (MariaDB's
-/// `remove_end_comment`): `a = b # c` is `a = b`, `a = 'b # c'` keeps the `#`.
-fn remove_end_comment(line: &str) -> &str {
-    let mut quote: Option<char> = None;
-    let mut escape = false;
-    for (i, c) in line.char_indices() {
-        if (c == '\'' || c == '"') && !escape {
-            match quote {
-                None => quote = Some(c),
-                Some(q) if q == c => quote = None,
-                Some(_) => {}
-            }
-        }
-        if quote.is_none() && c == '#' {
-            return &line[..i];
-        }
-        escape = quote.is_some() && c == '\\' && !escape;
-    }
-    line
 }
 
 /// Trims, strips one pair of matching outer quotes, and decodes backslash escapes.
