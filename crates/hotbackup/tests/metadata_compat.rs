@@ -106,7 +106,10 @@ fn metadata_matches_mariadb_backup_on_the_same_server() {
     assert_eq!(a.from_lsn, b.from_lsn);
     // Taken after mariadb-backup's, ours can only be at the same or a later checkpoint (each
     // backup's log flush may make the idle server write one more checkpoint).
-    assert!(b.to_lsn >= a.to_lsn && b.to_lsn <= b.last_lsn, "{a:?} {b:?}");
+    assert!(
+        b.to_lsn >= a.to_lsn && b.to_lsn <= b.last_lsn,
+        "{a:?} {b:?}"
+    );
 
     let theirs_files = files(&theirs);
     let ours_files = files(&ours);
