@@ -6,13 +6,15 @@
 //! and how to read their answers; it does not decide *when* to send them (that is the
 //! backup flow in the binary).
 //!
-//! Invariants: no statement here writes data or the binlog; every error names the server
+//! Invariants: no statement here writes data or the binlog (`STOP`/`START SLAVE SQL_THREAD`
+//! change replication state only, for `--safe-slave-backup`); every error names the server
 //! target (socket or host:port) and, for queries, the statement that failed.
 #![deny(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use innodb::Lsn;
 use mysql::prelude::Queryable;
@@ -40,6 +42,12 @@ pub struct ConnectOptions {
     pub user: Option<String>,
     /// `--password`; `None` means no password is sent.
     pub password: Option<String>,
+    /// Read, write and TCP connect timeout of the connection; `None` waits forever. Only for
+    /// sessions whose statements never wait legitimately for long (the redo copier's LSN
+    /// polls): a frozen (SIGSTOPped, hung) server then fails them instead of hanging the
+    /// backup. Never for the `BACKUP STAGE` session, whose `BLOCK_DDL`/`BLOCK_COMMIT` may
+    /// wait for long statements.
+    pub io_timeout: Option<Duration>,
 }
 
 /// The endpoint a [`ConnectOptions`] resolves to.
@@ -148,6 +156,9 @@ pub enum ServerError {
         sql: String,
         /// The server's or client library's message.
         reason: String,
+        /// The server's error number (e.g. 1227 for a missing privilege); `None` when the
+        /// client library failed (connection lost, timeout).
+        code: Option<u16>,
     },
     /// The server answered, but not in a form we understand.
     #[error("unexpected answer to `{sql}`: {what}")]
@@ -157,6 +168,20 @@ pub enum ServerError {
         /// What was wrong.
         what: String,
     },
+}
+
+impl ServerError {
+    /// Whether the server refused a statement for lack of a privilege (ER_DBACCESS_DENIED,
+    /// ER_TABLEACCESS_DENIED, ER_COLUMNACCESS_DENIED, ER_SPECIFIC_ACCESS_DENIED, ...).
+    pub fn is_access_denied(&self) -> bool {
+        match self {
+            ServerError::AccessDenied { .. } | ServerError::MissingPrivileges { .. } => true,
+            ServerError::Query {
+                code: Some(code), ..
+            } => matches!(code, 1044 | 1045 | 1142 | 1143 | 1227 | 1370),
+            _ => false,
+        }
+    }
 }
 
 /// `BACKUP STAGE` steps, in the order the server requires.
@@ -211,6 +236,61 @@ impl Variables {
     }
 }
 
+/// One result row by column name (lower case); `None` is SQL `NULL`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NamedRow(pub BTreeMap<String, Option<String>>);
+
+impl NamedRow {
+    /// The value of a column (any case), `None` when absent or `NULL`.
+    pub fn get(&self, column: &str) -> Option<&str> {
+        self.0
+            .get(&column.to_ascii_lowercase())
+            .and_then(|v| v.as_deref())
+    }
+}
+
+/// One row of `SHOW SLAVE STATUS` / `SHOW ALL SLAVES STATUS`: the columns a backup uses,
+/// read by name, and the whole row.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SlaveStatus {
+    /// `Connection_name` (empty for the default connection; absent in `SHOW SLAVE STATUS`).
+    pub connection_name: String,
+    /// `Slave_SQL_Running`: `Yes`, `No` or `Preparing`.
+    pub slave_sql_running: String,
+    /// `Read_Master_Log_Pos`.
+    pub read_master_log_pos: Option<u64>,
+    /// `Relay_Master_Log_File`: the primary's binlog holding the last executed event.
+    pub relay_master_log_file: String,
+    /// `Exec_Master_Log_Pos`: position executed in it.
+    pub exec_master_log_pos: u64,
+    /// `Using_Gtid`: `No`, `Slave_Pos` or `Current_Pos`.
+    pub using_gtid: String,
+    /// Every column of the row.
+    pub row: NamedRow,
+}
+
+impl SlaveStatus {
+    /// Reads the columns by name; missing or non-numeric values become empty / 0.
+    pub fn from_row(row: NamedRow) -> SlaveStatus {
+        let text = |c: &str| row.get(c).unwrap_or_default().to_string();
+        let number = |c: &str| row.get(c).and_then(|v| v.parse::<u64>().ok());
+        SlaveStatus {
+            connection_name: text("Connection_name"),
+            slave_sql_running: text("Slave_SQL_Running"),
+            read_master_log_pos: number("Read_Master_Log_Pos"),
+            relay_master_log_file: text("Relay_Master_Log_File"),
+            exec_master_log_pos: number("Exec_Master_Log_Pos").unwrap_or(0),
+            using_gtid: text("Using_Gtid"),
+            row,
+        }
+    }
+
+    /// Whether the SQL (applier) thread runs.
+    pub fn sql_thread_running(&self) -> bool {
+        self.slave_sql_running.eq_ignore_ascii_case("Yes")
+    }
+}
+
 /// One connection to the server.
 pub struct Session {
     conn: mysql::Conn,
@@ -229,6 +309,12 @@ impl Session {
             Endpoint::Socket(path) => builder.socket(Some(path.to_string_lossy().into_owned())),
             Endpoint::Tcp(host, port) => builder.ip_or_hostname(Some(host.clone())).tcp_port(*port),
         };
+        if let Some(timeout) = opts.io_timeout {
+            builder = builder
+                .read_timeout(Some(timeout))
+                .write_timeout(Some(timeout))
+                .tcp_connect_timeout(Some(timeout));
+        }
         let conn = mysql::Conn::new(builder).map_err(|e| classify_connect_error(&endpoint, e))?;
         let mut session = Session { conn, endpoint };
         session.exec(SESSION_SETUP)?;
@@ -266,6 +352,98 @@ impl Session {
         }
     }
 
+    /// Runs a query and returns every row as column name (lower case) → value, for
+    /// statements with many columns that are read by name (`SHOW ALL SLAVES STATUS`).
+    pub fn query_named(&mut self, sql: &str) -> Result<Vec<NamedRow>, ServerError> {
+        let rows: Vec<mysql::Row> = self.conn.query(sql).map_err(|e| query_error(sql, e))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let names: Vec<String> = row
+                    .columns_ref()
+                    .iter()
+                    .map(|c| c.name_str().to_ascii_lowercase())
+                    .collect();
+                NamedRow(
+                    names
+                        .into_iter()
+                        .zip(row.unwrap().into_iter().map(value_to_string))
+                        .collect(),
+                )
+            })
+            .collect())
+    }
+
+    /// One variable by `SHOW VARIABLES LIKE '<name>'` (as mariadb-backup reads
+    /// `gtid_slave_pos`); `None` when the server has no such variable.
+    pub fn variable(&mut self, name: &str) -> Result<Option<String>, ServerError> {
+        let sql = format!("SHOW VARIABLES LIKE {}", self.quote_string(name));
+        Ok(name_value_pairs(self.query_rows(&sql)?).remove(&name.to_ascii_lowercase()))
+    }
+
+    /// `SHOW VARIABLES LIKE '<pattern>'`, e.g. `wsrep%`.
+    pub fn variables_like(&mut self, pattern: &str) -> Result<Variables, ServerError> {
+        let sql = format!("SHOW VARIABLES LIKE {}", self.quote_string(pattern));
+        Ok(Variables(name_value_pairs(self.query_rows(&sql)?)))
+    }
+
+    /// `SHOW STATUS` (`pattern: None`) or `SHOW STATUS LIKE '<pattern>'`; names lower case.
+    pub fn status(&mut self, pattern: Option<&str>) -> Result<Variables, ServerError> {
+        let sql = match pattern {
+            None => "SHOW STATUS".to_string(),
+            Some(p) => format!("SHOW STATUS LIKE {}", self.quote_string(p)),
+        };
+        Ok(Variables(name_value_pairs(self.query_rows(&sql)?)))
+    }
+
+    /// `SHOW SLAVE STATUS`: the default replication connection, `None` when the server is
+    /// not a replica.
+    pub fn slave_status(&mut self) -> Result<Option<SlaveStatus>, ServerError> {
+        Ok(self
+            .query_named("SHOW SLAVE STATUS")?
+            .into_iter()
+            .next()
+            .map(SlaveStatus::from_row))
+    }
+
+    /// `SHOW ALL SLAVES STATUS`: one row per replication connection (none on a primary).
+    pub fn all_slaves_status(&mut self) -> Result<Vec<SlaveStatus>, ServerError> {
+        Ok(self
+            .query_named("SHOW ALL SLAVES STATUS")?
+            .into_iter()
+            .map(SlaveStatus::from_row)
+            .collect())
+    }
+
+    /// `Slave_open_temp_tables` from `SHOW STATUS LIKE 'slave_open_temp_tables'`.
+    pub fn slave_open_temp_tables(&mut self) -> Result<u64, ServerError> {
+        const SQL: &str = "SHOW STATUS LIKE 'slave_open_temp_tables'";
+        name_value_pairs(self.query_rows(SQL)?)
+            .remove("slave_open_temp_tables")
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| ServerError::Unexpected {
+                sql: SQL.to_string(),
+                what: "no numeric Slave_open_temp_tables".to_string(),
+            })
+    }
+
+    /// `STOP SLAVE SQL_THREAD` (the default connection).
+    pub fn stop_slave_sql_thread(&mut self) -> Result<(), ServerError> {
+        self.exec("STOP SLAVE SQL_THREAD")
+    }
+
+    /// `START SLAVE SQL_THREAD` (the default connection).
+    pub fn start_slave_sql_thread(&mut self) -> Result<(), ServerError> {
+        self.exec("START SLAVE SQL_THREAD")
+    }
+
+    /// `value` as a quoted SQL string literal for this session, escaped as
+    /// `mysql_real_escape_string` does (backslashes, or doubled quotes when the session's
+    /// `sql_mode` has `NO_BACKSLASH_ESCAPES`).
+    pub fn quote_string(&self, value: &str) -> String {
+        quote_string(value, self.conn.no_backslash_escape())
+    }
+
     /// `SHOW VARIABLES`.
     pub fn variables(&mut self) -> Result<Variables, ServerError> {
         let rows = self.query_rows("SHOW VARIABLES")?;
@@ -284,18 +462,33 @@ impl Session {
     /// Fails with [`ServerError::MissingPrivileges`] naming every privilege of `needed`
     /// that the current user lacks on `*.*`.
     pub fn require_privileges(&mut self, needed: &[Privilege]) -> Result<(), ServerError> {
-        let grants = self.grants()?;
-        let held = global_privileges(&grants);
-        let missing: Vec<String> = needed
-            .iter()
-            .filter(|p| !p.satisfied_by(&held))
-            .map(|p| p.name().to_string())
-            .collect();
+        let (missing, grants) = self.missing_privileges(needed)?;
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(ServerError::MissingPrivileges { missing, grants })
+            Err(ServerError::MissingPrivileges {
+                missing: missing.iter().map(|p| p.name().to_string()).collect(),
+                grants,
+            })
         }
+    }
+
+    /// The privileges of `needed` that the current user lacks on `*.*` according to
+    /// `SHOW GRANTS`, and what `SHOW GRANTS` said. Privileges held through a role are not
+    /// seen, so a caller that only warns (as mariadb-backup does for the replica options)
+    /// lets the statement itself decide.
+    pub fn missing_privileges(
+        &mut self,
+        needed: &[Privilege],
+    ) -> Result<(Vec<Privilege>, Vec<String>), ServerError> {
+        let grants = self.grants()?;
+        let held = global_privileges(&grants);
+        let missing = needed
+            .iter()
+            .copied()
+            .filter(|p| !p.satisfied_by(&held))
+            .collect();
+        Ok((missing, grants))
     }
 
     /// `BACKUP STAGE <stage>`.
@@ -380,6 +573,8 @@ pub enum Privilege {
     BinlogMonitor,
     /// `SLAVE MONITOR` (or `SUPER`): SHOW ALL SLAVES STATUS for `--slave-info`.
     SlaveMonitor,
+    /// `REPLICATION SLAVE ADMIN` (or `SUPER`): STOP/START SLAVE for `--safe-slave-backup`.
+    ReplicationSlaveAdmin,
 }
 
 impl Privilege {
@@ -390,6 +585,7 @@ impl Privilege {
             Privilege::Process => "PROCESS",
             Privilege::BinlogMonitor => "BINLOG MONITOR",
             Privilege::SlaveMonitor => "SLAVE MONITOR",
+            Privilege::ReplicationSlaveAdmin => "REPLICATION SLAVE ADMIN",
         }
     }
 
@@ -397,7 +593,12 @@ impl Privilege {
         let has = |p: &str| held.iter().any(|h| h == p);
         has("ALL PRIVILEGES")
             || has(self.name())
-            || (matches!(self, Privilege::BinlogMonitor | Privilege::SlaveMonitor) && has("SUPER"))
+            || (matches!(
+                self,
+                Privilege::BinlogMonitor
+                    | Privilege::SlaveMonitor
+                    | Privilege::ReplicationSlaveAdmin
+            ) && has("SUPER"))
             // REPLICATION CLIENT is the pre-10.5 name of BINLOG MONITOR.
             || (self == Privilege::BinlogMonitor && has("REPLICATION CLIENT"))
     }
@@ -432,6 +633,35 @@ pub fn parse_status_lsn(status: &str, label: &str) -> Option<Lsn> {
     })
 }
 
+/// `value` as a quoted SQL string literal, escaped as `mysql_real_escape_string` does: with
+/// a backslash before `\`, `'`, `"`, NUL, LF, CR and Ctrl-Z, or, when the session has
+/// `NO_BACKSLASH_ESCAPES`, by doubling single quotes only.
+pub fn quote_string(value: &str, no_backslash_escapes: bool) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        if no_backslash_escapes {
+            if c == '\'' {
+                out.push('\'');
+            }
+            out.push(c);
+            continue;
+        }
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("\\'"),
+            '"' => out.push_str("\\\""),
+            '\0' => out.push_str("\\0"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\u{1a}' => out.push_str("\\Z"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
 /// Quotes an identifier with backticks, doubling any backtick inside it.
 pub fn quote_identifier(name: &str) -> String {
     format!("`{}`", name.replace('`', "``"))
@@ -461,9 +691,14 @@ fn value_to_string(value: mysql::Value) -> Option<String> {
 }
 
 fn query_error(sql: &str, e: mysql::Error) -> ServerError {
+    let code = match &e {
+        mysql::Error::MySqlError(server) => Some(server.code),
+        _ => None,
+    };
     ServerError::Query {
         sql: sql.to_string(),
         reason: e.to_string(),
+        code,
     }
 }
 
@@ -579,6 +814,72 @@ mod tests {
             Some(Lsn(813780))
         );
         assert_eq!(parse_status_lsn("nothing", "Log sequence number"), None);
+    }
+
+    #[test]
+    fn strings_are_quoted_as_mysql_real_escape_string() {
+        assert_eq!(quote_string("gtid_slave_pos", false), "'gtid_slave_pos'");
+        assert_eq!(
+            quote_string("filename 'mysql-bin.000002'", false),
+            r"'filename \'mysql-bin.000002\''"
+        );
+        assert_eq!(quote_string("a\\b\n\"\0", false), r#"'a\\b\n\"\0'"#);
+        assert_eq!(quote_string("it's a\\b", true), r"'it''s a\b'");
+    }
+
+    #[test]
+    fn replication_privileges() {
+        let held = |line: &str| global_privileges(&[line.to_string()]);
+        let super_ = held("GRANT SUPER ON *.* TO `x`@`%`");
+        assert!(Privilege::SlaveMonitor.satisfied_by(&super_));
+        assert!(Privilege::ReplicationSlaveAdmin.satisfied_by(&super_));
+        let monitor = held("GRANT RELOAD, PROCESS, SLAVE MONITOR ON *.* TO `x`@`%`");
+        assert!(Privilege::SlaveMonitor.satisfied_by(&monitor));
+        assert!(!Privilege::ReplicationSlaveAdmin.satisfied_by(&monitor));
+        let admin = held("GRANT REPLICATION SLAVE ADMIN ON *.* TO `x`@`%`");
+        assert!(Privilege::ReplicationSlaveAdmin.satisfied_by(&admin));
+    }
+
+    #[test]
+    fn slave_status_is_read_by_column_name() {
+        let row = NamedRow(
+            [
+                ("connection_name", Some("")),
+                ("slave_sql_running", Some("Yes")),
+                ("read_master_log_pos", Some("4805")),
+                ("relay_master_log_file", Some("mysql-bin.000002")),
+                ("exec_master_log_pos", Some("4801")),
+                ("using_gtid", Some("Slave_Pos")),
+                ("last_error", None),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
+            .collect(),
+        );
+        let status = SlaveStatus::from_row(row);
+        assert!(status.sql_thread_running());
+        assert_eq!(status.read_master_log_pos, Some(4805));
+        assert_eq!(status.relay_master_log_file, "mysql-bin.000002");
+        assert_eq!(status.exec_master_log_pos, 4801);
+        assert_eq!(status.using_gtid, "Slave_Pos");
+        assert_eq!(status.row.get("Last_Error"), None);
+        assert_eq!(status.row.get("USING_GTID"), Some("Slave_Pos"));
+        let empty = SlaveStatus::from_row(NamedRow::default());
+        assert!(!empty.sql_thread_running());
+        assert_eq!(empty.read_master_log_pos, None);
+    }
+
+    #[test]
+    fn access_denied_is_recognised_by_error_number() {
+        let query = |code| ServerError::Query {
+            sql: "SHOW ALL SLAVES STATUS".into(),
+            reason: "denied".into(),
+            code,
+        };
+        assert!(query(Some(1227)).is_access_denied());
+        assert!(query(Some(1142)).is_access_denied());
+        assert!(!query(Some(1064)).is_access_denied());
+        assert!(!query(None).is_access_denied());
     }
 
     #[test]

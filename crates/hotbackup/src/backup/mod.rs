@@ -11,9 +11,15 @@
 //! 5. `BACKUP STAGE BLOCK_DDL`: copy `.frm`/`.par`/`.TRG`/`.TRN`/`.isl`/`db.opt`, and turn the
 //!    DDL seen in the redo log into `.new`/`.ren`/`.del` files;
 //! 6. `BACKUP STAGE BLOCK_COMMIT`: copy the log and statistics tables and the Aria log, take
-//!    the binlog position and the server LSN, and stop the redo copy at that LSN;
-//! 7. `BACKUP STAGE END`, then `backup-my.cnf`, `xtrabackup_info`, and **last**
-//!    `xtrabackup_checkpoints`: a directory without it is an incomplete backup.
+//!    the replica position (`--slave-info`), the Galera position (`--galera-info`), the
+//!    binlog position and the server LSN, and stop the redo copy at that LSN;
+//! 7. `BACKUP STAGE END` (then `START SLAVE SQL_THREAD` if `--safe-slave-backup` stopped it),
+//!    then `backup-my.cnf`, `xtrabackup_info`, and **last** `xtrabackup_checkpoints`: a
+//!    directory without it is an incomplete backup;
+//! 8. `--history`: the row in `mysql.mariadb_backup_history`, for the complete backup.
+//!
+//! `--safe-slave-backup` stops the replica's SQL thread before `BACKUP STAGE START` (see
+//! [`replica`]); every way out of the backup starts it again.
 //!
 //! On failure after step 2 the target stays without `xtrabackup_checkpoints` and the message
 //! says it is incomplete; the redo copy is stopped and the sessions are dropped, which makes
@@ -24,6 +30,9 @@
 
 pub mod ddl;
 pub mod discover;
+pub mod galera;
+pub mod history;
+pub mod replica;
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -46,11 +55,17 @@ use server::{BackupStage, ConnectOptions, Privilege, Session, Variables};
 use crate::exit::Code;
 use crate::failure::Failure;
 use crate::log::Log;
-use crate::options::{ChecksumAlgorithm, Options};
+use crate::options::{BinlogInfo as BinlogInfoOption, ChecksumAlgorithm, Options};
 use discover::{FileCopy, Inventory, NonTxTable, ServerPaths};
 
 /// How long to wait for the redo copy to reach the final LSN once commits are blocked.
 const STOP_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Read/write timeout of the redo copier's LSN session (and of other short-lived probes):
+/// its statements answer in milliseconds, so a server that does not answer for this long is
+/// frozen (SIGSTOP, hung), and the backup must fail instead of waiting forever. The
+/// `BACKUP STAGE` session has none: `BLOCK_DDL`/`BLOCK_COMMIT` may wait for long statements.
+const LSN_SESSION_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Runs a backup.
 pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
@@ -65,15 +80,18 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         "Using server version {}",
         vars.get("version").unwrap_or("?")
     ));
-    let binlog_on = vars.is_on("log_bin");
+    // --binlog-info=OFF/LOCKLESS: no SHOW MASTER STATUS, no xtrabackup_binlog_info.
+    let binlog_on = vars.is_on("log_bin")
+        && matches!(
+            opts.binlog_info,
+            BinlogInfoOption::On | BinlogInfoOption::Auto
+        );
     if opts.check_privileges {
-        let mut needed = vec![Privilege::Reload, Privilege::Process];
-        if binlog_on {
-            needed.push(Privilege::BinlogMonitor);
-        }
-        if let Err(e) = main.require_privileges(&needed) {
-            return Err(privilege_failure(&mut main, e));
-        }
+        check_privileges(opts, &mut main, binlog_on, log)?;
+    }
+    let galera = opts.galera_info && vars.get("wsrep_on").is_some();
+    if opts.galera_info && !galera {
+        log.info("--galera-info is specified on the command line, but the server does not support Galera replication. Ignoring the option.");
     }
     let paths = server_paths(&vars)?;
     if let Some(configured) = &opts.datadir {
@@ -98,9 +116,122 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         target: &target,
         watch: &watch,
         log,
+        binlog_on,
+        galera,
     };
-    backup_into(&ctx, &mut main, binlog_on, args, started)
-        .map_err(|failure| explain_incomplete(failure, &conn, &watch, &target))
+    let mut sql_thread = replica::SqlThread::new(&conn, log);
+    let done = match backup_into(&ctx, &mut main, &mut sql_thread, args, started) {
+        Ok(done) => done,
+        Err(failure) => {
+            let mut failure = explain_incomplete(failure, &conn, &watch, &target);
+            // Replication must never stay stopped by a failed backup.
+            if let Some(note) = sql_thread.restart_after_failure() {
+                failure.message = format!("{}\n{note}", failure.message);
+            }
+            return Err(failure);
+        }
+    };
+    // The backup is complete (xtrabackup_checkpoints is written): only now is it recorded.
+    if opts.history.is_some() {
+        history::record(&mut main, &done.info, started, done.end_unix)
+            .map_err(|e| history_failure(&mut main, e, &target))?;
+    }
+    log.info("completed OK!");
+    Ok(())
+}
+
+/// What a complete backup leaves for the last steps.
+struct Completed {
+    /// Its `xtrabackup_info`.
+    info: XtrabackupInfo,
+    /// When `xtrabackup_info` was made (unix seconds), its `end_time`.
+    end_unix: i64,
+}
+
+/// The privilege precheck (one `SHOW GRANTS`): RELOAD, PROCESS and, when a binlog position
+/// is taken, BINLOG MONITOR are required (exit 3 before anything is written).
+///
+/// `--slave-info`, `--safe-slave-backup`, `--galera-info` want SLAVE MONITOR (and REPLICATION
+/// SLAVE ADMIN): mariadb-backup only warns, and the statement decides. hotbackup warns the
+/// same way, but when `--slave-info` lacks it, asks `SHOW ALL SLAVES STATUS` now: a refusal
+/// then fails the backup before anything is copied, not after everything was.
+fn check_privileges(
+    opts: &Options,
+    main: &mut Session,
+    binlog_on: bool,
+    log: &Log,
+) -> Result<(), Failure> {
+    let mut needed = vec![Privilege::Reload, Privilege::Process];
+    if binlog_on {
+        needed.push(Privilege::BinlogMonitor);
+    }
+    let mut wanted = Vec::new();
+    if opts.safe_slave_backup {
+        wanted.push(Privilege::ReplicationSlaveAdmin);
+    }
+    if opts.safe_slave_backup || opts.slave_info || opts.galera_info {
+        wanted.push(Privilege::SlaveMonitor);
+    }
+    let all: Vec<Privilege> = needed.iter().chain(&wanted).copied().collect();
+    let (missing, grants) = main.missing_privileges(&all)?;
+    let required: Vec<String> = missing
+        .iter()
+        .filter(|p| needed.contains(p))
+        .map(|p| p.name().to_string())
+        .collect();
+    if !required.is_empty() {
+        let e = server::ServerError::MissingPrivileges {
+            missing: required,
+            grants,
+        };
+        return Err(privilege_failure(main, e));
+    }
+    for p in &missing {
+        log.info(&format!(
+            "Warning: missing required privilege {} on *.*",
+            p.name()
+        ));
+    }
+    if opts.slave_info && missing.contains(&Privilege::SlaveMonitor) {
+        main.all_slaves_status()
+            .map_err(|e| replica::refused(e, "--slave-info", Privilege::SlaveMonitor))?;
+    }
+    Ok(())
+}
+
+/// `--history` failed after the backup was complete: the files can be used, the command
+/// failed, and the message says both (exit 3 for a missing privilege, as other privilege
+/// failures).
+fn history_failure(main: &mut Session, e: server::ServerError, target: &Path) -> Failure {
+    let denied = e.is_access_denied();
+    let mut failure = Failure::from(e);
+    let fix = if denied {
+        let account = current_account(main);
+        format!(
+            " --history needs ALTER, CREATE and INSERT on mysql.mariadb_backup_history: GRANT ALTER, CREATE, INSERT ON mysql.mariadb_backup_history TO {account}; (or leave out --history)."
+        )
+    } else {
+        String::new()
+    };
+    failure.message = format!(
+        "recording the backup in mysql.mariadb_backup_history (--history) failed: {}.{fix}\nThe backup in {} itself is complete (it has {}) and can be prepared; only its history row is missing.",
+        failure.message,
+        target.display(),
+        backup_meta::names::XTRABACKUP_CHECKPOINTS
+    );
+    failure
+}
+
+/// `'user'@'host'` of this session, for GRANT hints.
+fn current_account(main: &mut Session) -> String {
+    main.query_value("SELECT CURRENT_USER()")
+        .ok()
+        .flatten()
+        .and_then(|user| {
+            user.rsplit_once('@')
+                .map(|(name, host)| format!("'{name}'@'{host}'"))
+        })
+        .unwrap_or_else(|| "<user>".to_string())
 }
 
 /// What every step of a running backup needs.
@@ -112,16 +243,20 @@ struct Context<'a> {
     target: &'a Path,
     watch: &'a ServerWatch,
     log: &'a Log,
+    /// A binlog position is taken: binlog on, `--binlog-info` ON or AUTO.
+    binlog_on: bool,
+    /// `--galera-info` on a server with wsrep.
+    galera: bool,
 }
 
 /// The backup proper, into the (new or empty) target directory.
 fn backup_into(
     ctx: &Context,
     main: &mut Session,
-    binlog_on: bool,
+    sql_thread: &mut replica::SqlThread,
     args: &[String],
     started: i64,
-) -> Result<(), Failure> {
+) -> Result<Completed, Failure> {
     let (opts, vars, target, log) = (ctx.opts, ctx.vars, ctx.target, ctx.log);
 
     // The redo copy starts first: every page change from its checkpoint on is captured.
@@ -133,16 +268,35 @@ fn backup_into(
         start.checkpoint_lsn, start.end_lsn
     ));
 
-    let done = match copy_everything(ctx, main, &ddl_ops, &tailer) {
+    let done = match copy_everything(ctx, main, sql_thread, &ddl_ops, &tailer) {
         Ok(done) => done,
         Err(e) => return Err(stop_tailer_on_failure(tailer, ctx.watch, e)),
     };
     let lock_started = done.block_commit_at;
 
     // BLOCK_COMMIT is held: nothing can commit, so the LSN now is a consistent point.
-    let mut finish = || -> Result<(Lsn, Lsn, Option<BinlogInfo>), Failure> {
-        let binlog = if binlog_on {
-            let pos = main.master_status()?;
+    let mut finish = || -> Result<(Lsn, Lsn, Positions), Failure> {
+        let slave = if opts.slave_info {
+            replica::slave_info(main, log)?
+        } else {
+            None
+        };
+        let galera = if ctx.galera {
+            galera::galera_info(main, log)?
+        } else {
+            None
+        };
+        let binlog = if ctx.binlog_on {
+            let pos = main.master_status().map_err(|e| {
+                if e.is_access_denied() {
+                    Failure::new(
+                        Code::Connection,
+                        format!("{e}. The binlog position (log_bin is ON) needs the BINLOG MONITOR privilege: GRANT BINLOG MONITOR ON *.* TO <backup user>, or leave it out with --binlog-info=OFF"),
+                    )
+                } else {
+                    e.into()
+                }
+            })?;
             let gtid = main
                 .variables()?
                 .get("gtid_current_pos")
@@ -167,14 +321,41 @@ fn backup_into(
         log.info(&format!(
             "The latest check point (for incremental): '{checkpoint}'"
         ));
-        Ok((lsn, checkpoint, binlog))
+        Ok((
+            lsn,
+            checkpoint,
+            Positions {
+                binlog,
+                slave,
+                galera,
+            },
+        ))
     };
-    let (stop_lsn, to_lsn, binlog) = match finish() {
+    let (stop_lsn, to_lsn, positions) = match finish() {
         Ok(v) => v,
         Err(e) => return Err(stop_tailer_on_failure(tailer, ctx.watch, e)),
     };
     log.info("Stopping log copying thread");
     let report = tailer.stop_at(stop_lsn.max(to_lsn), STOP_TIMEOUT)?;
+    let Positions {
+        binlog,
+        slave,
+        galera,
+    } = positions;
+    if let Some(s) = &slave {
+        s.write_new(
+            &target.join(backup_meta::names::XTRABACKUP_SLAVE_INFO),
+            FileMode::Datasink,
+        )?;
+    }
+    if let Some(g) = &galera {
+        for name in [
+            backup_meta::names::XTRABACKUP_GALERA_INFO,
+            backup_meta::names::DONOR_GALERA_INFO,
+        ] {
+            g.write_new(&target.join(name), FileMode::Datasink)?;
+        }
+    }
     if let Some(b) = &binlog {
         b.write_new(
             &target.join(backup_meta::names::XTRABACKUP_BINLOG_INFO),
@@ -186,6 +367,7 @@ fn backup_into(
         stage.backup_stage(BackupStage::End)?;
         log.info("All tables unlocked");
     }
+    sql_thread.restart(main)?;
     let lock_time = (crate::log::unix_now() - lock_started).max(0) as i32;
 
     if !done.corrupted.is_empty() {
@@ -199,16 +381,17 @@ fn backup_into(
         FileMode::Datasink,
     )?;
     let uuid = main.query_value("SELECT UUID()")?.unwrap_or_default();
+    let end_unix = crate::log::unix_now();
     let info = XtrabackupInfo {
         uuid,
-        name: String::new(),
+        name: opts.history.clone().flatten().unwrap_or_default(),
         tool_name: "hotbackup".to_string(),
         tool_command: backup_meta::mask_tool_command(args),
         tool_version: backup_meta::MARIADB_BACKUP_VERSION.to_string(),
         ibbackup_version: backup_meta::MARIADB_BACKUP_VERSION.to_string(),
         server_version: vars.get("version").unwrap_or_default().to_string(),
         start_time: backup_meta::format_local_timestamp(started, crate::log::utc_offset(started)),
-        end_time: crate::log::now_local(),
+        end_time: backup_meta::format_local_timestamp(end_unix, crate::log::utc_offset(end_unix)),
         lock_time,
         binlog_pos: binlog
             .as_ref()
@@ -232,7 +415,9 @@ fn backup_into(
         last_lsn: report.last_lsn.0,
         recover_binlog_info: false,
     };
-    // The completion mark: written last, atomically.
+    // Everything copied so far becomes durable in one flush of the target's filesystem, then
+    // the completion mark is written last, atomically.
+    sync_filesystem(target)?;
     checkpoints.write_new(
         &target.join(backup_meta::names::XTRABACKUP_CHECKPOINTS),
         FileMode::Datasink,
@@ -263,8 +448,17 @@ fn backup_into(
         "Redo log (from LSN {} to {}) was copied.",
         report.start_lsn, report.last_lsn
     ));
-    log.info("completed OK!");
-    Ok(())
+    Ok(Completed { info, end_unix })
+}
+
+/// The positions taken under `BLOCK_COMMIT`, each written as its own file.
+struct Positions {
+    /// `xtrabackup_binlog_info`.
+    binlog: Option<BinlogInfo>,
+    /// `xtrabackup_slave_info` (`--slave-info` on a replica).
+    slave: Option<backup_meta::SlaveInfo>,
+    /// `xtrabackup_galera_info` (`--galera-info` on a Galera node).
+    galera: Option<backup_meta::GaleraInfo>,
 }
 
 /// Whether the server is still there, as seen by the redo copier's own connection: it asks
@@ -337,7 +531,10 @@ fn explain_incomplete(
     let gone = watch.gone().is_some()
         || (failure.code == Code::Connection
             && matches!(
-                Session::connect(conn),
+                Session::connect(&ConnectOptions {
+                    io_timeout: Some(LSN_SESSION_TIMEOUT),
+                    ..conn.clone()
+                }),
                 Err(server::ServerError::Unreachable { .. })
             ));
     if gone {
@@ -365,15 +562,7 @@ fn privilege_failure(main: &mut Session, e: server::ServerError) -> Failure {
     let server::ServerError::MissingPrivileges { missing, grants } = &e else {
         return e.into();
     };
-    let account = main
-        .query_value("SELECT CURRENT_USER()")
-        .ok()
-        .flatten()
-        .and_then(|user| {
-            user.rsplit_once('@')
-                .map(|(name, host)| format!("'{name}'@'{host}'"))
-        })
-        .unwrap_or_else(|| "<user>".to_string());
+    let account = current_account(main);
     let why: Vec<&str> = missing
         .iter()
         .map(|p| match p.as_str() {
@@ -415,6 +604,7 @@ struct Copied {
 fn copy_everything(
     ctx: &Context,
     main: &mut Session,
+    sql_thread: &mut replica::SqlThread,
     ddl_ops: &Mutex<Vec<ddl::DdlOp>>,
     tailer: &redo_tailer::TailerHandle,
 ) -> Result<Copied, Failure> {
@@ -445,12 +635,20 @@ fn copy_everything(
             Ok(())
         };
 
+    if opts.safe_slave_backup {
+        // As mariadb-backup: once the other sessions are connected, before BACKUP STAGE START.
+        sql_thread.stop_when_safe(main, opts.safe_slave_backup_timeout_s, &|| {
+            check_progress(tailer, ctx.watch)
+        })?;
+    }
     set_stage(&mut stage, BackupStage::Start, log)?;
     // aria_log_control before any Aria table: Aria recovery starts from its checkpoint.
     let aria_sizes = copy_aria_logs(&inventory, target, log, true, &BTreeMap::new())?;
 
     let copy_options = CopyOptions {
         log_corruption: opts.log_innodb_page_corruption,
+        // Durability comes from one syncfs before the completion mark.
+        sync: false,
         ..CopyOptions::default()
     };
     let mut corrupted = CorruptedPages::default();
@@ -822,6 +1020,19 @@ fn apply_ddl(
     Ok(())
 }
 
+/// `syncfs(2)` on the filesystem holding `dir`: makes every file written there durable at
+/// once (the copies are written without per-file fsync).
+fn sync_filesystem(dir: &Path) -> Result<(), Failure> {
+    use std::os::fd::AsRawFd;
+    let handle = File::open(dir).map_err(|e| Failure::io(dir, e))?;
+    // SAFETY: syncfs only takes the descriptor, which stays open for the call.
+    let rc = unsafe { libc::syncfs(handle.as_raw_fd()) };
+    if rc != 0 {
+        return Err(Failure::io(dir, io::Error::last_os_error()));
+    }
+    Ok(())
+}
+
 fn write_marker(target: &Path, name: &str, content: &[u8]) -> Result<(), Failure> {
     let path = target.join(name);
     let mut f = page_copier::create_exclusive(&path).map_err(|e| Failure::io(&path, e))?;
@@ -960,7 +1171,7 @@ fn copy_open_file(
             .map_err(|e| Failure::io(dest, e))?;
         offset += n as u64;
     }
-    out.sync_all().map_err(|e| Failure::io(dest, e))?;
+
     Ok(offset - from)
 }
 
@@ -1005,7 +1216,6 @@ fn copy_aria_logs(
             }
             .map_err(|e| Failure::io(&dest, e))?;
             out.write_all_at(&tail, from)
-                .and_then(|()| out.sync_all())
                 .map_err(|e| Failure::io(&dest, e))?;
             tail.len() as u64
         };
@@ -1076,10 +1286,13 @@ fn start_tailer(
         redo_tailer::TailerConfig::new(log_dir.join("ib_logfile0"), target.join("ib_logfile0"));
     config.max_poll_interval = Duration::from_millis(opts.log_copy_interval_ms.max(1));
     // Its own connection, as mariadb-backup's log copier: never blocked by the stage locks.
-    let mut lsn_session = Session::connect(conn)?;
+    // With a timeout: a frozen server fails the LSN query instead of hanging it forever.
+    let mut lsn_conn = conn.clone();
+    lsn_conn.io_timeout = Some(LSN_SESSION_TIMEOUT);
+    let mut lsn_session = Session::connect(&lsn_conn)?;
     // This connection is also the backup's watchdog: a failed LSN query followed by a
-    // failed reconnect means the server is gone (killed, crashed, shut down).
-    let reconnect = conn.clone();
+    // failed reconnect means the server is gone (killed, crashed, shut down, frozen).
+    let reconnect = lsn_conn;
     let watch = ctx.watch.clone();
     let server_lsn = Box::new(move || match lsn_session.innodb_lsn() {
         Ok(lsn) => Some(lsn),
@@ -1174,6 +1387,7 @@ fn connect_options(opts: &Options) -> Result<ConnectOptions, Failure> {
         force_tcp: matches!(c.protocol, Some(crate::options::Protocol::Tcp)),
         user: c.user.clone(),
         password: c.password.clone(),
+        io_timeout: None,
     })
 }
 

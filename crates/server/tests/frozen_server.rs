@@ -1,0 +1,93 @@
+//! A frozen server (SIGSTOPped, hung) must not hang a session that has an I/O timeout.
+//!
+//! A stopped `mariadbd` still has its listening socket: the kernel accepts connections into the
+//! backlog, but nothing ever answers. A unix listener that accepts and never writes is exactly
+//! that, without a real server.
+
+use std::os::unix::net::UnixListener;
+use std::time::{Duration, Instant};
+
+use server::{ConnectOptions, ServerError, Session};
+
+fn frozen_listener() -> (tempdir::Dir, UnixListener) {
+    let dir = tempdir::Dir::new();
+    let listener = UnixListener::bind(dir.path.join("frozen.sock")).expect("bind a unix socket");
+    (dir, listener)
+}
+
+fn options(dir: &tempdir::Dir, timeout: Option<Duration>) -> ConnectOptions {
+    ConnectOptions {
+        socket: Some(dir.path.join("frozen.sock")),
+        user: Some("root".into()),
+        io_timeout: timeout,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn connect_to_a_frozen_server_times_out() {
+    let (dir, listener) = frozen_listener();
+    let started = Instant::now();
+    let result = Session::connect(&options(&dir, Some(Duration::from_secs(1))));
+    let took = started.elapsed();
+    drop(listener);
+    match result {
+        Err(ServerError::Unreachable { reason, .. }) => {
+            assert!(!reason.is_empty());
+        }
+        Err(other) => panic!("expected Unreachable, got {other}"),
+        Ok(_) => panic!("a server that never answers cannot give a session"),
+    }
+    assert!(
+        took < Duration::from_secs(20),
+        "the 1 s timeout took {took:?}"
+    );
+}
+
+#[test]
+fn without_a_timeout_connect_keeps_waiting() {
+    // The BACKUP STAGE session must wait as long as the server makes it wait: without
+    // `io_timeout` the connection attempt is still pending after well over a second.
+    let (dir, listener) = frozen_listener();
+    let opts = options(&dir, None);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(Session::connect(&opts).is_ok());
+    });
+    assert!(
+        rx.recv_timeout(Duration::from_millis(2500)).is_err(),
+        "connect without a timeout returned although the server never answered"
+    );
+    // Closing the listener ends the pending attempt (the thread is then left to finish).
+    drop(listener);
+    drop(dir);
+}
+
+/// A private temporary directory, removed on drop.
+mod tempdir {
+    use std::path::PathBuf;
+
+    pub struct Dir {
+        pub path: PathBuf,
+    }
+
+    impl Dir {
+        pub fn new() -> Dir {
+            use std::sync::atomic::{AtomicU32, Ordering};
+            static COUNTER: AtomicU32 = AtomicU32::new(0);
+            let path = std::env::temp_dir().join(format!(
+                "hb-server-{}-{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::Relaxed)
+            ));
+            std::fs::create_dir_all(&path).expect("create a temp dir");
+            Dir { path }
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
