@@ -22,11 +22,11 @@
 
 mod ddl;
 mod error;
+mod hash;
 mod log;
 mod progress;
 mod spaces;
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -43,7 +43,8 @@ use rayon::prelude::*;
 pub use error::PrepareError;
 pub use progress::{DdlAction, Event, NoProgress, Progress};
 
-use log::{Log, PageLog};
+use hash::FxHashMap;
+use log::{BatchLog, Log, Slot, SpaceRule};
 use spaces::Space;
 
 /// `xtrabackup_checkpoints`.
@@ -144,7 +145,9 @@ pub fn prepare(
 
     // Pass 1 before anything changes: a bad log leaves the directory untouched.
     let log = Log::open(&dir.join(IB_LOGFILE0))?;
-    let scan = log.scan(options.use_memory.max(1))?;
+    // Two batches are in memory at once (one applied while the next is collected):
+    // each gets half of the budget.
+    let scan = log.scan((options.use_memory / 2).max(1))?;
     let end_lsn = scan.end_lsn;
     if end_lsn < Lsn(checkpoints.to_lsn) {
         return Err(PrepareError::LogTooShort {
@@ -160,7 +163,7 @@ pub fn prepare(
             last_lsn: Lsn(checkpoints.last_lsn),
         });
     }
-    let n_batches = scan.batches.len().saturating_sub(1);
+    let n_batches = scan.batches.len();
     progress.event(Event::LogScanned {
         checkpoint_lsn: log.checkpoint_lsn(),
         end_lsn,
@@ -177,22 +180,21 @@ pub fn prepare(
     let spaces = spaces::open_spaces(dir, page_size, &scan.spaces, progress)?;
 
     // Which spaces' records are applied: not deleted, with a file (§5.1, §5.6).
-    for (&id, pages) in &scan.pages {
+    for (&id, &n_pages) in &scan.pages {
         let deleted = scan.spaces.get(&id).is_some_and(|n| n.deleted);
         if deleted {
             continue;
         }
         match spaces.get(&id) {
-            None if options.ignore_missing_tablespaces => progress.event(Event::MissingSkipped {
-                space: id,
-                n_pages: pages.len(),
-            }),
+            None if options.ignore_missing_tablespaces => {
+                progress.event(Event::MissingSkipped { space: id, n_pages })
+            }
             None => {
                 let name = scan.spaces.get(&id).and_then(|n| n.name.clone());
                 return Err(PrepareError::MissingTablespace {
                     space: id,
                     name: name.unwrap_or_else(|| "no FILE_ record".into()),
-                    n_pages: pages.len(),
+                    n_pages,
                 });
             }
             Some(sp) => {
@@ -255,49 +257,84 @@ pub fn prepare(
         n_batches,
         ..Default::default()
     };
-    for (index, w) in scan.batches.windows(2).enumerate() {
-        let (start, end) = (w[0], w[1]);
-        let buf = log.read_batch(start, end)?;
-        let trims: HashMap<SpaceId, Lsn> = scan
-            .spaces
-            .iter()
-            .filter_map(|(id, n)| n.trim.map(|(lsn, _)| (*id, lsn)))
-            .collect();
-        let pages = log.collect(&buf, start, end, |page, mtr_start| {
-            applied(page.space)
-                && !matches!(trims.get(&page.space), Some(&t) if mtr_start < t)
-                && !matches!(scan.discard.get(&page), Some(&d) if mtr_start < d)
-        })?;
-        let mut keys: Vec<PageId> = pages.keys().copied().collect();
-        keys.sort_unstable();
+    // How pass 2 filters each space's records.
+    let mut rules: FxHashMap<SpaceId, SpaceRule> = FxHashMap::default();
+    for &id in scan.pages.keys().chain(scan.spaces.keys()) {
+        rules.insert(
+            id,
+            SpaceRule {
+                applied: applied(id),
+                trim: scan
+                    .spaces
+                    .get(&id)
+                    .and_then(|n| n.trim.map(|(lsn, _)| lsn)),
+            },
+        );
+    }
+    let prefetch = spaces::prefetch(&spaces, &scan.page_list);
+    // Batch k is applied by the pool while this thread reads and collects batch k+1.
+    let collect = |index: usize, spare: Vec<u8>| -> Result<Option<BatchLog>, PrepareError> {
+        let Some(batch) = scan.batches.get(index) else {
+            return Ok(None);
+        };
+        let buf = log.read_batch(batch, spare)?;
+        log.collect(buf, batch, &rules, &scan.discard).map(Some)
+    };
+    let mut next = collect(0, Vec::new())?;
+    let mut spare: Vec<u8> = Vec::new();
+    let mut index = 0;
+    while let Some(blog) = next.take() {
+        let batch = scan.batches.get(index).copied().unwrap_or_default();
+        let mut keys: Vec<(PageId, Slot)> = blog.pages.iter().map(|(k, v)| (*k, *v)).collect();
+        keys.sort_unstable_by_key(|(k, _)| *k);
         progress.event(Event::BatchStarted {
             index,
             n_batches,
-            start_lsn: start,
-            end_lsn: end,
+            start_lsn: batch.start,
+            end_lsn: batch.end,
             n_pages: keys.len(),
         });
-        let done = AtomicUsize::new(0);
-        let written = AtomicUsize::new(0);
         let total = keys.len();
-        pool.install(|| {
-            keys.par_iter().try_for_each(|id| {
-                let (Some(sp), Some(pl)) = (spaces.get(&id.space), pages.get(id)) else {
-                    return Ok(());
-                };
-                if apply_page(sp, *id, pl)? {
-                    written.fetch_add(1, Ordering::Relaxed);
-                }
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
-                    progress.event(Event::PagesApplied { done: n, total });
-                }
-                Ok::<(), PrepareError>(())
-            })
-        })?;
-        let written = written.into_inner() as u64;
+        let (applied_pages, collected) = std::thread::scope(|s| {
+            let apply = s.spawn(|| {
+                let done = AtomicUsize::new(0);
+                let written = AtomicUsize::new(0);
+                pool.install(|| {
+                    keys.par_iter().try_for_each(|(id, slot)| {
+                        let Some(sp) = spaces.get(&id.space) else {
+                            return Ok(());
+                        };
+                        if apply_page(&log, sp, *id, &blog, slot)? {
+                            written.fetch_add(1, Ordering::Relaxed);
+                        }
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
+                            progress.event(Event::PagesApplied { done: n, total });
+                        }
+                        Ok::<(), PrepareError>(())
+                    })
+                })?;
+                Ok::<u64, PrepareError>(written.into_inner() as u64)
+            });
+            let collected = collect(index + 1, std::mem::take(&mut spare));
+            let applied_pages = apply.join().unwrap_or_else(|_| {
+                Err(PrepareError::Unsupported {
+                    what: "a page-apply thread failed".into(),
+                })
+            });
+            (applied_pages, collected)
+        });
+        let written = applied_pages?;
+        next = collected?;
         summary.pages_written += written;
         summary.pages_not_written += total as u64 - written;
+        spare = blog.into_buf();
+        index += 1;
+    }
+
+    if let Some(handle) = prefetch {
+        // Advisory only: its outcome does not matter.
+        let _ = handle.join();
     }
 
     // Everything durable before the log is replaced and the backup marked prepared.
@@ -335,10 +372,16 @@ pub fn prepare(
 
 /// Reads (unless INIT/FREE), applies with the page-LSN rule (§5.2) and writes one
 /// page; returns whether it was written.
-fn apply_page(sp: &Space, id: PageId, pl: &PageLog<'_>) -> Result<bool, PrepareError> {
+fn apply_page(
+    log: &Log,
+    sp: &Space,
+    id: PageId,
+    blog: &BatchLog,
+    slot: &Slot,
+) -> Result<bool, PrepareError> {
     let mut page = vec![0u8; sp.phys];
     let at = u64::from(id.page_no.0) * sp.phys as u64;
-    let page_lsn = if pl.init {
+    let page_lsn = if slot.init {
         Lsn(0)
     } else {
         read_page(&sp.file, &mut page, at).map_err(|e| PrepareError::io("read", &sp.path, e))?;
@@ -347,28 +390,25 @@ fn apply_page(sp: &Space, id: PageId, pl: &PageLog<'_>) -> Result<bool, PrepareE
         Lsn(u64::from_be_bytes(lsn))
     };
     let mut last_applied: Option<Lsn> = None;
-    let mut i = 0;
-    while i < pl.recs.len() {
-        let (start, end, _) = pl.recs[i];
-        let group_len = pl.recs[i..].iter().take_while(|r| r.0 == start).count();
-        let group = &pl.recs[i..i + group_len];
-        i += group_len;
-        if start < page_lsn {
+    for group in blog.groups(slot) {
+        if group.start < page_lsn {
             continue; // already in the page
         }
         let mut changed = false;
-        for (_, _, rec) in group {
-            let effect = apply_record(&mut page, id, sp.compressed, rec).map_err(|source| {
-                PrepareError::Apply {
-                    path: sp.path.clone(),
-                    lsn: start,
-                    source,
-                }
-            })?;
+        for rec in blog.records(id, &group) {
+            let apply_err = |source| PrepareError::Apply {
+                path: sp.path.clone(),
+                lsn: group.start,
+                source,
+            };
+            // Pass 2 decoded the same bytes in memory: this cannot fail, but is
+            // reported rather than trusted.
+            let rec = rec.map_err(|e| log.record_error(e, group.start, group.end))?;
+            let effect = apply_record(&mut page, id, sp.compressed, &rec).map_err(apply_err)?;
             changed |= effect == Effect::Changed;
         }
         if changed {
-            last_applied = Some(end);
+            last_applied = Some(group.end);
         }
     }
     let Some(lsn) = last_applied else {

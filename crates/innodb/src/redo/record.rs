@@ -479,6 +479,8 @@ pub struct Records<'a> {
     /// The latest page record was FREE_PAGE: no same-page record may follow.
     freed: bool,
     failed: bool,
+    /// Start of the record returned last.
+    rec_start: usize,
 }
 
 /// A record-level failure; turned into `RedoError::Corrupt` with the record's LSN.
@@ -517,7 +519,40 @@ impl<'a> Records<'a> {
             last: 0,
             freed: false,
             failed: false,
+            rec_start: 0,
         }
+    }
+
+    /// Continues decoding at byte `pos` of `body` (from [`Records::record_pos`]),
+    /// with the running state an earlier pass saw there: the page of the latest page
+    /// record and its "last offset" ([`Records::last_offset`]). This re-decodes one stored
+    /// record without walking the mtr again; for a record with its own page id the
+    /// state is irrelevant, for a same-page record it must be the one saved.
+    pub fn resume(body: &'a [u8], start: Lsn, pos: usize, page: PageId, last: u32) -> Records<'a> {
+        Records {
+            body,
+            pos,
+            start,
+            page: Some(page),
+            last,
+            freed: false,
+            failed: false,
+            rec_start: pos,
+        }
+    }
+
+    /// Byte position in the body of the record returned last (after any padding):
+    /// with the [`Records::last_offset`] from before that record, what [`Records::resume`]
+    /// needs to decode it again.
+    #[inline]
+    pub fn record_pos(&self) -> usize {
+        self.rec_start
+    }
+
+    /// The running "last offset" (§3.4) that the next same-page record builds on.
+    #[inline]
+    pub fn last_offset(&self) -> u32 {
+        self.last
     }
 
     fn corrupt(&mut self, what: Bad, rec_pos: usize) -> RedoError {
@@ -568,6 +603,7 @@ impl<'a> Records<'a> {
             if b <= 1 {
                 return Err(("end-marker byte inside the records", rec_pos));
             }
+            self.rec_start = rec_pos;
             let mut pos = rec_pos + 1;
             let mut rlen = usize::from(b & 0x0F);
             if rlen == 0 {
