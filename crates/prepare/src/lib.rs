@@ -44,7 +44,7 @@ pub use error::PrepareError;
 pub use progress::{DdlAction, Event, NoProgress, Progress};
 
 use hash::FxHashMap;
-use log::{BatchLog, Log, Slot, SpaceRule};
+use log::{BatchLog, Log, PageSlots, SpaceRule};
 use spaces::Space;
 
 /// `xtrabackup_checkpoints`.
@@ -145,9 +145,8 @@ pub fn prepare(
 
     // Pass 1 before anything changes: a bad log leaves the directory untouched.
     let log = Log::open(&dir.join(IB_LOGFILE0))?;
-    // Two batches are in memory at once (one applied while the next is collected):
-    // each gets half of the budget.
-    let scan = log.scan((options.use_memory / 2).max(1))?;
+    // One batch is in memory at a time.
+    let scan = log.scan(options.use_memory.max(1))?;
     let end_lsn = scan.end_lsn;
     if end_lsn < Lsn(checkpoints.to_lsn) {
         return Err(PrepareError::LogTooShort {
@@ -272,21 +271,13 @@ pub fn prepare(
         );
     }
     let prefetch = spaces::prefetch(&spaces, &scan.page_list);
-    // Batch k is applied by the pool while this thread reads and collects batch k+1.
-    let collect = |index: usize, spare: Vec<u8>| -> Result<Option<BatchLog>, PrepareError> {
-        let Some(batch) = scan.batches.get(index) else {
-            return Ok(None);
-        };
-        let buf = log.read_batch(batch, spare)?;
-        log.collect(buf, batch, &rules, &scan.discard).map(Some)
-    };
-    let mut next = collect(0, Vec::new())?;
+    // One batch in memory at a time, with the whole budget: its two halves are
+    // collected in parallel, then its pages are applied by the pool.
     let mut spare: Vec<u8> = Vec::new();
-    let mut index = 0;
-    while let Some(blog) = next.take() {
-        let batch = scan.batches.get(index).copied().unwrap_or_default();
-        let mut keys: Vec<(PageId, Slot)> = blog.pages.iter().map(|(k, v)| (*k, *v)).collect();
-        keys.sort_unstable_by_key(|(k, _)| *k);
+    for (index, batch) in scan.batches.iter().enumerate() {
+        let blog: BatchLog =
+            log.collect(std::mem::take(&mut spare), batch, &rules, &scan.discard)?;
+        let keys: Vec<(PageId, PageSlots)> = blog.pages();
         progress.event(Event::BatchStarted {
             index,
             n_batches,
@@ -295,41 +286,28 @@ pub fn prepare(
             n_pages: keys.len(),
         });
         let total = keys.len();
-        let (applied_pages, collected) = std::thread::scope(|s| {
-            let apply = s.spawn(|| {
-                let done = AtomicUsize::new(0);
-                let written = AtomicUsize::new(0);
-                pool.install(|| {
-                    keys.par_iter().try_for_each(|(id, slot)| {
-                        let Some(sp) = spaces.get(&id.space) else {
-                            return Ok(());
-                        };
-                        if apply_page(&log, sp, *id, &blog, slot)? {
-                            written.fetch_add(1, Ordering::Relaxed);
-                        }
-                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
-                            progress.event(Event::PagesApplied { done: n, total });
-                        }
-                        Ok::<(), PrepareError>(())
-                    })
-                })?;
-                Ok::<u64, PrepareError>(written.into_inner() as u64)
-            });
-            let collected = collect(index + 1, std::mem::take(&mut spare));
-            let applied_pages = apply.join().unwrap_or_else(|_| {
-                Err(PrepareError::Unsupported {
-                    what: "a page-apply thread failed".into(),
-                })
-            });
-            (applied_pages, collected)
-        });
-        let written = applied_pages?;
-        next = collected?;
+        let done = AtomicUsize::new(0);
+        let written = AtomicUsize::new(0);
+        pool.install(|| {
+            keys.par_iter().try_for_each(|(id, slot)| {
+                let Some(sp) = spaces.get(&id.space) else {
+                    return Ok(());
+                };
+                if apply_page(&log, sp, *id, &blog, slot)? {
+                    written.fetch_add(1, Ordering::Relaxed);
+                }
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
+                    progress.event(Event::PagesApplied { done: n, total });
+                }
+                Ok::<(), PrepareError>(())
+            })
+        })?;
+        let written = written.into_inner() as u64;
         summary.pages_written += written;
         summary.pages_not_written += total as u64 - written;
+        drop(keys);
         spare = blog.into_buf();
-        index += 1;
     }
 
     if let Some(handle) = prefetch {
@@ -377,7 +355,7 @@ fn apply_page(
     sp: &Space,
     id: PageId,
     blog: &BatchLog,
-    slot: &Slot,
+    slot: &PageSlots,
 ) -> Result<bool, PrepareError> {
     let mut page = vec![0u8; sp.phys];
     let at = u64::from(id.page_no.0) * sp.phys as u64;

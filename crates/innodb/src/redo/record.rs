@@ -462,6 +462,19 @@ impl<'a> Record<'a> {
     }
 }
 
+/// What [`Records::skim`] tells of one record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Skimmed {
+    /// The page of a page record; `None` for a file record.
+    pub page: Option<PageId>,
+    /// The type bits: [`FREE_PAGE`] ..= [`OPTION`] for a page record, [`FILE_CREATE`]
+    /// ..= [`FILE_CHECKPOINT`] for a file record.
+    pub ty: u8,
+    /// The first payload byte of a page record (the EXTENDED subtype, the OPTION
+    /// code).
+    pub first: Option<u8>,
+}
+
 /// Iterator over the records of one mtr body (the bytes before the end marker).
 ///
 /// Yields `Err(RedoError::Corrupt { at, .. })` with the LSN of the offending record and
@@ -564,8 +577,20 @@ impl<'a> Records<'a> {
     }
 
     /// Reads the (space id, page number) pair at the start of `rest` (§3.1 checks).
-    #[inline]
+    #[inline(always)]
     fn page_id(rest: &[u8]) -> Result<Option<(PageId, usize)>, Bad> {
+        // The common case: one-byte space id and page number.
+        if let [s, p, ..] = *rest {
+            if s < 0x80 && p < 0x80 {
+                return Ok(Some((
+                    PageId {
+                        space: SpaceId(u32::from(s)),
+                        page_no: PageNo(u32::from(p)),
+                    },
+                    2,
+                )));
+            }
+        }
         let rlen = rest.len();
         let Some(&first) = rest.first() else {
             return Ok(None);
@@ -622,42 +647,133 @@ impl<'a> Records<'a> {
             };
             self.pos = end;
 
-            if b & SAME_PAGE != 0 {
+            let (page, p) = if b & SAME_PAGE != 0 {
                 if let Some(page) = self.page {
                     if b & 0x70 <= INIT_PAGE {
                         return Err(("FREE_PAGE or INIT_PAGE with bit 7 set", rec_pos));
                     }
-                    return self
-                        .page_body(b & 0x70, page, rest)
-                        .map(Some)
-                        .map_err(|e| (e, rec_pos));
-                }
-                // Bit 7 before any page record: a file record.
-                match Self::page_id(rest) {
-                    Ok(Some((id, n))) => {
-                        return self
-                            .file_record(b & 0xF0, id, &rest[n..], end == self.body.len())
-                            .map(Some)
-                            .map_err(|e| (e, rec_pos));
+                    (page, rest)
+                } else {
+                    // Bit 7 before any page record: a file record.
+                    match Self::page_id(rest) {
+                        Ok(Some((id, n))) => {
+                            return self
+                                .file_record(b & 0xF0, id, &rest[n..], end == self.body.len())
+                                .map(Some)
+                                .map_err(|e| (e, rec_pos));
+                        }
+                        Ok(None) if b == FILE_CHECKPOINT | 1 && rest == [0] => continue, // padding
+                        Ok(None) => return Err(("corrupt page identifier", rec_pos)),
+                        Err(e) => return Err((e, rec_pos)),
                     }
-                    Ok(None) if b == FILE_CHECKPOINT | 1 && rest == [0] => continue, // padding
+                }
+            } else {
+                let (page, n) = match Self::page_id(rest) {
+                    Ok(Some(x)) => x,
                     Ok(None) => return Err(("corrupt page identifier", rec_pos)),
                     Err(e) => return Err((e, rec_pos)),
+                };
+                self.page = Some(page);
+                self.last = 0;
+                self.freed = false;
+                (page, &rest[n..])
+            };
+            return match self.page_body(b & 0x70, page, p) {
+                Ok(r) => Ok(Some(r)),
+                Err(e) => Err((e, rec_pos)),
+            };
+        }
+    }
+
+    /// Steps over the next record of a body whose records all decoded before (the
+    /// same bytes, e.g. checked by the same CRC): keeps the running state that
+    /// [`Records::record_pos`], [`Records::last_offset`] and [`Records::resume`] use,
+    /// exactly as the iterator would, but does not check or decode the payloads.
+    /// `Ok(None)` at the end of the body; bytes that cannot be stepped over give
+    /// `Err(RedoError::Corrupt)`.
+    pub fn skim(&mut self) -> Result<Option<Skimmed>, RedoError> {
+        loop {
+            let rec_pos = self.pos;
+            let Some(&b) = self.body.get(rec_pos) else {
+                return Ok(None);
+            };
+            if b <= 1 {
+                return Err(self.corrupt("end-marker byte inside the records", rec_pos));
+            }
+            self.rec_start = rec_pos;
+            let mut pos = rec_pos + 1;
+            let mut rlen = usize::from(b & 0x0F);
+            if rlen == 0 {
+                let rest = self.body.get(pos..).unwrap_or(&[]);
+                let Ok((v, n)) = varint::decode_max(rest, 3) else {
+                    return Err(self.corrupt("corrupt record length", rec_pos));
+                };
+                rlen = v as usize + 15 - n;
+                pos += n;
+            }
+            let end = pos + rlen;
+            let Some(rest) = self.body.get(pos..end) else {
+                return Err(
+                    self.corrupt("record runs past the end of the mini-transaction", rec_pos)
+                );
+            };
+            self.pos = end;
+            if b & SAME_PAGE != 0 {
+                if let Some(page) = self.page {
+                    return self
+                        .skim_body(b & 0x70, page, rest)
+                        .map_err(|e| self.corrupt(e, rec_pos));
+                }
+                match Self::page_id(rest) {
+                    Ok(Some(_)) => {
+                        return Ok(Some(Skimmed {
+                            page: None,
+                            ty: b & 0xF0,
+                            first: None,
+                        }))
+                    }
+                    Ok(None) if b == FILE_CHECKPOINT | 1 && rest == [0] => continue, // padding
+                    Ok(None) => return Err(self.corrupt("corrupt page identifier", rec_pos)),
+                    Err(e) => return Err(self.corrupt(e, rec_pos)),
                 }
             }
             let (page, n) = match Self::page_id(rest) {
                 Ok(Some(x)) => x,
-                Ok(None) => return Err(("corrupt page identifier", rec_pos)),
-                Err(e) => return Err((e, rec_pos)),
+                Ok(None) => return Err(self.corrupt("corrupt page identifier", rec_pos)),
+                Err(e) => return Err(self.corrupt(e, rec_pos)),
             };
             self.page = Some(page);
             self.last = 0;
             self.freed = false;
             return self
-                .page_body(b & 0x70, page, &rest[n..])
-                .map(Some)
-                .map_err(|e| (e, rec_pos));
+                .skim_body(b & 0x70, page, rest.get(n..).unwrap_or(&[]))
+                .map_err(|e| self.corrupt(e, rec_pos));
         }
+    }
+
+    #[inline(always)]
+    fn skim_body(&mut self, ty: u8, page: PageId, p: &[u8]) -> Result<Option<Skimmed>, Bad> {
+        match ty {
+            INIT_PAGE | EXTENDED => self.last = FIL_PAGE_TYPE,
+            WRITE => {
+                let (offset, n) = varint::decode_max(p, 3).map_err(|_| "corrupt WRITE offset")?;
+                let len = (p.len() - n) as u32;
+                self.last = self.last.wrapping_add(offset).wrapping_add(len);
+            }
+            MEMSET | MEMMOVE => {
+                let mut at = 0;
+                let offset = read_varint(p, &mut at, 3, "corrupt MEMSET/MEMMOVE offset")?;
+                let len = read_varint(p, &mut at, 3, "corrupt MEMSET/MEMMOVE length")?;
+                self.last = self.last.wrapping_add(offset).wrapping_add(len);
+            }
+            RESERVED => return Err("RESERVED record type (unknown log record)"),
+            _ => {}
+        }
+        Ok(Some(Skimmed {
+            page: Some(page),
+            ty,
+            first: p.first().copied(),
+        }))
     }
 
     /// Target of WRITE/MEMSET/MEMMOVE: `last + offset`, within the page limits.
@@ -676,6 +792,7 @@ impl<'a> Records<'a> {
         }
     }
 
+    #[inline(always)]
     fn page_body(&mut self, ty: u8, page: PageId, p: &'a [u8]) -> Result<Record<'a>, Bad> {
         if self.freed {
             return Err("record for a page after its FREE_PAGE in the same mtr");
@@ -961,6 +1078,80 @@ mod tests {
             }
             other => panic!("body {body:02x?}: expected corrupt, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn skim_keeps_the_iterator_state() {
+        // Page records with and without page ids (multi-byte ids and a long length),
+        // EXTENDED, OPTION, FREE_PAGE, and a file record first.
+        let mut body = vec![
+            0xB9,
+            0x07,
+            0x00,
+            b'd',
+            b'/',
+            b't',
+            b'.',
+            b'i',
+            b'b',
+            b'd', // FILE_MODIFY
+            0x12,
+            0x05,
+            0x03, // INIT_PAGE (5, 3)
+            0xB3,
+            0x04,
+            0x11,
+            0x22, // WRITE same page
+            0xC3,
+            0x02,
+            0x03,
+            0xAA, // MEMSET same page
+            0x36,
+            0x81,
+            0x00,
+            0x83,
+            0x10,
+            0x64,
+            0x33, // WRITE (256, 0x390) @100
+            0xD3,
+            0x00,
+            0x04,
+            0x01, // MEMMOVE same page
+            0x23,
+            0x05,
+            0x04,
+            INIT_ROW_FORMAT_DYNAMIC, // EXTENDED (5, 4)
+            0xF2,
+            OPT_PAGE_CHECKSUM,
+            0x01, // OPTION same page
+            0x02,
+            0x05,
+            0x05, // FREE_PAGE (5, 5)
+        ];
+        // WRITE (5, 6) @200 with 20 bytes of data: length in a varint.
+        body.extend_from_slice(&[0x30, 0x0A, 0x05, 0x06, 0x80, 0x48]);
+        body.extend_from_slice(&[0x5A; 20]);
+        let body = body.as_slice();
+        let full: Vec<_> = {
+            let mut r = Records::new(body, Lsn(1000));
+            std::iter::from_fn(|| {
+                let last = r.last_offset();
+                let rec = r.next()?.expect("decodes");
+                Some((r.record_pos(), last, r.last_offset(), rec.page()))
+            })
+            .collect()
+        };
+        let mut r = Records::new(body, Lsn(1000));
+        let mut skimmed = Vec::new();
+        loop {
+            let last = r.last_offset();
+            let Some(s) = r.skim().expect("skims") else {
+                break;
+            };
+            skimmed.push((r.record_pos(), last, r.last_offset(), s.page));
+        }
+        assert_eq!(full.len(), 10);
+        assert_eq!(skimmed, full);
     }
 
     #[test]

@@ -56,6 +56,10 @@ pub fn decode(buf: &[u8]) -> Result<(u32, usize), VarintError> {
 #[inline]
 pub fn decode_max(buf: &[u8], max_len: usize) -> Result<(u32, usize), VarintError> {
     let first = *buf.first().ok_or(VarintError::Truncated)?;
+    // The common case: one byte (every caller allows at least one).
+    if first < 0x80 && max_len >= 1 {
+        return Ok((u32::from(first), 1));
+    }
     let len = encoded_len_from_first(first);
     if len > max_len || len > MAX_LEN {
         return Err(VarintError::Invalid);
