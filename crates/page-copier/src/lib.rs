@@ -21,7 +21,7 @@ use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use innodb::page::{PageValidator, PageVerdict, ValidationOptions};
@@ -261,62 +261,106 @@ pub fn copy_tablespace(
         SourceKind::SystemNext => system_validator.cloned(),
         _ => first_page_validator(&file, options).map_err(read_err)?,
     };
-    let page_size = match &validator {
-        Some(v) => v.page_size(),
+    // A deferred file (page 0 not written yet) has no known page size: it is copied byte
+    // for byte, unvalidated, in 10 MiB batches.
+    let (page_size, unit) = match &validator {
+        Some(v) => (v.page_size(), v.page_size()),
         None => {
             report.deferred = true;
-            // Unknown geometry: copy in the largest page size; validation is off anyway.
-            innodb::page::fsp::MAX_PAGE_SIZE
+            (0, 1)
         }
     };
     report.page_size = page_size;
     report.space_id = validator.as_ref().map(|v| v.space_id());
+    let batch_bytes = match page_size {
+        0 => BATCH_PAGES * 16384,
+        size => size * options.batch_pages.max(1),
+    };
 
-    let batch_bytes = page_size * options.batch_pages.max(1);
-    let mut buf = vec![0u8; batch_bytes];
-    let mut offset: u64 = 0;
-    loop {
-        if let Some(t) = throttle {
-            t.wait();
-        }
-        // Files grow while we copy; read to the current end. Pages appended after the
-        // last read are covered by the redo log.
-        let n = read_full_at(&file, &mut buf, offset).map_err(read_err)?;
-        let whole = n - n % page_size;
-        if whole == 0 {
-            if n > 0 {
-                progress.warn(&format!(
-                    "{}: ignoring {n} bytes of junk after the last whole page",
-                    source.path.display()
-                ));
-            }
-            break;
-        }
-        if let Some(v) = &validator {
-            check_batch(
-                &file,
-                &mut buf[..whole],
-                offset,
-                v,
-                source,
-                options,
-                &mut report,
-            )?;
-        }
-        dest.write_all_at(&buf[..whole], offset)
-            .map_err(|e| CopyError::Write {
-                path: dest_path.clone(),
-                source: e,
-            })?;
-        drop_from_cache(&file, offset, whole as u64);
-        offset += whole as u64;
-        report.bytes += whole as u64;
-        report.pages += (whole / page_size) as u64;
-        progress.copied(&source.path, whole as u64);
-        if n < buf.len() {
-            break;
-        }
+    // Reading (and validating) overlaps with writing: this thread reads batch n+1 while a
+    // writer thread writes batch n. Two buffers circulate between them.
+    let (to_writer, from_reader) = mpsc::sync_channel::<(Vec<u8>, u64, usize)>(1);
+    let (to_reader, from_writer) = mpsc::sync_channel::<Vec<u8>>(2);
+    for _ in 0..2 {
+        // Cannot fail: the channel has room for both buffers.
+        let _ = to_reader.send(vec![0u8; batch_bytes]);
     }
+    let write_result = std::thread::scope(|scope| -> Result<(), CopyError> {
+        // The writer owns the return channel: if it stops (write error), the reader's
+        // next wait for a buffer ends instead of blocking forever.
+        let (dest, dest_path_ref) = (&dest, &dest_path);
+        let writer = scope.spawn(move || -> Result<(), CopyError> {
+            let dest_path = dest_path_ref;
+            for (buf, offset, len) in from_reader {
+                dest.write_all_at(&buf[..len], offset)
+                    .map_err(|e| CopyError::Write {
+                        path: dest_path.clone(),
+                        source: e,
+                    })?;
+                // The reader may have stopped already; a lost buffer is fine then.
+                let _ = to_reader.send(buf);
+            }
+            Ok(())
+        });
+        let read_result = (|| -> Result<(), CopyError> {
+            let mut offset: u64 = 0;
+            loop {
+                let Ok(mut buf) = from_writer.recv() else {
+                    // The writer failed; its error is reported below.
+                    return Ok(());
+                };
+                if let Some(t) = throttle {
+                    t.wait();
+                }
+                // Files grow while we copy; read to the current end. Pages appended after
+                // the last read are covered by the redo log.
+                let n = read_full_at(&file, &mut buf, offset).map_err(read_err)?;
+                let whole = n - n % unit;
+                if whole == 0 {
+                    if n > 0 {
+                        progress.warn(&format!(
+                            "{}: ignoring {n} bytes of junk after the last whole page",
+                            source.path.display()
+                        ));
+                    }
+                    return Ok(());
+                }
+                if let Some(v) = &validator {
+                    check_batch(
+                        &file,
+                        &mut buf[..whole],
+                        offset,
+                        v,
+                        source,
+                        options,
+                        &mut report,
+                    )?;
+                }
+                let full = n == buf.len();
+                if to_writer.send((buf, offset, whole)).is_err() {
+                    return Ok(());
+                }
+                drop_from_cache(&file, offset, whole as u64);
+                offset += whole as u64;
+                report.bytes += whole as u64;
+                report.pages += whole.checked_div(page_size).unwrap_or(0) as u64;
+                progress.copied(&source.path, whole as u64);
+                if !full {
+                    return Ok(());
+                }
+            }
+        })();
+        drop(to_writer);
+        let written = writer.join().unwrap_or_else(|_| {
+            Err(CopyError::Write {
+                path: dest_path.clone(),
+                source: io::Error::other("the writer thread panicked"),
+            })
+        });
+        // A write error explains a stopped reader; otherwise report the reader's error.
+        written.and(read_result)
+    });
+    write_result?;
     if options.sync {
         dest.sync_all().map_err(|e| CopyError::Write {
             path: dest_path.clone(),
