@@ -134,21 +134,7 @@ fn expect_key(scan: &mut Scanner<'_>, key: &str) -> Result<(), ParseError> {
 }
 
 fn required_lsn(scan: &mut Scanner<'_>, key: &str) -> Result<u64, ParseError> {
-    expect_key(scan, key)?;
-    let line = scan.line();
-    let token = scan.number_token();
-    let value = parse_u64(token).map_err(|reason| ParseError::InvalidValue {
-        line,
-        key: key.into(),
-        value: if token.is_empty() {
-            scan.found()
-        } else {
-            token.into()
-        },
-        reason: reason.into(),
-    })?;
-    scan.skip_space();
-    Ok(value)
+    number_line(scan, key, parse_u64)
 }
 
 /// An optional `key = number` line: absent (the next text is not `key`) gives `None`.
@@ -160,6 +146,15 @@ fn optional_number<T>(
     if !scan.rest().starts_with(key) {
         return Ok(None);
     }
+    number_line(scan, key, parse).map(Some)
+}
+
+/// A `key = number` line that must be next.
+fn number_line<T>(
+    scan: &mut Scanner<'_>,
+    key: &str,
+    parse: fn(&str) -> Result<T, &'static str>,
+) -> Result<T, ParseError> {
     expect_key(scan, key)?;
     let line = scan.line();
     let token = scan.number_token();
@@ -174,5 +169,5 @@ fn optional_number<T>(
         reason: reason.into(),
     })?;
     scan.skip_space();
-    Ok(Some(value))
+    Ok(value)
 }

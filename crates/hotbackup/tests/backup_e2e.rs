@@ -8,7 +8,6 @@
 //! every table's `CHECKSUM TABLE` equals the source's.
 
 use std::path::Path;
-use std::process::Command;
 
 use testkit::{PageSize, Scenario, TestDir, Tool};
 
@@ -26,17 +25,10 @@ fn backup_under_load_restores_identical(page_size: PageSize) {
 
     let dir = TestDir::new("backup-e2e").unwrap();
     let backup = dir.path().join("backup");
-    let out = Command::new(hotbackup())
-        .arg("--no-defaults")
-        .arg("--backup")
-        .arg("--parallel=2")
-        .arg(format!("--target-dir={}", backup.display()))
-        .arg(format!("--socket={}", source.socket_path().display()))
-        .arg("--user=root")
-        .output()
+    let hotbackup_tool = Tool::Hotbackup(hotbackup().to_path_buf());
+    let stderr = hotbackup_tool
+        .backup(source, &backup, &["--parallel=2"])
         .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "hotbackup --backup failed:\n{stderr}");
     assert!(stderr.contains("completed OK!"), "{stderr}");
     let stats = load.stop().unwrap();
     assert!(
@@ -57,7 +49,6 @@ fn backup_under_load_restores_identical(page_size: PageSize) {
     let ours = dir.path().join("prepared-by-hotbackup");
     testkit::copy_dir(&backup, &ours).unwrap();
     Tool::MariaBackup.prepare(&mariadb, &backup).unwrap();
-    let hotbackup_tool = Tool::Hotbackup(hotbackup().to_path_buf());
     hotbackup_tool.prepare(&mariadb, &ours).unwrap();
     let pages = testkit::compare_prepared(&backup, &ours, page_size.bytes() as usize).unwrap();
 

@@ -6,10 +6,9 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use backup_meta::{BackupMyCnf, BinlogInfo, Checkpoints, MetaFile, XtrabackupInfo};
-use testkit::{create_mixed_schema, PageSize, TestDir};
+use testkit::{create_mixed_schema, PageSize, TestDir, Tool};
 
 fn files(root: &Path) -> BTreeSet<String> {
     fn walk(root: &Path, dir: &Path, out: &mut BTreeSet<String>) {
@@ -60,31 +59,10 @@ fn metadata_matches_mariadb_backup_on_the_same_server() {
     let dir = TestDir::new("meta-compat").unwrap();
     let theirs: PathBuf = dir.path().join("mariadb-backup");
     let ours: PathBuf = dir.path().join("hotbackup");
-    let out = server
-        .mariadb_backup_command()
-        .unwrap()
-        .arg("--backup")
-        .arg(format!("--target-dir={}", theirs.display()))
-        .output()
+    Tool::MariaBackup.backup(&server, &theirs, &[]).unwrap();
+    Tool::Hotbackup(env!("CARGO_BIN_EXE_hotbackup").into())
+        .backup(&server, &ours, &[])
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_hotbackup"))
-        .arg("--no-defaults")
-        .arg("--backup")
-        .arg(format!("--target-dir={}", ours.display()))
-        .arg(format!("--socket={}", server.socket_path().display()))
-        .arg("--user=root")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 
     // Each file parses back.
     for d in [&theirs, &ours] {

@@ -22,18 +22,7 @@ fn differential(page_size: PageSize) {
 
     let dir = TestDir::new("prepare-diff").unwrap();
     let theirs = dir.path().join("prepared-by-mariadb-backup");
-    let out = source
-        .mariadb_backup_command()
-        .unwrap()
-        .arg("--backup")
-        .arg(format!("--target-dir={}", theirs.display()))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "mariadb-backup --backup failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    Tool::MariaBackup.backup(source, &theirs, &[]).unwrap();
     let stats = load.stop().unwrap();
 
     let ours = dir.path().join("prepared-by-hotbackup");

@@ -58,6 +58,25 @@ impl Tool {
         })
     }
 
+    /// `--backup` of `server` into `target` (plus `extra` options); returns stderr, or an
+    /// error with its tail when the tool fails.
+    pub fn backup(&self, server: &TestServer, target: &Path, extra: &[&str]) -> Result<String> {
+        let mut cmd = match self {
+            Tool::MariaBackup => server.mariadb_backup_command()?,
+            Tool::Hotbackup(path) => {
+                let mut cmd = Command::new(path);
+                cmd.arg("--no-defaults")
+                    .arg(format!("--socket={}", server.socket_path().display()))
+                    .arg("--user=root");
+                cmd
+            }
+        };
+        cmd.arg("--backup")
+            .arg(format!("--target-dir={}", target.display()))
+            .args(extra);
+        run(cmd, "backup")
+    }
+
     /// `--prepare` of `backup`, reading only its own `backup-my.cnf`.
     pub fn prepare(&self, mariadb: &MariaDb, backup: &Path) -> Result<()> {
         let mut cmd = self.command(mariadb)?;
@@ -67,7 +86,7 @@ impl Tool {
         ))
         .arg("--prepare")
         .arg(format!("--target-dir={}", backup.display()));
-        run(cmd, "prepare")
+        run(cmd, "prepare").map(drop)
     }
 
     /// `--copy-back` of `backup` into the empty `datadir`.
@@ -80,11 +99,11 @@ impl Tool {
         .arg("--copy-back")
         .arg(format!("--target-dir={}", backup.display()))
         .arg(format!("--datadir={}", datadir.display()));
-        run(cmd, "copy-back")
+        run(cmd, "copy-back").map(drop)
     }
 }
 
-fn run(mut cmd: Command, what: &str) -> Result<()> {
+fn run(mut cmd: Command, what: &str) -> Result<String> {
     let shown = format!("{cmd:?}");
     let out = cmd
         .stdin(Stdio::null())
@@ -100,7 +119,7 @@ fn run(mut cmd: Command, what: &str) -> Result<()> {
             tail.join("\n")
         );
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// Replays the source's binlog from `from` to its end into `into` (`mariadb-binlog | mariadb`).
