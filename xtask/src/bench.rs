@@ -712,27 +712,24 @@ fn table_size_of(server: &TestServer) -> Result<u64> {
 
 /// Transactions committed so far (sysbench commits every transaction explicitly).
 fn commits(server: &TestServer) -> Result<u64> {
-    let v: String = server
-        .query_one(
-            "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS \
-             WHERE VARIABLE_NAME = 'COM_COMMIT'",
-        )
-        .context("reading Com_commit")?;
-    v.trim()
-        .parse()
-        .with_context(|| format!("Com_commit {v:?} is not a number"))
+    global_status(server, "COM_COMMIT")
 }
 
 fn lsn_now(server: &TestServer) -> Result<u64> {
+    global_status(server, "INNODB_LSN_CURRENT")
+}
+
+/// A numeric `information_schema.GLOBAL_STATUS` value.
+fn global_status(server: &TestServer, name: &str) -> Result<u64> {
     let v: String = server
-        .query_one(
+        .query_one(&format!(
             "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS \
-             WHERE VARIABLE_NAME = 'INNODB_LSN_CURRENT'",
-        )
-        .context("reading Innodb_lsn_current")?;
+             WHERE VARIABLE_NAME = '{name}'"
+        ))
+        .with_context(|| format!("reading {name}"))?;
     v.trim()
         .parse()
-        .with_context(|| format!("Innodb_lsn_current {v:?} is not a number"))
+        .with_context(|| format!("{name} {v:?} is not a number"))
 }
 
 /// A `mariadb-backup` backup that carries at least `redo_mb` of redo, made once per

@@ -34,7 +34,7 @@ pub mod galera;
 pub mod history;
 pub mod replica;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -315,7 +315,7 @@ fn backup_into(
         main.flush_engine_logs()?;
         // Everything that can still change on disk is now covered by durable logs.
         recopy_changed(&done.stamps, target, log)?;
-        copy_aria_logs(&done.inventory, target, log, false, &done.aria_sizes)?;
+        copy_aria_logs(&done.inventory, target, log, false, &done.aria_logs)?;
         check_progress(&tailer, ctx.watch)?;
         let checkpoint = tailer.latest_server_checkpoint()?;
         log.info(&format!(
@@ -595,8 +595,8 @@ struct Copied {
     corrupted: CorruptedPages,
     /// Non-InnoDB files copied so far, to re-copy if they changed.
     stamps: Vec<Stamped>,
-    /// Aria log sizes at their first copy.
-    aria_sizes: BTreeMap<PathBuf, u64>,
+    /// Aria log files copied at the start (re-copied in place at the end).
+    aria_logs: BTreeSet<PathBuf>,
     /// The datadir as seen under BLOCK_DDL.
     inventory: Inventory,
 }
@@ -643,7 +643,7 @@ fn copy_everything(
     }
     set_stage(&mut stage, BackupStage::Start, log)?;
     // aria_log_control before any Aria table: Aria recovery starts from its checkpoint.
-    let aria_sizes = copy_aria_logs(&inventory, target, log, true, &BTreeMap::new())?;
+    let aria_logs = copy_aria_logs(&inventory, target, log, true, &BTreeSet::new())?;
 
     let copy_options = CopyOptions {
         log_corruption: opts.log_innodb_page_corruption,
@@ -703,7 +703,7 @@ fn copy_everything(
         block_commit_at,
         corrupted,
         stamps,
-        aria_sizes,
+        aria_logs,
         inventory: now,
     })
 }
@@ -1175,17 +1175,18 @@ fn copy_open_file(
     Ok(offset - from)
 }
 
-/// First call (`first`): copies `aria_log_control` and the Aria logs whole and returns their
-/// sizes. Final call: copies what was appended since (from the last whole 8 KiB Aria log page,
-/// which the server may have rewritten) and new log files whole.
+/// First call (`first`): copies `aria_log_control` and the Aria logs and returns the names
+/// copied. Final call (under BLOCK_COMMIT): copies every Aria log again, whole and stable
+/// (see below), over the first copy or as a new file; the control file is never copied again
+/// (its checkpoint must stay older than every Aria table copy).
 fn copy_aria_logs(
     inventory: &Inventory,
     target: &Path,
     log: &Log,
     first: bool,
-    before: &BTreeMap<PathBuf, u64>,
-) -> Result<BTreeMap<PathBuf, u64>, Failure> {
-    let mut sizes = BTreeMap::new();
+    copied_first: &BTreeSet<PathBuf>,
+) -> Result<BTreeSet<PathBuf>, Failure> {
+    let mut copied_now = BTreeSet::new();
     for f in &inventory.aria_logs {
         let is_control = f.dest.as_os_str() == "aria_log_control";
         if is_control && !first {
@@ -1207,17 +1208,16 @@ fn copy_aria_logs(
             // page caught mid-write (which Aria recovery would take as the end of the log)
             // is never what the backup keeps. (A smarter tail copy needs the Aria log
             // format; this is correct and bounded by the log size.)
-            let from = 0;
-            let tail = read_stable(&file, from).map_err(|e| Failure::io(&f.source, e))?;
-            let out = if before.contains_key(&f.dest) {
+            let whole = read_stable(&file).map_err(|e| Failure::io(&f.source, e))?;
+            let out = if copied_first.contains(&f.dest) {
                 std::fs::OpenOptions::new().write(true).open(&dest)
             } else {
                 page_copier::create_exclusive(&dest)
             }
             .map_err(|e| Failure::io(&dest, e))?;
-            out.write_all_at(&tail, from)
+            out.write_all_at(&whole, 0)
                 .map_err(|e| Failure::io(&dest, e))?;
-            tail.len() as u64
+            whole.len() as u64
         };
         if !is_control {
             log.info(&format!(
@@ -1225,22 +1225,21 @@ fn copy_aria_logs(
                 f.source.display()
             ));
         }
-        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-        sizes.insert(f.dest.clone(), len);
+        copied_now.insert(f.dest.clone());
     }
-    Ok(sizes)
+    Ok(copied_now)
 }
 
-/// Reads `file` from `from` to its end until two reads 20 ms apart return the same bytes
+/// Reads the whole `file` until two reads 20 ms apart return the same bytes
 /// (at most ~5 s; then the last read is used: the server keeps writing, and the copy is as
 /// good as mariadb-backup's).
-fn read_stable(file: &File, from: u64) -> io::Result<Vec<u8>> {
+fn read_stable(file: &File) -> io::Result<Vec<u8>> {
     let read = || -> io::Result<Vec<u8>> {
         let len = file.metadata()?.len();
-        let mut buf = vec![0u8; len.saturating_sub(from) as usize];
+        let mut buf = vec![0u8; len as usize];
         let mut done = 0;
         while done < buf.len() {
-            match file.read_at(&mut buf[done..], from + done as u64)? {
+            match file.read_at(&mut buf[done..], done as u64)? {
                 0 => break,
                 n => done += n,
             }
