@@ -17,6 +17,14 @@
 //!   wrap), frames whole CRC-valid mtrs and appends them with the end marker forced to
 //!   1; LSN L lands at offset `12288 + (L - C)` and the file always ends at an mtr
 //!   boundary;
+//! * only log the server has made durable is parsed: up to its flushed LSN
+//!   ([`ServerLsns::flushed`], sampled before the read) or its latest checkpoint's
+//!   end_lsn. The server rewrites its last, partly filled block many times, and a read
+//!   racing with such a rewrite can return a torn image of it in which stale buffer
+//!   bytes form a CRC-valid mtr that was never written there. Accepting it puts the copy
+//!   in the middle of a real mtr for good (seen on ext4 under heavy writes with a 4 MiB
+//!   log; MariaDB fixed the same in mariadb-backup as MDEV-39468). Bytes below the
+//!   flushed LSN are the same in every image of their block, so they are safe to parse;
 //! * a CRC or framing failure at the tail means "still being written": it is read again
 //!   next poll, and only becomes [`TailError::Corrupt`] when it persists although the
 //!   server has certainly written past it;
@@ -58,9 +66,21 @@ pub use error::TailError;
 use live::LiveLog;
 use worker::{Shared, StopRequest, Worker};
 
-/// The callback that returns the server's current LSN (`SHOW ENGINE INNODB STATUS`,
-/// "Log sequence number"), or `None` when it is not available this time.
-pub type ServerLsnFn = Box<dyn FnMut() -> Option<Lsn> + Send>;
+/// Where the server's log is, as one query tells (`SHOW GLOBAL STATUS LIKE
+/// 'Innodb_lsn%'`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerLsns {
+    /// `Innodb_lsn_current`: the LSN of the next mtr; a lower bound of how far the
+    /// server may have written (overrun detection).
+    pub current: Lsn,
+    /// `Innodb_lsn_flushed`: the log below it is durable in `ib_logfile0` and will not
+    /// be rewritten in this pass (the parse limit).
+    pub flushed: Lsn,
+}
+
+/// The callback that returns the server's [`ServerLsns`], or `None` when they are not
+/// available this time.
+pub type ServerLsnFn = Box<dyn FnMut() -> Option<ServerLsns> + Send>;
 /// The callback that receives every [`FileOp`] found in the copied log, in LSN order.
 pub type FileOpFn = Box<dyn FnMut(FileOp) + Send>;
 
@@ -83,6 +103,10 @@ pub struct TailerConfig {
     /// once the server may be within this many bytes of overwriting uncopied log. Kept
     /// between one 4 KiB block and a quarter of the capacity.
     pub safety_margin: u64,
+    /// Parse only log the server has made durable (default `true`; see the crate
+    /// documentation). `false` is for a log nobody writes any more, such as a sample
+    /// file in a test: there is no server to tell what is durable.
+    pub limit_to_flushed: bool,
     /// **Test-only knob.** While the flag is `true`, the copy thread does not read the
     /// log at all (it still answers `stop_at` and `abort`): this simulates a tailer that
     /// cannot keep up, to test overrun detection. Leave `None` in production.
@@ -99,6 +123,7 @@ impl TailerConfig {
             min_poll_interval: Duration::from_millis(10),
             read_size: 2 << 20,
             safety_margin: 1 << 20,
+            limit_to_flushed: true,
             stall: None,
         }
     }
@@ -239,6 +264,10 @@ impl TailerHandle {
     /// start checkpoint's end_lsn if it is lower, since prepare needs the
     /// FILE_CHECKPOINT mtr there. Fails with [`TailError::NotReached`] if the log does
     /// not get there within `timeout`, or with whatever error stopped the copy.
+    ///
+    /// The log up to `target` must be durable on the server (the caller read the LSN
+    /// and then ran `FLUSH ENGINE LOGS`): it is parsed up to there even when no newer
+    /// flushed LSN can be read.
     pub fn stop_at(mut self, target: Lsn, timeout: Duration) -> Result<TailReport, TailError> {
         {
             let mut c = self.shared.control();

@@ -90,6 +90,16 @@ struct TailFailure {
     end: EndOfLog,
 }
 
+/// Why a poll stopped reading.
+enum Halted {
+    /// It read `read_size`: there may be more, poll again at once.
+    Budget,
+    /// It reached the parse limit: the rest is not known to be durable yet.
+    Limit(Lsn),
+    /// The log ended (cleanly, or at an mtr that failed its checks).
+    End(EndOfLog),
+}
+
 /// What one poll did.
 struct Polled {
     /// Bytes appended to the backup log.
@@ -110,6 +120,9 @@ pub(crate) struct Worker {
     pub(crate) shared: Arc<Shared>,
     /// The highest lower bound of the server's LSN seen so far.
     known_server_lsn: Lsn,
+    /// The highest durable LSN seen so far (flushed LSN or checkpoint end_lsn), from
+    /// samples taken before the current poll's reads.
+    known_flushed: Lsn,
     buf: Vec<u8>,
     out: Vec<u8>,
     ops: Vec<FileOp>,
@@ -144,6 +157,7 @@ impl Worker {
             on_file_op,
             shared,
             known_server_lsn: start.end_lsn,
+            known_flushed: start.end_lsn,
             buf: Vec::new(),
             out: Vec::new(),
             ops: Vec::new(),
@@ -203,7 +217,7 @@ impl Worker {
                     more: false,
                 }
             } else {
-                self.poll()?
+                self.poll(stop.map(|s| self.effective_target(s.target)))?
             };
             if let Some(stop) = stop {
                 let target = self.effective_target(stop.target);
@@ -344,12 +358,33 @@ impl Worker {
         Ok(())
     }
 
-    /// One poll: read from the next LSN, parse whole mtrs, and append them to the backup
-    /// log once the server is known not to have overwritten what was read.
-    fn poll(&mut self) -> Result<Polled, TailError> {
+    /// Asks the server where its log is: raises the known current and flushed LSNs.
+    fn sample_server(&mut self) {
+        if let Some(lsns) = (self.server_lsn)() {
+            self.known_server_lsn = self.known_server_lsn.max(lsns.current);
+            self.known_flushed = self.known_flushed.max(lsns.flushed);
+        }
+    }
+
+    /// How far this poll may parse: log known to be durable before its reads began
+    /// (see the crate documentation), or everything for a log nobody writes.
+    fn parse_limit(&self, header_end: Lsn, stop_target: Option<Lsn>) -> Option<Lsn> {
+        self.config.limit_to_flushed.then(|| {
+            self.known_flushed
+                .max(header_end)
+                .max(stop_target.unwrap_or(Lsn(0)))
+        })
+    }
+
+    /// One poll: read from the next LSN up to the parse limit, parse whole mtrs, and
+    /// append them to the backup log once the server is known not to have overwritten
+    /// what was read.
+    fn poll(&mut self, stop_target: Option<Lsn>) -> Result<Polled, TailError> {
         let header_end = self.refresh_header()?;
+        self.known_flushed = self.known_flushed.max(header_end);
         let next = self.dec.lsn();
         self.check_overrun(next)?;
+        let limit = self.parse_limit(header_end, stop_target);
 
         self.out.clear();
         self.ops.clear();
@@ -359,7 +394,14 @@ impl Worker {
         let mut chunk = FIRST_READ.min(read_size);
         let mut mtrs = 0u64;
         let end = 'read: loop {
-            let len = chunk.min(read_size - total);
+            let mut len = chunk.min(read_size - total);
+            if let Some(limit) = limit {
+                let below = usize::try_from(limit.0.saturating_sub(from.0)).unwrap_or(usize::MAX);
+                if below == 0 {
+                    break Halted::Limit(limit);
+                }
+                len = len.min(below);
+            }
             self.buf.resize(len, 0);
             self.live.read_lsn(from, &mut self.buf)?;
             let mut input = self
@@ -381,7 +423,7 @@ impl Worker {
                         }
                     }
                     Step::NeedMore { .. } => break,
-                    Step::EndOfLog(e) => break 'read Some(e),
+                    Step::EndOfLog(e) => break 'read Halted::End(e),
                     Step::Error(e) => {
                         let lsn = input.lsn();
                         return Err(TailError::Corrupt {
@@ -397,17 +439,17 @@ impl Worker {
             total += len;
             from = self.dec.input_lsn();
             if total >= read_size {
-                break None;
+                break Halted::Budget;
             }
             chunk = chunk.saturating_mul(2);
         };
 
         // Trust nothing read until a server LSN sampled *after* the reads says the bytes
         // at `next` were still this pass.
+        // This sample also gives the next poll its parse limit: it is taken before
+        // that poll's reads.
         let _ = self.refresh_header()?;
-        if let Some(lsn) = (self.server_lsn)() {
-            self.known_server_lsn = self.known_server_lsn.max(lsn);
-        }
+        self.sample_server();
         self.check_overrun(next)?;
 
         let copied = self.out.len() as u64;
@@ -427,12 +469,23 @@ impl Worker {
         }
 
         match end {
-            None => {
+            Halted::Budget => {
                 self.tail = None;
                 self.last_end = format!("log continues after LSN {}", self.dec.lsn());
                 Ok(Polled { copied, more: true })
             }
-            Some(e) if e.is_clean() => {
+            Halted::Limit(limit) => {
+                self.tail = None;
+                self.last_end = format!(
+                    "copied up to LSN {}; the server had made the log durable up to LSN {limit}",
+                    self.dec.lsn()
+                );
+                Ok(Polled {
+                    copied,
+                    more: false,
+                })
+            }
+            Halted::End(e) if e.is_clean() => {
                 self.tail = None;
                 self.last_end = e.to_string();
                 Ok(Polled {
@@ -440,8 +493,8 @@ impl Worker {
                     more: false,
                 })
             }
-            Some(e) => {
-                self.tail_failure(e, header_end)?;
+            Halted::End(e) => {
+                self.tail_failure(e, limit.unwrap_or(Lsn(0)).max(header_end))?;
                 Ok(Polled {
                     copied,
                     more: false,
@@ -460,9 +513,10 @@ impl Worker {
     }
 
     /// A CRC or framing failure at the tail: normally an mtr the server is still
-    /// writing (retry next poll); corruption if it persists although the server has
-    /// certainly written past it.
-    fn tail_failure(&mut self, end: EndOfLog, header_end: Lsn) -> Result<(), TailError> {
+    /// writing (retry next poll); corruption if it persists although the server had
+    /// made the log durable past it (`durable`: a checkpoint's end_lsn or the flushed
+    /// LSN, known before this poll's reads) before it was read.
+    fn tail_failure(&mut self, end: EndOfLog, durable: Lsn) -> Result<(), TailError> {
         let lsn = end.lsn();
         self.last_end = format!("{end} (retrying)");
         let now = Instant::now();
@@ -476,10 +530,9 @@ impl Worker {
             },
         };
         let mut tail = TailFailure { end, ..tail };
-        // The checkpoint read before this poll's reads has end_lsn > lsn: the server
-        // had written the whole mtr at lsn (and its FILE_CHECKPOINT mtr after it)
-        // before we read it.
-        if header_end > lsn {
+        // The server had made the log past lsn durable before we read it: the bytes
+        // there were final.
+        if durable > lsn {
             tail.confirmed += 1;
         } else {
             tail.confirmed = 0;
@@ -503,7 +556,8 @@ impl Worker {
 
     /// One poll run in `start`, so that an unreadable checkpoint fails the start.
     pub(crate) fn first_poll(&mut self) -> Result<(), TailError> {
-        self.poll().map(|_| ())
+        self.sample_server();
+        self.poll(None).map(|_| ())
     }
 }
 

@@ -7,13 +7,16 @@ mod support;
 use std::fs;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use innodb::redo::{backup_log_prefix, Checkpoint, LogFile, LogGeometry, LogHeader, START_OFFSET};
+use innodb::redo::{
+    backup_log_prefix, Checkpoint, Decoder, LogFile, LogGeometry, LogHeader, MtrFormat, Step,
+    START_OFFSET,
+};
 use innodb::Lsn;
-use redo_tailer::{start, FileOp, TailError, TailerConfig};
+use redo_tailer::{start, FileOp, ServerLsns, TailError, TailerConfig};
 use support::{collect_ops, decode_backup_log, no_server_lsn, read_sample, redo_dump_ok};
 use testkit::TestDir;
 
@@ -29,7 +32,18 @@ fn config(dir: &Path, live: &Path) -> TailerConfig {
     let mut c = TailerConfig::new(live, dir.join("ib_logfile0.backup"));
     c.min_poll_interval = Duration::from_millis(1);
     c.max_poll_interval = Duration::from_millis(50);
+    // A sample file has no server to say what is durable; the parse limit has a test
+    // of its own.
+    c.limit_to_flushed = false;
     c
+}
+
+/// A callback answer: the server at `current`, nothing known about its flushed LSN.
+fn at(current: u64) -> Option<ServerLsns> {
+    Some(ServerLsns {
+        current: Lsn(current),
+        flushed: Lsn(0),
+    })
 }
 
 fn write_live(dir: &Path, image: &[u8]) -> PathBuf {
@@ -181,12 +195,7 @@ fn server_lsn_one_capacity_ahead_is_an_overrun() {
     let cfg = config(dir.path(), &live);
     let backup = cfg.backup_log.clone();
     let (on_op, _) = collect_ops();
-    let err = start(
-        cfg,
-        Box::new(move || Some(Lsn(CHECKPOINT + capacity))),
-        on_op,
-    )
-    .unwrap_err();
+    let err = start(cfg, Box::new(move || at(CHECKPOINT + capacity)), on_op).unwrap_err();
     match &err {
         TailError::Overwritten {
             needed,
@@ -232,8 +241,11 @@ fn overrun_while_running_fails_fast() {
     let tailer = start(
         config(dir.path(), &live),
         Box::new(move || {
-            flag.load(Ordering::Relaxed)
-                .then_some(Lsn(END_OF_LOG + capacity))
+            if flag.load(Ordering::Relaxed) {
+                at(END_OF_LOG + capacity)
+            } else {
+                None
+            }
         }),
         on_op,
     )
@@ -328,6 +340,123 @@ fn follows_a_log_being_written_with_torn_tails() {
     assert!(backup[START_OFFSET as usize..] == reference[START_OFFSET as usize..]);
     assert_eq!(ops.lock().unwrap().len() as u64, report.file_ops);
     redo_dump_ok(&backup_path, Lsn(END_OF_LOG));
+}
+
+/// MDEV-39468: a read racing with the server's rewrite of its last, partly filled block
+/// can see stale bytes of its log buffer that form a complete, CRC-valid mtr where the
+/// real one will be. Past the flushed LSN nothing is parsed, so that image is never
+/// accepted; once the real bytes are there and flushed, the copy equals a one-shot copy
+/// of the finished log. (Without the limit the tailer takes the stale mtr and ends up in
+/// the middle of a real one for good.)
+#[test]
+fn a_stale_mtr_past_the_flushed_lsn_is_never_taken() {
+    let image = read_sample(SAMPLE);
+    let server = LogFile::parse(&image, image.len() as u64).unwrap();
+    let g = server.geometry;
+    let reference = {
+        let d = TestDir::new("tailer-ref3").unwrap();
+        let live = write_live(d.path(), &image);
+        let cfg = config(d.path(), &live);
+        let path = cfg.backup_log.clone();
+        let (on_op, _) = collect_ops();
+        start(cfg, no_server_lsn(), on_op)
+            .unwrap()
+            .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
+            .unwrap();
+        fs::read(path).unwrap()
+    };
+    // Two consecutive mtrs of different lengths, 300 mtrs in, in the first pass: the
+    // stale image holds the second one's bytes where the first one starts.
+    let mtrs = mtr_spans(&reference);
+    let (x, real_len, stale) = mtrs[300..]
+        .windows(2)
+        .find_map(|w| {
+            let ((a, la), (b, lb)) = (w[0], w[1]);
+            let same_pass = g.offset(a).unwrap() < g.offset(Lsn(b.0 + lb)).unwrap();
+            (la != lb && same_pass).then_some((a, la, (b, lb)))
+        })
+        .unwrap();
+    let stale_bytes: Vec<u8> = {
+        let off = g.offset(stale.0).unwrap() as usize;
+        image[off..off + stale.1 as usize].to_vec()
+    };
+
+    // The live file: the checkpoint promises nothing past C; from x on, the stale mtr,
+    // then zeros (not written yet).
+    let dir = TestDir::new("tailer-stale").unwrap();
+    let mut live_image = image.clone();
+    let cp = Checkpoint {
+        checkpoint_lsn: Lsn(CHECKPOINT),
+        end_lsn: Lsn(CHECKPOINT),
+        block_offset: 4096,
+    }
+    .encode();
+    live_image[4096..4096 + 64].copy_from_slice(&cp);
+    live_image[8192..8192 + 4096].fill(0);
+    for_ranges(&g, x, END_OF_LOG - x.0, |off, len| {
+        live_image[off..off + len].fill(0)
+    });
+    let xo = g.offset(x).unwrap() as usize;
+    live_image[xo..xo + stale_bytes.len()].copy_from_slice(&stale_bytes);
+    let live = write_live(dir.path(), &live_image);
+
+    let flushed = Arc::new(AtomicU64::new(x.0));
+    let reported = Arc::clone(&flushed);
+    let mut cfg = config(dir.path(), &live);
+    cfg.limit_to_flushed = true;
+    let backup_path = cfg.backup_log.clone();
+    let (on_op, _) = collect_ops();
+    let tailer = start(
+        cfg,
+        Box::new(move || {
+            let lsn = Lsn(reported.load(Ordering::Relaxed));
+            Some(ServerLsns {
+                current: lsn,
+                flushed: lsn,
+            })
+        }),
+        on_op,
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        tailer.copied_lsn(),
+        x,
+        "nothing past the flushed LSN (the real mtr there is {real_len} bytes, the stale one {})",
+        stale.1
+    );
+    assert!(tailer.failed().is_none());
+
+    // The server writes the real log and flushes it.
+    let file = fs::OpenOptions::new().write(true).open(&live).unwrap();
+    for_ranges(&g, x, END_OF_LOG - x.0, |off, len| {
+        file.write_all_at(&image[off..off + len], off as u64)
+            .unwrap()
+    });
+    flushed.store(END_OF_LOG, Ordering::Relaxed);
+    let report = tailer
+        .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
+        .unwrap();
+    assert_eq!(report.last_lsn, Lsn(END_OF_LOG));
+    let backup = fs::read(&backup_path).unwrap();
+    assert_eq!(backup.len(), reference.len());
+    assert!(backup[START_OFFSET as usize..] == reference[START_OFFSET as usize..]);
+    redo_dump_ok(&backup_path, Lsn(END_OF_LOG));
+}
+
+/// (start LSN, length) of every mtr of a backup log.
+fn mtr_spans(backup: &[u8]) -> Vec<(Lsn, u64)> {
+    let file = LogFile::parse(backup, backup.len() as u64).unwrap();
+    let mut dec = Decoder::new(MtrFormat::for_log(&file), file.checkpoint.checkpoint_lsn).unwrap();
+    let mut input = dec.input(&backup[START_OFFSET as usize..]);
+    let mut spans = Vec::new();
+    loop {
+        let start = input.lsn();
+        match input.next_mtr() {
+            Step::Mtr(_) => spans.push((start, input.lsn().0 - start.0)),
+            _ => return spans,
+        }
+    }
 }
 
 /// Calls `f(file_offset, len)` for the file ranges of `[lsn, lsn + len)`.

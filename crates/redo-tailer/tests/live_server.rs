@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use innodb::redo::START_OFFSET;
 use innodb::Lsn;
-use redo_tailer::{start, FileOp, ServerLsnFn, TailError, TailerConfig};
+use redo_tailer::{start, FileOp, ServerLsnFn, ServerLsns, TailError, TailerConfig};
 use support::{collect_ops, decode_backup_log, redo_dump_ok};
 use testkit::mysql::prelude::Queryable;
 use testkit::{create_mixed_schema, TestDir, TestServer, WriteLoad, WriteLoadOptions};
@@ -30,13 +30,22 @@ fn server_lsn(server: &TestServer) -> Lsn {
     parse_lsn(&status).expect("Log sequence number in SHOW ENGINE INNODB STATUS")
 }
 
-/// The integrator's callback: its own connection, SHOW ENGINE INNODB STATUS.
+/// The integrator's callback: its own connection, the Innodb_lsn_* status variables.
 fn lsn_callback(server: &TestServer) -> ServerLsnFn {
     let mut conn = server.conn().unwrap();
     Box::new(move || {
-        let row: Option<(String, String, String)> =
-            conn.query_first("SHOW ENGINE INNODB STATUS").ok()?;
-        parse_lsn(&row?.2)
+        let rows: Vec<(String, String)> =
+            conn.query("SHOW GLOBAL STATUS LIKE 'Innodb_lsn_%'").ok()?;
+        let get = |name: &str| {
+            rows.iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .and_then(|(_, v)| v.parse().ok())
+                .map(Lsn)
+        };
+        Some(ServerLsns {
+            current: get("Innodb_lsn_current")?,
+            flushed: get("Innodb_lsn_flushed")?,
+        })
     })
 }
 

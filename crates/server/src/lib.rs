@@ -525,16 +525,22 @@ impl Session {
         })
     }
 
-    /// `Innodb_lsn_flushed`: everything below it is durable in `ib_logfile0`.
-    pub fn lsn_flushed(&mut self) -> Result<Lsn, ServerError> {
-        const SQL: &str = "SHOW STATUS LIKE 'Innodb_lsn_flushed'";
-        let value = name_value_pairs(self.query_rows(SQL)?)
-            .remove("innodb_lsn_flushed")
-            .and_then(|v| v.parse::<u64>().ok());
-        value.map(Lsn).ok_or_else(|| ServerError::Unexpected {
-            sql: SQL.to_string(),
-            what: "no numeric Innodb_lsn_flushed".to_string(),
-        })
+    /// `Innodb_lsn_current` and `Innodb_lsn_flushed` (everything below the latter is
+    /// durable in `ib_logfile0`), in one cheap query.
+    pub fn innodb_lsns(&mut self) -> Result<(Lsn, Lsn), ServerError> {
+        const SQL: &str = "SHOW GLOBAL STATUS LIKE 'Innodb_lsn_%'";
+        let mut pairs = name_value_pairs(self.query_rows(SQL)?);
+        let mut take = |name: &str| {
+            pairs
+                .remove(name)
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Lsn)
+                .ok_or_else(|| ServerError::Unexpected {
+                    sql: SQL.to_string(),
+                    what: format!("no numeric {name}"),
+                })
+        };
+        Ok((take("innodb_lsn_current")?, take("innodb_lsn_flushed")?))
     }
 
     /// `FLUSH NO_WRITE_TO_BINLOG ENGINE LOGS`: makes the redo durable up to the current LSN.

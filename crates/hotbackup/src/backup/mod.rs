@@ -1293,12 +1293,13 @@ fn start_tailer(
     // failed reconnect means the server is gone (killed, crashed, shut down, frozen).
     let reconnect = lsn_conn;
     let watch = ctx.watch.clone();
-    let server_lsn = Box::new(move || match lsn_session.innodb_lsn() {
-        Ok(lsn) => Some(lsn),
+    let lsns = |(current, flushed)| redo_tailer::ServerLsns { current, flushed };
+    let server_lsn = Box::new(move || match lsn_session.innodb_lsns() {
+        Ok(v) => Some(lsns(v)),
         Err(query) => match Session::connect(&reconnect) {
             Ok(session) => {
                 lsn_session = session;
-                lsn_session.innodb_lsn().ok()
+                lsn_session.innodb_lsns().ok().map(lsns)
             }
             Err(server::ServerError::Unreachable { reason, .. }) => {
                 watch.set_gone(format!("{query}; reconnecting failed: {reason}"));
