@@ -2,8 +2,9 @@
 //! on a sysbench dataset served by a throwaway testkit server.
 //!
 //! ```text
-//! cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] [--only PHASE[,PHASE]]
-//!   PHASE: backup | copyback | load | prepare   (default: all, in that order)
+//! cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] [--race-log-mb N]
+//!                    [--race-runs N] [--only PHASE[,PHASE]]
+//!   PHASE: backup | copyback | load | race | prepare   (default: all, in that order)
 //! ```
 //!
 //! * The dataset (sysbench `oltp_read_write` tables, ~N MB of InnoDB data) is generated
@@ -18,6 +19,11 @@
 //!   hits all of them; medians and min–max over the repetitions are reported.
 //! * Peak RSS: `/usr/bin/time -f %M` around the tool (its own peak); without `time`,
 //!   `wait4(2)`'s `ru_maxrss`, which on Linux also counts xtask's peak (kept across exec).
+//! * `race`: the server restarted with a tiny redo log (`--race-log-mb`, default 4) under
+//!   a write-only sysbench that wraps it every second or two; each tool backs it up
+//!   `--race-runs` times at its default settings and the report counts the backups that
+//!   completed against those that lost the race with the log (the server overwrote redo
+//!   before the tool had copied it). Any other failure stops the benchmark.
 //! * Results: a table on stdout, `<target>/bench/latest.json` and a timestamped copy.
 //!
 //! Every server and sysbench process is stopped by testkit on drop, also on error.
@@ -42,6 +48,8 @@ const BYTES_PER_ROW: u64 = 360;
 /// `--throttle=17` took 50 s) to 0.8 MiB (816 MB at 28 took 36 s); not the 1 MiB one
 /// might expect. Only a first guess: a backup with too little redo is retried slower.
 const THROTTLE_UNIT_MB: f64 = 0.6;
+/// Data read per hotbackup `--throttle` unit: one read of 640 pages (16k pages here).
+const HOTBACKUP_THROTTLE_UNIT_MB: f64 = 10.0;
 /// Buffer pool of the benchmark server: smaller than the dataset, as in production.
 const BUFFER_POOL: u64 = 256 << 20;
 /// Redo log of the server for the backup/load phases: small next to the dataset, so
@@ -68,19 +76,27 @@ enum Phase {
     Backup,
     Copyback,
     Load,
+    Race,
     Prepare,
 }
 
 impl Phase {
-    const ALL: [Phase; 4] = [Phase::Backup, Phase::Copyback, Phase::Load, Phase::Prepare];
+    const ALL: [Phase; 5] = [
+        Phase::Backup,
+        Phase::Copyback,
+        Phase::Load,
+        Phase::Race,
+        Phase::Prepare,
+    ];
 
     fn parse(s: &str) -> Result<Phase> {
         Ok(match s {
             "backup" => Phase::Backup,
             "copyback" | "copy-back" => Phase::Copyback,
             "load" => Phase::Load,
+            "race" => Phase::Race,
             "prepare" => Phase::Prepare,
-            other => bail!("unknown phase {other:?} (backup, copyback, load, prepare)"),
+            other => bail!("unknown phase {other:?} (backup, copyback, load, race, prepare)"),
         })
     }
 }
@@ -90,16 +106,21 @@ struct Options {
     size_mb: u64,
     reps: usize,
     redo_mb: u64,
+    race_log_mb: u64,
+    race_runs: usize,
     phases: Vec<Phase>,
 }
 
 const USAGE: &str = "usage: cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] \
-                     [--only backup|copyback|load|prepare[,...]]";
+                     [--race-log-mb N] [--race-runs N] \
+                     [--only backup|copyback|load|race|prepare[,...]]";
 
 fn parse_options(args: &[String]) -> Result<Options> {
     let mut size_mb = 1024;
     let mut reps = 3;
     let mut redo_mb = None;
+    let mut race_log_mb = 4;
+    let mut race_runs = 5;
     let mut phases: Vec<Phase> = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -124,6 +145,8 @@ fn parse_options(args: &[String]) -> Result<Options> {
             "--size-mb" => size_mb = number(value()?)?,
             "--reps" => reps = number(value()?)? as usize,
             "--redo-mb" => redo_mb = Some(number(value()?)?),
+            "--race-log-mb" => race_log_mb = number(value()?)?,
+            "--race-runs" => race_runs = number(value()?)? as usize,
             "--only" => {
                 for p in value()?.split(',') {
                     phases.push(Phase::parse(p.trim())?);
@@ -138,6 +161,9 @@ fn parse_options(args: &[String]) -> Result<Options> {
     }
     ensure!(size_mb >= 16, "--size-mb must be at least 16");
     ensure!(reps >= 1, "--reps must be at least 1");
+    // MariaDB 10.11 refuses innodb_log_file_size below 4 MiB.
+    ensure!(race_log_mb >= 4, "--race-log-mb must be at least 4");
+    ensure!(race_runs >= 1, "--race-runs must be at least 1");
     if phases.is_empty() {
         phases = Phase::ALL.to_vec();
     }
@@ -149,6 +175,8 @@ fn parse_options(args: &[String]) -> Result<Options> {
         size_mb,
         reps,
         redo_mb,
+        race_log_mb,
+        race_runs,
         phases,
     })
 }
@@ -237,10 +265,13 @@ pub fn run(args: &[String]) -> Result<()> {
                 Phase::Backup => bench_idle_backup(&tools, &server, &opts, &mut report)?,
                 Phase::Copyback => bench_copyback(&tools, &server, &opts, &mut report)?,
                 Phase::Load => bench_load(&tools, &server, &opts, &mut report)?,
-                Phase::Prepare => {}
+                Phase::Race | Phase::Prepare => {}
             }
         }
         drop(server);
+    }
+    if opts.phases.contains(&Phase::Race) {
+        bench_race(&tools, &dataset, &opts, &mut report)?;
     }
     if opts.phases.contains(&Phase::Prepare) {
         let backup = ensure_redo_backup(&tools, &dataset, &opts, &mut report)?;
@@ -253,6 +284,8 @@ pub fn run(args: &[String]) -> Result<()> {
             "size_mb": opts.size_mb,
             "reps": opts.reps,
             "redo_mb_target": opts.redo_mb,
+            "race_log_mb": opts.race_log_mb,
+            "race_runs": opts.race_runs,
             "datadir_bytes": dataset.data_bytes,
             "datadir_total_bytes": dir_size(&dataset.datadir),
             "sysbench_tables": TABLES,
@@ -272,6 +305,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "notes": report.notes,
         },
         "results": report.rows.iter().map(Row::to_json).collect::<Vec<_>>(),
+        "race": report.races.iter().map(RaceRow::to_json).collect::<Vec<_>>(),
     });
     let text = serde_json::to_string_pretty(&json).context("cannot render the JSON report")?;
     let latest = layout.bench.join("latest.json");
@@ -472,15 +506,7 @@ fn timed_backup(
     let mut sample = Sample::from_run(&run);
     sample.bytes = dir_size(&target);
     if !matches!(tool, BackupTool::Cp) {
-        let cp = read_checkpoints(&target)?;
-        sample.set(
-            "redo_copied_bytes",
-            cp.last_lsn.saturating_sub(cp.to_lsn) as f64,
-        );
-        sample.set(
-            "ib_logfile0_bytes",
-            file_len(&target.join("ib_logfile0")) as f64,
-        );
+        sample.set("redo_copied_bytes", redo_copied(&target) as f64);
         if let Some(secs) = block_commit_seconds(&run.lines) {
             sample.set("block_commit_s", secs);
         }
@@ -702,6 +728,172 @@ fn bench_load(
     Ok(())
 }
 
+/// sysbench threads of the race phase: more than the cores, so commits group and the
+/// redo rate is what the machine can do.
+const RACE_THREADS: u32 = 4;
+/// How long a throttled backup in the race phase should copy data files.
+const RACE_SLOW_COPY: Duration = Duration::from_secs(10);
+/// Redo rate window before each race run.
+const RACE_RATE_WINDOW: Duration = Duration::from_secs(3);
+/// Bytes at the start of `ib_logfile0` that are not part of the circular log.
+const LOG_HEADER: u64 = 12288;
+
+/// One tool's runs in the race phase.
+struct RaceRow {
+    tool: String,
+    completed: usize,
+    lost: usize,
+    /// Failures that had nothing to do with the redo log, with their stderr tails.
+    other: Vec<String>,
+    /// Redo the server wrote per second just before each run, MB/s.
+    redo_mb_s: Vec<f64>,
+    /// Completed runs: redo copied over the log capacity (how often the log wrapped
+    /// while the tool copied it).
+    wraps: Vec<f64>,
+    walls: Vec<f64>,
+}
+
+impl RaceRow {
+    fn runs(&self) -> usize {
+        self.completed + self.lost + self.other.len()
+    }
+
+    fn to_json(&self) -> Value {
+        json!({
+            "tool": self.tool,
+            "runs": self.runs(),
+            "completed": self.completed,
+            "lost_the_race": self.lost,
+            "other_failures": self.other,
+            "server_redo_mb_per_s": self.redo_mb_s,
+            "log_wraps_during_completed_backups": self.wraps,
+            "wall_s": self.walls,
+        })
+    }
+}
+
+/// Did this failed run fail because the server overwrote redo it had not copied yet?
+/// hotbackup says so with exit code 5; mariadb-backup 10.11 with "Was only able to
+/// copy log from A to B, not C" and "Try increasing the innodb_log_file_size".
+fn lost_the_race(run: &Measured, status: i32) -> bool {
+    (libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 5)
+        || run.lines.iter().any(|(_, l)| {
+            l.contains("Was only able to copy log")
+                || l.contains("Try increasing the innodb_log_file_size")
+        })
+}
+
+/// Backups at default settings of a server whose small redo log wraps every second or
+/// two under a write-only load: who completes, who loses the race with the log.
+fn bench_race(tools: &Tools, dataset: &Dataset, opts: &Options, report: &mut Report) -> Result<()> {
+    let log_size = opts.race_log_mb << 20;
+    let capacity = (log_size - LOG_HEADER) as f64;
+    println!(
+        "\n== the race with the redo log: innodb_log_file_size={} MB, write-only sysbench \
+         ({RACE_THREADS} threads), {} backups per tool ==",
+        opts.race_log_mb, opts.race_runs
+    );
+    let server = start_server(tools.mariadb, tools.layout, &dataset.datadir, log_size, &[])?;
+    // Each tool at its defaults, and with --throttle set so that its data copy lasts
+    // about RACE_SLOW_COPY (as a DBA does to spare a busy server's disk): the log then
+    // wraps many times while it is being copied. The same --throttle value means less
+    // data per second in mariadb-backup, whose log-copying thread takes I/O tickets too
+    // (THROTTLE_UNIT_MB); hotbackup throttles only 10 MB reads of data files.
+    let slow = RACE_SLOW_COPY.as_secs_f64();
+    let data_mb = mb(dataset.data_bytes);
+    let throttle_mb = ((data_mb / THROTTLE_UNIT_MB / slow).floor() as u32).max(1);
+    let throttle_hb = ((data_mb / HOTBACKUP_THROTTLE_UNIT_MB / slow).floor() as u32).max(1);
+    let lineup = [
+        (BackupTool::MariaBackup { parallel: 1 }, None),
+        (BackupTool::Hotbackup { parallel: 1 }, None),
+        (BackupTool::MariaBackup { parallel: 1 }, Some(throttle_mb)),
+        (BackupTool::Hotbackup { parallel: 1 }, Some(throttle_hb)),
+    ];
+    let name = |(tool, throttle): (BackupTool, Option<u32>)| match throttle {
+        Some(t) => format!("{} --throttle={t}", tool.name()),
+        None => tool.name(),
+    };
+    let mut sysbench = Sysbench::new(&server)?
+        .tables(TABLES)
+        .table_size(table_size_of(&server)?)
+        .threads(RACE_THREADS)
+        .time(Duration::from_secs(6 * 3600));
+    for arg in WRITE_HEAVY {
+        sysbench = sysbench.arg(arg);
+    }
+    let oltp = sysbench.spawn()?;
+    std::thread::sleep(Duration::from_secs(5));
+    let mut rows: Vec<RaceRow> = lineup
+        .iter()
+        .map(|&config| RaceRow {
+            tool: name(config),
+            completed: 0,
+            lost: 0,
+            other: Vec::new(),
+            redo_mb_s: Vec::new(),
+            wraps: Vec::new(),
+            walls: Vec::new(),
+        })
+        .collect();
+    for run in 0..opts.race_runs {
+        for k in 0..lineup.len() {
+            let idx = (k + run) % lineup.len();
+            let (tool, throttle) = lineup[idx];
+            let what = name(lineup[idx]);
+            let row = &mut rows[idx];
+            let l0 = lsn_now(&server)?;
+            let t0 = Instant::now();
+            std::thread::sleep(RACE_RATE_WINDOW);
+            let rate = (lsn_now(&server)?.saturating_sub(l0)) as f64 / t0.elapsed().as_secs_f64();
+            row.redo_mb_s.push(rate / 1048576.0);
+            let dir = tools.layout.scratch("race")?;
+            let target = dir.path().join("backup");
+            // Cold reads make the copy last several wraps of the log.
+            drop_caches_if(tools.cold);
+            let mut command = tool.command(tools, &server, &target)?;
+            if let Some(t) = throttle {
+                command.arg(format!("--throttle={t}"));
+            }
+            let (measured, status) = run_process(command, &what)?;
+            let wall = measured.wall.as_secs_f64();
+            row.walls.push(wall);
+            let exited_ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+            let outcome = if exited_ok && target.join("xtrabackup_checkpoints").is_file() {
+                read_checkpoints(&target)?;
+                let copied = redo_copied(&target);
+                let wraps = copied as f64 / capacity;
+                row.completed += 1;
+                row.wraps.push(wraps);
+                format!(
+                    "completed, {:.1} MB of redo copied: the log wrapped {wraps:.1} times",
+                    mb(copied)
+                )
+            } else if !exited_ok && lost_the_race(&measured, status) {
+                row.lost += 1;
+                "LOST THE RACE with the redo log".to_string()
+            } else {
+                let tail = measured.stderr_tail(8);
+                row.other.push(format!("wait status {status:#x}: {tail}"));
+                format!("FAILED otherwise (wait status {status:#x}):\n{tail}")
+            };
+            println!(
+                "  run {run} {what:<46} {wall:6.1} s, server redo {:5.1} MB/s: {outcome}",
+                rate / 1048576.0
+            );
+        }
+    }
+    drop(oltp);
+    drop(server);
+    report.notes.push(format!(
+        "race: innodb_log_file_size={} MB, sysbench write-only {RACE_THREADS} threads; \
+         both tools at their defaults, then throttled so the data copy lasts ~{} s",
+        opts.race_log_mb,
+        RACE_SLOW_COPY.as_secs()
+    ));
+    report.races = rows;
+    Ok(())
+}
+
 /// `table_size` of the sysbench tables on `server` (rows of sbtest1, from the max id).
 fn table_size_of(server: &TestServer) -> Result<u64> {
     let rows: Option<u64> = server
@@ -911,14 +1103,38 @@ struct Measured {
     wall: Duration,
     sync: Duration,
     max_rss_kb: u64,
+    /// The command line, for messages.
+    command: String,
     /// stderr lines with the time each arrived, from the start.
     lines: Vec<(Duration, String)>,
 }
 
+impl Measured {
+    /// The command line and the last `n` stderr lines, for a failure message.
+    fn stderr_tail(&self, n: usize) -> String {
+        let skip = self.lines.len().saturating_sub(n);
+        let tail: Vec<&str> = self.lines[skip..].iter().map(|(_, l)| l.as_str()).collect();
+        format!("{}\n{}", self.command, tail.join("\n"))
+    }
+}
+
 /// Runs `command` to completion; stdout is discarded, stderr lines are timestamped as
 /// they arrive (both tools write their log unbuffered to stderr), and `wait4` gives
-/// the peak RSS of that process. Then `sync` is timed on its own.
+/// the peak RSS of that process. Then `sync` is timed on its own. A tool that fails is
+/// an error, with the end of its stderr.
 fn run_measured(command: Command, what: &str) -> Result<Measured> {
+    let (run, status) = run_process(command, what)?;
+    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
+        bail!(
+            "{what} failed (wait status {status:#x})\nstderr ends with:\n{}",
+            run.stderr_tail(25)
+        );
+    }
+    Ok(run)
+}
+
+/// [`run_measured`] that also returns a failed run, with its wait status.
+fn run_process(command: Command, what: &str) -> Result<(Measured, i32)> {
     // Linux keeps ru_maxrss across execve: a child exec'd straight from xtask reports at
     // least xtask's own peak RSS (which grows, e.g. in compare_prepared). /usr/bin/time
     // forks the tool from its own tiny process and reports only the tool's peak.
@@ -979,30 +1195,19 @@ fn run_measured(command: Command, what: &str) -> Result<Measured> {
         .and_then(|t| t.lines().last().and_then(|l| l.trim().parse::<u64>().ok()));
     let _ = std::fs::remove_file(&rss_file);
     let max_rss_kb = time_rss_kb.unwrap_or(wait4_rss_kb);
-    if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
-        let tail: Vec<&str> = lines
-            .iter()
-            .rev()
-            .take(25)
-            .map(|(_, l)| l.as_str())
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        bail!(
-            "{what} failed (wait status {status:#x}): {shown}\nstderr ends with:\n{}",
-            tail.join("\n")
-        );
-    }
     let sync_started = Instant::now();
-    let status = Command::new("sync").status().context("cannot run sync")?;
-    ensure!(status.success(), "sync failed ({status})");
-    Ok(Measured {
-        wall,
-        sync: sync_started.elapsed(),
-        max_rss_kb,
-        lines,
-    })
+    let synced = Command::new("sync").status().context("cannot run sync")?;
+    ensure!(synced.success(), "sync failed ({synced})");
+    Ok((
+        Measured {
+            wall,
+            sync: sync_started.elapsed(),
+            max_rss_kb,
+            command: shown,
+            lines,
+        },
+        status,
+    ))
 }
 
 /// Measures peak RSS when installed (Debian package `time`).
@@ -1058,6 +1263,13 @@ fn block_commit_seconds(lines: &[(Duration, String)]) -> Option<f64> {
         .iter()
         .find(|(t, l)| *t >= start.0 && l.contains("All tables unlocked"))?;
     Some(end.0.saturating_sub(start.0).as_secs_f64())
+}
+
+/// Redo a backup carries: its `ib_logfile0` past the header, which holds the log from
+/// the checkpoint at which copying started to `last_lsn`. (`last_lsn - to_lsn` is
+/// less: both tools record the checkpoint at the end of the backup as `to_lsn`.)
+fn redo_copied(backup: &Path) -> u64 {
+    file_len(&backup.join("ib_logfile0")).saturating_sub(LOG_HEADER)
 }
 
 struct Checkpoints {
@@ -1183,6 +1395,7 @@ impl Row {
 #[derive(Default)]
 struct Report {
     rows: Vec<Row>,
+    races: Vec<RaceRow>,
     ratios: Vec<(&'static str, String, f64, f64, f64)>,
     notes: Vec<String>,
 }
@@ -1284,6 +1497,26 @@ impl Report {
             println!("\nratios of median wall+sync time (per-repetition min-max):");
             for (phase, label, r, lo, hi) in &self.ratios {
                 println!("  {phase:<18} {label:<40} {r:.2} [{lo:.2}-{hi:.2}]");
+            }
+        }
+        if !self.races.is_empty() {
+            println!("\nthe race with the redo log (backups completed / runs):");
+            for r in &self.races {
+                println!(
+                    "  {:<46} {}/{} completed, {} lost the race, {} failed otherwise; \
+                     server redo {:.1} MB/s median; log wrapped {:.1} times per completed backup",
+                    r.tool,
+                    r.completed,
+                    r.runs(),
+                    r.lost,
+                    r.other.len(),
+                    median(&r.redo_mb_s),
+                    if r.wraps.is_empty() {
+                        0.0
+                    } else {
+                        median(&r.wraps)
+                    }
+                );
             }
         }
         for note in &self.notes {
