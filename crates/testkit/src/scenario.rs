@@ -14,7 +14,7 @@ use crate::sysbench::{Sysbench, SysbenchRun};
 
 /// A source server prepared for a backup under load.
 pub struct Scenario {
-    /// The server (binlog on, 32 MiB redo log).
+    /// The server (binlog on, 32 MiB redo log unless started with another size).
     pub source: TestServer,
     /// Its mixed tables (`mix.*`).
     pub schema: MixedSchema,
@@ -31,12 +31,22 @@ impl Scenario {
     /// Starts the source at `page_size` and fills it: 300 rows in each mixed table and two
     /// sysbench tables of 2000 rows.
     pub fn start(mariadb: &MariaDb, page_size: PageSize) -> Result<Scenario> {
+        Scenario::start_with_log(mariadb, page_size, 32 << 20)
+    }
+
+    /// [`Scenario::start`] with an `innodb_log_file_size` of `log_file_size` bytes (a
+    /// small log wraps several times while a backup copies it).
+    pub fn start_with_log(
+        mariadb: &MariaDb,
+        page_size: PageSize,
+        log_file_size: u64,
+    ) -> Result<Scenario> {
         let source = mariadb
             .server()
             .name("src")
             .page_size(page_size)
             .binlog(true)
-            .log_file_size(32 << 20)
+            .log_file_size(log_file_size)
             .start()?;
         let schema = create_mixed_schema(&source, "mix", 300)?;
         let sysbench = Sysbench::new(&source)?

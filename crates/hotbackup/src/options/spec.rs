@@ -344,7 +344,9 @@ pub static SPECS: &[Spec] = &[
         0,
         LLONG_MAX,
         Client,
-        "limit I/O operations (read+write pairs) per second during --backup; 0: no limit",
+        "limit I/O operations (read+write pairs) per second during --backup: one operation \
+         is a read of up to 640 pages (10 MB at 16k) of an InnoDB file; the redo log copy \
+         is never throttled; 0: no limit",
     )),
     any("log", Optional, Client, IGNORED),
     n(
