@@ -274,34 +274,12 @@ fn follows_a_log_being_written_with_torn_tails() {
     let server = LogFile::parse(&image, image.len() as u64).unwrap();
     let g = server.geometry;
     // The reference: a one-shot copy of the finished log.
-    let reference = {
-        let d = TestDir::new("tailer-ref").unwrap();
-        let live = write_live(d.path(), &image);
-        let cfg = config(d.path(), &live);
-        let path = cfg.backup_log.clone();
-        let (on_op, _) = collect_ops();
-        start(cfg, no_server_lsn(), on_op)
-            .unwrap()
-            .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
-            .unwrap();
-        fs::read(path).unwrap()
-    };
+    let reference = one_shot_copy(&image);
 
     // The checkpoint says (C, C): nothing is promised to be written beyond C yet, so a
     // torn tail is "not written yet", not corruption.
-    let mut live_image = image.clone();
-    let cp = Checkpoint {
-        checkpoint_lsn: Lsn(CHECKPOINT),
-        end_lsn: Lsn(CHECKPOINT),
-        block_offset: 4096,
-    }
-    .encode();
-    live_image[4096..4096 + 64].copy_from_slice(&cp);
-    live_image[8192..8192 + 4096].fill(0);
     let written_to = CHECKPOINT + 100_000;
-    for_ranges(&g, Lsn(written_to), END_OF_LOG - written_to, |off, len| {
-        live_image[off..off + len].fill(0)
-    });
+    let live_image = written_up_to(&image, Lsn(written_to));
     let live = write_live(dir.path(), &live_image);
     let mut cfg = config(dir.path(), &live);
     cfg.read_size = 300_000; // raised to 1 MiB + 8 KiB: several polls per backlog
@@ -329,17 +307,8 @@ fn follows_a_log_being_written_with_torn_tails() {
         })
     };
     writer.join().unwrap();
-    let report = tailer
-        .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
-        .unwrap();
-    assert_eq!(report.last_lsn, Lsn(END_OF_LOG));
-    let backup = fs::read(&backup_path).unwrap();
-    // Same bytes as the reference after the prefix; the prefix differs only in the
-    // checkpoint block's end_lsn.
-    assert_eq!(backup.len(), reference.len());
-    assert!(backup[START_OFFSET as usize..] == reference[START_OFFSET as usize..]);
+    let report = finish_like(tailer, &backup_path, &reference);
     assert_eq!(ops.lock().unwrap().len() as u64, report.file_ops);
-    redo_dump_ok(&backup_path, Lsn(END_OF_LOG));
 }
 
 /// MDEV-39468: a read racing with the server's rewrite of its last, partly filled block
@@ -353,18 +322,7 @@ fn a_stale_mtr_past_the_flushed_lsn_is_never_taken() {
     let image = read_sample(SAMPLE);
     let server = LogFile::parse(&image, image.len() as u64).unwrap();
     let g = server.geometry;
-    let reference = {
-        let d = TestDir::new("tailer-ref3").unwrap();
-        let live = write_live(d.path(), &image);
-        let cfg = config(d.path(), &live);
-        let path = cfg.backup_log.clone();
-        let (on_op, _) = collect_ops();
-        start(cfg, no_server_lsn(), on_op)
-            .unwrap()
-            .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
-            .unwrap();
-        fs::read(path).unwrap()
-    };
+    let reference = one_shot_copy(&image);
     // Two consecutive mtrs of different lengths, 300 mtrs in, in the first pass: the
     // stale image holds the second one's bytes where the first one starts.
     let mtrs = mtr_spans(&reference);
@@ -384,18 +342,7 @@ fn a_stale_mtr_past_the_flushed_lsn_is_never_taken() {
     // The live file: the checkpoint promises nothing past C; from x on, the stale mtr,
     // then zeros (not written yet).
     let dir = TestDir::new("tailer-stale").unwrap();
-    let mut live_image = image.clone();
-    let cp = Checkpoint {
-        checkpoint_lsn: Lsn(CHECKPOINT),
-        end_lsn: Lsn(CHECKPOINT),
-        block_offset: 4096,
-    }
-    .encode();
-    live_image[4096..4096 + 64].copy_from_slice(&cp);
-    live_image[8192..8192 + 4096].fill(0);
-    for_ranges(&g, x, END_OF_LOG - x.0, |off, len| {
-        live_image[off..off + len].fill(0)
-    });
+    let mut live_image = written_up_to(&image, x);
     let xo = g.offset(x).unwrap() as usize;
     live_image[xo..xo + stale_bytes.len()].copy_from_slice(&stale_bytes);
     let live = write_live(dir.path(), &live_image);
@@ -434,14 +381,59 @@ fn a_stale_mtr_past_the_flushed_lsn_is_never_taken() {
             .unwrap()
     });
     flushed.store(END_OF_LOG, Ordering::Relaxed);
+    finish_like(tailer, &backup_path, &reference);
+}
+
+/// Stops the copy at the end of the sample and checks that the backup log holds the same
+/// bytes as `reference` after the prefix (which differs only in the checkpoint block's
+/// end_lsn) and that redo_dump.py reads it to the end.
+fn finish_like(
+    tailer: redo_tailer::TailerHandle,
+    backup_path: &Path,
+    reference: &[u8],
+) -> redo_tailer::TailReport {
     let report = tailer
         .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
         .unwrap();
     assert_eq!(report.last_lsn, Lsn(END_OF_LOG));
-    let backup = fs::read(&backup_path).unwrap();
+    let backup = fs::read(backup_path).unwrap();
     assert_eq!(backup.len(), reference.len());
     assert!(backup[START_OFFSET as usize..] == reference[START_OFFSET as usize..]);
-    redo_dump_ok(&backup_path, Lsn(END_OF_LOG));
+    redo_dump_ok(backup_path, Lsn(END_OF_LOG));
+    report
+}
+
+/// The backup log of a one-shot copy of the finished sample `image`.
+fn one_shot_copy(image: &[u8]) -> Vec<u8> {
+    let d = TestDir::new("tailer-ref").unwrap();
+    let live = write_live(d.path(), image);
+    let cfg = config(d.path(), &live);
+    let path = cfg.backup_log.clone();
+    let (on_op, _) = collect_ops();
+    start(cfg, no_server_lsn(), on_op)
+        .unwrap()
+        .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
+        .unwrap();
+    fs::read(path).unwrap()
+}
+
+/// `image` as a server that has written it only up to `to` (zeros after) and whose one
+/// checkpoint is (C, C), the other block zeroed: nothing past C is promised.
+fn written_up_to(image: &[u8], to: Lsn) -> Vec<u8> {
+    let g = LogFile::parse(image, image.len() as u64).unwrap().geometry;
+    let mut live_image = image.to_vec();
+    let cp = Checkpoint {
+        checkpoint_lsn: Lsn(CHECKPOINT),
+        end_lsn: Lsn(CHECKPOINT),
+        block_offset: 4096,
+    }
+    .encode();
+    live_image[4096..4096 + 64].copy_from_slice(&cp);
+    live_image[8192..8192 + 4096].fill(0);
+    for_ranges(&g, to, END_OF_LOG - to.0, |off, len| {
+        live_image[off..off + len].fill(0)
+    });
+    live_image
 }
 
 /// (start LSN, length) of every mtr of a backup log.
@@ -477,16 +469,7 @@ fn a_persistently_bad_mtr_before_end_lsn_is_corruption() {
     let server = LogFile::parse(&image, image.len() as u64).unwrap();
     // Find the start of an mtr about 1 MB in: decode the reference copy.
     let target_lsn = {
-        let d = TestDir::new("tailer-ref2").unwrap();
-        let live = write_live(d.path(), &image);
-        let cfg = config(d.path(), &live);
-        let path = cfg.backup_log.clone();
-        let (on_op, _) = collect_ops();
-        start(cfg, no_server_lsn(), on_op)
-            .unwrap()
-            .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
-            .unwrap();
-        let backup = fs::read(path).unwrap();
+        let backup = one_shot_copy(&image);
         let file = LogFile::parse(&backup, backup.len() as u64).unwrap();
         let mut dec =
             innodb::redo::Decoder::new(innodb::redo::MtrFormat::for_log(&file), Lsn(CHECKPOINT))
@@ -565,21 +548,9 @@ fn a_replaced_log_that_skips_uncopied_lsns_is_reported() {
 fn follows_a_resized_log() {
     let dir = TestDir::new("tailer-resize").unwrap();
     let image = read_sample(SAMPLE);
-    let g = LogFile::parse(&image, image.len() as u64).unwrap().geometry;
     // Before: the log is written up to `half`; zeros after.
     let half = CHECKPOINT + (END_OF_LOG - CHECKPOINT) / 2;
-    let mut before = image.clone();
-    let cp = Checkpoint {
-        checkpoint_lsn: Lsn(CHECKPOINT),
-        end_lsn: Lsn(CHECKPOINT),
-        block_offset: 4096,
-    }
-    .encode();
-    before[4096..4096 + 64].copy_from_slice(&cp);
-    before[8192..8192 + 4096].fill(0);
-    for_ranges(&g, Lsn(half), END_OF_LOG - half, |off, len| {
-        before[off..off + len].fill(0)
-    });
+    let before = written_up_to(&image, Lsn(half));
     let live = write_live(dir.path(), &before);
     let (on_op, _) = collect_ops();
     let mut cfg = config(dir.path(), &live);
@@ -592,18 +563,7 @@ fn follows_a_resized_log() {
     }
     // After: a file of a different size with first_lsn = C, holding the log in one pass
     // (markers 1), i.e. the reference copy's body behind a server header.
-    let reference = {
-        let d = TestDir::new("tailer-ref3").unwrap();
-        let live = write_live(d.path(), &image);
-        let cfg = config(d.path(), &live);
-        let path = cfg.backup_log.clone();
-        let (on_op, _) = collect_ops();
-        start(cfg, no_server_lsn(), on_op)
-            .unwrap()
-            .stop_at(Lsn(END_OF_LOG), Duration::from_secs(10))
-            .unwrap();
-        fs::read(path).unwrap()
-    };
+    let reference = one_shot_copy(&image);
     let server_header = LogHeader::new(
         innodb::redo::header::FORMAT_10_8,
         Lsn(CHECKPOINT),
