@@ -114,6 +114,11 @@ impl Progress for LogProgress<'_> {
                     self.log.info(&format!("recovered pages: {percent}%"));
                 }
             }
+            Event::BinlogPosition { file, position } => {
+                self.log.progress_end();
+                self.log
+                    .info(&format!("Last binlog file {file}, position {position}"))
+            }
             Event::Finished { end_lsn } => {
                 self.log.progress_end();
                 self.log

@@ -78,6 +78,9 @@ fn backup_under_load_restores_identical(page_size: PageSize, redo: Redo) {
     Tool::MariaBackup.prepare(&mariadb, &backup).unwrap();
     hotbackup_tool.prepare(&mariadb, &ours).unwrap();
     let pages = testkit::compare_prepared(&backup, &ours, page_size.bytes() as usize).unwrap();
+    // The binlog is on: both wrote the same xtrabackup_binlog_pos_innodb (compared above).
+    let pos = std::fs::read_to_string(ours.join("xtrabackup_binlog_pos_innodb")).unwrap();
+    assert!(pos.starts_with("./mysql-bin.0000"), "{pos:?}");
 
     let report =
         testkit::restore_and_verify(&mariadb, &Tool::MariaBackup, source, &backup).unwrap();

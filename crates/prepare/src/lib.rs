@@ -10,8 +10,9 @@
 //! ibdata1, undoNNN, *.ibd ─ mapped by space id (deferred page 0 → FILE_ name); extended
 //! per batch: pass 2 collects page records (INIT/FREE discard rule) → pages in parallel:
 //!            read (unless INIT/FREE) → page-LSN rule → apply → LSN + checksum → write
-//! fsync data files → new 12,304-byte ib_logfile0 (atomic) → xtrabackup_checkpoints
-//! with backup_type = log-applied (atomic): the last write marks the backup prepared
+//! fsync data files → xtrabackup_binlog_pos_innodb (the binlog position InnoDB recorded)
+//! → new 12,304-byte ib_logfile0 (atomic) → xtrabackup_checkpoints with
+//! backup_type = log-applied (atomic): the last write marks the backup prepared
 //! ```
 //!
 //! Crash safety: data pages are written in place, but applying is idempotent thanks
@@ -20,6 +21,7 @@
 //! any check is refused before any file is touched.
 #![deny(missing_docs)]
 
+mod binlog;
 mod ddl;
 mod error;
 mod hash;
@@ -32,7 +34,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use backup_meta::{BackupType, Checkpoints, FileMode, MetaFile};
+use backup_meta::{BackupType, BinlogPosInnodb, Checkpoints, FileMode, MetaFile};
 use innodb::apply::{apply_record, stamp_page, Effect};
 use innodb::page::fil::FIL_PAGE_LSN;
 use innodb::redo::prepared_log;
@@ -49,6 +51,8 @@ use spaces::Space;
 
 /// `xtrabackup_checkpoints`.
 pub const XTRABACKUP_CHECKPOINTS: &str = "xtrabackup_checkpoints";
+/// The binlog position InnoDB recorded, written by prepare.
+pub const XTRABACKUP_BINLOG_POS_INNODB: &str = "xtrabackup_binlog_pos_innodb";
 /// The redo log of a backup.
 pub const IB_LOGFILE0: &str = "ib_logfile0";
 /// Default memory budget for collected log: mariadb-backup's `--use-memory` default.
@@ -106,6 +110,9 @@ pub struct PrepareSummary {
     /// Pages with records that were not written (only FREE_PAGE, or all already
     /// in the page by its LSN).
     pub pages_not_written: u64,
+    /// The binlog position of the last InnoDB commit in the backup, as recorded in
+    /// the rollback segments (written to `xtrabackup_binlog_pos_innodb`).
+    pub binlog_pos_innodb: Option<BinlogPosInnodb>,
 }
 
 /// Prepares the backup in `dir`. See the crate documentation for the steps.
@@ -331,6 +338,16 @@ pub fn prepare(
         File::open(d)
             .and_then(|f| f.sync_all())
             .map_err(|e| PrepareError::io("fsync directory", d, e))?;
+    }
+    // As mariadb-backup: the position InnoDB recorded, before the backup is marked
+    // prepared (a prepare killed after it runs again and rewrites it).
+    summary.binlog_pos_innodb = binlog::recorded_position(&spaces, page_size)?;
+    if let Some(pos) = &summary.binlog_pos_innodb {
+        progress.event(Event::BinlogPosition {
+            file: &pos.file,
+            position: pos.position,
+        });
+        pos.write(&dir.join(XTRABACKUP_BINLOG_POS_INNODB), FileMode::Fopen)?;
     }
     let first_lsn = Lsn(end_lsn.0.saturating_sub(PREPARED_LOG_MTR_LEN));
     let new_log = prepared_log(first_lsn).map_err(|source| PrepareError::LogHeader {

@@ -107,6 +107,14 @@ pub enum Event<'a> {
         /// Of.
         total: usize,
     },
+    /// The binlog position InnoDB recorded with its last commit in the backup (written
+    /// to `xtrabackup_binlog_pos_innodb`).
+    BinlogPosition {
+        /// Binlog file name as stored (usually `./name`).
+        file: &'a str,
+        /// Offset in that file.
+        position: u64,
+    },
     /// The new `ib_logfile0` and `xtrabackup_checkpoints` were written.
     Finished {
         /// End LSN of the applied log.

@@ -326,11 +326,26 @@ pub fn compare_prepared(expected: &Path, got: &Path, page_size: usize) -> Result
             }
         }
     }
-    for name in ["ib_logfile0", "xtrabackup_checkpoints"] {
-        let a = std::fs::read(expected.join(name))?;
-        let b = std::fs::read(got.join(name))?;
+    // Written by prepare; the binlog position file only when InnoDB recorded one.
+    let read_if_there = |path: PathBuf| match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    };
+    for name in [
+        "ib_logfile0",
+        "xtrabackup_checkpoints",
+        "xtrabackup_binlog_pos_innodb",
+    ] {
+        let a = read_if_there(expected.join(name))?;
+        let b = read_if_there(got.join(name))?;
         if a != b {
-            diffs.push(format!("  {name} differs"));
+            let show = |v: &Option<Vec<u8>>| match v {
+                None => "missing".to_string(),
+                Some(b) if b.len() <= 200 => format!("{:?}", String::from_utf8_lossy(b)),
+                Some(b) => format!("{} bytes", b.len()),
+            };
+            diffs.push(format!("  {name} differs: {} vs {}", show(&a), show(&b)));
         }
     }
     if !diffs.is_empty() {
