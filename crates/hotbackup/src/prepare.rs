@@ -20,8 +20,19 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
             "--incremental-dir is not supported by hotbackup yet; prepare incrementals with mariadb-backup".into(),
         ));
     }
+    // A partial backup (--databases, --tables...) lacks the files of the tables it left
+    // out, while its log still changes them: their records are skipped, as mariadb-backup
+    // does ("All redo log for this file will be ignored"). In a full backup a missing
+    // tablespace is damage, and an error.
+    let partial = is_partial(&target);
+    if partial {
+        log.info(
+            "xtrabackup_info says partial = Y: redo for tablespaces not in the backup is skipped",
+        );
+    }
     let options = PrepareOptions {
         use_memory: opts.use_memory.max(8 << 20),
+        ignore_missing_tablespaces: partial,
         ..PrepareOptions::default()
     };
     let progress = LogProgress {
@@ -43,6 +54,13 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     }
     log.info("completed OK!");
     Ok(())
+}
+
+/// Whether `xtrabackup_info` in `target` marks a partial backup. Unreadable or absent
+/// counts as full: the strict reading.
+fn is_partial(target: &std::path::Path) -> bool {
+    use backup_meta::MetaFile;
+    backup_meta::XtrabackupInfo::read(&target.join("xtrabackup_info")).is_ok_and(|i| i.partial)
 }
 
 fn failure(e: PrepareError) -> Failure {

@@ -132,7 +132,9 @@ pub enum PrepareError {
     /// The log changes a tablespace whose file is not in the backup (and not deleted).
     #[error(
         "the log changes {n_pages} pages of tablespace {space} ({name}) but no file of the backup \
-         has that id; restore the file or use the option to ignore missing tablespaces"
+         has that id: the backup is incomplete. Copy the file from the backup's source again \
+         or take a new backup (a partial backup, which leaves tables out on purpose, says \
+         partial = Y in xtrabackup_info and is prepared without them)"
     )]
     MissingTablespace {
         /// The id.

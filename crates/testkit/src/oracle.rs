@@ -77,8 +77,8 @@ impl Tool {
         run(cmd, "backup")
     }
 
-    /// `--prepare` of `backup`, reading only its own `backup-my.cnf`.
-    pub fn prepare(&self, mariadb: &MariaDb, backup: &Path) -> Result<()> {
+    /// `--prepare` of `backup`, reading only its own `backup-my.cnf`; returns its stderr.
+    pub fn prepare(&self, mariadb: &MariaDb, backup: &Path) -> Result<String> {
         let mut cmd = self.command(mariadb)?;
         cmd.arg(format!(
             "--defaults-file={}",
@@ -86,7 +86,7 @@ impl Tool {
         ))
         .arg("--prepare")
         .arg(format!("--target-dir={}", backup.display()));
-        run(cmd, "prepare").map(drop)
+        run(cmd, "prepare")
     }
 
     /// `--copy-back` of `backup` into the empty `datadir`.
