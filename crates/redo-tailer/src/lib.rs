@@ -19,7 +19,8 @@
 //!   boundary;
 //! * only log the server has made durable is parsed: up to its flushed LSN
 //!   ([`ServerLsns::flushed`], sampled before the read) or its latest checkpoint's
-//!   end_lsn. The server rewrites its last, partly filled block many times, and a read
+//!   end_lsn (while stopping, a server that does not answer lifts the limit, as
+//!   mariadb-backup has none without `Innodb_lsn_flushed`). The server rewrites its last, partly filled block many times, and a read
 //!   racing with such a rewrite can return a torn image of it in which stale buffer
 //!   bytes form a CRC-valid mtr that was never written there. Accepting it puts the copy
 //!   in the middle of a real mtr for good (seen on ext4 under heavy writes with a 4 MiB
@@ -66,8 +67,7 @@ pub use error::TailError;
 use live::LiveLog;
 use worker::{Shared, StopRequest, Worker};
 
-/// Where the server's log is, as one query tells (`SHOW GLOBAL STATUS LIKE
-/// 'Innodb_lsn%'`).
+/// Where the server's log is, as one query tells (`SHOW STATUS LIKE 'Innodb_lsn_%'`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ServerLsns {
     /// `Innodb_lsn_current`: the LSN of the next mtr; a lower bound of how far the
@@ -265,9 +265,10 @@ impl TailerHandle {
     /// FILE_CHECKPOINT mtr there. Fails with [`TailError::NotReached`] if the log does
     /// not get there within `timeout`, or with whatever error stopped the copy.
     ///
-    /// The log up to `target` must be durable on the server (the caller read the LSN
-    /// and then ran `FLUSH ENGINE LOGS`): it is parsed up to there even when no newer
-    /// flushed LSN can be read.
+    /// The copy reaches `target` once the server has made its log durable that far (the
+    /// caller runs `FLUSH ENGINE LOGS`; with `innodb_flush_log_at_trx_commit=0` the
+    /// server's once-a-second flush does it). If the server stops answering the LSN
+    /// query meanwhile, the rest is parsed without that limit.
     pub fn stop_at(mut self, target: Lsn, timeout: Duration) -> Result<TailReport, TailError> {
         {
             let mut c = self.shared.control();

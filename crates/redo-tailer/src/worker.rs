@@ -20,6 +20,9 @@ const FIRST_READ: usize = 64 << 10;
 /// Polls in a row that must see the same mtr fail although the server's checkpoint
 /// already lies beyond it (so the mtr was completely written) before it is corruption.
 const CONFIRM_CORRUPT_POLLS: u32 = 3;
+/// ... and for at least this long: a file being replaced by an online resize, or a read
+/// error, must not be mistaken for damage within a few quick polls.
+const CONFIRM_MIN_TIME: Duration = Duration::from_secs(1);
 /// How long an mtr may keep failing while the server's LSN is past it before it is
 /// corruption even without checkpoint evidence (mariadb-backup retries 100 × 1 s).
 const TAIL_RETRY_LIMIT: Duration = Duration::from_secs(100);
@@ -123,6 +126,8 @@ pub(crate) struct Worker {
     /// The highest durable LSN seen so far (flushed LSN or checkpoint end_lsn), from
     /// samples taken before the current poll's reads.
     known_flushed: Lsn,
+    /// Whether the last call of the `server_lsn` callback answered.
+    server_answered: bool,
     buf: Vec<u8>,
     out: Vec<u8>,
     ops: Vec<FileOp>,
@@ -158,6 +163,7 @@ impl Worker {
             shared,
             known_server_lsn: start.end_lsn,
             known_flushed: start.end_lsn,
+            server_answered: false,
             buf: Vec::new(),
             out: Vec::new(),
             ops: Vec::new(),
@@ -217,7 +223,7 @@ impl Worker {
                     more: false,
                 }
             } else {
-                self.poll(stop.map(|s| self.effective_target(s.target)))?
+                self.poll(stop.is_some())?
             };
             if let Some(stop) = stop {
                 let target = self.effective_target(stop.target);
@@ -281,8 +287,10 @@ impl Worker {
     }
 
     /// Re-reads the live header: notices a replaced file and raises the lower bound of
-    /// the server's LSN from the checkpoint blocks. Returns the header's end_lsn.
-    fn refresh_header(&mut self) -> Result<Lsn, TailError> {
+    /// the server's LSN from the checkpoint blocks. Returns the header's end_lsn, or
+    /// `None` when this read of the header failed (tolerated a few times) or the file
+    /// changed.
+    fn refresh_header(&mut self) -> Result<Option<Lsn>, TailError> {
         if self.live.replaced()?.is_some() {
             self.reopen()?;
         }
@@ -296,16 +304,16 @@ impl Worker {
                 if self.header_failures >= HEADER_FAILURES_MAX {
                     return Err(e);
                 }
-                return Ok(self.known_server_lsn);
+                return Ok(None);
             }
         };
         if log.geometry != self.live.log.geometry || log.header != self.live.log.header {
             self.reopen()?;
-            return Ok(self.known_server_lsn);
+            return Ok(None);
         }
         let end = max_end_lsn(&log);
         self.known_server_lsn = self.known_server_lsn.max(end);
-        Ok(end)
+        Ok(Some(end))
     }
 
     /// Follows an online resize (§2.7): the path now names a new file.
@@ -360,31 +368,39 @@ impl Worker {
 
     /// Asks the server where its log is: raises the known current and flushed LSNs.
     fn sample_server(&mut self) {
-        if let Some(lsns) = (self.server_lsn)() {
+        let answer = (self.server_lsn)();
+        self.server_answered = answer.is_some();
+        if let Some(lsns) = answer {
             self.known_server_lsn = self.known_server_lsn.max(lsns.current);
             self.known_flushed = self.known_flushed.max(lsns.flushed);
         }
     }
 
     /// How far this poll may parse: log known to be durable before its reads began
-    /// (see the crate documentation), or everything for a log nobody writes.
-    fn parse_limit(&self, header_end: Lsn, stop_target: Option<Lsn>) -> Option<Lsn> {
-        self.config.limit_to_flushed.then(|| {
-            self.known_flushed
-                .max(header_end)
-                .max(stop_target.unwrap_or(Lsn(0)))
-        })
+    /// (see the crate documentation); `None` (no limit) for a log nobody writes, and
+    /// while stopping if the server does not say how far its log is durable (as
+    /// mariadb-backup without `Innodb_lsn_flushed`): checkpoints alone may never pass
+    /// the target.
+    fn parse_limit(&self, stopping: bool) -> Option<Lsn> {
+        if !self.config.limit_to_flushed || (stopping && !self.server_answered) {
+            return None;
+        }
+        Some(self.known_flushed)
     }
 
     /// One poll: read from the next LSN up to the parse limit, parse whole mtrs, and
     /// append them to the backup log once the server is known not to have overwritten
     /// what was read.
-    fn poll(&mut self, stop_target: Option<Lsn>) -> Result<Polled, TailError> {
+    fn poll(&mut self, stopping: bool) -> Result<Polled, TailError> {
         let header_end = self.refresh_header()?;
-        self.known_flushed = self.known_flushed.max(header_end);
+        if let Some(end) = header_end {
+            // The server writes a checkpoint block only after the log up to its end_lsn
+            // (and the FILE_CHECKPOINT mtr there) is durable.
+            self.known_flushed = self.known_flushed.max(end);
+        }
         let next = self.dec.lsn();
         self.check_overrun(next)?;
-        let limit = self.parse_limit(header_end, stop_target);
+        let limit = self.parse_limit(stopping);
 
         self.out.clear();
         self.ops.clear();
@@ -477,13 +493,17 @@ impl Worker {
             Halted::Limit(limit) => {
                 self.tail = None;
                 self.last_end = format!(
-                    "copied up to LSN {}; the server had made the log durable up to LSN {limit}",
-                    self.dec.lsn()
+                    "copied up to LSN {}; the server had made the log durable up to LSN {limit}{}",
+                    self.dec.lsn(),
+                    if self.server_answered {
+                        ""
+                    } else {
+                        " (it does not answer the LSN query: only its checkpoints tell)"
+                    }
                 );
-                Ok(Polled {
-                    copied,
-                    more: false,
-                })
+                // The sample after the reads may already allow more: go on at once.
+                let more = self.known_flushed > limit;
+                Ok(Polled { copied, more })
             }
             Halted::End(e) if e.is_clean() => {
                 self.tail = None;
@@ -494,7 +514,7 @@ impl Worker {
                 })
             }
             Halted::End(e) => {
-                self.tail_failure(e, limit.unwrap_or(Lsn(0)).max(header_end))?;
+                self.tail_failure(e, limit.or(header_end).unwrap_or(Lsn(0)))?;
                 Ok(Polled {
                     copied,
                     more: false,
@@ -537,9 +557,9 @@ impl Worker {
         } else {
             tail.confirmed = 0;
         }
-        let stuck =
-            now.duration_since(tail.since) >= TAIL_RETRY_LIMIT && self.known_server_lsn > lsn;
-        if tail.confirmed >= CONFIRM_CORRUPT_POLLS || stuck {
+        let failing_for = now.duration_since(tail.since);
+        let stuck = failing_for >= TAIL_RETRY_LIMIT && self.known_server_lsn > lsn;
+        if (tail.confirmed >= CONFIRM_CORRUPT_POLLS && failing_for >= CONFIRM_MIN_TIME) || stuck {
             return Err(TailError::Corrupt {
                 path: self.live.path().to_path_buf(),
                 lsn,
@@ -557,7 +577,7 @@ impl Worker {
     /// One poll run in `start`, so that an unreadable checkpoint fails the start.
     pub(crate) fn first_poll(&mut self) -> Result<(), TailError> {
         self.sample_server();
-        self.poll(None).map(|_| ())
+        self.poll(false).map(|_| ())
     }
 }
 

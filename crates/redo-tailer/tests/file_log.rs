@@ -269,6 +269,17 @@ fn overrun_while_running_fails_fast() {
 /// while the tailer polls. The result must equal the one-shot copy byte for byte.
 #[test]
 fn follows_a_log_being_written_with_torn_tails() {
+    follow_a_log_being_written(false);
+}
+
+/// The same with the parse limit on, as in production: the writer reports each piece
+/// flushed once it is written, so the limit often falls inside an mtr.
+#[test]
+fn follows_a_log_being_written_up_to_its_flushed_lsn() {
+    follow_a_log_being_written(true);
+}
+
+fn follow_a_log_being_written(limit_to_flushed: bool) {
     let dir = TestDir::new("tailer-live").unwrap();
     let image = read_sample(SAMPLE);
     let server = LogFile::parse(&image, image.len() as u64).unwrap();
@@ -283,9 +294,23 @@ fn follows_a_log_being_written_with_torn_tails() {
     let live = write_live(dir.path(), &live_image);
     let mut cfg = config(dir.path(), &live);
     cfg.read_size = 300_000; // raised to 1 MiB + 8 KiB: several polls per backlog
+    cfg.limit_to_flushed = limit_to_flushed;
     let backup_path = cfg.backup_log.clone();
     let (on_op, ops) = collect_ops();
-    let tailer = start(cfg, no_server_lsn(), on_op).unwrap();
+    let flushed = Arc::new(AtomicU64::new(written_to));
+    let reported = Arc::clone(&flushed);
+    let tailer = start(
+        cfg,
+        Box::new(move || {
+            let lsn = Lsn(reported.load(Ordering::Relaxed));
+            limit_to_flushed.then_some(ServerLsns {
+                current: lsn,
+                flushed: lsn,
+            })
+        }),
+        on_op,
+    )
+    .unwrap();
 
     let writer = {
         let live = live.clone();
@@ -301,60 +326,104 @@ fn follows_a_log_being_written_with_torn_tails() {
                         .unwrap()
                 });
                 at += n;
+                flushed.store(at, Ordering::Relaxed);
                 step = (step * 13 + 1_001) % 40_000 + 1;
                 std::thread::sleep(Duration::from_millis(2));
             }
         })
     };
     writer.join().unwrap();
+    if limit_to_flushed {
+        wait_copied(&tailer, Lsn(END_OF_LOG));
+    }
     let report = finish_like(tailer, &backup_path, &reference);
     assert_eq!(ops.lock().unwrap().len() as u64, report.file_ops);
+}
+
+/// A live log holding, at an mtr boundary `x` past which nothing is flushed yet, a stale
+/// copy of a later mtr of another length: CRC-valid, right sequence bit, wrong place.
+struct StaleTail {
+    image: Vec<u8>,
+    reference: Vec<u8>,
+    g: LogGeometry,
+    x: Lsn,
+    dir: TestDir,
+    live: PathBuf,
+}
+
+impl StaleTail {
+    fn new(tag: &str) -> StaleTail {
+        let image = read_sample(SAMPLE);
+        let g = LogFile::parse(&image, image.len() as u64).unwrap().geometry;
+        let reference = one_shot_copy(&image);
+        // Two consecutive mtrs of different lengths, 300 mtrs in, in one pass: the
+        // stale image holds the second one's bytes where the first one starts.
+        let (x, stale) = mtr_spans(&reference)[300..]
+            .windows(2)
+            .find_map(|w| {
+                let ((a, la), (b, lb)) = (w[0], w[1]);
+                let same_pass = g.offset(a).unwrap() < g.offset(Lsn(b.0 + lb)).unwrap();
+                (la != lb && same_pass).then_some((a, (b, lb)))
+            })
+            .unwrap();
+        let from = g.offset(stale.0).unwrap() as usize;
+        let stale_bytes = image[from..from + stale.1 as usize].to_vec();
+        // The checkpoint promises nothing past C; from x on, the stale mtr, then zeros.
+        let dir = TestDir::new(tag).unwrap();
+        let mut live_image = written_up_to(&image, x);
+        let xo = g.offset(x).unwrap() as usize;
+        live_image[xo..xo + stale_bytes.len()].copy_from_slice(&stale_bytes);
+        let live = write_live(dir.path(), &live_image);
+        StaleTail {
+            image,
+            reference,
+            g,
+            x,
+            dir,
+            live,
+        }
+    }
+
+    /// The server writes the real log from x on.
+    fn write_real_log(live: &Path, image: &[u8], g: &LogGeometry, x: Lsn) {
+        let file = fs::OpenOptions::new().write(true).open(live).unwrap();
+        for_ranges(g, x, END_OF_LOG - x.0, |off, len| {
+            file.write_all_at(&image[off..off + len], off as u64)
+                .unwrap()
+        });
+    }
+
+    fn config(&self) -> TailerConfig {
+        let mut cfg = config(self.dir.path(), &self.live);
+        cfg.limit_to_flushed = true;
+        cfg
+    }
+}
+
+/// Waits until the copy reached `lsn` by itself (no stop target to help it).
+fn wait_copied(tailer: &redo_tailer::TailerHandle, lsn: Lsn) {
+    let t0 = Instant::now();
+    while tailer.copied_lsn() < lsn && t0.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(tailer.copied_lsn(), lsn, "{:?}", tailer.failed());
 }
 
 /// MDEV-39468: a read racing with the server's rewrite of its last, partly filled block
 /// can see stale bytes of its log buffer that form a complete, CRC-valid mtr where the
 /// real one will be. Past the flushed LSN nothing is parsed, so that image is never
-/// accepted; once the real bytes are there and flushed, the copy equals a one-shot copy
-/// of the finished log. (Without the limit the tailer takes the stale mtr and ends up in
-/// the middle of a real one for good.)
+/// accepted; once the real bytes are there and flushed, the copy goes on by itself and
+/// equals a one-shot copy of the finished log. (Without the limit the tailer takes the
+/// stale mtr and ends up in the middle of a real one for good.)
 #[test]
 fn a_stale_mtr_past_the_flushed_lsn_is_never_taken() {
-    let image = read_sample(SAMPLE);
-    let server = LogFile::parse(&image, image.len() as u64).unwrap();
-    let g = server.geometry;
-    let reference = one_shot_copy(&image);
-    // Two consecutive mtrs of different lengths, 300 mtrs in, in the first pass: the
-    // stale image holds the second one's bytes where the first one starts.
-    let mtrs = mtr_spans(&reference);
-    let (x, real_len, stale) = mtrs[300..]
-        .windows(2)
-        .find_map(|w| {
-            let ((a, la), (b, lb)) = (w[0], w[1]);
-            let same_pass = g.offset(a).unwrap() < g.offset(Lsn(b.0 + lb)).unwrap();
-            (la != lb && same_pass).then_some((a, la, (b, lb)))
-        })
-        .unwrap();
-    let stale_bytes: Vec<u8> = {
-        let off = g.offset(stale.0).unwrap() as usize;
-        image[off..off + stale.1 as usize].to_vec()
-    };
-
-    // The live file: the checkpoint promises nothing past C; from x on, the stale mtr,
-    // then zeros (not written yet).
-    let dir = TestDir::new("tailer-stale").unwrap();
-    let mut live_image = written_up_to(&image, x);
-    let xo = g.offset(x).unwrap() as usize;
-    live_image[xo..xo + stale_bytes.len()].copy_from_slice(&stale_bytes);
-    let live = write_live(dir.path(), &live_image);
-
-    let flushed = Arc::new(AtomicU64::new(x.0));
+    let t = StaleTail::new("tailer-stale");
+    let flushed = Arc::new(AtomicU64::new(t.x.0));
     let reported = Arc::clone(&flushed);
-    let mut cfg = config(dir.path(), &live);
-    cfg.limit_to_flushed = true;
-    let backup_path = cfg.backup_log.clone();
+    let backup_path = t.config().backup_log;
     let (on_op, _) = collect_ops();
     let tailer = start(
-        cfg,
+        t.config(),
         Box::new(move || {
             let lsn = Lsn(reported.load(Ordering::Relaxed));
             Some(ServerLsns {
@@ -366,22 +435,51 @@ fn a_stale_mtr_past_the_flushed_lsn_is_never_taken() {
     )
     .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(
-        tailer.copied_lsn(),
-        x,
-        "nothing past the flushed LSN (the real mtr there is {real_len} bytes, the stale one {})",
-        stale.1
-    );
+    assert_eq!(tailer.copied_lsn(), t.x, "nothing past the flushed LSN");
     assert!(tailer.failed().is_none());
 
-    // The server writes the real log and flushes it.
-    let file = fs::OpenOptions::new().write(true).open(&live).unwrap();
-    for_ranges(&g, x, END_OF_LOG - x.0, |off, len| {
-        file.write_all_at(&image[off..off + len], off as u64)
-            .unwrap()
-    });
+    StaleTail::write_real_log(&t.live, &t.image, &t.g, t.x);
     flushed.store(END_OF_LOG, Ordering::Relaxed);
-    finish_like(tailer, &backup_path, &reference);
+    wait_copied(&tailer, Lsn(END_OF_LOG));
+    finish_like(tailer, &backup_path, &t.reference);
+}
+
+/// The flushed LSN is sampled *after* a poll's reads, so it may only govern the next
+/// poll's reads: here the server writes the real log and flushes it between the first
+/// read (which saw the stale mtr) and the sample. A tailer that applied that sample to
+/// the bytes it had just read would take the stale mtr.
+#[test]
+fn a_flushed_lsn_sampled_after_a_read_does_not_vouch_for_it() {
+    let t = StaleTail::new("tailer-stale2");
+    let backup_path = t.config().backup_log;
+    let (image, g, x, live) = (t.image.clone(), t.g, t.x, t.live.clone());
+    let calls = Arc::new(AtomicU64::new(0));
+    let counted = Arc::clone(&calls);
+    let (on_op, _) = collect_ops();
+    let tailer = start(
+        t.config(),
+        Box::new(move || {
+            // Call 1 comes before the first read, call 2 right after it.
+            let n = counted.fetch_add(1, Ordering::Relaxed) + 1;
+            let lsn = if n == 1 {
+                x
+            } else {
+                if n == 2 {
+                    StaleTail::write_real_log(&live, &image, &g, x);
+                }
+                Lsn(END_OF_LOG)
+            };
+            Some(ServerLsns {
+                current: lsn,
+                flushed: lsn,
+            })
+        }),
+        on_op,
+    )
+    .unwrap();
+    wait_copied(&tailer, Lsn(END_OF_LOG));
+    assert!(calls.load(Ordering::Relaxed) >= 3);
+    finish_like(tailer, &backup_path, &t.reference);
 }
 
 /// Stops the copy at the end of the sample and checks that the backup log holds the same

@@ -34,8 +34,7 @@ fn server_lsn(server: &TestServer) -> Lsn {
 fn lsn_callback(server: &TestServer) -> ServerLsnFn {
     let mut conn = server.conn().unwrap();
     Box::new(move || {
-        let rows: Vec<(String, String)> =
-            conn.query("SHOW GLOBAL STATUS LIKE 'Innodb_lsn_%'").ok()?;
+        let rows: Vec<(String, String)> = conn.query("SHOW STATUS LIKE 'Innodb_lsn_%'").ok()?;
         let get = |name: &str| {
             rows.iter()
                 .find(|(n, _)| n.eq_ignore_ascii_case(name))

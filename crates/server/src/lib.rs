@@ -526,9 +526,10 @@ impl Session {
     }
 
     /// `Innodb_lsn_current` and `Innodb_lsn_flushed` (everything below the latter is
-    /// durable in `ib_logfile0`), in one cheap query.
+    /// durable in `ib_logfile0`), in one cheap query: session scope, which shows these
+    /// global InnoDB values without summing every connection's counters.
     pub fn innodb_lsns(&mut self) -> Result<(Lsn, Lsn), ServerError> {
-        const SQL: &str = "SHOW GLOBAL STATUS LIKE 'Innodb_lsn_%'";
+        const SQL: &str = "SHOW STATUS LIKE 'Innodb_lsn_%'";
         let mut pairs = name_value_pairs(self.query_rows(SQL)?);
         let mut take = |name: &str| {
             pairs
