@@ -254,6 +254,12 @@ impl TailerHandle {
         self.shared.failure()
     }
 
+    /// How the copy thread's last poll ended (where it stopped and why), for messages
+    /// about a copy that does not get somewhere in time.
+    pub fn status(&self) -> String {
+        self.shared.status()
+    }
+
     /// Whether the copy thread has ended (on an error, or after `stop_at`/`abort`).
     pub fn is_finished(&self) -> bool {
         self.shared.finished.load(Ordering::Acquire)

@@ -38,6 +38,8 @@ pub(crate) struct Shared {
     pub(crate) wake: Condvar,
     pub(crate) failure: Mutex<Option<String>>,
     pub(crate) finished: AtomicBool,
+    /// How the last poll ended, for the caller's messages.
+    pub(crate) status: Mutex<String>,
 }
 
 impl Shared {
@@ -50,7 +52,22 @@ impl Shared {
             wake: Condvar::new(),
             failure: Mutex::new(None),
             finished: AtomicBool::new(false),
+            status: Mutex::new("nothing read yet".into()),
         }
+    }
+
+    pub(crate) fn set_status(&self, status: &str) {
+        let mut s = self.status.lock().unwrap_or_else(|e| e.into_inner());
+        if *s != status {
+            status.clone_into(&mut s);
+        }
+    }
+
+    pub(crate) fn status(&self) -> String {
+        self.status
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn control(&self) -> MutexGuard<'_, Control> {
@@ -484,7 +501,7 @@ impl Worker {
             }
         }
 
-        match end {
+        let polled = match end {
             Halted::Budget => {
                 self.tail = None;
                 self.last_end = format!("log continues after LSN {}", self.dec.lsn());
@@ -520,7 +537,9 @@ impl Worker {
                     more: false,
                 })
             }
-        }
+        };
+        self.shared.set_status(&self.last_end);
+        polled
     }
 
     /// How much one poll may read: `read_size`, but at least one maximal mtr plus a

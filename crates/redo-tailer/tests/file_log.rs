@@ -437,6 +437,11 @@ fn a_stale_mtr_past_the_flushed_lsn_is_never_taken() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(tailer.copied_lsn(), t.x, "nothing past the flushed LSN");
     assert!(tailer.failed().is_none());
+    let status = tailer.status();
+    assert!(
+        status.contains(&format!("durable up to LSN {}", t.x)),
+        "{status}"
+    );
 
     StaleTail::write_real_log(&t.live, &t.image, &t.g, t.x);
     flushed.store(END_OF_LOG, Ordering::Relaxed);

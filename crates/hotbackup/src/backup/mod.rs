@@ -728,9 +728,10 @@ fn wait_for_redo(
             return Err(Failure::new(
                 Code::Failure,
                 format!(
-                    "the redo log copy did not reach LSN {lsn} ({what}) within {:?}: it is at LSN {}. Is the target's disk very slow? Try again with a faster --target-dir",
+                    "the redo log copy did not reach LSN {lsn} ({what}) within {:?}: it is at LSN {} ({}). Is the target's disk very slow, or the server not answering? Try again with a faster --target-dir",
                     CATCH_UP_TIMEOUT,
-                    tailer.copied_lsn()
+                    tailer.copied_lsn(),
+                    tailer.status()
                 ),
             ));
         }
