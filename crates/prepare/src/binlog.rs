@@ -24,7 +24,7 @@ use backup_meta::BinlogPosInnodb;
 use innodb::SpaceId;
 
 use crate::error::PrepareError;
-use crate::spaces::Space;
+use crate::spaces::{be32, Space};
 
 /// FIL_PAGE_DATA: where the page body starts.
 const PAGE_DATA: usize = 38;
@@ -53,10 +53,6 @@ struct Recorded {
     offset: u64,
 }
 
-fn be32(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-
 fn be64(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
@@ -73,16 +69,15 @@ fn rseg_slots(trx_sys: &[u8]) -> Vec<(SpaceId, u32)> {
     (0..TRX_SYS_N_RSEGS)
         .filter_map(|i| {
             let at = PAGE_DATA + TRX_SYS_RSEGS + i * TRX_SYS_RSEG_SLOT_SIZE;
-            let space = be32(trx_sys, at)?;
-            let page = be32(trx_sys, at + 4)?;
-            (page != FIL_NULL).then_some((SpaceId(space), page))
+            let page = be32(trx_sys, at + 4);
+            (page != FIL_NULL).then_some((SpaceId(be32(trx_sys, at)), page))
         })
         .collect()
 }
 
 /// The position a rollback segment header page holds, if any.
 fn rseg_position(page: &[u8], page_size: usize) -> Option<Recorded> {
-    if be32(page, PAGE_DATA)? != 0 {
+    if be32(page, PAGE_DATA) != 0 {
         return None; // not the current format: no binlog fields
     }
     let max_trx_id = PAGE_DATA + TRX_RSEG_UNDO_SLOTS + page_size / 16 * TRX_RSEG_SLOT_SIZE;
@@ -95,7 +90,7 @@ fn rseg_position(page: &[u8], page_size: usize) -> Option<Recorded> {
 /// The position stored in the TRX_SYS page by servers before MariaDB 10.3.5, if any.
 fn legacy_position(trx_sys: &[u8], page_size: usize) -> Option<Recorded> {
     let at = PAGE_DATA + page_size.checked_sub(LEGACY_FROM_END)?;
-    if be32(trx_sys, at)? != LEGACY_MAGIC {
+    if be32(trx_sys, at) != LEGACY_MAGIC {
         return None;
     }
     Some(Recorded {

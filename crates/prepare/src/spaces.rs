@@ -37,7 +37,8 @@ pub(crate) struct Space {
     pub(crate) unsupported: Option<&'static str>,
 }
 
-fn be32(b: &[u8], at: usize) -> u32 {
+/// Big-endian `u32` at `at`; 0 where the bytes end (callers read whole page heads).
+pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
     b.get(at..at + 4)
         .map_or(0, |w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
 }
