@@ -36,7 +36,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Value};
-use testkit::{MariaDb, PageSize, Sysbench, TestDir, TestServer};
+use testkit::{MariaDb, PageSize, Sysbench, SysbenchRun, TestDir, TestServer};
 
 /// sysbench tables of the dataset.
 const TABLES: u32 = 8;
@@ -670,13 +670,7 @@ fn bench_load(
         BackupTool::Hotbackup { parallel: 1 },
         BackupTool::Hotbackup { parallel: 2 },
     ];
-    let sysbench = Sysbench::new(server)?
-        .tables(TABLES)
-        .table_size(table_size_of(server)?)
-        .threads(2)
-        // Longer than the phase can take; the run is killed (on drop) when it ends.
-        .time(Duration::from_secs(6 * 3600));
-    let oltp = sysbench.spawn()?;
+    let oltp = endless_sysbench(server, 2, &[])?;
     std::thread::sleep(Duration::from_secs(5));
     let mut baseline = Vec::new();
     let mut samples: BTreeMap<usize, Vec<Sample>> = BTreeMap::new();
@@ -813,15 +807,7 @@ fn bench_race(tools: &Tools, dataset: &Dataset, opts: &Options, report: &mut Rep
         Some(t) => format!("{} --throttle={t}", tool.name()),
         None => tool.name(),
     };
-    let mut sysbench = Sysbench::new(&server)?
-        .tables(TABLES)
-        .table_size(table_size_of(&server)?)
-        .threads(RACE_THREADS)
-        .time(Duration::from_secs(6 * 3600));
-    for arg in WRITE_HEAVY {
-        sysbench = sysbench.arg(arg);
-    }
-    let oltp = sysbench.spawn()?;
+    let oltp = endless_sysbench(&server, RACE_THREADS, WRITE_HEAVY)?;
     std::thread::sleep(Duration::from_secs(5));
     let mut rows: Vec<RaceRow> = lineup
         .iter()
@@ -894,6 +880,20 @@ fn bench_race(tools: &Tools, dataset: &Dataset, opts: &Options, report: &mut Rep
     Ok(())
 }
 
+/// Starts sysbench `oltp_read_write` with `extra` options on the dataset's tables, for
+/// longer than any phase takes: the run is killed (on drop) when the phase ends.
+fn endless_sysbench(server: &TestServer, threads: u32, extra: &[&str]) -> Result<SysbenchRun> {
+    let mut sysbench = Sysbench::new(server)?
+        .tables(TABLES)
+        .table_size(table_size_of(server)?)
+        .threads(threads)
+        .time(Duration::from_secs(6 * 3600));
+    for arg in extra {
+        sysbench = sysbench.arg(arg);
+    }
+    sysbench.spawn()
+}
+
 /// `table_size` of the sysbench tables on `server` (rows of sbtest1, from the max id).
 fn table_size_of(server: &TestServer) -> Result<u64> {
     let rows: Option<u64> = server
@@ -957,15 +957,7 @@ fn ensure_redo_backup(
         log_size >> 20
     );
     let server = start_server(tools.mariadb, tools.layout, &dataset.datadir, log_size, &[])?;
-    let mut sysbench = Sysbench::new(&server)?
-        .tables(TABLES)
-        .table_size(table_size_of(&server)?)
-        .threads(2)
-        .time(Duration::from_secs(6 * 3600));
-    for arg in WRITE_HEAVY {
-        sysbench = sysbench.arg(arg);
-    }
-    let oltp = sysbench.spawn()?;
+    let oltp = endless_sysbench(&server, 2, WRITE_HEAVY)?;
     std::thread::sleep(Duration::from_secs(3));
     let l0 = lsn_now(&server)?;
     let t0 = Instant::now();
