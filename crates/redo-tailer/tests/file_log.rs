@@ -16,7 +16,7 @@ use innodb::redo::{
     START_OFFSET,
 };
 use innodb::Lsn;
-use redo_tailer::{start, FileOp, ServerLsns, TailError, TailerConfig};
+use redo_tailer::{start, FileOp, ServerLsnFn, ServerLsns, TailError, TailerConfig};
 use support::{collect_ops, decode_backup_log, no_server_lsn, read_sample, redo_dump_ok};
 use testkit::TestDir;
 
@@ -298,19 +298,12 @@ fn follow_a_log_being_written(limit_to_flushed: bool) {
     let backup_path = cfg.backup_log.clone();
     let (on_op, ops) = collect_ops();
     let flushed = Arc::new(AtomicU64::new(written_to));
-    let reported = Arc::clone(&flushed);
-    let tailer = start(
-        cfg,
-        Box::new(move || {
-            let lsn = Lsn(reported.load(Ordering::Relaxed));
-            limit_to_flushed.then_some(ServerLsns {
-                current: lsn,
-                flushed: lsn,
-            })
-        }),
-        on_op,
-    )
-    .unwrap();
+    let callback = if limit_to_flushed {
+        written_and_flushed(Arc::clone(&flushed))
+    } else {
+        no_server_lsn()
+    };
+    let tailer = start(cfg, callback, on_op).unwrap();
 
     let writer = {
         let live = live.clone();
@@ -400,6 +393,17 @@ impl StaleTail {
     }
 }
 
+/// A server whose log is written and flushed up to the LSN in `lsn`.
+fn written_and_flushed(lsn: Arc<AtomicU64>) -> ServerLsnFn {
+    Box::new(move || {
+        let lsn = Lsn(lsn.load(Ordering::Relaxed));
+        Some(ServerLsns {
+            current: lsn,
+            flushed: lsn,
+        })
+    })
+}
+
 /// Waits until the copy reached `lsn` by itself (no stop target to help it).
 fn wait_copied(tailer: &redo_tailer::TailerHandle, lsn: Lsn) {
     let t0 = Instant::now();
@@ -419,21 +423,9 @@ fn wait_copied(tailer: &redo_tailer::TailerHandle, lsn: Lsn) {
 fn a_stale_mtr_past_the_flushed_lsn_is_never_taken() {
     let t = StaleTail::new("tailer-stale");
     let flushed = Arc::new(AtomicU64::new(t.x.0));
-    let reported = Arc::clone(&flushed);
     let backup_path = t.config().backup_log;
     let (on_op, _) = collect_ops();
-    let tailer = start(
-        t.config(),
-        Box::new(move || {
-            let lsn = Lsn(reported.load(Ordering::Relaxed));
-            Some(ServerLsns {
-                current: lsn,
-                flushed: lsn,
-            })
-        }),
-        on_op,
-    )
-    .unwrap();
+    let tailer = start(t.config(), written_and_flushed(Arc::clone(&flushed)), on_op).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(tailer.copied_lsn(), t.x, "nothing past the flushed LSN");
     assert!(tailer.failed().is_none());
