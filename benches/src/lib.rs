@@ -1,11 +1,11 @@
 //! Helpers shared by the criterion benchmarks under `benches/benches/`:
-//! locating the project's shared fixtures (`../shared/testdata`, beside the checkout),
+//! locating the repository's fixtures (`testdata/`),
 //! gunzipping the redo samples, unpacking the backup archives and copying directories.
 //!
-//! The fixtures are read from `shared/` rather than copied into this crate: they are
-//! the same files the `innodb` and `prepare` tests check against, so a benchmark never
-//! measures an input that the tests do not also vouch for. When `shared/` is missing,
-//! every helper fails with the path it looked at.
+//! The fixtures are the repository's `testdata/`, not copies in this crate: they are the
+//! same files the `innodb` and `prepare` tests check against, so a benchmark never measures
+//! an input that the tests do not also vouch for. When one is missing, every helper fails
+//! with the path it looked at.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,17 +13,16 @@ use std::process::Command;
 
 use anyhow::{bail, ensure, Context, Result};
 
-/// `shared/testdata`, next to the repository (`$HOTBACKUP_SHARED_TESTDATA` overrides).
+/// The repository's `testdata/` (`$HOTBACKUP_TESTDATA` overrides).
 pub fn testdata_dir() -> Result<PathBuf> {
-    let dir = match std::env::var_os("HOTBACKUP_SHARED_TESTDATA") {
+    let dir = match std::env::var_os("HOTBACKUP_TESTDATA") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata"),
     };
     ensure!(
         dir.join("pages/README.md").is_file() && dir.join("redo/README.md").is_file(),
-        "benchmark fixtures missing: expected shared/testdata (pages/ and redo/) at {} \
-         (a checkout of the project's shared/ directory beside the repository, or set \
-         HOTBACKUP_SHARED_TESTDATA)",
+        "benchmark fixtures missing: expected testdata/ (pages/ and redo/) at {} \
+         (the repository's own, or set HOTBACKUP_TESTDATA)",
         dir.display()
     );
     Ok(dir)

@@ -1,8 +1,8 @@
 //! Agreement with real MariaDB 10.11.19 files: every `.ibd` in
-//! `shared/testdata/pages/` is validated page by page with the flags of its page 0,
+//! `testdata/pages/` is validated page by page with the flags of its page 0,
 //! and the tallies must equal what the reference checker
-//! (`python3 shared/tools/page_check.py -s FILE`) prints, as listed in
-//! `shared/testdata/pages/README.md`. Corrupted copies must be caught at exactly the
+//! (`python3 tools/page_check.py -s FILE`) prints, as listed in
+//! `testdata/pages/README.md`. Corrupted copies must be caught at exactly the
 //! listed pages, with the listed stored values.
 
 use std::collections::BTreeMap;
@@ -193,11 +193,10 @@ fn expectations() -> Vec<Expected> {
 }
 
 fn fixture_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pages");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/pages");
     assert!(
         dir.is_dir(),
-        "fixture directory {} is missing: the `shared` directory must sit beside the repository \
-         checkout (shared/testdata/pages from the project's shared files)",
+        "fixture directory {} is missing: the repository's testdata/pages is incomplete",
         dir.display()
     );
     dir

@@ -1,4 +1,4 @@
-//! The copier against the real page fixtures in `../shared/testdata/pages`: clean files copy
+//! The copier against the real page fixtures in `testdata/pages`: clean files copy
 //! byte for byte, corrupt ones fail at the right page (or are recorded), and a page that is
 //! torn only for a moment is re-read and copied intact.
 
@@ -9,10 +9,10 @@ use innodb::PageNo;
 use page_copier::{copy_tablespace, CopyError, CopyOptions, NoProgress, Source, SourceKind};
 
 fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/pages");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/pages");
     assert!(
         dir.is_dir(),
-        "fixture directory {} is missing: the tests need the shared/ directory beside the repo",
+        "fixture directory {} is missing: the repository's testdata/ is incomplete",
         dir.display()
     );
     dir

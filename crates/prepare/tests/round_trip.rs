@@ -1,6 +1,6 @@
 //! The round trip: a real 4k backup before `mariadb-backup --prepare`, prepared by us,
 //! must equal, page by page, the same backup prepared by mariadb-backup 10.11.19
-//! (`shared/testdata/redo/backup4k_small_{before,after}_prepare.tgz`).
+//! (`testdata/redo/backup4k_small_{before,after}_prepare.tgz`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -11,11 +11,11 @@ use std::sync::Mutex;
 
 use prepare::{prepare, Event, PrepareError, PrepareOptions, Progress};
 
-fn shared() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+fn repo() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     assert!(
         p.join("testdata/redo").is_dir(),
-        "the shared test data is missing: expected {} (a checkout of the project's shared/ directory)",
+        "the repository's testdata/redo is missing under {}",
         p.display()
     );
     p
@@ -32,7 +32,7 @@ fn extract(archive: &str, tag: &str) -> PathBuf {
     ));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).unwrap();
-    let tgz = shared().join("testdata/redo").join(archive);
+    let tgz = repo().join("testdata/redo").join(archive);
     let st = Command::new("tar")
         .arg("xzf")
         .arg(&tgz)

@@ -1,4 +1,4 @@
-//! The tailer on real sample logs (`shared/testdata/redo`) placed in temporary files that
+//! The tailer on real sample logs (`testdata/redo`) placed in temporary files that
 //! play the live server's `ib_logfile0`: a one-shot copy across the wrap, a simulated
 //! server that keeps writing (with torn tails), overrun, corruption, replacement.
 

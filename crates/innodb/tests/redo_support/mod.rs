@@ -10,12 +10,12 @@ use std::path::PathBuf;
 use innodb::redo::{Decoder, EndOfLog, LogFile, MtrFormat, RecordKind, Step, START_OFFSET};
 use innodb::Lsn;
 
-/// `shared/testdata/redo`, or a clear failure naming where it was looked for.
+/// `testdata/redo`, or a clear failure naming where it was looked for.
 pub fn sample_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/testdata/redo");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/redo");
     assert!(
         dir.join("README.md").is_file(),
-        "redo samples missing: expected them in {} (shared/testdata/redo next to the repository)",
+        "redo samples missing: expected them in {} (the repository's testdata/redo)",
         dir.display()
     );
     dir

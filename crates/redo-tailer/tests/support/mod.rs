@@ -11,9 +11,9 @@ use innodb::redo::{Decoder, EndOfLog, LogFile, MtrFormat, Step, START_OFFSET};
 use innodb::Lsn;
 use redo_tailer::{FileOp, FileOpFn, ServerLsnFn};
 
-/// `shared/` next to the repository.
-pub fn shared_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+/// The repository root (its `testdata/` and `tools/`).
+pub fn repo_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     assert!(
         dir.join("testdata/redo/README.md").is_file(),
         "redo samples missing: expected them in {}",
@@ -22,9 +22,9 @@ pub fn shared_dir() -> PathBuf {
     dir
 }
 
-/// A gunzipped sample of `shared/testdata/redo`.
+/// A gunzipped sample of `testdata/redo`.
 pub fn read_sample(name: &str) -> Vec<u8> {
-    let path = shared_dir().join("testdata/redo").join(name);
+    let path = repo_dir().join("testdata/redo").join(name);
     let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut out = Vec::new();
     flate2::read::GzDecoder::new(&raw[..])
@@ -85,7 +85,7 @@ pub fn decode_backup_log(bytes: &[u8]) -> Decoded {
 /// that it parsed to the end of the file at `last_lsn` (a CRC failure would stop it
 /// early: `redo_dump.py` treats that as a normal end of log). Returns the summary.
 pub fn redo_dump_ok(path: &Path, last_lsn: Lsn) -> String {
-    let tool = shared_dir().join("tools/redo_dump.py");
+    let tool = repo_dir().join("tools/redo_dump.py");
     let out = Command::new("python3")
         .arg(&tool)
         .arg("-q")
