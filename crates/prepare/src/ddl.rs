@@ -19,7 +19,7 @@ mod journal;
 mod plan;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::PrepareError;
 use crate::progress::Progress;
@@ -142,9 +142,9 @@ fn process_until(
     journal::run(dir, &plan, 0, progress, stop_after)
 }
 
-/// The journal file, for tests and messages.
-#[allow(dead_code)]
-pub(crate) fn journal_path(dir: &Path) -> PathBuf {
+/// The journal file.
+#[cfg(test)]
+fn journal_path(dir: &Path) -> std::path::PathBuf {
     dir.join(journal::JOURNAL)
 }
 
@@ -152,6 +152,7 @@ pub(crate) fn journal_path(dir: &Path) -> PathBuf {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+    use std::path::PathBuf;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use crate::progress::NoProgress;

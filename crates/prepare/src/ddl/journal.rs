@@ -3,13 +3,14 @@
 //! step is made durable and then recorded as done, and the markers and the journal are
 //! removed only after the last step.
 //!
-//! Journal (`hotbackup_ddl_journal`, text, tab-separated, paths relative to the backup):
+//! Journal (`hotbackup_ddl_journal`, text, fields separated by a tab, shown as `→`; paths
+//! relative to the backup; space id `-` when page 0 was empty):
 //!
 //! ```text
 //! hotbackup ddl plan 1
-//! remove	db/t.ibd	12          (space id, or - when page 0 was empty)
-//! rename	db/a.ibd	db/b.ibd	5
-//! marker	db/a.ren
+//! remove→db/t.ibd→12
+//! rename→db/a.ibd→db/b.ibd→5
+//! marker→db/a.ren
 //! end
 //! done 1                          (appended after each step)
 //! ```

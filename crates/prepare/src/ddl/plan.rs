@@ -5,7 +5,8 @@
 //! depend on the order they are processed in; this module turns them into an ordered list
 //! of single-file steps:
 //!
-//! 1. removals: `.del` (of a file that is there) and `.ibd` files a `.new` replaces;
+//! 1. removals: `.del` (of a file that is there), `.ibd` files a `.new` replaces, and the
+//!    old copy of a renamed table that was copied again under its new name (`.new`);
 //! 2. renames of `.ren`: each after the rename that frees its target, so chains
 //!    (`a→b`, `b→c`) run from their end; a cycle (the swap `a→b`, `b→a` of
 //!    pt-online-schema-change and gh-ost) first moves one file to a temporary name;
@@ -98,6 +99,8 @@ pub(crate) fn plan(inputs: &Inputs) -> Result<Plan, Vec<PlanError>> {
 
     // Renames that move something (a `.ren` naming the same table is only removed).
     let mut moves: BTreeMap<String, String> = BTreeMap::new();
+    // Renamed tables copied again under the new name (`.new`): the old copy goes.
+    let mut superseded: BTreeSet<String> = BTreeSet::new();
     let mut target_of: BTreeMap<&str, &str> = BTreeMap::new();
     for (src, dst) in &inputs.ren {
         let marker = format!("{src}.ren");
@@ -144,15 +147,26 @@ pub(crate) fn plan(inputs: &Inputs) -> Result<Plan, Vec<PlanError>> {
                 ),
             );
         }
-        if inputs.new.contains_key(dst) {
-            err(
-                marker.clone(),
-                format!(
-                    "renames {} to {}, but {dst}.new is a new table of that name",
-                    ibd(src),
-                    ibd(dst)
-                ),
-            );
+        if let Some(new_id) = inputs.new.get(dst) {
+            // A copy of the renamed table taken after the rename supersedes the old copy
+            // (mariadb-backup: the `.new` replaces what the rename put there). Another
+            // table of that name cannot be.
+            let old_id = inputs.ibd.get(src).copied().flatten();
+            if let (Some(old), Some(new)) = (old_id, new_id) {
+                if old != *new {
+                    err(
+                        marker.clone(),
+                        format!(
+                            "renames {} (tablespace {old}) to {}, but {dst}.new is another \
+                             table of that name (tablespace {new})",
+                            ibd(src),
+                            ibd(dst)
+                        ),
+                    );
+                }
+            }
+            superseded.insert(src.clone());
+            continue;
         }
         let target_moves = inputs.ren.get(dst).is_some_and(|t| t != dst);
         if inputs.ibd.contains_key(dst) && !inputs.del.contains(dst) && !target_moves {
@@ -183,17 +197,23 @@ pub(crate) fn plan(inputs: &Inputs) -> Result<Plan, Vec<PlanError>> {
             });
         }
     }
+    for name in &superseded {
+        steps.push(Step::Remove {
+            path: ibd(name),
+            space: space(name),
+        });
+    }
     for name in inputs.new.keys() {
-        if inputs.ibd.contains_key(name) && !inputs.del.contains(name) && !moves.contains_key(name)
-        {
+        let moved = moves.contains_key(name) || superseded.contains(name);
+        if inputs.ibd.contains_key(name) && !inputs.del.contains(name) && !moved {
             steps.push(Step::Remove {
                 path: ibd(name),
                 space: space(name),
             });
         }
     }
-    // 2. Renames: the file of `src` is at `at[src]`; a rename runs once no pending rename
-    // still has its source at the target.
+    // 2. Renames: `pending[src]` = (where its file is now, where it goes); a rename runs
+    // once no pending rename still has its file at the target.
     let mut pending: BTreeMap<String, (String, String)> = moves
         .iter()
         .map(|(src, dst)| (src.clone(), (ibd(src), ibd(dst))))
@@ -542,6 +562,13 @@ mod tests {
             &["d/a.ren=d/b", "d/b.ren=d/c"],
             Ok(&[("d/a.ibd", 7), ("d/b.ibd", 5), ("d/c.ibd", 6)]),
         );
+        // Renamed and copied again under its new name (older hotbackup backups of a
+        // chain): the new copy wins, as in mariadb-backup, and frees the old name.
+        check(
+            &[("d/c1.ibd", 5), ("d/c2.ibd", 6), ("d/c3.new", 6)],
+            &["d/c1.ren=d/c2", "d/c2.ren=d/c3"],
+            Ok(&[("d/c2.ibd", 5), ("d/c3.ibd", 6)]),
+        );
         // A deferred copy (page 0 all zero) dropped and another table renamed onto it.
         check(
             &[("d/a.ibd", 5), ("d/b.ibd", 0)],
@@ -581,11 +608,14 @@ mod tests {
             &["d/a.ren=d/b", "d/a.del"],
             Err(&["d/a.ren", "d/a.del drops the same table"]),
         );
-        // Renamed onto a new table.
+        // Renamed onto another new table.
         check(
             &[("d/a.ibd", 5), ("d/b.new", 6)],
             &["d/a.ren=d/b"],
-            Err(&["d/a.ren", "d/b.new is a new table"]),
+            Err(&[
+                "d/a.ren",
+                "d/b.new is another table of that name (tablespace 6)",
+            ]),
         );
         // Into a database that is not there.
         check(
