@@ -210,6 +210,14 @@ fn swap_chain_and_cycle_during_the_copy_restore_the_right_rows() {
         assert_eq!(got.as_deref(), Some(w), "sw/{t}.ren; all: {markers:?}");
     }
 
+    // A renamed copy is not copied again under its new name.
+    let news: Vec<_> = fs::read_dir(target.join("sw"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".new"))
+        .collect();
+    assert!(news.is_empty(), "unexpected .new files: {news:?}");
+
     // Oracle: mariadb-backup prepares a copy of the same backup.
     let oracle = dir.path().join("bk-mariadb-backup");
     testkit::copy_dir(&target, &oracle).unwrap();
