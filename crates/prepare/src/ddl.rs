@@ -1,143 +1,352 @@
-//! The DDL marker files mariadb-backup leaves for DDL during the backup
-//! (redo-format.md §7 step 1, §9.2; mariadbbackup-behavior.md §2.7), processed
-//! before the log is applied, in this order:
+//! The DDL marker files a backup leaves for DDL that ran while it copied
+//! (redo-format.md §7 step 1, §9.2; mariadb-backup-behavior.md §2.7), applied before the
+//! log as one plan:
 //!
-//! * `db/t.del` (empty): remove `db/t.ibd`;
-//! * `db/t.ren` (content `db2/t2`): rename `db/t.ibd` to `db2/t2.ibd`. If the
-//!   destination exists (a rename chain), it is first moved aside to `db2/t2.ibd#`,
-//!   which a later `.ren` of `db2/t2` then uses as its source;
-//! * `db/t.new`: rename to `db/t.ibd`, replacing it.
+//! * `db/t.del` (empty): `db/t.ibd` was dropped;
+//! * `db/t.ren` (content `db2/t2`, no newline): the table copied as `db/t.ibd` is now
+//!   `db2/t2`;
+//! * `db/t.new`: a full copy of a table created or rebuilt during the backup, which
+//!   becomes `db/t.ibd`.
 //!
-//! Each step is one `rename(2)`/`unlink(2)` followed by the removal of the marker, so a
-//! run that is killed half-way can be repeated: a marker whose work is already done
-//! (source gone, destination present) is simply removed.
+//! A marker names the file a table was *copied* as, so markers must be read together:
+//! applying them one by one breaks the swap `RENAME TABLE a TO tmp, b TO a, tmp TO b`.
+//! [`plan`] orders all of them (removals, renames with cycles broken through a
+//! temporary name, new files) and checks the whole plan against the files present;
+//! nothing is touched when it fails. [`journal`] then runs it so that a killed prepare
+//! is finished by the next one; markers are removed only after the last step.
+
+mod journal;
+mod plan;
 
 use std::fs;
-use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::PrepareError;
-use crate::progress::{DdlAction, Event, Progress};
+use crate::progress::Progress;
 
-/// Marker files with extension `ext` in the directory and its database directories.
-fn markers(dir: &Path, ext: &str) -> Result<Vec<PathBuf>, PrepareError> {
-    let mut out = vec![];
-    let mut dirs = vec![dir.to_path_buf()];
-    for entry in fs::read_dir(dir).map_err(|e| PrepareError::io("list", dir, e))? {
+use plan::Inputs;
+
+/// Files of the directory and its database directories, as relative paths with `/`.
+fn list(dir: &Path) -> Result<(Vec<String>, Vec<String>), PrepareError> {
+    let read = |d: &Path| fs::read_dir(d).map_err(|e| PrepareError::io("list", d, e));
+    let mut files = vec![];
+    let mut dirs = vec![];
+    for entry in read(dir)? {
         let entry = entry.map_err(|e| PrepareError::io("list", dir, e))?;
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            dirs.push(entry.path());
-        }
-    }
-    for d in dirs {
-        for entry in fs::read_dir(&d).map_err(|e| PrepareError::io("list", &d, e))? {
-            let entry = entry.map_err(|e| PrepareError::io("list", &d, e))?;
-            let p = entry.path();
-            if p.extension().is_some_and(|x| x == ext)
-                && entry.file_type().is_ok_and(|t| t.is_file())
-            {
-                out.push(p);
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let ft = entry
+            .file_type()
+            .map_err(|e| PrepareError::io("stat", entry.path(), e))?;
+        if ft.is_dir() {
+            let sub = entry.path();
+            for e in read(&sub)? {
+                let e = e.map_err(|err| PrepareError::io("list", &sub, err))?;
+                if e.file_type().is_ok_and(|t| t.is_file()) {
+                    files.push(format!("{name}/{}", e.file_name().to_string_lossy()));
+                }
             }
+            dirs.push(name);
+        } else if ft.is_file() {
+            files.push(name);
         }
     }
-    out.sort();
-    Ok(out)
+    files.sort();
+    Ok((files, dirs))
 }
 
-fn exists(p: &Path) -> bool {
-    p.symlink_metadata().is_ok()
-}
-
-fn remove(p: &Path) -> Result<(), PrepareError> {
-    match fs::remove_file(p) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(PrepareError::io("remove", p, e)),
-        _ => Ok(()),
+/// The new name in a `.ren` file: `db/table`, as mariadb-backup writes it.
+fn parse_ren(marker: &Path, content: &[u8]) -> Result<String, PrepareError> {
+    let bad = |what: String| PrepareError::DdlFile {
+        path: marker.to_path_buf(),
+        what,
+    };
+    let text = std::str::from_utf8(content)
+        .map_err(|_| bad("is not text; expected `database/table`".into()))?;
+    let target = text.trim_end_matches(['\n', '\r', '\0', ' ']);
+    let parts: Vec<&str> = target.split('/').collect();
+    if parts.len() != 2
+        || parts
+            .iter()
+            .any(|p| p.is_empty() || *p == "." || *p == ".." || p.contains(['\t', '\n']))
+    {
+        return Err(bad(format!("expected `database/table`, found {target:?}")));
     }
+    Ok(target.to_string())
 }
 
-fn rename(from: &Path, to: &Path) -> Result<(), PrepareError> {
-    fs::rename(from, to).map_err(|e| PrepareError::Io {
-        op: "rename",
-        path: PathBuf::from(format!("{} to {}", from.display(), to.display())),
-        source: e,
-    })
+/// Reads the markers and the files they concern; `None` when there are no markers.
+fn inputs(dir: &Path) -> Result<Option<Inputs>, PrepareError> {
+    let (files, dirs) = list(dir)?;
+    let has_markers = files
+        .iter()
+        .any(|f| f.ends_with(".del") || f.ends_with(".ren") || f.ends_with(".new"));
+    if !has_markers {
+        return Ok(None);
+    }
+    let mut i = Inputs {
+        dirs: dirs.into_iter().collect(),
+        ..Default::default()
+    };
+    for f in &files {
+        let path = dir.join(f);
+        if let Some(n) = f.strip_suffix(".ibd") {
+            i.ibd.insert(n.into(), journal::space_id(&path)?);
+        } else if let Some(n) = f.strip_suffix(".new") {
+            i.new.insert(n.into(), journal::space_id(&path)?);
+        } else if let Some(n) = f.strip_suffix(".del") {
+            i.del.insert(n.into());
+        } else if let Some(n) = f.strip_suffix(".ren") {
+            let content = fs::read(&path).map_err(|e| PrepareError::io("read", &path, e))?;
+            i.ren.insert(n.into(), parse_ren(&path, &content)?);
+        }
+        i.present.insert(f.clone());
+    }
+    Ok(Some(i))
 }
 
-fn with_suffix(p: &Path, suffix: &str) -> PathBuf {
-    let mut s = p.as_os_str().to_owned();
-    s.push(suffix);
-    PathBuf::from(s)
-}
-
-/// Processes `.del`, `.ren` and `.new` files under `dir`.
+/// Applies the `.del`, `.ren` and `.new` files under `dir`, first finishing the plan of
+/// a prepare that was interrupted.
 pub(crate) fn process(dir: &Path, progress: &dyn Progress) -> Result<(), PrepareError> {
-    for marker in markers(dir, "del")? {
-        let ibd = marker.with_extension("ibd");
-        remove(&ibd)?;
-        remove(&marker)?;
-        progress.event(Event::Ddl {
-            action: DdlAction::Removed,
-            from: &ibd,
-            to: None,
-        });
-    }
-    for marker in markers(dir, "ren")? {
-        let bad = |what: String| PrepareError::DdlFile {
-            path: marker.clone(),
-            what,
-        };
-        let content =
-            fs::read_to_string(&marker).map_err(|e| PrepareError::io("read", &marker, e))?;
-        let target = content.trim_end_matches(['\n', '\r', '\0', ' ']);
-        let parts: Vec<&str> = target.split('/').collect();
-        if parts.len() != 2
-            || parts
-                .iter()
-                .any(|p| p.is_empty() || *p == "." || *p == "..")
-        {
-            return Err(bad(format!("expected `database/table`, found {target:?}")));
+    process_until(dir, progress, None)
+}
+
+fn process_until(
+    dir: &Path,
+    progress: &dyn Progress,
+    stop_after: Option<usize>,
+) -> Result<(), PrepareError> {
+    if let Some((plan, done)) = journal::read(dir)? {
+        journal::run(dir, &plan, done, progress, stop_after)?;
+        if stop_after.is_some() {
+            return Ok(());
         }
-        let source = marker.with_extension("ibd");
-        let dest = dir.join(format!("{target}.ibd"));
-        // A chain moved our source aside to `<name>.ibd#`.
-        let source = if exists(&source) {
-            source
-        } else {
-            with_suffix(&source, "#")
-        };
-        if exists(&source) && source != dest {
-            if exists(&dest) {
-                let aside = with_suffix(&dest, "#");
-                rename(&dest, &aside)?;
-                progress.event(Event::Ddl {
-                    action: DdlAction::MovedAside,
-                    from: &dest,
-                    to: Some(&aside),
-                });
+    }
+    let Some(inputs) = inputs(dir)? else {
+        return Ok(());
+    };
+    let plan = plan::plan(&inputs).map_err(|errors| {
+        let first = &errors[0];
+        let mut what = first.what.clone();
+        for e in &errors[1..] {
+            what += &format!("; {e}");
+        }
+        PrepareError::DdlFile {
+            path: dir.join(&first.marker),
+            what: format!(
+                "{what}. Nothing was changed: the DDL markers (.del/.ren/.new) do not fit the \
+                 files of the backup; take a new backup"
+            ),
+        }
+    })?;
+    journal::write(dir, &plan)?;
+    journal::run(dir, &plan, 0, progress, stop_after)
+}
+
+/// The journal file.
+#[cfg(test)]
+fn journal_path(dir: &Path) -> std::path::PathBuf {
+    dir.join(journal::JOURNAL)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use crate::progress::NoProgress;
+
+    static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+    fn tmpdir() -> PathBuf {
+        let d = std::env::temp_dir().join(format!(
+            "hotbackup-ddl-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// A page 0 head carrying `id` in both space id fields (flags 0x15: 16k, full_crc32).
+    fn page0(id: u32) -> Vec<u8> {
+        let mut p = vec![0u8; 16384];
+        p[34..38].copy_from_slice(&id.to_be_bytes());
+        p[38..42].copy_from_slice(&id.to_be_bytes());
+        p[54..58].copy_from_slice(&0x15u32.to_be_bytes());
+        p
+    }
+
+    /// `name → content` of every file (page 0 files shown by their space id).
+    fn snapshot(dir: &Path) -> BTreeMap<String, String> {
+        let (files, _) = list(dir).unwrap();
+        files
+            .into_iter()
+            .map(|f| {
+                let b = fs::read(dir.join(&f)).unwrap();
+                let v = if b.len() == 16384 {
+                    format!("space {}", u32::from_be_bytes([b[34], b[35], b[36], b[37]]))
+                } else {
+                    String::from_utf8_lossy(&b).into_owned()
+                };
+                (f, v)
+            })
+            .collect()
+    }
+
+    /// A backup directory: tablespace files with their ids, markers with their content.
+    fn setup(spaces: &[(&str, u32)], markers: &[(&str, &str)]) -> PathBuf {
+        let d = tmpdir();
+        for (f, id) in spaces.iter().map(|(f, id)| (*f, *id)) {
+            let p = d.join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, page0(id)).unwrap();
+        }
+        for (f, content) in markers {
+            let p = d.join(f);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, content).unwrap();
+        }
+        fs::write(d.join("xtrabackup_checkpoints"), "x").unwrap();
+        d
+    }
+
+    fn expect(dir: &Path, files: &[(&str, u32)]) {
+        let mut want: BTreeMap<String, String> = files
+            .iter()
+            .map(|(f, id)| (f.to_string(), format!("space {id}")))
+            .collect();
+        want.insert("xtrabackup_checkpoints".into(), "x".into());
+        assert_eq!(snapshot(dir), want);
+    }
+
+    #[test]
+    fn swap_chain_drop_and_create_on_disk() {
+        let spaces = [
+            ("d/a.ibd", 5),
+            ("d/b.ibd", 6),
+            ("d/c.ibd", 7),
+            ("d/e.ibd", 8),
+            ("d/t5.ibd", 9),
+            ("d/t5.new", 10),
+            ("e/x.ibd", 11),
+            ("e/y.ibd", 12),
+        ];
+        let markers = [
+            ("d/a.ren", "d/b"),
+            ("d/b.ren", "d/a"),
+            ("d/c.ren", "d/e"),
+            ("d/e.del", ""),
+            ("d/t5.ren", "d/t6"),
+            ("e/x.ren", "e/y"),
+            ("e/y.ren", "e/z"),
+        ];
+        let want = [
+            ("d/a.ibd", 6),
+            ("d/b.ibd", 5),
+            ("d/e.ibd", 7),
+            ("d/t5.ibd", 10),
+            ("d/t6.ibd", 9),
+            ("e/y.ibd", 11),
+            ("e/z.ibd", 12),
+        ];
+        // Uninterrupted.
+        let d = setup(&spaces, &markers);
+        process(&d, &NoProgress).unwrap();
+        expect(&d, &want);
+        // Nothing left to do the second time.
+        process(&d, &NoProgress).unwrap();
+        expect(&d, &want);
+        fs::remove_dir_all(&d).unwrap();
+
+        // Killed after every possible number of steps (and once more during the
+        // resumption), then prepared again: the same result.
+        let n_steps = plan::plan(&inputs(&setup(&spaces, &markers)).unwrap().unwrap())
+            .unwrap()
+            .steps
+            .len();
+        assert_eq!(n_steps, 9);
+        for k in 0..=n_steps {
+            let d = setup(&spaces, &markers);
+            process_until(&d, &NoProgress, Some(k)).unwrap();
+            assert!(journal_path(&d).exists());
+            if k < n_steps {
+                // The markers are still there until the plan is done.
+                assert!(d.join("d/a.ren").exists());
+                process_until(&d, &NoProgress, Some(n_steps)).unwrap();
             }
-            rename(&source, &dest)?;
-            progress.event(Event::Ddl {
-                action: DdlAction::Renamed,
-                from: &source,
-                to: Some(&dest),
-            });
-        } else if !exists(&dest) {
-            return Err(bad(format!(
-                "neither {} nor {} exists; the backup is incomplete",
-                source.display(),
-                dest.display()
-            )));
+            process(&d, &NoProgress).unwrap();
+            expect(&d, &want);
+            fs::remove_dir_all(&d).unwrap();
         }
-        remove(&marker)?;
     }
-    for marker in markers(dir, "new")? {
-        let ibd = marker.with_extension("ibd");
-        rename(&marker, &ibd)?;
-        progress.event(Event::Ddl {
-            action: DdlAction::Replaced,
-            from: &marker,
-            to: Some(&ibd),
-        });
+
+    #[test]
+    fn the_step_in_flight_when_killed_is_not_repeated() {
+        // Killed after the rename of step 1 but before `done 1` was recorded.
+        let d = setup(
+            &[("d/a.ibd", 5), ("d/b.ibd", 6)],
+            &[("d/a.ren", "d/b"), ("d/b.ren", "d/a")],
+        );
+        process_until(&d, &NoProgress, Some(0)).unwrap();
+        fs::rename(d.join("d/a.ibd"), d.join("d/a.ibd.hotbackup-swap")).unwrap();
+        process(&d, &NoProgress).unwrap();
+        expect(&d, &[("d/a.ibd", 6), ("d/b.ibd", 5)]);
+        fs::remove_dir_all(&d).unwrap();
     }
-    Ok(())
+
+    #[test]
+    fn refused_plans_touch_nothing() {
+        for (spaces, markers, words) in [
+            (
+                &[("d/a.ibd", 5), ("d/b.ibd", 6)][..],
+                &[("d/a.ren", "d/c"), ("d/b.ren", "d/c")][..],
+                &[
+                    "d/b.ren",
+                    "d/a.ren renames to d/c.ibd too",
+                    "Nothing was changed",
+                ][..],
+            ),
+            (
+                &[("d/b.ibd", 6)],
+                &[("d/a.ren", "d/b"), ("d/b.del", "")],
+                &["d/a.ren", "d/a.ibd is not in the backup"],
+            ),
+            (
+                &[("d/a.ibd", 5), ("d/b.ibd", 6)],
+                &[("d/a.ren", "d/b")],
+                &["d/a.ren", "d/b.ibd, which exists"],
+            ),
+            (
+                &[("d/a.ibd", 5)],
+                &[("d/a.ren", "../../etc/passwd")],
+                &["d/a.ren", "expected `database/table`"],
+            ),
+        ] {
+            let d = setup(spaces, markers);
+            let before = snapshot(&d);
+            let e = process(&d, &NoProgress).unwrap_err().to_string();
+            for w in words {
+                assert!(e.contains(w), "{w:?} not in {e:?}");
+            }
+            assert_eq!(snapshot(&d), before, "{e}");
+            fs::remove_dir_all(&d).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_file_that_changed_since_the_plan_is_not_moved() {
+        let d = setup(
+            &[("d/a.ibd", 5), ("d/b.ibd", 6)],
+            &[("d/a.ren", "d/b"), ("d/b.ren", "d/a")],
+        );
+        process_until(&d, &NoProgress, Some(1)).unwrap();
+        // Someone put another tablespace under the name step 2 moves.
+        fs::write(d.join("d/b.ibd"), page0(99)).unwrap();
+        let e = process(&d, &NoProgress).unwrap_err().to_string();
+        assert!(e.contains("holds tablespace 99"), "{e}");
+        fs::remove_dir_all(&d).unwrap();
+    }
 }

@@ -937,12 +937,15 @@ fn apply_ddl(
     let mut actions = ddl::plan(datadir, copied, &ops);
     // Files that exist now but were neither copied nor announced by the log (a table created
     // between our scan and our copy whose FILE_CREATE we have not seen yet cannot exist: the
-    // log is read from before the scan; this is a safety net).
+    // log is read from before the scan; this is a safety net). A copied table renamed to a
+    // new name is known under that name: copying it again as `.new` would clash with its
+    // `.ren` (a chain `c2 → c3, c1 → c2`).
     let known: Vec<String> = copied
         .values()
         .cloned()
         .chain(actions.iter().filter_map(|a| match a {
             ddl::Action::CopyNew { name, .. } => Some(name.clone()),
+            ddl::Action::Rename { new_name, .. } => Some(new_name.clone()),
             _ => None,
         }))
         .collect();
