@@ -90,44 +90,6 @@ impl Engine {
     }
 
     pub(super) fn build(&mut self) -> Result<Options, Error> {
-        // --apply-log sets the same variable as --prepare in mariadb-backup: the later wins.
-        let prepare = self.later(Opt::Prepare, Opt::ApplyLog);
-        let modes = [
-            (Opt::Backup, Mode::Backup),
-            (prepare, Mode::Prepare),
-            (Opt::CopyBack, Mode::CopyBack),
-            (Opt::MoveBack, Mode::MoveBack),
-            (Opt::Decompress, Mode::Decompress),
-        ];
-        let mut chosen: Vec<(usize, Mode)> = modes
-            .iter()
-            .filter(|(o, _)| self.flag(*o))
-            .map(|(o, mode)| (self.setting(*o).map_or(0, |s| s.seq), *mode))
-            .collect();
-        chosen.sort_by_key(|(seq, _)| *seq);
-        let print_param = self.flag(Opt::PrintParam);
-        let mode = match chosen.as_slice() {
-            [] if print_param => None,
-            [] => {
-                return Err(Error::new(
-                    ErrorKind::NoMode,
-                    "no mode given: use --backup, --prepare, --copy-back or --move-back \
-                     (see hotbackup --help)",
-                ))
-            }
-            [(_, m)] => Some(*m),
-            [(_, a), (_, b), ..] => {
-                return Err(Error::new(
-                    ErrorKind::TwoModes,
-                    format!(
-                        "{} and {} cannot be used together; give exactly one mode",
-                        a.option(),
-                        b.option()
-                    ),
-                ))
-            }
-        };
-
         let port = match self.num(Opt::Port) {
             0 => None,
             p => Some(u16::try_from(p).map_err(|_| {
@@ -178,12 +140,51 @@ impl Engine {
             protocol,
         };
 
-        // --print-param only prints: nothing is backed up, so nothing is refused.
-        let print_param = print_param.then(|| print_param::render(&self.settings));
-        if print_param.is_none() {
+        // --print-param only prints: nothing is backed up, so nothing is refused. Refusals
+        // come before the mode checks: `--backup --decompress` is about --decompress.
+        let print_param = self.flag(Opt::PrintParam);
+        if !print_param {
             let warnings = refuse::check(&self.settings, &connection)?;
             self.warnings.extend(warnings);
         }
+        // --apply-log sets the same variable as --prepare in mariadb-backup: the later wins.
+        let prepare = self.later(Opt::Prepare, Opt::ApplyLog);
+        let modes = [
+            (Opt::Backup, Mode::Backup),
+            (prepare, Mode::Prepare),
+            (Opt::CopyBack, Mode::CopyBack),
+            (Opt::MoveBack, Mode::MoveBack),
+            (Opt::Decompress, Mode::Decompress),
+        ];
+        let mut chosen: Vec<(usize, Mode)> = modes
+            .iter()
+            .filter(|(o, _)| self.flag(*o))
+            .map(|(o, mode)| (self.setting(*o).map_or(0, |s| s.seq), *mode))
+            .collect();
+        chosen.sort_by_key(|(seq, _)| *seq);
+        let mode = match chosen.as_slice() {
+            [] if print_param => None,
+            [] => {
+                return Err(Error::new(
+                    ErrorKind::NoMode,
+                    "no mode given: use --backup, --prepare, --copy-back or --move-back \
+                     (see hotbackup --help)",
+                ))
+            }
+            [(_, m)] => Some(*m),
+            [(_, a), (_, b), ..] => {
+                return Err(Error::new(
+                    ErrorKind::TwoModes,
+                    format!(
+                        "{} and {} cannot be used together; give exactly one mode",
+                        a.option(),
+                        b.option()
+                    ),
+                ))
+            }
+        };
+
+        let print_param = print_param.then(|| print_param::render(&self.settings));
 
         Ok(Options {
             mode,

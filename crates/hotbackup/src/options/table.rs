@@ -702,3 +702,7 @@ option_table! {
     ),
     Help => short(b("help", false, Server, "display this help and exit"), '?'),
 }
+
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod tests;
