@@ -43,7 +43,7 @@ pub struct XtrabackupInfo {
     pub name: String,
     /// Basename of `argv[0]`, e.g. `mariadb-backup`.
     pub tool_name: String,
-    /// The command line after the program name, passwords masked: see [`mask_tool_command`].
+    /// The command line after the program name, passwords masked: see [`tool_command`].
     pub tool_command: String,
     /// Version of the tool, e.g. [`MARIADB_BACKUP_VERSION`].
     pub tool_version: String,
@@ -234,8 +234,11 @@ const TOOL_ARGS_BUF_LEN: usize = 8192;
 /// * `--password` alone becomes `--password ...` and the following argument (its value) is
 ///   dropped;
 /// * any argument starting with `-p` becomes `-p...`;
-/// * everything else is kept verbatim; arguments are joined with single spaces;
-/// * the result is limited to 8191 bytes the way `snprintf` into an 8 KiB buffer limits it.
+/// * everything else is kept verbatim: see [`tool_command`].
+///
+/// These rules miss forms the option parser accepts: `-p S3cret` shows `-p... S3cret`, and
+/// `--loose-password=S3cret` is kept verbatim. A caller that knows where its parser found the
+/// passwords masks them itself and uses [`tool_command`].
 ///
 /// ```
 /// let cmd = backup_meta::mask_tool_command(["--user=bk", "-psecret", "--backup"]);
@@ -247,13 +250,11 @@ where
     S: AsRef<str>,
 {
     let args: Vec<S> = args.into_iter().collect();
-    let mut buf = vec![0u8; TOOL_ARGS_BUF_LEN];
-    // Bytes still available in `buf`, as in the C code ("left").
-    let mut left = TOOL_ARGS_BUF_LEN;
+    let mut shown: Vec<&str> = Vec::with_capacity(args.len());
     let mut idx = 0;
     while idx < args.len() {
         let arg = args[idx].as_ref();
-        let shown: &str = if arg.starts_with("--password=") {
+        shown.push(if arg.starts_with("--password=") {
             "--password=..."
         } else if arg == "--password" {
             idx += 1; // the value is the next argument; never show it
@@ -262,11 +263,33 @@ where
             "-p..."
         } else {
             arg
-        };
-        let remaining_after = args.len().saturating_sub(idx + 1);
+        });
+        idx += 1;
+    }
+    tool_command(shown)
+}
+
+/// `tool_command` from arguments that are already masked: joined with single spaces and
+/// limited to 8191 bytes the way mariadb-backup's `snprintf` into an 8 KiB buffer limits it
+/// (an argument that does not fit is cut, and the next one overwrites the cut piece).
+///
+/// ```
+/// assert_eq!(backup_meta::tool_command(["--backup", "-p ..."]), "--backup -p ...");
+/// ```
+pub fn tool_command<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<str>,
+{
+    let args: Vec<S> = args.into_iter().collect();
+    let mut buf = vec![0u8; TOOL_ARGS_BUF_LEN];
+    // Bytes still available in `buf`, as in the C code ("left").
+    let mut left = TOOL_ARGS_BUF_LEN;
+    for (idx, arg) in args.iter().enumerate() {
+        let more = idx + 1 < args.len();
         // snprintf("%s%c", arg, more ? ' ' : 0): the separator is a NUL after the last one.
-        let mut piece = shown.as_bytes().to_vec();
-        piece.push(if remaining_after > 0 { b' ' } else { 0 });
+        let mut piece = arg.as_ref().as_bytes().to_vec();
+        piece.push(if more { b' ' } else { 0 });
         let at = TOOL_ARGS_BUF_LEN - left;
         let copied = piece.len().min(left - 1);
         buf[at..at + copied].copy_from_slice(&piece[..copied]);
@@ -276,7 +299,6 @@ where
         if piece.len() < left {
             left -= piece.len();
         }
-        idx += 1;
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()

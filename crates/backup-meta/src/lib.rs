@@ -53,7 +53,8 @@ pub use delta_meta::{delta_meta_path, DeltaMeta};
 pub use error::{MetaError, ParseError};
 pub use galera::GaleraInfo;
 pub use info::{
-    format_local_timestamp, mask_tool_command, StreamFormat, XtrabackupInfo, MARIADB_BACKUP_VERSION,
+    format_local_timestamp, mask_tool_command, tool_command, StreamFormat, XtrabackupInfo,
+    MARIADB_BACKUP_VERSION,
 };
 pub use slave::{ReplicationSource, SlaveInfo, SlaveStatusRow, SourcePosition};
 

@@ -33,7 +33,7 @@ const TABLE: &[(Code, &str)] = &[
     ),
     (
         Code::Usage,
-        "usage: unknown or invalid option, no mode or two modes",
+        "usage: unknown, invalid or unsupported option, no mode or two modes",
     ),
     (
         Code::Connection,

@@ -1,7 +1,7 @@
 //! `hotbackup`: physical hot backup for MariaDB 10.11, a drop-in for `mariadb-backup`.
 //!
-//! The binary is thin: it parses mariadb-backup's command line and drives the library
-//! crates. Options are parsed by `options`; the modes follow in their issues.
+//! The binary is thin: it parses mariadb-backup's command line, overwrites any password in
+//! its own argv, and drives the library crates for the selected mode.
 
 use std::process::ExitCode;
 
@@ -20,7 +20,8 @@ const VERSION_LINE: &str = concat!(
 );
 
 fn main() -> ExitCode {
-    let parsed = options::parse_args_os(std::env::args_os().skip(1), &options::Env::from_process());
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let parsed = options::parse_args_os(args.iter().cloned(), &options::Env::from_process());
     for warning in &parsed.warnings {
         eprintln!("{warning}");
     }
@@ -49,25 +50,47 @@ fn main() -> ExitCode {
             print!("{text}");
             ExitCode::SUCCESS
         }
-        Ok(options::Command::Run(opts)) => run(&opts),
+        Ok(options::Command::Run(opts)) => {
+            // The parser accepted only UTF-8 arguments.
+            let args: Vec<String> = args
+                .iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect();
+            if !options::scrub::scrub(&args, &opts.command_line_secrets) {
+                eprintln!(
+                    "Warning: hotbackup: could not overwrite the password in this process's \
+                     arguments, so other users may see it with ps; put it in an option file \
+                     instead ([client] password=... in ~/.my.cnf)"
+                );
+            }
+            if let Some(text) = &opts.print_param {
+                print!("{text}");
+                return ExitCode::SUCCESS;
+            }
+            // What xtrabackup_info and the --history row show: passwords masked.
+            let shown = options::secrets::mask(
+                &args,
+                &opts.command_line_secrets,
+                options::secrets::TOOL_COMMAND_MASK,
+            );
+            run(&opts, &shown)
+        }
     }
 }
 
 /// Runs the selected mode; every failure ends with a message and its documented exit code.
-fn run(opts: &options::Options) -> ExitCode {
+/// `shown_args` are the arguments with passwords masked.
+fn run(opts: &options::Options, shown_args: &[String]) -> ExitCode {
     let log = log::Log::new();
-    let args: Vec<String> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
     let result = match opts.mode {
-        Some(options::Mode::Backup) => backup::run(opts, &args, &log),
+        Some(options::Mode::Backup) => backup::run(opts, shown_args, &log),
         Some(options::Mode::Prepare) => prepare::run(opts, &log),
         Some(options::Mode::CopyBack) => copyback::run(opts, &log, false),
         Some(options::Mode::MoveBack) => copyback::run(opts, &log, true),
+        // --decompress is refused by the parser, and no mode comes only with --print-param.
         other => {
-            let what = other.map_or("--print-param", options::Mode::option);
-            eprintln!("hotbackup: {what} is not implemented in this build yet");
+            let what = other.map_or("no mode", options::Mode::option);
+            eprintln!("hotbackup: {what} is not supported by this version of hotbackup");
             return exit::Code::Usage.into();
         }
     };

@@ -14,12 +14,6 @@ use crate::options::Options;
 pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     let target =
         std::path::absolute(&opts.target_dir).map_err(|e| Failure::io(&opts.target_dir, e))?;
-    if opts.incremental.dir.is_some() {
-        return Err(Failure::new(
-            Code::Failure,
-            "--incremental-dir is not supported by hotbackup yet; prepare incrementals with mariadb-backup".into(),
-        ));
-    }
     // A partial backup (--databases, --tables...) lacks the files of the tables it left
     // out, while its log still changes them: their records are skipped, as mariadb-backup
     // does ("All redo log for this file will be ignored"). In a full backup a missing

@@ -112,3 +112,196 @@ fn print_defaults() {
         "",
     );
 }
+
+/// The refused options as `--help` lists them (generated from the option table), each as an
+/// argument that asks for what the option does: `--stream=xbstream`, `--skip-encrypted-backup`.
+fn refused_examples() -> Vec<String> {
+    let help = run(&["--no-defaults", "--help"]).stdout;
+    let start = help
+        .find("Refused with exit 2")
+        .expect("no list of refused options in --help");
+    let text = help[start..]
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let list = &text[text.find("what they ask: ").unwrap() + "what they ask: ".len()..];
+    let list = &list[..list.find(". Their default").unwrap()];
+    list.split_whitespace().map(str::to_string).collect()
+}
+
+/// Walks the option table: every refused option, given on the command line in each mode,
+/// exits 2 naming the option and writes nothing.
+#[test]
+fn refused_options_exit_2_and_write_nothing() {
+    let refused = refused_examples();
+    assert!(refused.len() >= 40, "{refused:?}");
+    for needed in [
+        "--stream=xbstream",
+        "--incremental-basedir=x",
+        "--databases=x",
+        "--compress=quicklz",
+        "--export",
+        "--decompress",
+        "--ssl-verify-server-cert",
+        "--startup-wait-timeout=1",
+    ] {
+        assert!(refused.iter().any(|r| r == needed), "{needed} not refused");
+    }
+    let dir = std::env::temp_dir().join(format!("hotbackup-cli-refused-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("t");
+    let target_arg = format!("--target-dir={}", target.display());
+    for example in &refused {
+        let name = example
+            .trim_start_matches("--")
+            .trim_start_matches("skip-")
+            .split('=')
+            .next()
+            .unwrap();
+        for mode in ["--backup", "--prepare", "--copy-back"] {
+            let r = run(&[
+                "--no-defaults",
+                mode,
+                &target_arg,
+                "--socket=/nonexistent",
+                example,
+            ]);
+            assert_eq!(r.code, 2, "{mode} {example}: {}", r.stderr);
+            assert_eq!(
+                r.stderr,
+                format!("hotbackup: --{name} is not supported by this version of hotbackup\n"),
+                "{mode} {example}"
+            );
+            assert_eq!(r.stdout, "", "{mode} {example}");
+            assert!(!target.exists(), "{mode} {example} created the target");
+        }
+    }
+    // The cases of the issue, spelled as users do, with a real --stream pipeline in mind.
+    for args in [
+        &["--backup", "--stream=xbstream"][..],
+        &["--backup", "--stream=mbstream"],
+        &["--backup", "--incremental-basedir=/var/backups/full"],
+        &["--backup", "--databases=shop mysql"],
+        &["--backup", "--compress"],
+        &["--prepare", "--export"],
+    ] {
+        let mut all = vec!["--no-defaults", &target_arg];
+        all.extend_from_slice(args);
+        let r = run(&all);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r
+            .stderr
+            .contains("is not supported by this version of hotbackup"));
+        assert_eq!(r.stdout, "", "{args:?}: a stream must not look valid");
+        assert!(!target.exists(), "{args:?}");
+    }
+    // Default values ask for nothing: accepted (this run then fails to connect, exit 3).
+    let r = run(&[
+        "--no-defaults",
+        "--backup",
+        &target_arg,
+        "--socket=/nonexistent",
+        "--compress-threads=1",
+        "--encrypted-backup",
+        "--skip-lock-ddl-per-table",
+        "--skip-ssl",
+        "--startup-wait-timeout=0",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    // A tool group is the backup tool's own: refused there too, naming file and line.
+    let cnf = dir.join("my.cnf");
+    std::fs::write(&cnf, "[mariadb-backup]\nstream=xbstream\n").unwrap();
+    let r = run(&[
+        &format!("--defaults-file={}", cnf.display()),
+        "--backup",
+        &target_arg,
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(
+            "hotbackup: --stream is not supported by this version of hotbackup (in \
+             [mariadb-backup] of option file"
+        ),
+        "{}",
+        r.stderr
+    );
+    // A server setting in [mysqld] cannot change the backup: a warning, and the run goes on.
+    std::fs::write(
+        &cnf,
+        "[mysqld]\ntmpdir=/var/tmp\ninnodb_flush_method=O_DIRECT\n",
+    )
+    .unwrap();
+    let r = run(&[
+        &format!("--defaults-file={}", cnf.display()),
+        "--backup",
+        &target_arg,
+        "--socket=/nonexistent",
+    ]);
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r
+        .stderr
+        .contains("Warning: hotbackup: ignoring tmpdir from [mysqld]"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn print_param_and_apply_log() {
+    let r = run(&[
+        "--no-defaults",
+        "--print-param",
+        "--datadir=/srv/db",
+        "--innodb-page-size=8k",
+        "--innodb-log-group-home-dir=/srv/log",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        "# This MySQL options file was generated by XtraBackup.\n[mysqld]\ndatadir=/srv/db\n\
+         innodb_page_size=8192\ninnodb_log_group_home_dir=/srv/log\n"
+    );
+    // --apply-log is --prepare: same refusal of a directory that is not a backup.
+    let a = run(&[
+        "--no-defaults",
+        "--apply-log",
+        "--target-dir=/nonexistent-backup",
+    ]);
+    let b = run(&[
+        "--no-defaults",
+        "--prepare",
+        "--target-dir=/nonexistent-backup",
+    ]);
+    assert_eq!(a.code, b.code);
+    assert_ne!(a.code, 2, "{}", a.stderr);
+}
+
+#[test]
+fn print_defaults_masks_every_password_form() {
+    let dir = std::env::temp_dir().join(format!("hotbackup-cli-pd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cnf = dir.join("my.cnf");
+    std::fs::write(&cnf, "[client-server]\nloose-password=S3cretF\n").unwrap();
+    let r = run(&[
+        &format!("--defaults-file={}", cnf.display()),
+        "--print-defaults",
+        "--backup",
+        "-pS3cretA",
+        "-p",
+        "S3cretB",
+        "--loose_password=S3cretC",
+        "--password",
+        "S3cretD",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stdout.contains("S3cret"), "{}", r.stdout);
+    assert!(r.stdout.contains("--loose-password=*****"), "{}", r.stdout);
+    assert!(r.stdout.contains("-p***** -p *****"), "{}", r.stdout);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_misspelt_password_option_does_not_print_the_value() {
+    let r = run(&["--no-defaults", "--backup", "--pasword=S3cret"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr, "hotbackup: unknown variable 'pasword=...'\n");
+}

@@ -386,7 +386,7 @@ fn backup_into(
         uuid,
         name: opts.history.clone().flatten().unwrap_or_default(),
         tool_name: "hotbackup".to_string(),
-        tool_command: backup_meta::mask_tool_command(args),
+        tool_command: backup_meta::tool_command(args),
         tool_version: backup_meta::MARIADB_BACKUP_VERSION.to_string(),
         ibbackup_version: backup_meta::MARIADB_BACKUP_VERSION.to_string(),
         server_version: vars.get("version").unwrap_or_default().to_string(),
@@ -771,7 +771,7 @@ fn copy_innodb(
         .map(|m| m.len())
         .sum();
     log.progress_start("Copying InnoDB files", crate::log::Unit::Bytes, total);
-    let throttle = (opts.throttle > 0).then(|| page_copier::Throttle::new(opts.throttle as u32));
+    let throttle = (opts.throttle > 0).then(|| page_copier::Throttle::new(opts.throttle));
     // Set on the first failure: the remaining files are not copied (`None`), since the
     // backup cannot complete anyway (server gone, redo copy lost, disk full, ...).
     let cut_short = AtomicBool::new(false);

@@ -2,7 +2,13 @@
 //! option with the description wrapped at column 22, then the exit codes.
 
 use super::parse::{CLIENT_GROUPS, SERVER_GROUPS, TOOL_GROUPS};
-use super::spec::{Effect, SPECS};
+use super::spec::State;
+use super::table::SPECS;
+
+/// Appended to the description of options without effect.
+pub const NO_EFFECT: &str = "(no effect, as in mariadb-backup 10.11)";
+/// Appended to the description of refused options.
+pub const REFUSED: &str = "(not supported by this version of hotbackup)";
 
 /// Column where descriptions start, as in my_getopt's `my_print_help`.
 const DESCRIPTION_COLUMN: usize = 22;
@@ -41,7 +47,12 @@ pub fn help_text(version_line: &str, exit_codes: &str) -> String {
     );
     for spec in SPECS.iter().filter(|s| !s.help.is_empty()) {
         let label = format!("  {}", spec.help_label());
-        let mut lines = wrap(spec.help, LINE_WIDTH - DESCRIPTION_COLUMN).into_iter();
+        let help = match spec.state {
+            State::Implemented => spec.help.to_string(),
+            State::NoEffect => format!("{} {NO_EFFECT}", spec.help),
+            State::Refused { .. } => format!("{} {REFUSED}", spec.help),
+        };
+        let mut lines = wrap(&help, LINE_WIDTH - DESCRIPTION_COLUMN).into_iter();
         if label.len() < DESCRIPTION_COLUMN {
             out.push_str(&format!(
                 "{label:<DESCRIPTION_COLUMN$}{}\n",
@@ -55,16 +66,15 @@ pub fn help_text(version_line: &str, exit_codes: &str) -> String {
             out.push_str(&format!("{:DESCRIPTION_COLUMN$}{line}\n", ""));
         }
     }
-    let ignored: Vec<&str> = SPECS
-        .iter()
-        .filter(|s| s.effect == Effect::Ignored && !s.help.is_empty())
-        .map(|s| s.name)
-        .collect();
+    let refused: Vec<String> = SPECS.iter().filter_map(|s| s.refused_example()).collect();
     out.push('\n');
     let note = format!(
-        "{} options above are accepted for compatibility and ignored: {}.",
-        ignored.len(),
-        ignored.join(", ")
+        "Refused with exit 2, nothing written, because this version of hotbackup does not do \
+         what they ask: {}. Their default values are accepted. From the option-file groups \
+         shared with the server and other clients ([mysqld], [client], ...), server settings \
+         that cannot change the backup (tmpdir, innodb_flush_method, ...) and TLS settings for \
+         a connection on this machine are ignored with a warning.",
+        refused.join(" ")
     );
     for line in wrap(&note, LINE_WIDTH) {
         out.push_str(&line);
@@ -113,8 +123,13 @@ mod tests {
         assert!(text.contains("\n  --backup            take a backup"));
         // Long labels put the description on the next line, like mariadb-backup.
         assert!(text.contains("\n  --force-non-empty-directories \n                      let"));
-        // Hidden options stay hidden.
-        assert!(!text.contains("--login-path"));
+        // Hidden options stay hidden from the option list.
+        assert!(!text.contains("\n  --login-path"));
+        assert!(text.contains("  --stream=name       write the backup to standard output"));
+        assert!(text.contains(REFUSED));
+        assert!(text.contains("--stream=xbstream"));
+        assert!(text.contains("--skip-encrypted-backup"));
+        assert!(text.contains(NO_EFFECT));
         // Option lines are wrapped; the group list is one line, as in mariadb-backup.
         for line in text.lines().filter(|l| l.starts_with("  ")) {
             assert!(line.len() <= LINE_WIDTH, "too long: {line}");

@@ -6,22 +6,38 @@
 //! where hotbackup deliberately differs, the item says so.
 //!
 //! * [`cnf`]: the `my.cnf` reader (also for `backup-my.cnf`).
-//! * [`spec`]: the option table.
+//! * [`spec`]: what an option is, and its state (implemented, no effect, refused).
+//! * [`table`]: the one option table, and [`table::Opt`] naming each row.
 //! * [`parse`]: my_getopt's rules and mariadb-backup's group precedence.
+//! * `build`: typed [`Options`] from the parsed values.
+//! * `refuse`: refused options given anyway → exit 2.
+//! * `print_param`: `--print-param`'s text.
+//! * [`secrets`]: where the passwords are on the command line, and its masked copies.
+//! * [`scrub`]: overwrites them in the process's own argv (`ps`, `/proc/PID/cmdline`).
 //! * [`help`]: `--help` text.
 //!
 //! Entry point: [`parse::parse_args`] (or [`parse_args_os`]) → [`Parsed`].
 
+mod build;
 pub mod cnf;
 pub mod help;
 pub mod parse;
+mod print_param;
+mod refuse;
+pub mod scrub;
+pub mod secrets;
 pub mod spec;
+pub mod table;
 
+#[cfg(test)]
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
+#[cfg(test)]
+pub use parse::parse_args;
 pub use parse::parse_args_os;
+pub use secrets::Secret;
 
 /// What the command line asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,7 +73,7 @@ pub enum Mode {
     CopyBack,
     /// `--move-back`.
     MoveBack,
-    /// `--decompress`.
+    /// `--decompress` (refused by this version: see `refuse.rs`).
     Decompress,
 }
 
@@ -107,29 +123,6 @@ impl fmt::Display for Origin {
             }
         }
     }
-}
-
-/// An accepted-but-ignored option that was given (so a run can log what it ignored).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IgnoredOption {
-    /// Canonical option name.
-    pub name: &'static str,
-    /// Where it was given.
-    pub origin: Origin,
-}
-
-/// `--stream=` format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stream {
-    /// `xbstream` (or its synonym `mbstream`).
-    Xbstream,
-}
-
-/// `--compress[=]` algorithm.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compress {
-    /// QuickLZ (`.qp` files), the only one mariadb-backup has.
-    QuickLz,
 }
 
 /// `--binlog-info`.
@@ -188,50 +181,6 @@ pub struct Connection {
     pub socket: Option<PathBuf>,
     /// `--protocol`.
     pub protocol: Option<Protocol>,
-    /// TLS settings.
-    pub ssl: Ssl,
-}
-
-/// TLS options, passed to the connector as given.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Ssl {
-    /// `--ssl` (default on; `--skip-ssl` turns it off).
-    pub enabled: bool,
-    /// `--ssl-ca`.
-    pub ca: Option<PathBuf>,
-    /// `--ssl-capath`.
-    pub capath: Option<PathBuf>,
-    /// `--ssl-cert`.
-    pub cert: Option<PathBuf>,
-    /// `--ssl-cipher`.
-    pub cipher: Option<String>,
-    /// `--ssl-key`.
-    pub key: Option<PathBuf>,
-    /// `--ssl-crl`.
-    pub crl: Option<PathBuf>,
-    /// `--ssl-crlpath`.
-    pub crlpath: Option<PathBuf>,
-    /// `--tls-version`.
-    pub tls_version: Option<String>,
-    /// `--ssl-verify-server-cert`.
-    pub verify_server_cert: bool,
-}
-
-impl Default for Ssl {
-    fn default() -> Self {
-        Ssl {
-            enabled: true,
-            ca: None,
-            capath: None,
-            cert: None,
-            cipher: None,
-            key: None,
-            crl: None,
-            crlpath: None,
-            tls_version: None,
-            verify_server_cert: false,
-        }
-    }
 }
 
 /// Server-side InnoDB layout, from the server groups, the tool groups or the command line.
@@ -246,72 +195,37 @@ pub struct Innodb {
     pub undo_directory: Option<PathBuf>,
     /// `--innodb-data-file-path`, e.g. `ibdata1:12M:autoextend`.
     pub data_file_path: Option<String>,
-    /// `--innodb-page-size`, clamped to 4096..=65536 like mariadb-backup (default 16384).
-    pub page_size: u32,
-    /// `--innodb-log-file-size` if given (mariadb-backup ignores it).
-    pub log_file_size: Option<u64>,
     /// `--innodb-checksum-algorithm` if given.
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
-    /// `--innodb-undo-tablespaces` if given.
-    pub undo_tablespaces: Option<u32>,
-    /// `--innodb-force-recovery` (0 or 1).
-    pub force_recovery: u32,
-    /// `--innodb-log-checkpoint-now`.
-    pub log_checkpoint_now: bool,
-}
-
-/// Incremental backup and apply.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Incremental {
-    /// `--incremental-basedir` (for `--backup`).
-    pub basedir: Option<PathBuf>,
-    /// `--incremental-lsn` as given (for `--backup`).
-    pub lsn: Option<String>,
-    /// `--incremental-dir` (for `--prepare`).
-    pub dir: Option<PathBuf>,
-    /// `--incremental-history-name`.
-    pub history_name: Option<String>,
-    /// `--incremental-history-uuid`.
-    pub history_uuid: Option<String>,
-}
-
-/// Partial-backup filters, as given (each option: the last occurrence wins).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Filters {
-    /// `--databases`.
-    pub databases: Option<String>,
-    /// `--databases-file`.
-    pub databases_file: Option<PathBuf>,
-    /// `--databases-exclude`.
-    pub databases_exclude: Option<String>,
-    /// `--tables` (regexp).
-    pub tables: Option<String>,
-    /// `--tables-file`.
-    pub tables_file: Option<PathBuf>,
-    /// `--tables-exclude` (regexp).
-    pub tables_exclude: Option<String>,
 }
 
 /// Everything the command line and option files said, typed. Built by [`parse::parse_args`].
+///
+/// Only implemented options have a field (refused ones are stopped by the parser, those
+/// without effect have nothing to carry), and every field is read by the binary: a unit test
+/// checks both.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Options {
     /// The mode; `None` only together with `print_param`.
     pub mode: Option<Mode>,
+    /// `--print-param`: the text to print instead of running the mode.
+    pub print_param: Option<String>,
     /// `--target-dir`, as given (default `./xtrabackup_backupfiles/`); made absolute by the
     /// caller, which knows the working directory.
     pub target_dir: PathBuf,
     /// Server connection.
     pub connection: Connection,
+    /// Where the passwords are in the command-line arguments: masked in `tool_command` and
+    /// overwritten in the process's argv ([`secrets`], [`scrub`]).
+    pub command_line_secrets: Vec<Secret>,
     /// `-h`, `--datadir`; mariadb-backup's compiled default is `/var/lib/mysql`.
     pub datadir: Option<PathBuf>,
-    /// `-t`, `--tmpdir` (may hold several paths separated by `:`).
-    pub tmpdir: Option<String>,
     /// InnoDB layout.
     pub innodb: Innodb,
-    /// `--parallel` (1..=i32::MAX).
+    /// `--parallel` (1..=[`table::MAX_PARALLEL`]).
     pub parallel: u32,
     /// `--throttle`: I/O pairs per second, 0 = unlimited.
-    pub throttle: u64,
+    pub throttle: u32,
     /// `--use-memory` in bytes (≥ 8 MiB, rounded down to a multiple of 8 MiB as mariadb-backup
     /// does; default 96 MiB).
     pub use_memory: u64,
@@ -319,18 +233,6 @@ pub struct Options {
     pub log_copy_interval_ms: u64,
     /// `--extra-lsndir`.
     pub extra_lsndir: Option<PathBuf>,
-    /// Incremental options.
-    pub incremental: Incremental,
-    /// `--stream`.
-    pub stream: Option<Stream>,
-    /// `--compress`.
-    pub compress: Option<Compress>,
-    /// `--compress-threads`.
-    pub compress_threads: u32,
-    /// `--compress-chunk-size` in bytes.
-    pub compress_chunk_size: u64,
-    /// `--remove-original` (with `--decompress`).
-    pub remove_original: bool,
     /// `--no-lock`.
     pub no_lock: bool,
     /// `--slave-info`.
@@ -343,47 +245,27 @@ pub struct Options {
     pub galera_info: bool,
     /// `--history[=name]`: `None` off, `Some(None)` on without a series name.
     pub history: Option<Option<String>>,
-    /// Partial backup filters.
-    pub filters: Filters,
     /// `--binlog-info`.
     pub binlog_info: BinlogInfo,
     /// `--check-privileges` (default on).
     pub check_privileges: bool,
-    /// `--lock-ddl-per-table`.
-    pub lock_ddl_per_table: bool,
     /// `--startup-wait-timeout` / `--ftwrl-wait-timeout` (the later one given wins), seconds.
+    /// Both options are refused until the backup reads this (only 0, the default, passes).
     pub startup_wait_timeout_s: u64,
     /// `--log-innodb-page-corruption`.
     pub log_innodb_page_corruption: bool,
     /// `--force-non-empty-directories`.
     pub force_non_empty_directories: bool,
-    /// `--export` (with `--prepare`).
-    pub export: bool,
-    /// `--print-param`.
-    pub print_param: bool,
-    /// `-V`, `--verbose`.
-    pub verbose: bool,
-    /// `--extended-validation`.
-    pub extended_validation: bool,
-    /// `--encrypted-backup` (default on).
-    pub encrypted_backup: bool,
-    /// `--open-files-limit` (0: as many as allowed).
-    pub open_files_limit: u64,
-    /// `--plugin-dir`.
-    pub plugin_dir: Option<PathBuf>,
     /// `--aria-log-dir-path`.
     pub aria_log_dir_path: Option<PathBuf>,
-    /// Accepted-but-ignored options that were given, in the order seen.
-    pub ignored: Vec<IgnoredOption>,
-    /// Where each given option's final value came from, by canonical name.
+    /// Where each given option's final value came from, by canonical name (tests only).
+    #[cfg(test)]
     pub origins: BTreeMap<&'static str, Origin>,
 }
 
+#[cfg(test)]
 impl Options {
     /// Where `name`'s value came from ([`Origin::Default`] if it was not given).
-    // Not called by the binary yet: --backup's "option 'datadir' has different values"
-    // warning will name the origin.
-    #[allow(dead_code)]
     pub fn origin(&self, name: &str) -> Origin {
         self.origins
             .iter()
@@ -410,7 +292,8 @@ pub enum ErrorKind {
     DefaultsNotFirst,
     /// An option file that is missing (when required) or malformed (mariadb-backup: exit 1).
     OptionFile,
-    /// Accepted by mariadb-backup but deliberately not by hotbackup (`--innobackupex`).
+    /// Accepted by mariadb-backup but not by this version of hotbackup (`--innobackupex`,
+    /// `--stream`, ...: see `refuse.rs`).
     Unsupported,
 }
 

@@ -24,11 +24,9 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use super::cnf::{self, CnfEntry};
-use super::spec::{self, Arg, Effect, Kind, Scope, Spec};
-use super::{
-    BinlogInfo, ChecksumAlgorithm, Command, Compress, Connection, Env, Error, ErrorKind, Filters,
-    IgnoredOption, Incremental, Innodb, Mode, Options, Origin, Parsed, Protocol, Ssl, Stream,
-};
+use super::spec::{self, Arg, Kind, Scope, Spec};
+use super::table::Opt;
+use super::{Command, Env, Error, ErrorKind, Origin, Parsed, Secret};
 
 /// Groups whose server-table options apply (the list `--help` shows after the tool groups).
 pub const SERVER_GROUPS: &[&str] = &[
@@ -49,9 +47,9 @@ pub const CLIENT_GROUPS: &[&str] = &["client", "client-server", "client-mariadb"
 /// The tool's own groups: any option, overriding the two lists above.
 pub const TOOL_GROUPS: &[&str] = &["xtrabackup", "mariabackup", "mariadb-backup"];
 
-/// One stored value, before typing into [`Options`].
+/// One stored value, before typing into [`super::Options`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-enum Val {
+pub(super) enum Val {
     Bool(bool),
     Text(String),
     /// A number, or an enum's index.
@@ -63,11 +61,14 @@ enum Val {
 }
 
 #[derive(Clone, Debug)]
-struct Setting {
-    val: Val,
-    origin: Origin,
+pub(super) struct Setting {
+    pub(super) val: Val,
+    pub(super) origin: Origin,
     /// Order of assignment, for "the later of two aliases wins" and mode messages.
-    seq: usize,
+    pub(super) seq: usize,
+    /// Set from a group shared with the server or the other clients (`[mysqld]`, `[client]`,
+    /// ...), not from the command line or a tool group (see `refuse.rs`).
+    pub(super) shared: bool,
 }
 
 /// How a value reached an option after my_getopt's prefixes.
@@ -192,15 +193,21 @@ pub fn parse_args(args: &[String], env: &Env) -> Parsed {
 }
 
 #[derive(Default)]
-struct Engine {
-    settings: HashMap<&'static str, Setting>,
-    warnings: Vec<String>,
-    ignored: Vec<IgnoredOption>,
+pub(super) struct Engine {
+    /// The final value of each option given, by canonical name.
+    pub(super) settings: HashMap<&'static str, Setting>,
+    pub(super) warnings: Vec<String>,
+    /// Where passwords are in the command-line arguments.
+    pub(super) secrets: Vec<Secret>,
     seq: usize,
     help: bool,
     version: bool,
     /// After `--mysqld-args` on the command line, unknown options and arguments are ignored.
     mysqld_args: bool,
+    /// Whether the current option-file pass reads shared groups.
+    shared_pass: bool,
+    /// The command-line argument being applied: its index in the arguments and its length.
+    arg_at: (usize, usize),
 }
 
 impl Engine {
@@ -262,13 +269,15 @@ impl Engine {
             ),
         ];
         for (groups, pass) in passes {
+            self.shared_pass = pass.scope.is_some();
             for entry in entries.iter().filter(|e| in_groups(e, groups)) {
                 if let Err(e) = self.apply_file_entry(entry, pass) {
                     first_error.get_or_insert(e);
                 }
             }
         }
-        if let Err(e) = self.apply_command_line(rest) {
+        self.shared_pass = false;
+        if let Err(e) = self.apply_command_line(rest, defaults.consumed) {
             first_error.get_or_insert(e);
         }
         if self.help {
@@ -324,7 +333,9 @@ impl Engine {
         self.apply_long(&body, &origin, pass, None).map(|_| ())
     }
 
-    fn apply_command_line(&mut self, rest: &[String]) -> Result<(), Error> {
+    /// Applies the arguments after the leading `--defaults-*` ones; `base` is the index of
+    /// `rest[0]` in all arguments (for [`Secret`]).
+    fn apply_command_line(&mut self, rest: &[String], base: usize) -> Result<(), Error> {
         let pass = Pass {
             scope: None,
             strict: true,
@@ -334,6 +345,7 @@ impl Engine {
         let mut end_of_options = false;
         let mut i = 0;
         while let Some(arg) = rest.get(i) {
+            self.arg_at = (base + i, arg.len());
             i += 1;
             let next = rest.get(i).map(String::as_str);
             let result = if end_of_options || !arg.starts_with('-') || arg == "-" {
@@ -429,8 +441,10 @@ impl Engine {
             None if tolerate => return Ok(false),
             None => {
                 // my_getopt's wording: with a value it is an unknown "variable".
+                // The value is not shown: it may be a password under a misspelt name
+                // (`--pasword=S3cret`), and the message lands in logs.
                 let message = match value {
-                    Some(_) => format!("unknown variable '{body}'"),
+                    Some(_) => format!("unknown variable '{name}=...'"),
                     None => format!("unknown option '--{body}'"),
                 };
                 if loose {
@@ -509,6 +523,21 @@ impl Engine {
             },
             other => other,
         };
+        if Opt::of(spec) == Opt::Password && !from_file {
+            // The value is the rest of the argument (`--password=S`, `-pS`) or the next one.
+            let (at, len) = self.arg_at;
+            match &given {
+                Given::Value(_) if used_next => self.secrets.push(Secret {
+                    arg: at + 1,
+                    start: 0,
+                }),
+                Given::Value(v) => self.secrets.push(Secret {
+                    arg: at,
+                    start: len - v.len(),
+                }),
+                _ => {}
+            }
+        }
         let val = match spec.kind {
             Kind::Bool { .. } => match given {
                 Given::Absent | Given::Enabled => Val::Bool(true),
@@ -631,13 +660,6 @@ impl Engine {
             "mysqld-args" if !from_file => self.mysqld_args = val == Val::Bool(true),
             _ => {}
         }
-        if spec.effect == Effect::Ignored {
-            self.ignored.push(IgnoredOption {
-                name: spec.name,
-                origin: origin.clone(),
-            });
-            return Ok(used_next);
-        }
         self.seq += 1;
         self.settings.insert(
             spec.name,
@@ -645,6 +667,7 @@ impl Engine {
                 val,
                 origin: origin.clone(),
                 seq: self.seq,
+                shared: self.shared_pass,
             },
         );
         Ok(used_next)
@@ -656,244 +679,6 @@ impl Engine {
             e.message = format!("{} (in {origin})", e.message);
         }
         e
-    }
-
-    fn setting(&self, name: &str) -> Option<&Setting> {
-        self.settings.get(name)
-    }
-
-    fn text(&self, name: &str) -> Option<String> {
-        match self.setting(name).map(|s| &s.val) {
-            Some(Val::Text(t)) => Some(t.clone()),
-            _ => None,
-        }
-    }
-
-    fn path(&self, name: &str) -> Option<PathBuf> {
-        self.text(name).map(PathBuf::from)
-    }
-
-    fn flag(&self, name: &str) -> bool {
-        match self.setting(name).map(|s| &s.val) {
-            Some(Val::Bool(b)) => *b,
-            _ => match spec::find(name).map(|s| s.kind) {
-                Some(Kind::Bool { default }) => default,
-                _ => false,
-            },
-        }
-    }
-
-    /// A number option's value or default; also an enum's index (`None` for an enum given
-    /// without value or not given).
-    fn num(&self, name: &str) -> i64 {
-        match self.setting(name).map(|s| &s.val) {
-            Some(Val::Num(n)) => *n,
-            _ => match spec::find(name).map(|s| s.kind) {
-                Some(Kind::Num { default, .. }) => default,
-                _ => 0,
-            },
-        }
-    }
-
-    fn unsigned(&self, name: &str) -> u64 {
-        u64::try_from(self.num(name)).unwrap_or(0)
-    }
-
-    fn u32(&self, name: &str) -> u32 {
-        u32::try_from(self.num(name)).unwrap_or(u32::MAX)
-    }
-
-    fn build(&self) -> Result<Options, Error> {
-        let modes = [
-            ("backup", Mode::Backup),
-            ("prepare", Mode::Prepare),
-            ("copy-back", Mode::CopyBack),
-            ("move-back", Mode::MoveBack),
-            ("decompress", Mode::Decompress),
-        ];
-        let mut chosen: Vec<(usize, Mode)> = modes
-            .iter()
-            .filter(|(name, _)| self.flag(name))
-            .map(|(name, mode)| (self.setting(name).map_or(0, |s| s.seq), *mode))
-            .collect();
-        chosen.sort_by_key(|(seq, _)| *seq);
-        let print_param = self.flag("print-param");
-        let mode = match chosen.as_slice() {
-            [] if print_param => None,
-            [] => {
-                return Err(Error::new(
-                    ErrorKind::NoMode,
-                    "no mode given: use --backup, --prepare, --copy-back or --move-back \
-                     (see hotbackup --help)",
-                ))
-            }
-            [(_, m)] => Some(*m),
-            [(_, a), (_, b), ..] => {
-                return Err(Error::new(
-                    ErrorKind::TwoModes,
-                    format!(
-                        "{} and {} cannot be used together; give exactly one mode",
-                        a.option(),
-                        b.option()
-                    ),
-                ))
-            }
-        };
-
-        let port = match self.num("port") {
-            0 => None,
-            p => Some(u16::try_from(p).map_err(|_| {
-                // Deliberate difference: mariadb-backup accepts any unsigned int here.
-                Error::new(
-                    ErrorKind::BadValue,
-                    format!(
-                        "invalid value '{p}' for option 'port' (from {}): a TCP port is 1..65535",
-                        self.setting("port")
-                            .map_or(Origin::Default, |s| s.origin.clone())
-                    ),
-                )
-            })?),
-        };
-        let enum_idx = |name: &str| match self.setting(name).map(|s| &s.val) {
-            Some(Val::Num(n)) => Some(*n),
-            Some(Val::Absent) => None,
-            _ => None,
-        };
-        let given = |name: &str| self.setting(name).is_some();
-
-        let protocol = enum_idx("protocol").map(|i| match i {
-            0 => Protocol::Tcp,
-            1 => Protocol::Socket,
-            2 => Protocol::Pipe,
-            _ => Protocol::Memory,
-        });
-        let stream = given("stream").then_some(Stream::Xbstream);
-        let compress = match self.setting("compress").map(|s| &s.val) {
-            Some(Val::Num(_)) | Some(Val::Absent) => Some(Compress::QuickLz),
-            _ => None,
-        };
-        let binlog_info = match enum_idx("binlog-info") {
-            Some(0) => BinlogInfo::Off,
-            Some(1) => BinlogInfo::Lockless,
-            Some(2) => BinlogInfo::On,
-            // `--binlog-info` without a value: ON, the only reading that makes sense.
-            None if given("binlog-info") => BinlogInfo::On,
-            _ => BinlogInfo::Auto,
-        };
-        let checksum_algorithm = enum_idx("innodb-checksum-algorithm").map(|i| match i {
-            0 => ChecksumAlgorithm::Crc32,
-            1 => ChecksumAlgorithm::StrictCrc32,
-            2 => ChecksumAlgorithm::FullCrc32,
-            _ => ChecksumAlgorithm::StrictFullCrc32,
-        });
-        let history = match self.setting("history").map(|s| &s.val) {
-            Some(Val::Text(t)) => Some(Some(t.clone())),
-            Some(Val::Absent) => Some(None),
-            _ => None,
-        };
-        // --ftwrl-wait-timeout is an alias: whichever was given later wins.
-        let wait_name = match (
-            self.setting("startup-wait-timeout"),
-            self.setting("ftwrl-wait-timeout"),
-        ) {
-            (Some(a), Some(b)) if b.seq > a.seq => "ftwrl-wait-timeout",
-            (None, Some(_)) => "ftwrl-wait-timeout",
-            _ => "startup-wait-timeout",
-        };
-
-        Ok(Options {
-            mode,
-            target_dir: self
-                .path("target-dir")
-                .unwrap_or_else(|| PathBuf::from("./xtrabackup_backupfiles/")),
-            connection: Connection {
-                user: self.text("user"),
-                password: self.text("password"),
-                host: self.text("host"),
-                port,
-                socket: self.path("socket"),
-                protocol,
-                ssl: Ssl {
-                    enabled: self.flag("ssl"),
-                    ca: self.path("ssl-ca"),
-                    capath: self.path("ssl-capath"),
-                    cert: self.path("ssl-cert"),
-                    cipher: self.text("ssl-cipher"),
-                    key: self.path("ssl-key"),
-                    crl: self.path("ssl-crl"),
-                    crlpath: self.path("ssl-crlpath"),
-                    tls_version: self.text("tls-version"),
-                    verify_server_cert: self.flag("ssl-verify-server-cert"),
-                },
-            },
-            datadir: self.path("datadir"),
-            tmpdir: self.text("tmpdir"),
-            innodb: Innodb {
-                data_home_dir: self.path("innodb-data-home-dir"),
-                log_group_home_dir: self.path("innodb-log-group-home-dir"),
-                undo_directory: self.path("innodb-undo-directory"),
-                data_file_path: self.text("innodb-data-file-path"),
-                page_size: self.u32("innodb-page-size"),
-                log_file_size: given("innodb-log-file-size")
-                    .then(|| self.unsigned("innodb-log-file-size")),
-                checksum_algorithm,
-                undo_tablespaces: given("innodb-undo-tablespaces")
-                    .then(|| self.u32("innodb-undo-tablespaces")),
-                force_recovery: self.u32("innodb-force-recovery"),
-                log_checkpoint_now: self.flag("innodb-log-checkpoint-now"),
-            },
-            parallel: self.u32("parallel"),
-            throttle: self.unsigned("throttle"),
-            use_memory: self.unsigned("use-memory"),
-            log_copy_interval_ms: self.unsigned("log-copy-interval"),
-            extra_lsndir: self.path("extra-lsndir"),
-            incremental: Incremental {
-                basedir: self.path("incremental-basedir"),
-                lsn: self.text("incremental-lsn"),
-                dir: self.path("incremental-dir"),
-                history_name: self.text("incremental-history-name"),
-                history_uuid: self.text("incremental-history-uuid"),
-            },
-            stream,
-            compress,
-            compress_threads: self.u32("compress-threads"),
-            compress_chunk_size: self.unsigned("compress-chunk-size"),
-            remove_original: self.flag("remove-original"),
-            no_lock: self.flag("no-lock"),
-            slave_info: self.flag("slave-info"),
-            safe_slave_backup: self.flag("safe-slave-backup"),
-            safe_slave_backup_timeout_s: self.unsigned("safe-slave-backup-timeout"),
-            galera_info: self.flag("galera-info"),
-            history,
-            filters: Filters {
-                databases: self.text("databases"),
-                databases_file: self.path("databases-file"),
-                databases_exclude: self.text("databases-exclude"),
-                tables: self.text("tables"),
-                tables_file: self.path("tables-file"),
-                tables_exclude: self.text("tables-exclude"),
-            },
-            binlog_info,
-            check_privileges: self.flag("check-privileges"),
-            lock_ddl_per_table: self.flag("lock-ddl-per-table"),
-            startup_wait_timeout_s: self.unsigned(wait_name),
-            log_innodb_page_corruption: self.flag("log-innodb-page-corruption"),
-            force_non_empty_directories: self.flag("force-non-empty-directories"),
-            export: self.flag("export"),
-            print_param,
-            verbose: self.flag("verbose"),
-            extended_validation: self.flag("extended-validation"),
-            encrypted_backup: self.flag("encrypted-backup"),
-            open_files_limit: self.unsigned("open-files-limit"),
-            plugin_dir: self.path("plugin-dir"),
-            aria_log_dir_path: self.path("aria-log-dir-path"),
-            ignored: self.ignored.clone(),
-            origins: self
-                .settings
-                .iter()
-                .map(|(k, s)| (*k, s.origin.clone()))
-                .collect(),
-        })
     }
 }
 
@@ -1006,19 +791,27 @@ fn parse_num(text: &str) -> Result<i64, String> {
 }
 
 /// `--print-defaults`: like mariadb-backup, the server groups' lines and the remaining
-/// arguments. Deliberate difference: password values are masked.
+/// arguments. Deliberate difference: every password is masked, in any form the parser accepts
+/// (`--loose-password=`, `-pS`, `-p S`, ...), found by the parser's own rules.
 fn print_defaults<'a>(entries: impl Iterator<Item = &'a CnfEntry>, rest: &[String]) -> String {
+    const MASK: &str = "*****";
     let mut out = String::from("hotbackup would have been started with the following arguments:\n");
-    let mut args: Vec<String> = entries.map(CnfEntry::as_arg).collect();
-    args.extend(rest.iter().cloned());
-    for arg in args {
-        let masked = match arg.split_once('=') {
-            Some((name, _)) if cnf::same_option_name(name, "--password") || name == "-p" => {
-                format!("{name}=*****")
+    let mut args: Vec<String> = entries
+        .map(|entry| {
+            let arg = entry.as_arg();
+            let is_password = resolve(&entry.key).0.map(Opt::of) == Some(Opt::Password);
+            match arg.split_once('=') {
+                Some((name, _)) if is_password => format!("{name}={MASK}"),
+                _ => arg,
             }
-            _ => arg,
-        };
-        out.push_str(&masked);
+        })
+        .collect();
+    let mut scratch = Engine::default();
+    // Errors do not matter here: only where the passwords are.
+    let _ = scratch.apply_command_line(rest, 0);
+    args.extend(super::secrets::mask(rest, &scratch.secrets, MASK));
+    for arg in args {
+        out.push_str(&arg);
         out.push(' ');
     }
     out.push('\n');

@@ -1,5 +1,5 @@
-//! The option table: every option `mariadb-backup` 10.11 accepts, with its argument kind,
-//! bounds and which of mariadb-backup's two option tables it belongs to.
+//! What an option is: argument kind, bounds, which of mariadb-backup's two option tables it
+//! belongs to, and its [`State`] in hotbackup. The options themselves are in `table.rs`.
 //!
 //! The split into [`Scope::Server`] and [`Scope::Client`] is not cosmetic: it is how
 //! mariadb-backup decides which option-file groups may set an option (see `parse.rs`). The two
@@ -60,14 +60,55 @@ pub enum Kind {
     },
 }
 
-/// Whether hotbackup uses an option or only accepts it.
+/// What hotbackup does with an option. Every option is in exactly one state, and `--help` says
+/// which: no option is accepted and silently ignored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// Parsed into [`crate::options::Options`].
-    Used,
-    /// Accepted for compatibility (option files shared with the server, old scripts) and
-    /// ignored; recorded in `Options::ignored`.
-    Ignored,
+pub enum State {
+    /// hotbackup does what mariadb-backup 10.11 does with it; its value reaches
+    /// [`crate::options::Options`] and the binary reads it.
+    Implemented,
+    /// Accepted with no effect because mariadb-backup 10.11 has none either (obsolete or
+    /// disabled options kept for old scripts); `--help` says "no effect, as in mariadb-backup
+    /// 10.11".
+    NoEffect,
+    /// Not supported by this version of hotbackup: a value that asks for something (see
+    /// [`Accepts`]) is refused with exit 2 and nothing is written (`refuse.rs`).
+    Refused {
+        /// What a value from a shared option-file group does.
+        shared: Shared,
+        /// Which values are accepted anyway.
+        accepts: Accepts,
+    },
+}
+
+/// How a [`State::Refused`] option is treated when it comes from a group that hotbackup shares
+/// with the server or the other clients (`[mysqld]`, `[server]`, `[client]`, … — see
+/// `parse.rs`). On the command line and in the tool groups (`[mariadb-backup]`, …) it is always
+/// refused: there it can only be meant for the backup tool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shared {
+    /// Refused from shared groups too: the value would change what the backup contains or
+    /// how it is made (`[client] databases=…` would make mariadb-backup take a partial backup).
+    Refuse,
+    /// The value is the server's own setting or a tuning knob of mariadb-backup's embedded
+    /// InnoDB (`[mysqld] innodb_flush_method`, `tmpdir`, `open_files_limit`, …): it cannot
+    /// change the files hotbackup writes. Ignored with a warning naming the file and line.
+    Warn,
+    /// TLS settings (`[client] ssl-ca=…` is common): hotbackup has no TLS. Ignored with a
+    /// warning when the connection stays on this machine (unix socket or a loopback address);
+    /// refused for TCP to any other host, which would otherwise silently go unencrypted.
+    Tls,
+}
+
+/// Which values of a [`State::Refused`] option are accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Accepts {
+    /// The default value (`--compress-threads=1`, `--encrypted-backup`): it asks for nothing
+    /// that hotbackup does not do. Any other value is refused.
+    Default,
+    /// Only an explicit off (`--skip-ssl`, `--skip-rocksdb-backup`): the option is on by
+    /// default in mariadb-backup and hotbackup behaves as if it were off.
+    Off,
 }
 
 /// One option.
@@ -81,8 +122,8 @@ pub struct Spec {
     pub kind: Kind,
     /// Which table (decides which option-file groups may set it).
     pub scope: Scope,
-    /// Used or only accepted.
-    pub effect: Effect,
+    /// Implemented, without effect, or refused.
+    pub state: State,
     /// One-line help; empty means hidden from `--help` (like mariadb-backup's hidden options).
     pub help: &'static str,
 }
@@ -123,31 +164,55 @@ impl Spec {
             None => format!("--{}{value}", self.name),
         }
     }
+
+    /// A command-line argument that asks for what a refused option does (so it is refused):
+    /// `--stream=xbstream`, `--skip-encrypted-backup`. `None` for the other states. `--help`
+    /// lists these, and the tests give each one to the parser and the binary.
+    pub fn refused_example(&self) -> Option<String> {
+        let State::Refused { accepts, .. } = self.state else {
+            return None;
+        };
+        let name = self.name;
+        Some(match self.kind {
+            Kind::Bool { default: true } if accepts == Accepts::Default => format!("--skip-{name}"),
+            Kind::Bool { .. } | Kind::Flag => format!("--{name}"),
+            Kind::Text(_) => format!("--{name}=x"),
+            Kind::Num { default, max, .. } => format!(
+                "--{name}={}",
+                if default < max {
+                    default + 1
+                } else {
+                    default - 1
+                }
+            ),
+            Kind::Enum { values, .. } => format!("--{name}={}", values[0]),
+        })
+    }
 }
 
-const fn b(name: &'static str, default: bool, scope: Scope, help: &'static str) -> Spec {
+pub(super) const fn b(name: &'static str, default: bool, scope: Scope, help: &'static str) -> Spec {
     Spec {
         name,
         short: None,
         kind: Kind::Bool { default },
         scope,
-        effect: Effect::Used,
+        state: State::Implemented,
         help,
     }
 }
 
-const fn t(name: &'static str, scope: Scope, help: &'static str) -> Spec {
+pub(super) const fn t(name: &'static str, scope: Scope, help: &'static str) -> Spec {
     Spec {
         name,
         short: None,
         kind: Kind::Text(Arg::Required),
         scope,
-        effect: Effect::Used,
+        state: State::Implemented,
         help,
     }
 }
 
-const fn n(
+pub(super) const fn n(
     name: &'static str,
     default: i64,
     min: i64,
@@ -167,12 +232,12 @@ const fn n(
             unsigned: true,
         },
         scope,
-        effect: Effect::Used,
+        state: State::Implemented,
         help,
     }
 }
 
-const fn e(
+pub(super) const fn e(
     name: &'static str,
     arg: Arg,
     values: &'static [&'static str],
@@ -184,22 +249,62 @@ const fn e(
         short: None,
         kind: Kind::Enum { arg, values },
         scope,
-        effect: Effect::Used,
+        state: State::Implemented,
         help,
     }
 }
 
-const fn short(mut spec: Spec, c: char) -> Spec {
+pub(super) const fn short(mut spec: Spec, c: char) -> Spec {
     spec.short = Some(c);
     spec
 }
 
-const fn ignored(mut spec: Spec) -> Spec {
-    spec.effect = Effect::Ignored;
+/// Accepted without effect: mariadb-backup 10.11 has none either.
+pub(super) const fn no_effect(mut spec: Spec) -> Spec {
+    spec.state = State::NoEffect;
     spec
 }
 
-const fn with_arg(mut spec: Spec, arg: Arg) -> Spec {
+/// Refused wherever it is given with a value other than the default.
+pub(super) const fn refused(mut spec: Spec) -> Spec {
+    spec.state = State::Refused {
+        shared: Shared::Refuse,
+        accepts: Accepts::Default,
+    };
+    spec
+}
+
+/// Refused on the command line and in the tool groups; from the server's or clients' shared
+/// groups ignored with a warning (see [`Shared::Warn`]).
+pub(super) const fn server_setting(mut spec: Spec) -> Spec {
+    spec.state = State::Refused {
+        shared: Shared::Warn,
+        accepts: Accepts::Default,
+    };
+    spec
+}
+
+/// A TLS option (see [`Shared::Tls`]).
+pub(super) const fn tls(mut spec: Spec) -> Spec {
+    spec.state = State::Refused {
+        shared: Shared::Tls,
+        accepts: Accepts::Default,
+    };
+    spec
+}
+
+/// A refused boolean that is on by default, of which only an explicit off is accepted.
+pub(super) const fn accepts_off(mut spec: Spec) -> Spec {
+    if let State::Refused { shared, .. } = spec.state {
+        spec.state = State::Refused {
+            shared,
+            accepts: Accepts::Off,
+        };
+    }
+    spec
+}
+
+pub(super) const fn with_arg(mut spec: Spec, arg: Arg) -> Spec {
     spec.kind = match spec.kind {
         Kind::Text(_) => Kind::Text(arg),
         Kind::Num {
@@ -222,7 +327,7 @@ const fn with_arg(mut spec: Spec, arg: Arg) -> Spec {
     spec
 }
 
-const fn signed(mut spec: Spec) -> Spec {
+pub(super) const fn signed(mut spec: Spec) -> Spec {
     if let Kind::Num {
         arg,
         default,
@@ -244,7 +349,7 @@ const fn signed(mut spec: Spec) -> Spec {
     spec
 }
 
-const fn block(mut spec: Spec, size: i64) -> Spec {
+pub(super) const fn block(mut spec: Spec, size: i64) -> Spec {
     if let Kind::Num {
         arg,
         default,
@@ -266,538 +371,16 @@ const fn block(mut spec: Spec, size: i64) -> Spec {
     spec
 }
 
-/// An option hotbackup accepts but ignores, with any value (strict checking of values we
-/// ignore would only break option files shared with the server).
-const fn any(name: &'static str, arg: Arg, scope: Scope, help: &'static str) -> Spec {
-    ignored(with_arg(t(name, scope, help), arg))
+/// A text option whose value is not checked (we never use it, and strict checking would
+/// only break option files shared with the server).
+pub(super) const fn any(name: &'static str, arg: Arg, scope: Scope, help: &'static str) -> Spec {
+    with_arg(t(name, scope, help), arg)
 }
 
-/// An ignored boolean.
-const fn any_bool(name: &'static str, default: bool, scope: Scope, help: &'static str) -> Spec {
-    ignored(b(name, default, scope, help))
-}
+pub(super) const UINT_MAX: i64 = u32::MAX as i64;
+pub(super) const LLONG_MAX: i64 = i64::MAX;
 
-const INT_MAX: i64 = i32::MAX as i64;
-const UINT_MAX: i64 = u32::MAX as i64;
-const LLONG_MAX: i64 = i64::MAX;
-const IGNORED: &str = "Accepted for compatibility; ignored by hotbackup.";
-
-use Arg::{Optional, Required};
-use Scope::{Client, Server};
-
-/// Every option, in `--help` order (mariadb-backup's order: client table first).
-pub static SPECS: &[Spec] = &[
-    // ---- client table (xb_client_options) ----
-    short(b("verbose", false, Client, "display verbose output"), 'V'),
-    short(
-        b(
-            "version",
-            false,
-            Client,
-            "print version information and exit",
-        ),
-        'v',
-    ),
-    t(
-        "target-dir",
-        Client,
-        "the backup directory (default ./xtrabackup_backupfiles/)",
-    ),
-    b(
-        "backup",
-        false,
-        Client,
-        "take a backup of the running server to --target-dir",
-    ),
-    b(
-        "prepare",
-        false,
-        Client,
-        "prepare a backup so that a server can start on it",
-    ),
-    b(
-        "export",
-        false,
-        Client,
-        "with --prepare: create files to import tables into another server",
-    ),
-    b(
-        "print-param",
-        false,
-        Client,
-        "print the mysqld options needed for copy-back and exit",
-    ),
-    block(
-        n(
-            "use-memory",
-            96 << 20,
-            8 << 20,
-            LLONG_MAX,
-            Client,
-            "memory for --prepare's page cache (K, M, G suffixes), default 96M",
-        ),
-        8 << 20,
-    ),
-    signed(n(
-        "throttle",
-        0,
-        0,
-        LLONG_MAX,
-        Client,
-        "limit I/O operations (read+write pairs) per second during --backup: one operation \
-         is a read of up to 640 pages (10 MB at 16k) of an InnoDB file; the redo log copy \
-         is never throttled; 0: no limit",
-    )),
-    any("log", Optional, Client, IGNORED),
-    n(
-        "log-copy-interval",
-        1000,
-        0,
-        UINT_MAX,
-        Client,
-        "milliseconds between checks by the redo-log copier (default 1000)",
-    ),
-    t(
-        "extra-lsndir",
-        Client,
-        "with --backup: also write xtrabackup_checkpoints and xtrabackup_info here",
-    ),
-    t(
-        "incremental-lsn",
-        Client,
-        "with --backup: copy only pages newer than this LSN. A wrong LSN makes the backup \
-         unusable, and that cannot be detected",
-    ),
-    t(
-        "incremental-basedir",
-        Client,
-        "with --backup: copy only pages newer than the backup in this directory",
-    ),
-    t(
-        "incremental-dir",
-        Client,
-        "with --prepare: apply the incremental backup in this directory",
-    ),
-    t(
-        "tables",
-        Client,
-        "back up only tables whose db.table name matches this regexp",
-    ),
-    t(
-        "tables-file",
-        Client,
-        "back up only the db.table names listed in this file",
-    ),
-    t(
-        "databases",
-        Client,
-        "back up only these databases (and db.table names), space-separated",
-    ),
-    t(
-        "databases-file",
-        Client,
-        "back up only the databases listed in this file",
-    ),
-    t(
-        "tables-exclude",
-        Client,
-        "skip tables matching this regexp (wins over --tables)",
-    ),
-    t(
-        "databases-exclude",
-        Client,
-        "skip these databases (wins over --databases)",
-    ),
-    e(
-        "stream",
-        Required,
-        &["xbstream", "mbstream"],
-        Client,
-        "write the backup to standard output in this format: xbstream (or mbstream)",
-    ),
-    e(
-        "compress",
-        Optional,
-        &["quicklz"],
-        Client,
-        "compress each backup file (quicklz only; deprecated)",
-    ),
-    n(
-        "compress-threads",
-        1,
-        1,
-        UINT_MAX,
-        Client,
-        "threads for --compress (deprecated)",
-    ),
-    n(
-        "compress-chunk-size",
-        1 << 16,
-        1,
-        u32::MAX as i64,
-        Client,
-        "buffer size for --compress threads (deprecated)",
-    ),
-    any_bool("incremental-force-scan", false, Client, IGNORED),
-    any_bool("close-files", false, Client, IGNORED),
-    Spec {
-        name: "core-file",
-        short: None,
-        kind: Kind::Flag,
-        scope: Client,
-        effect: Effect::Ignored,
-        help: IGNORED,
-    },
-    b(
-        "copy-back",
-        false,
-        Client,
-        "copy a prepared backup from --target-dir into an empty --datadir",
-    ),
-    b(
-        "move-back",
-        false,
-        Client,
-        "move a prepared backup from --target-dir into an empty --datadir (removes the backup)",
-    ),
-    b(
-        "galera-info",
-        false,
-        Client,
-        "write xtrabackup_galera_info with the Galera node state at backup time",
-    ),
-    b(
-        "slave-info",
-        false,
-        Client,
-        "write the primary's binlog position to xtrabackup_slave_info (for a new replica)",
-    ),
-    b(
-        "no-lock",
-        false,
-        Client,
-        "take no BACKUP STAGE locks: only safe if all tables are InnoDB and no DDL runs; \
-         the binlog position is then meaningless",
-    ),
-    b(
-        "safe-slave-backup",
-        false,
-        Client,
-        "stop the replica SQL thread and wait until it has no open temporary tables",
-    ),
-    any_bool("rsync", false, Client, IGNORED),
-    any_bool("no-backup-locks", false, Client, IGNORED),
-    b(
-        "force-non-empty-directories",
-        false,
-        Client,
-        "let --copy-back/--move-back write into non-empty directories; existing files are \
-         never overwritten",
-    ),
-    any_bool("no-version-check", false, Client, IGNORED),
-    b(
-        "decompress",
-        false,
-        Client,
-        "decompress the .qp files of a --compress backup",
-    ),
-    short(
-        t("user", Client, "user name for the server connection"),
-        'u',
-    ),
-    short(
-        t(
-            "host",
-            Client,
-            "host name for a TCP connection to the server",
-        ),
-        'H',
-    ),
-    short(
-        n(
-            "port",
-            0,
-            0,
-            UINT_MAX,
-            Client,
-            "TCP port for the server connection",
-        ),
-        'P',
-    ),
-    short(
-        t(
-            "password",
-            Client,
-            "password for the server connection (no prompting: give it here or in an option file)",
-        ),
-        'p',
-    ),
-    e(
-        "protocol",
-        Required,
-        &["tcp", "socket", "pipe", "memory"],
-        Client,
-        "connection protocol: tcp or socket",
-    ),
-    short(t("socket", Client, "Unix socket of the server"), 'S'),
-    t(
-        "incremental-history-name",
-        Client,
-        "base the incremental backup on the latest backup of this series in \
-         mysql.mariadb_backup_history",
-    ),
-    t(
-        "incremental-history-uuid",
-        Client,
-        "base the incremental backup on the backup with this uuid in \
-         mysql.mariadb_backup_history",
-    ),
-    b(
-        "remove-original",
-        false,
-        Client,
-        "with --decompress: remove the .qp files",
-    ),
-    any("ftwrl-wait-query-type", Required, Client, IGNORED),
-    any("kill-long-query-type", Required, Client, IGNORED),
-    any("kill-long-queries-timeout", Required, Client, IGNORED),
-    n(
-        "ftwrl-wait-timeout",
-        0,
-        0,
-        UINT_MAX,
-        Client,
-        "alias for --startup-wait-timeout",
-    ),
-    n(
-        "startup-wait-timeout",
-        0,
-        0,
-        UINT_MAX,
-        Client,
-        "seconds to wait for BACKUP STAGE START (0: wait forever)",
-    ),
-    any("ftwrl-wait-threshold", Required, Client, IGNORED),
-    n(
-        "safe-slave-backup-timeout",
-        300,
-        0,
-        UINT_MAX,
-        Client,
-        "seconds --safe-slave-backup waits for open temporary tables to close (default 300)",
-    ),
-    with_arg(
-        t(
-            "history",
-            Client,
-            "record the backup in mysql.mariadb_backup_history, optionally under this series name",
-        ),
-        Optional,
-    ),
-    e(
-        "binlog-info",
-        Optional,
-        &["off", "lockless", "on", "auto"],
-        Client,
-        "how to get the binlog position: OFF, ON, LOCKLESS or AUTO (default)",
-    ),
-    any_bool("secure-auth", true, Client, IGNORED),
-    b(
-        "log-innodb-page-corruption",
-        false,
-        Client,
-        "continue past corrupted InnoDB pages, list them in innodb_corrupted_pages, and fail \
-         at the end",
-    ),
-    any("login-path", Required, Client, ""),
-    any_bool("apply-log", false, Client, ""),
-    b("ssl", true, Client, "use TLS for the connection"),
-    t("ssl-ca", Client, "CA file in PEM format (implies --ssl)"),
-    t("ssl-capath", Client, "CA directory (implies --ssl)"),
-    t(
-        "ssl-cert",
-        Client,
-        "client certificate in PEM format (implies --ssl)",
-    ),
-    t("ssl-cipher", Client, "TLS ciphers to use (implies --ssl)"),
-    t(
-        "ssl-key",
-        Client,
-        "client key in PEM format (implies --ssl)",
-    ),
-    t(
-        "ssl-crl",
-        Client,
-        "certificate revocation list (implies --ssl)",
-    ),
-    t(
-        "ssl-crlpath",
-        Client,
-        "certificate revocation list directory (implies --ssl)",
-    ),
-    t("tls-version", Client, "TLS protocol versions to allow"),
-    b(
-        "ssl-verify-server-cert",
-        false,
-        Client,
-        "verify the server's certificate",
-    ),
-    // ---- server table (xb_server_options) ----
-    short(
-        t(
-            "datadir",
-            Server,
-            "data directory: destination of --copy-back/--move-back; for --backup the server's \
-         own value wins",
-        ),
-        'h',
-    ),
-    short(t("tmpdir", Server, "directory for temporary files"), 't'),
-    n(
-        "parallel",
-        1,
-        1,
-        INT_MAX,
-        Server,
-        "threads copying data files (default 1)",
-    ),
-    b(
-        "extended-validation",
-        false,
-        Server,
-        "validate InnoDB pages more thoroughly during --backup (slower)",
-    ),
-    b(
-        "encrypted-backup",
-        true,
-        Server,
-        "treat pages with a nonzero key_version as encrypted",
-    ),
-    any("log-bin", Optional, Server, IGNORED),
-    any("innodb", Optional, Server, IGNORED),
-    any_bool("innodb-adaptive-hash-index", false, Server, IGNORED),
-    any("innodb-autoextend-increment", Required, Server, IGNORED),
-    t(
-        "innodb-data-file-path",
-        Server,
-        "system tablespace files and sizes (ibdata1:12M:autoextend)",
-    ),
-    t(
-        "innodb-data-home-dir",
-        Server,
-        "directory of the system tablespace files",
-    ),
-    any_bool("innodb-doublewrite", false, Server, IGNORED),
-    any("innodb-io-capacity", Optional, Server, IGNORED),
-    any("innodb-file-io-threads", Required, Server, IGNORED),
-    any("innodb-read-io-threads", Required, Server, IGNORED),
-    any("innodb-write-io-threads", Required, Server, IGNORED),
-    any_bool("innodb-file-per-table", false, Server, IGNORED),
-    any("innodb-flush-method", Required, Server, IGNORED),
-    any("innodb-log-buffer-size", Required, Server, IGNORED),
-    any_bool("innodb-log-file-mmap", false, Server, IGNORED),
-    any_bool("innodb-log-file-buffering", true, Server, IGNORED),
-    n(
-        "innodb-log-file-size",
-        96 << 20,
-        0,
-        LLONG_MAX,
-        Server,
-        "the server's redo log size (recorded; copy-back leaves resizing to the server)",
-    ),
-    t(
-        "innodb-log-group-home-dir",
-        Server,
-        "directory of ib_logfile0",
-    ),
-    any("innodb-log-write-ahead-size", Required, Server, IGNORED),
-    any("innodb-max-dirty-pages-pct", Required, Server, IGNORED),
-    any_bool("innodb-use-native-aio", true, Server, IGNORED),
-    any("innodb-linux-aio", Required, Server, IGNORED),
-    signed(n(
-        "innodb-page-size",
-        16384,
-        4096,
-        65536,
-        Server,
-        "InnoDB page size (default 16384)",
-    )),
-    any("innodb-buffer-pool-filename", Required, Server, IGNORED),
-    e(
-        "innodb-checksum-algorithm",
-        Required,
-        &["crc32", "strict_crc32", "full_crc32", "strict_full_crc32"],
-        Server,
-        "page checksum algorithm: crc32, strict_crc32, full_crc32, strict_full_crc32",
-    ),
-    t(
-        "innodb-undo-directory",
-        Server,
-        "directory of the undo tablespaces",
-    ),
-    n(
-        "innodb-undo-tablespaces",
-        0,
-        0,
-        127,
-        Server,
-        "number of undo tablespaces",
-    ),
-    any("innodb-compression-level", Required, Server, IGNORED),
-    any("defaults-group", Required, Server, IGNORED),
-    t("plugin-dir", Server, "plugin directory, for --prepare"),
-    t(
-        "aria-log-dir-path",
-        Server,
-        "directory of the Aria log files",
-    ),
-    n(
-        "open-files-limit",
-        0,
-        0,
-        UINT_MAX,
-        Server,
-        "file descriptors to reserve with setrlimit() (0: as many as allowed)",
-    ),
-    b(
-        "lock-ddl-per-table",
-        false,
-        Server,
-        "take a DDL lock on each table before copying it, until the backup ends",
-    ),
-    any("rocksdb-datadir", Required, Server, IGNORED),
-    any_bool("rocksdb-backup", true, Server, IGNORED),
-    b(
-        "check-privileges",
-        true,
-        Server,
-        "check the backup user's privileges first",
-    ),
-    with_arg(
-        n(
-            "innodb-force-recovery",
-            0,
-            0,
-            1,
-            Server,
-            "with --prepare: crash recovery mode that ignores page corruption (emergencies only)",
-        ),
-        Optional,
-    ),
-    b(
-        "innodb-log-checkpoint-now",
-        false,
-        Server,
-        "with --backup: force an InnoDB checkpoint",
-    ),
-    b(
-        "mysqld-args",
-        false,
-        Server,
-        "all later arguments are server options; unknown ones are ignored",
-    ),
-    short(b("help", false, Server, "display this help and exit"), '?'),
-];
+use super::table::SPECS;
 
 /// Finds an option by long name; `-` and `_` are interchangeable, case matters (as in
 /// my_getopt). There is no prefix matching: mariadb-backup 10.11 rejects `--ver`.
@@ -810,15 +393,6 @@ pub fn find(name: &str) -> Option<&'static Spec> {
 /// Finds an option by its single-letter form.
 pub fn find_short(c: char) -> Option<&'static Spec> {
     SPECS.iter().find(|s| s.short == Some(c))
-}
-
-/// The names of all options that are accepted but ignored.
-#[allow(dead_code)] // API for logging and docs; the binary does not list them yet
-pub fn ignored_names() -> impl Iterator<Item = &'static str> {
-    SPECS
-        .iter()
-        .filter(|s| s.effect == Effect::Ignored)
-        .map(|s| s.name)
 }
 
 #[cfg(test)]

@@ -1,0 +1,232 @@
+//! From the parser's stored values to the typed [`Options`], through typed accessors keyed by
+//! [`Opt`]: a misspelt option is a compile error, and reading an option as the wrong kind (a
+//! number as a switch) panics in the unit test that builds every option.
+
+use std::path::PathBuf;
+
+use super::parse::{Engine, Setting, Val};
+use super::spec::Kind;
+use super::table::Opt;
+use super::{
+    print_param, refuse, BinlogInfo, ChecksumAlgorithm, Connection, Error, ErrorKind, Innodb, Mode,
+    Options, Origin, Protocol,
+};
+
+impl Engine {
+    fn setting(&self, o: Opt) -> Option<&Setting> {
+        self.settings.get(o.spec().name)
+    }
+
+    fn val(&self, o: Opt) -> Option<&Val> {
+        self.setting(o).map(|s| &s.val)
+    }
+
+    /// A text option's value (`None` when not given, reset, or given without a value).
+    fn text(&self, o: Opt) -> Option<String> {
+        assert!(matches!(o.spec().kind, Kind::Text(_)), "{o:?} is not text");
+        match self.val(o) {
+            Some(Val::Text(t)) => Some(t.clone()),
+            _ => None,
+        }
+    }
+
+    fn path(&self, o: Opt) -> Option<PathBuf> {
+        self.text(o).map(PathBuf::from)
+    }
+
+    /// A boolean's value or default.
+    fn flag(&self, o: Opt) -> bool {
+        let Kind::Bool { default } = o.spec().kind else {
+            panic!("{o:?} is not a boolean");
+        };
+        match self.val(o) {
+            Some(Val::Bool(b)) => *b,
+            _ => default,
+        }
+    }
+
+    /// A number's value or default (already clamped to the option's bounds).
+    fn num(&self, o: Opt) -> i64 {
+        let Kind::Num { default, .. } = o.spec().kind else {
+            panic!("{o:?} is not a number");
+        };
+        match self.val(o) {
+            Some(Val::Num(n)) => *n,
+            _ => default,
+        }
+    }
+
+    fn unsigned(&self, o: Opt) -> u64 {
+        u64::try_from(self.num(o)).unwrap_or(0)
+    }
+
+    fn u32(&self, o: Opt) -> u32 {
+        u32::try_from(self.num(o)).unwrap_or(u32::MAX)
+    }
+
+    /// An enum's index, `None` when not given or given without a value.
+    fn enum_idx(&self, o: Opt) -> Option<i64> {
+        assert!(
+            matches!(o.spec().kind, Kind::Enum { .. }),
+            "{o:?} is not an enum"
+        );
+        match self.val(o) {
+            Some(Val::Num(n)) => Some(*n),
+            _ => None,
+        }
+    }
+
+    fn given(&self, o: Opt) -> bool {
+        self.setting(o).is_some()
+    }
+
+    /// Of two options that set the same thing (aliases), the one given later.
+    fn later(&self, a: Opt, b: Opt) -> Opt {
+        match (self.setting(a), self.setting(b)) {
+            (Some(x), Some(y)) if y.seq > x.seq => b,
+            (None, Some(_)) => b,
+            _ => a,
+        }
+    }
+
+    pub(super) fn build(&mut self) -> Result<Options, Error> {
+        let port = match self.num(Opt::Port) {
+            0 => None,
+            p => Some(u16::try_from(p).map_err(|_| {
+                // Deliberate difference: mariadb-backup accepts any unsigned int here.
+                Error::new(
+                    ErrorKind::BadValue,
+                    format!(
+                        "invalid value '{p}' for option 'port' (from {}): a TCP port is 1..65535",
+                        self.setting(Opt::Port)
+                            .map_or(Origin::Default, |s| s.origin.clone())
+                    ),
+                )
+            })?),
+        };
+        let protocol = self.enum_idx(Opt::Protocol).map(|i| match i {
+            0 => Protocol::Tcp,
+            1 => Protocol::Socket,
+            2 => Protocol::Pipe,
+            _ => Protocol::Memory,
+        });
+        let binlog_info = match self.enum_idx(Opt::BinlogInfo) {
+            Some(0) => BinlogInfo::Off,
+            Some(1) => BinlogInfo::Lockless,
+            Some(2) => BinlogInfo::On,
+            // `--binlog-info` without a value: ON, the only reading that makes sense.
+            None if self.given(Opt::BinlogInfo) => BinlogInfo::On,
+            _ => BinlogInfo::Auto,
+        };
+        let checksum_algorithm = self
+            .enum_idx(Opt::InnodbChecksumAlgorithm)
+            .map(|i| match i {
+                0 => ChecksumAlgorithm::Crc32,
+                1 => ChecksumAlgorithm::StrictCrc32,
+                2 => ChecksumAlgorithm::FullCrc32,
+                _ => ChecksumAlgorithm::StrictFullCrc32,
+            });
+        let history = match self.val(Opt::History) {
+            Some(Val::Text(t)) => Some(Some(t.clone())),
+            Some(Val::Absent) => Some(None),
+            _ => None,
+        };
+        let connection = Connection {
+            user: self.text(Opt::User),
+            password: self.text(Opt::Password),
+            host: self.text(Opt::Host),
+            port,
+            socket: self.path(Opt::Socket),
+            protocol,
+        };
+
+        // --print-param only prints: nothing is backed up, so nothing is refused. Refusals
+        // come before the mode checks: `--backup --decompress` is about --decompress.
+        let print_param = self.flag(Opt::PrintParam);
+        if !print_param {
+            let warnings = refuse::check(&self.settings, &connection)?;
+            self.warnings.extend(warnings);
+        }
+        // --apply-log sets the same variable as --prepare in mariadb-backup: the later wins.
+        let prepare = self.later(Opt::Prepare, Opt::ApplyLog);
+        let modes = [
+            (Opt::Backup, Mode::Backup),
+            (prepare, Mode::Prepare),
+            (Opt::CopyBack, Mode::CopyBack),
+            (Opt::MoveBack, Mode::MoveBack),
+            (Opt::Decompress, Mode::Decompress),
+        ];
+        let mut chosen: Vec<(usize, Mode)> = modes
+            .iter()
+            .filter(|(o, _)| self.flag(*o))
+            .map(|(o, mode)| (self.setting(*o).map_or(0, |s| s.seq), *mode))
+            .collect();
+        chosen.sort_by_key(|(seq, _)| *seq);
+        let mode = match chosen.as_slice() {
+            [] if print_param => None,
+            [] => {
+                return Err(Error::new(
+                    ErrorKind::NoMode,
+                    "no mode given: use --backup, --prepare, --copy-back or --move-back \
+                     (see hotbackup --help)",
+                ))
+            }
+            [(_, m)] => Some(*m),
+            [(_, a), (_, b), ..] => {
+                return Err(Error::new(
+                    ErrorKind::TwoModes,
+                    format!(
+                        "{} and {} cannot be used together; give exactly one mode",
+                        a.option(),
+                        b.option()
+                    ),
+                ))
+            }
+        };
+
+        let print_param = print_param.then(|| print_param::render(&self.settings));
+
+        Ok(Options {
+            mode,
+            print_param,
+            target_dir: self
+                .path(Opt::TargetDir)
+                .unwrap_or_else(|| PathBuf::from("./xtrabackup_backupfiles/")),
+            connection,
+            command_line_secrets: self.secrets.clone(),
+            datadir: self.path(Opt::Datadir),
+            innodb: Innodb {
+                data_home_dir: self.path(Opt::InnodbDataHomeDir),
+                log_group_home_dir: self.path(Opt::InnodbLogGroupHomeDir),
+                undo_directory: self.path(Opt::InnodbUndoDirectory),
+                data_file_path: self.text(Opt::InnodbDataFilePath),
+                checksum_algorithm,
+            },
+            parallel: self.u32(Opt::Parallel),
+            throttle: self.u32(Opt::Throttle),
+            use_memory: self.unsigned(Opt::UseMemory),
+            log_copy_interval_ms: self.unsigned(Opt::LogCopyInterval),
+            extra_lsndir: self.path(Opt::ExtraLsndir),
+            no_lock: self.flag(Opt::NoLock),
+            slave_info: self.flag(Opt::SlaveInfo),
+            safe_slave_backup: self.flag(Opt::SafeSlaveBackup),
+            safe_slave_backup_timeout_s: self.unsigned(Opt::SafeSlaveBackupTimeout),
+            galera_info: self.flag(Opt::GaleraInfo),
+            history,
+            binlog_info,
+            check_privileges: self.flag(Opt::CheckPrivileges),
+            // --ftwrl-wait-timeout is an alias: whichever was given later wins.
+            startup_wait_timeout_s: self
+                .unsigned(self.later(Opt::StartupWaitTimeout, Opt::FtwrlWaitTimeout)),
+            log_innodb_page_corruption: self.flag(Opt::LogInnodbPageCorruption),
+            force_non_empty_directories: self.flag(Opt::ForceNonEmptyDirectories),
+            aria_log_dir_path: self.path(Opt::AriaLogDirPath),
+            #[cfg(test)]
+            origins: self
+                .settings
+                .iter()
+                .map(|(k, s)| (*k, s.origin.clone()))
+                .collect(),
+        })
+    }
+}

@@ -1,0 +1,284 @@
+//! Walks the whole option table: every option is in exactly the state it claims. Implemented
+//! options change [`Options`] and every field of `Options` is read by the binary; options
+//! without effect change nothing; refused ones are refused from the command line and the tool
+//! groups, and from the shared groups as their [`Shared`] says.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::options::cnf::tests::write_files;
+use crate::options::spec::{Accepts, Kind, Shared, State};
+use crate::options::{parse_args, Command, Env, ErrorKind, Options, Parsed};
+
+fn parse(args: &[&str]) -> Parsed {
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    parse_args(&args, &Env::default())
+}
+
+/// The options, without the test-only record of where values came from.
+fn options(args: &[&str]) -> Options {
+    match parse(args).result {
+        Ok(Command::Run(mut o)) => {
+            o.origins.clear();
+            *o
+        }
+        other => panic!("{args:?}: {other:?}"),
+    }
+}
+
+/// A command-line argument giving `opt` a value other than its default.
+fn non_default(opt: Opt) -> String {
+    let spec = opt.spec();
+    let name = spec.name;
+    match spec.kind {
+        Kind::Bool { default: true } => format!("--skip-{name}"),
+        Kind::Bool { default: false } | Kind::Flag => format!("--{name}"),
+        Kind::Text(_) => format!("--{name}=/x"),
+        Kind::Num {
+            default,
+            max,
+            block,
+            ..
+        } => format!("--{name}={}", (default + block).min(max)),
+        Kind::Enum { values, .. } => format!("--{name}={}", values[0]),
+    }
+}
+
+#[test]
+fn implemented_options_reach_options() {
+    let baseline = options(&["--backup"]);
+    for &opt in Opt::ALL {
+        if opt.spec().state != State::Implemented {
+            continue;
+        }
+        let arg = non_default(opt);
+        match opt {
+            Opt::Help => assert!(matches!(parse(&[&arg]).result, Ok(Command::Help))),
+            Opt::Version => assert!(matches!(parse(&[&arg]).result, Ok(Command::Version))),
+            Opt::Backup | Opt::Prepare | Opt::ApplyLog | Opt::CopyBack | Opt::MoveBack => {
+                let o = options(&["--print-param", &arg]);
+                assert!(o.mode.is_some(), "{arg}");
+            }
+            Opt::PrintParam => assert!(options(&["--backup", &arg]).print_param.is_some()),
+            // Changes how the parser treats what follows.
+            Opt::MysqldArgs => {
+                assert!(parse(&["--backup", "--frob"]).result.is_err());
+                options(&["--backup", &arg, "--frob"]);
+            }
+            _ => assert_ne!(
+                options(&["--backup", &arg]),
+                baseline,
+                "{arg} changes nothing"
+            ),
+        }
+    }
+}
+
+#[test]
+fn options_without_effect_change_nothing() {
+    let baseline = options(&["--backup"]);
+    let mut seen = 0;
+    for &opt in Opt::ALL {
+        if opt.spec().state == State::NoEffect {
+            let arg = non_default(opt);
+            let parsed = parse(&["--backup", &arg]);
+            assert!(parsed.warnings.is_empty(), "{arg}: {:?}", parsed.warnings);
+            assert_eq!(options(&["--backup", &arg]), baseline, "{arg}");
+            assert!(opt.spec().help.contains("old") || !opt.spec().help.is_empty());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 10, "{seen}");
+}
+
+fn assert_refused(parsed: &Parsed, name: &str, ctx: &str) {
+    match &parsed.result {
+        Err(e) => {
+            assert_eq!(e.kind, ErrorKind::Unsupported, "{ctx}: {e}");
+            assert!(e.is_usage(), "{ctx}");
+            assert!(
+                e.message.starts_with(&format!(
+                    "--{name} is not supported by this version of hotbackup"
+                )),
+                "{ctx}: {e}"
+            );
+        }
+        other => panic!("{ctx}: not refused: {other:?}"),
+    }
+}
+
+#[test]
+fn refused_options_are_refused_on_the_command_line_and_in_tool_groups() {
+    let mut seen = 0;
+    for &opt in Opt::ALL {
+        let spec = opt.spec();
+        let State::Refused { accepts, .. } = spec.state else {
+            assert_eq!(spec.refused_example(), None);
+            continue;
+        };
+        seen += 1;
+        let example = spec.refused_example().unwrap();
+        for mode in ["--backup", "--prepare", "--copy-back"] {
+            assert_refused(&parse(&[mode, &example]), spec.name, &example);
+        }
+        // From a tool group.
+        let body = example.trim_start_matches("--");
+        let dir = write_files(
+            "refused",
+            &[("my.cnf", &format!("[mariadb-backup]\n{body}\n"))],
+        );
+        let file = format!("--defaults-file={}", dir.join("my.cnf").display());
+        let parsed = parse(&[&file, "--backup"]);
+        assert_refused(&parsed, spec.name, &format!("[mariadb-backup] {body}"));
+        let Err(e) = parsed.result else {
+            unreachable!()
+        };
+        assert!(e.message.contains("[mariadb-backup] of option file"), "{e}");
+        // The default value asks for nothing and is accepted.
+        let default = match (spec.kind, accepts) {
+            (_, Accepts::Off) => Some(format!("--skip-{}", spec.name)),
+            (Kind::Bool { default: true }, _) => Some(format!("--{}", spec.name)),
+            (Kind::Bool { default: false }, _) => Some(format!("--skip-{}", spec.name)),
+            (Kind::Num { default, .. }, _) => Some(format!("--{}={default}", spec.name)),
+            _ => None,
+        };
+        if let Some(default) = default {
+            options(&["--backup", &default]);
+        }
+    }
+    assert!(seen >= 40, "{seen}");
+}
+
+#[test]
+fn refused_options_from_shared_groups() {
+    for &opt in Opt::ALL {
+        let spec = opt.spec();
+        let State::Refused { shared, .. } = spec.state else {
+            continue;
+        };
+        let body = spec.refused_example().unwrap();
+        let body = body.trim_start_matches("--");
+        let group = match spec.scope {
+            Scope::Server => "mysqld",
+            Scope::Client => "client",
+        };
+        let dir = write_files("shared", &[("my.cnf", &format!("[{group}]\n{body}\n"))]);
+        let file = format!("--defaults-file={}", dir.join("my.cnf").display());
+        let ctx = format!("[{group}] {body}");
+        let parsed = parse(&[&file, "--backup"]);
+        match shared {
+            Shared::Refuse => assert_refused(&parsed, spec.name, &ctx),
+            Shared::Warn | Shared::Tls => {
+                assert!(
+                    matches!(parsed.result, Ok(Command::Run(_))),
+                    "{ctx}: {parsed:?}"
+                );
+                let warning = format!("Warning: hotbackup: ignoring {} from [{group}]", spec.name);
+                assert!(
+                    parsed.warnings.iter().any(|w| w.starts_with(&warning)),
+                    "{ctx}: {:?}",
+                    parsed.warnings
+                );
+            }
+        }
+        if shared == Shared::Tls {
+            // A TCP connection that leaves the machine would silently go unencrypted.
+            for host in ["--host=db1.example.com", "--host=10.1.2.3"] {
+                let parsed = parse(&[&file, "--backup", host]);
+                assert_refused(&parsed, spec.name, &format!("{ctx} {host}"));
+            }
+            for local in ["--host=127.0.0.1", "--host=localhost", "--protocol=tcp"] {
+                let parsed = parse(&[&file, "--backup", local]);
+                assert!(parsed.result.is_ok(), "{ctx} {local}: {parsed:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn explicit_tls_off_is_accepted_everywhere() {
+    options(&["--backup", "--skip-ssl", "--host=db1.example.com"]);
+    options(&["--backup", "--ssl=0"]);
+    assert_refused(&parse(&["--backup", "--ssl"]), "ssl", "--ssl");
+    assert_refused(
+        &parse(&["--backup", "--ssl-verify-server-cert"]),
+        "ssl-verify-server-cert",
+        "--ssl-verify-server-cert",
+    );
+}
+
+/// The names of the fields of `pub struct NAME { ... }` in `source`, except test-only ones.
+fn fields(source: &str, name: &str) -> Vec<String> {
+    let start = source
+        .find(&format!("pub struct {name} {{"))
+        .unwrap_or_else(|| panic!("no struct {name}"));
+    let body = &source[start..];
+    let body = &body[..body.find("\n}").unwrap()];
+    let mut out = Vec::new();
+    let mut test_only = false;
+    for line in body.lines().skip(1) {
+        let line = line.trim();
+        if line == "#[cfg(test)]" {
+            test_only = true;
+        } else if let Some(rest) = line.strip_prefix("pub ") {
+            let field = rest.split(':').next().unwrap().to_string();
+            if !std::mem::take(&mut test_only) {
+                out.push(field);
+            }
+        }
+    }
+    out
+}
+
+fn sources(dir: &Path, skip: &Path, out: &mut String) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path: PathBuf = entry.unwrap().path();
+        if path == skip {
+            continue;
+        }
+        if path.is_dir() {
+            sources(&path, skip, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+}
+
+/// Options fields that are in a refused option's place until the code that reads them is
+/// merged: `--startup-wait-timeout`/`--ftwrl-wait-timeout` (both refused until then).
+const PENDING: &[&str] = &["startup_wait_timeout_s"];
+
+#[test]
+fn every_options_field_is_read_by_the_binary() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut code = String::new();
+    sources(&src, &src.join("options"), &mut code);
+    let defs = include_str!("mod.rs");
+    let mut checked = 0;
+    for strukt in ["Options", "Connection", "Innodb"] {
+        for field in fields(defs, strukt) {
+            if PENDING.contains(&field.as_str()) {
+                continue;
+            }
+            let read = code.match_indices(&format!(".{field}")).any(|(at, m)| {
+                let next = code[at + m.len()..].chars().next().unwrap_or(' ');
+                !(next.is_alphanumeric() || next == '_')
+            });
+            assert!(
+                read,
+                "Options field `{strukt}::{field}` is never read outside options/"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 25, "{checked}");
+}
+
+#[test]
+fn table_and_opt_agree() {
+    assert_eq!(Opt::ALL.len(), SPECS.len());
+    for (i, &opt) in Opt::ALL.iter().enumerate() {
+        assert_eq!(opt as usize, i);
+        assert_eq!(Opt::of(opt.spec()), opt);
+    }
+}
