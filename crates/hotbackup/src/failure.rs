@@ -58,6 +58,13 @@ impl From<server::ServerError> for Failure {
             server::ServerError::Query { .. } | server::ServerError::Unexpected { .. } => {
                 Code::Connection
             }
+            // Cut by the caller (a signal): a failure like any other; cut because the server
+            // stopped answering or went away: connection.
+            server::ServerError::Interrupted {
+                why: server::Stop::Cancelled(_),
+                ..
+            } => Code::Failure,
+            server::ServerError::Interrupted { .. } => Code::Connection,
         };
         Failure::new(code, e.to_string())
     }

@@ -397,15 +397,16 @@ impl Session {
         sql: &str,
         f: impl FnOnce(&mut mysql::Conn) -> Result<T, mysql::Error>,
     ) -> Result<T, ServerError> {
-        let ticket = match &self.watchdog {
-            Some(w) => Some(w.enter(self.conn.as_raw_fd()).map_err(|why| {
-                ServerError::Interrupted {
-                    sql: sql.to_string(),
-                    why,
-                }
-            })?),
-            None => None,
-        };
+        let ticket =
+            match &self.watchdog {
+                Some(w) => Some(w.enter(self.conn.as_raw_fd()).map_err(|why| {
+                    ServerError::Interrupted {
+                        sql: sql.to_string(),
+                        why,
+                    }
+                })?),
+                None => None,
+            };
         let result = f(&mut self.conn);
         let cut = ticket.and_then(watchdog::Ticket::leave);
         match (result, cut) {
@@ -1069,11 +1070,17 @@ mod tests {
             "grant usage on *.* to `x`@`%` identified by password 'it''s \\' secret'",
             "grant usage on *.* to `x`@`%` identified by password '<redacted>'",
         );
-        check("GRANT USAGE ON *.* TO `t`@`%` IDENTIFIED BY PASSWORD '*AB", "GRANT USAGE ON *.* TO `t`@`%` IDENTIFIED BY PASSWORD '<redacted>'");
+        check(
+            "GRANT USAGE ON *.* TO `t`@`%` IDENTIFIED BY PASSWORD '*AB",
+            "GRANT USAGE ON *.* TO `t`@`%` IDENTIFIED BY PASSWORD '<redacted>'",
+        );
         // Nothing secret: unchanged, also a database named like a keyword.
         let plain = "GRANT ALL PRIVILEGES ON `using`.* TO `root`@`localhost` WITH GRANT OPTION";
         check(plain, plain);
-        check("GRANT PROXY ON ''@'%' TO 'root'@'localhost' WITH GRANT OPTION", "GRANT PROXY ON ''@'%' TO 'root'@'localhost' WITH GRANT OPTION");
+        check(
+            "GRANT PROXY ON ''@'%' TO 'root'@'localhost' WITH GRANT OPTION",
+            "GRANT PROXY ON ''@'%' TO 'root'@'localhost' WITH GRANT OPTION",
+        );
         // The privilege parser still reads a redacted line.
         let held = global_privileges(&[redact_grant(
             "GRANT RELOAD, PROCESS ON *.* TO `bk`@`%` IDENTIFIED BY PASSWORD '*AB'",
@@ -1091,7 +1098,10 @@ mod tests {
         };
         let text = e.to_string();
         assert!(!text.contains("6BB4837E"), "{text}");
-        assert!(text.contains("IDENTIFIED BY PASSWORD '<redacted>'"), "{text}");
+        assert!(
+            text.contains("IDENTIFIED BY PASSWORD '<redacted>'"),
+            "{text}"
+        );
     }
 
     #[test]
