@@ -20,6 +20,16 @@ impl Failure {
         Failure { code, message }
     }
 
+    /// `other` if its message already says what this one says (and more, e.g. the
+    /// statement that was waiting), else this one.
+    pub fn unless_said_by(self, other: Failure) -> Failure {
+        if other.message.starts_with(&self.message) {
+            other
+        } else {
+            self
+        }
+    }
+
     /// A file could not be read or written.
     pub fn io(path: &Path, e: std::io::Error) -> Failure {
         let hint = io_hint(&e);

@@ -587,7 +587,7 @@ fn stop_tailer_on_failure(
     }
     if let Some(silent) = watch.silent() {
         tailer.abort();
-        return silent;
+        return silent.unless_said_by(failure);
     }
     if let Some(why) = watch.gone() {
         tailer.abort();
@@ -617,7 +617,7 @@ fn explain_incomplete(
     if let Some(sig) = interrupt::received() {
         failure = interrupt::interrupted(sig);
     } else if let Some(silent) = watch.silent() {
-        failure = silent;
+        failure = silent.unless_said_by(failure);
     }
     // A signal or the watchdog's verdict needs no probe (which would wait on a silent server).
     let known = interrupt::received().is_some() || watch.silent().is_some();
