@@ -256,7 +256,7 @@ fn sigterm_on_a_replica_restarts_the_sql_thread_and_leaves_no_temp_file() {
         .exec(
             "SET SESSION sql_log_bin=0; CREATE DATABASE local; \
              CREATE TABLE local.big (id INT PRIMARY KEY, v VARCHAR(2000)) ENGINE=InnoDB; \
-             INSERT INTO local.big SELECT seq, REPEAT('x', 1500) FROM seq_1_to_60000",
+             INSERT INTO local.big SELECT seq, REPEAT('x', 1500) FROM local.seq_1_to_60000",
         )
         .unwrap();
     let running = |what: &str| {
