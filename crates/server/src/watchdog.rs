@@ -53,7 +53,7 @@ impl fmt::Display for Stop {
             ),
             Stop::Gone { endpoint, reason } => write!(
                 f,
-                "the MariaDB server at {endpoint} went away: {reason}. Check the server's error log; once it runs again, take a new backup"
+                "the MariaDB server went away during the backup ({endpoint}): it closed the connection and a new one failed: {reason}. Check the server's error log; once it runs again, take a new backup"
             ),
             Stop::Cancelled(why) => f.write_str(why),
         }
@@ -198,7 +198,9 @@ fn ping_loop(
             std::thread::sleep(interval.min(Duration::from_millis(100)));
         }
         let sent = Instant::now();
-        let Err(e) = probe.ping() else { continue };
+        if probe.ping().is_ok() {
+            continue;
+        }
         let stop = if sent.elapsed() + Duration::from_millis(100) >= silence {
             Stop::NoAnswer {
                 endpoint: endpoint.clone(),
@@ -226,7 +228,10 @@ fn ping_loop(
                 }
                 Err(again) => Stop::Gone {
                     endpoint: endpoint.clone(),
-                    reason: format!("{e}; reconnecting failed: {again}"),
+                    reason: match again {
+                        ServerError::Unreachable { reason, .. } => reason,
+                        other => other.to_string(),
+                    },
                 },
             }
         };
