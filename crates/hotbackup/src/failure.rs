@@ -20,6 +20,16 @@ impl Failure {
         Failure { code, message }
     }
 
+    /// `other` if its message already says what this one says (and more, e.g. the
+    /// statement that was waiting), else this one.
+    pub fn unless_said_by(self, other: Failure) -> Failure {
+        if other.message.starts_with(&self.message) {
+            other
+        } else {
+            self
+        }
+    }
+
     /// A file could not be read or written.
     pub fn io(path: &Path, e: std::io::Error) -> Failure {
         let hint = io_hint(&e);
@@ -58,6 +68,13 @@ impl From<server::ServerError> for Failure {
             server::ServerError::Query { .. } | server::ServerError::Unexpected { .. } => {
                 Code::Connection
             }
+            // Cut by the caller (a signal): a failure like any other; cut because the server
+            // stopped answering or went away: connection.
+            server::ServerError::Interrupted {
+                why: server::Stop::Cancelled(_),
+                ..
+            } => Code::Failure,
+            server::ServerError::Interrupted { .. } => Code::Connection,
         };
         Failure::new(code, e.to_string())
     }

@@ -11,13 +11,17 @@
 //! target (socket or host:port) and, for queries, the statement that failed.
 #![deny(missing_docs)]
 
+pub mod watchdog;
+
 use std::collections::BTreeMap;
 use std::fmt;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use innodb::Lsn;
 use mysql::prelude::Queryable;
+pub use watchdog::{Stop, Watchdog};
 
 /// Where Debian's client library looks when neither socket nor host is given
 /// (`[client-server] socket` in `/etc/mysql/my.cnf`).
@@ -26,6 +30,11 @@ pub const DEFAULT_SOCKET: &str = "/run/mysqld/mysqld.sock";
 /// Statement every session starts with: a backup may hold a connection idle for hours
 /// while files copy, and must not be cut off by `max_statement_time`.
 const SESSION_SETUP: &str = "SET SESSION wait_timeout=2147483, max_statement_time=0";
+
+/// How long connecting (TCP connect and the login handshake) may take when the
+/// [`ConnectOptions`] give no `io_timeout`: a server that does not greet a new connection
+/// for this long is frozen, even if its statements may wait for hours.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How to reach the server, from the command line and option files.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -42,11 +51,10 @@ pub struct ConnectOptions {
     pub user: Option<String>,
     /// `--password`; `None` means no password is sent.
     pub password: Option<String>,
-    /// Read, write and TCP connect timeout of the connection; `None` waits forever. Only for
-    /// sessions whose statements never wait legitimately for long (the redo copier's LSN
-    /// polls): a frozen (SIGSTOPped, hung) server then fails them instead of hanging the
-    /// backup. Never for the `BACKUP STAGE` session, whose `BLOCK_DDL`/`BLOCK_COMMIT` may
-    /// wait for long statements.
+    /// Read, write and connect timeout of the connection. `None`: connecting is bounded by
+    /// [`CONNECT_TIMEOUT`], statements may wait as long as the server makes them wait (a
+    /// [`Watchdog`] then bounds them by the server's silence instead). Only for sessions
+    /// whose statements never wait legitimately for long (the redo copier's LSN polls).
     pub io_timeout: Option<Duration>,
 }
 
@@ -140,13 +148,22 @@ pub enum ServerError {
         /// The server's message.
         reason: String,
     },
+    /// A statement of a watched session was cut by its [`Watchdog`]: the server stopped
+    /// answering, or the caller cancelled.
+    #[error("{why} (`{sql}` was waiting and was abandoned)")]
+    Interrupted {
+        /// The statement.
+        sql: String,
+        /// Why.
+        why: Stop,
+    },
     /// The account lacks privileges a backup needs.
     #[error("the backup user lacks {}: grant with e.g. GRANT {} ON *.* TO <user>. SHOW GRANTS said:\n  {}",
         .missing.join(", "), .missing.join(", "), .grants.join("\n  "))]
     MissingPrivileges {
         /// Each missing privilege, e.g. `RELOAD`.
         missing: Vec<String>,
-        /// What `SHOW GRANTS` returned.
+        /// What `SHOW GRANTS` returned, password hashes redacted.
         grants: Vec<String>,
     },
     /// A statement failed.
@@ -295,6 +312,7 @@ impl SlaveStatus {
 pub struct Session {
     conn: mysql::Conn,
     endpoint: Endpoint,
+    watchdog: Option<Watchdog>,
 }
 
 impl Session {
@@ -309,16 +327,95 @@ impl Session {
             Endpoint::Socket(path) => builder.socket(Some(path.to_string_lossy().into_owned())),
             Endpoint::Tcp(host, port) => builder.ip_or_hostname(Some(host.clone())).tcp_port(*port),
         };
-        if let Some(timeout) = opts.io_timeout {
-            builder = builder
-                .read_timeout(Some(timeout))
-                .write_timeout(Some(timeout))
-                .tcp_connect_timeout(Some(timeout));
-        }
+        // Connecting is always bounded: a frozen server accepts into its listen backlog and
+        // never greets.
+        let timeout = opts.io_timeout.unwrap_or(CONNECT_TIMEOUT);
+        builder = builder
+            .read_timeout(Some(timeout))
+            .write_timeout(Some(timeout))
+            .tcp_connect_timeout(Some(timeout));
         let conn = mysql::Conn::new(builder).map_err(|e| classify_connect_error(&endpoint, e))?;
-        let mut session = Session { conn, endpoint };
+        let mut session = Session {
+            conn,
+            endpoint,
+            watchdog: None,
+        };
         session.exec(SESSION_SETUP)?;
+        if opts.io_timeout.is_none() {
+            session.clear_socket_timeouts()?;
+        }
         Ok(session)
+    }
+
+    /// Lets statements wait as long as the server makes them wait (after the bounded login).
+    fn clear_socket_timeouts(&mut self) -> Result<(), ServerError> {
+        let fd = self.conn.as_raw_fd();
+        let none = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 0,
+        };
+        for option in [libc::SO_RCVTIMEO, libc::SO_SNDTIMEO] {
+            // SAFETY: `fd` is this session's open socket; the option value is a timeval of
+            // the size passed.
+            let rc = unsafe {
+                libc::setsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    option,
+                    (&none as *const libc::timeval).cast(),
+                    std::mem::size_of::<libc::timeval>() as libc::socklen_t,
+                )
+            };
+            if rc != 0 {
+                return Err(ServerError::Unreachable {
+                    endpoint: self.endpoint.clone(),
+                    reason: format!(
+                        "cannot clear the socket timeout: {}",
+                        std::io::Error::last_os_error()
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Puts every later statement of this session under `watchdog`: it returns with
+    /// [`ServerError::Interrupted`] as soon as the watchdog sees the server silent or is
+    /// cancelled.
+    pub fn set_watchdog(&mut self, watchdog: Watchdog) {
+        self.watchdog = Some(watchdog);
+    }
+
+    /// `COM_PING`.
+    pub fn ping(&mut self) -> Result<(), ServerError> {
+        self.run("COM_PING", |conn| conn.ping())
+    }
+
+    /// Runs `f` on the connection, registered with the watchdog (if any) while it runs.
+    fn run<T>(
+        &mut self,
+        sql: &str,
+        f: impl FnOnce(&mut mysql::Conn) -> Result<T, mysql::Error>,
+    ) -> Result<T, ServerError> {
+        let ticket =
+            match &self.watchdog {
+                Some(w) => Some(w.enter(self.conn.as_raw_fd()).map_err(|why| {
+                    ServerError::Interrupted {
+                        sql: sql.to_string(),
+                        why,
+                    }
+                })?),
+                None => None,
+            };
+        let result = f(&mut self.conn);
+        let cut = ticket.and_then(watchdog::Ticket::leave);
+        match (result, cut) {
+            (Err(_), Some(why)) => Err(ServerError::Interrupted {
+                sql: sql.to_string(),
+                why,
+            }),
+            (result, _) => result.map_err(|e| query_error(sql, e)),
+        }
     }
 
     /// Where this session is connected.
@@ -328,12 +425,12 @@ impl Session {
 
     /// Runs a statement whose result is not needed.
     pub fn exec(&mut self, sql: &str) -> Result<(), ServerError> {
-        self.conn.query_drop(sql).map_err(|e| query_error(sql, e))
+        self.run(sql, |conn| conn.query_drop(sql))
     }
 
     /// Runs a query and returns every row as optional strings.
     pub fn query_rows(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, ServerError> {
-        let rows: Vec<mysql::Row> = self.conn.query(sql).map_err(|e| query_error(sql, e))?;
+        let rows: Vec<mysql::Row> = self.run(sql, |conn| conn.query(sql))?;
         Ok(rows
             .into_iter()
             .map(|row| row.unwrap().into_iter().map(value_to_string).collect())
@@ -355,7 +452,7 @@ impl Session {
     /// Runs a query and returns every row as column name (lower case) → value, for
     /// statements with many columns that are read by name (`SHOW ALL SLAVES STATUS`).
     pub fn query_named(&mut self, sql: &str) -> Result<Vec<NamedRow>, ServerError> {
-        let rows: Vec<mysql::Row> = self.conn.query(sql).map_err(|e| query_error(sql, e))?;
+        let rows: Vec<mysql::Row> = self.run(sql, |conn| conn.query(sql))?;
         Ok(rows
             .into_iter()
             .map(|row| {
@@ -450,12 +547,14 @@ impl Session {
         Ok(Variables(name_value_pairs(rows)))
     }
 
-    /// `SHOW GRANTS` for the current user.
+    /// `SHOW GRANTS` for the current user, every password hash or authentication string
+    /// redacted ([`redact_grant`]): these lines end up in messages.
     pub fn grants(&mut self) -> Result<Vec<String>, ServerError> {
         let rows = self.query_rows("SHOW GRANTS")?;
         Ok(rows
             .into_iter()
             .filter_map(|r| r.into_iter().next().flatten())
+            .map(|line| redact_grant(&line))
             .collect())
     }
 
@@ -627,6 +726,67 @@ pub fn global_privileges(grants: &[String]) -> Vec<String> {
         held.extend(privs.split(',').map(|p| p.trim().to_ascii_uppercase()));
     }
     held
+}
+
+/// What a redacted secret is replaced by.
+pub const REDACTED: &str = "<redacted>";
+
+/// A `SHOW GRANTS` line with the string after every `PASSWORD` and `USING` keyword (the
+/// password hash of `IDENTIFIED BY PASSWORD '*...'`, the authentication string of
+/// `IDENTIFIED VIA plugin USING '...'`, also inside `USING PASSWORD('...')`) replaced by
+/// [`REDACTED`]: a hash is as good as the password for `mysql_native_password` logins.
+pub fn redact_grant(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    // The keyword must be a whole word, followed by blanks or `(` and then a quote.
+    while let Some((at, len)) = next_secret(rest) {
+        out.push_str(&rest[..at]);
+        out.push('\'');
+        out.push_str(REDACTED);
+        out.push('\'');
+        rest = &rest[at + len..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The byte offset and length of the next quoted string that follows `PASSWORD` or `USING`.
+fn next_secret(text: &str) -> Option<(usize, usize)> {
+    let upper = text.to_ascii_uppercase();
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    loop {
+        let hit = ["PASSWORD", "USING"]
+            .iter()
+            .filter_map(|k| upper[from..].find(k).map(|i| (from + i, k.len())))
+            .min()?;
+        let (kw, kw_len) = hit;
+        from = kw + kw_len;
+        let word_start = kw == 0 || !bytes[kw - 1].is_ascii_alphanumeric();
+        if !word_start {
+            continue;
+        }
+        let mut i = from;
+        while i < bytes.len() && (bytes[i] == b' ' || bytes[i] == b'(' || bytes[i] == b'\t') {
+            i += 1;
+        }
+        // `USING PASSWORD('...')`: the inner keyword is found on the next turn.
+        if i >= bytes.len() || bytes[i] != b'\'' {
+            continue;
+        }
+        let start = i;
+        i += 1;
+        while i < bytes.len() {
+            match bytes[i] {
+                b'\\' => i += 2,
+                b'\'' if bytes.get(i + 1) == Some(&b'\'') => i += 2,
+                b'\'' => return Some((start, i + 1 - start)),
+                _ => i += 1,
+            }
+        }
+        // Unterminated: redact to the end.
+        return Some((start, bytes.len() - start));
+    }
 }
 
 /// Reads `<label> <number>` from an InnoDB status text.
@@ -887,6 +1047,61 @@ mod tests {
         assert!(query(Some(1142)).is_access_denied());
         assert!(!query(Some(1064)).is_access_denied());
         assert!(!query(None).is_access_denied());
+    }
+
+    #[test]
+    fn show_grants_lines_never_keep_a_secret() {
+        let check = |line: &str, expected: &str| {
+            assert_eq!(redact_grant(line), expected, "{line}");
+        };
+        check(
+            "GRANT RELOAD ON *.* TO `bk`@`localhost` IDENTIFIED BY PASSWORD '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9'",
+            "GRANT RELOAD ON *.* TO `bk`@`localhost` IDENTIFIED BY PASSWORD '<redacted>'",
+        );
+        check(
+            "GRANT USAGE ON *.* TO `e`@`%` IDENTIFIED VIA ed25519 USING 'ZIgUREUg5PVgQ6LskhXmO+eZLS0nC8be6HPjYWR4YJY'",
+            "GRANT USAGE ON *.* TO `e`@`%` IDENTIFIED VIA ed25519 USING '<redacted>'",
+        );
+        check(
+            "GRANT USAGE ON *.* TO `m`@`%` IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('s3cret')",
+            "GRANT USAGE ON *.* TO `m`@`%` IDENTIFIED VIA unix_socket OR mysql_native_password USING PASSWORD('<redacted>')",
+        );
+        check(
+            "grant usage on *.* to `x`@`%` identified by password 'it''s \\' secret'",
+            "grant usage on *.* to `x`@`%` identified by password '<redacted>'",
+        );
+        check(
+            "GRANT USAGE ON *.* TO `t`@`%` IDENTIFIED BY PASSWORD '*AB",
+            "GRANT USAGE ON *.* TO `t`@`%` IDENTIFIED BY PASSWORD '<redacted>'",
+        );
+        // Nothing secret: unchanged, also a database named like a keyword.
+        let plain = "GRANT ALL PRIVILEGES ON `using`.* TO `root`@`localhost` WITH GRANT OPTION";
+        check(plain, plain);
+        check(
+            "GRANT PROXY ON ''@'%' TO 'root'@'localhost' WITH GRANT OPTION",
+            "GRANT PROXY ON ''@'%' TO 'root'@'localhost' WITH GRANT OPTION",
+        );
+        // The privilege parser still reads a redacted line.
+        let held = global_privileges(&[redact_grant(
+            "GRANT RELOAD, PROCESS ON *.* TO `bk`@`%` IDENTIFIED BY PASSWORD '*AB'",
+        )]);
+        assert_eq!(held, ["RELOAD", "PROCESS"]);
+    }
+
+    #[test]
+    fn missing_privileges_message_has_no_hash() {
+        let e = ServerError::MissingPrivileges {
+            missing: vec!["RELOAD".into()],
+            grants: vec![redact_grant(
+                "GRANT USAGE ON *.* TO `bk`@`%` IDENTIFIED BY PASSWORD '*6BB4837EB74329105EE4568DDA7DC67ED2CA2AD9'",
+            )],
+        };
+        let text = e.to_string();
+        assert!(!text.contains("6BB4837E"), "{text}");
+        assert!(
+            text.contains("IDENTIFIED BY PASSWORD '<redacted>'"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -27,11 +27,18 @@
 //! doubles as a watchdog: a server that goes away is reported as such (exit 3) within about
 //! a second, not after every remaining file was copied. A failing redo copy is reported with
 //! its own error and code (overwritten: 5, disk full: 6).
+//!
+//! Every session is bounded by a [`server::Watchdog`]: a server that leaves a ping unanswered
+//! for [`SERVER_SILENCE`] (SIGSTOPped, hung) has every waiting statement cut, and the
+//! backup fails with exit 3 (see [`interrupt`] for SIGINT/SIGTERM, which cut them too).
 
+pub mod aria;
 pub mod ddl;
 pub mod discover;
 pub mod galera;
 pub mod history;
+pub mod interrupt;
+pub mod lock_wait;
 pub mod replica;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,7 +57,7 @@ use backup_meta::{
 use innodb::{Lsn, SpaceId};
 use page_copier::{CopyError, CopyOptions, CopyReport, Progress, Source, SourceKind};
 use rayon::prelude::*;
-use server::{BackupStage, ConnectOptions, Privilege, Session, Variables};
+use server::{BackupStage, ConnectOptions, Privilege, Session, Stop, Variables, Watchdog};
 
 use crate::exit::Code;
 use crate::failure::Failure;
@@ -67,6 +74,15 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(300);
 /// `BACKUP STAGE` session has none: `BLOCK_DDL`/`BLOCK_COMMIT` may wait for long statements.
 const LSN_SESSION_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long the server may leave a ping unanswered before the backup gives up on it (every
+/// waiting statement is cut, exit 3): with the ping interval and the cleanup, a backup
+/// ends within about 35 s of the server's last answer. A statement that waits legitimately
+/// (BLOCK_DDL behind a long DDL) is never cut: the server answers pings meanwhile.
+pub const SERVER_SILENCE: Duration = Duration::from_secs(30);
+
+/// How often the watchdog pings.
+const PING_INTERVAL: Duration = Duration::from_secs(1);
+
 /// Runs a backup.
 pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     let started = crate::log::unix_now();
@@ -74,7 +90,10 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     let conn = connect_options(opts)?;
 
     log.info(&format!("Connecting to MariaDB server {}", conn.describe()));
+    interrupt::install();
     let mut main = Session::connect(&conn)?;
+    let watchdog = Watchdog::start(&conn, SERVER_SILENCE, PING_INTERVAL)?;
+    main.set_watchdog(watchdog.clone());
     let vars = main.variables()?;
     log.info(&format!(
         "Using server version {}",
@@ -107,7 +126,10 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
 
     // From here on a failure leaves a partial target behind: it never has
     // xtrabackup_checkpoints, and the message says so.
-    let watch = ServerWatch::default();
+    let watch = ServerWatch {
+        gone: Arc::default(),
+        watchdog,
+    };
     let ctx = Context {
         opts,
         conn: &conn,
@@ -119,18 +141,42 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         binlog_on,
         galera,
     };
-    let mut sql_thread = replica::SqlThread::new(&conn, log);
-    let done = match backup_into(&ctx, &mut main, &mut sql_thread, args, started) {
-        Ok(done) => done,
-        Err(failure) => {
+    let sql_thread_stopped = AtomicBool::new(false);
+    let mut sql_thread = replica::SqlThread::new(&conn, log, &sql_thread_stopped);
+    let mut temp_dirs = vec![target.clone()];
+    if let Some(extra) = &opts.extra_lsndir {
+        temp_dirs.push(absolute(extra)?);
+    }
+    let stopper = interrupt::Stopper::new();
+    let cleanup = interrupt::Cleanup {
+        conn: &conn,
+        sql_thread_stopped: &sql_thread_stopped,
+        dirs: temp_dirs.clone(),
+        target: &target,
+        log,
+    };
+    let result = std::thread::scope(|scope| {
+        scope.spawn(|| stopper.run(&watch.watchdog, &cleanup));
+        let result = backup_into(&ctx, &mut main, &mut sql_thread, args, started);
+        if result.is_err() {
+            interrupt::failure_path_started();
+        }
+        let result = result.map_err(|failure| {
             let mut failure = explain_incomplete(failure, &conn, &watch, &target);
             // Replication must never stay stopped by a failed backup.
-            if let Some(note) = sql_thread.restart_after_failure() {
+            let silent = matches!(watch.watchdog.stopped(), Some(Stop::NoAnswer { .. }));
+            if let Some(note) = sql_thread.restart_after_failure(silent) {
                 failure.message = format!("{}\n{note}", failure.message);
             }
-            return Err(failure);
-        }
-    };
+            for dir in &temp_dirs {
+                interrupt::remove_temp_files(dir);
+            }
+            failure
+        });
+        stopper.finish();
+        result
+    });
+    let done = result?;
     // The backup is complete (xtrabackup_checkpoints is written): only now is it recorded.
     if opts.history.is_some() {
         history::record(&mut main, &done.info, started, done.end_unix)
@@ -315,7 +361,7 @@ fn backup_into(
         main.flush_engine_logs()?;
         // Everything that can still change on disk is now covered by durable logs.
         recopy_changed(&done.stamps, target, log)?;
-        copy_aria_logs(&done.inventory, target, log, false, &done.aria_logs)?;
+        aria::copy_aria_logs(&done.inventory, target, log, false, &done.aria_logs)?;
         check_progress(&tailer, ctx.watch)?;
         let checkpoint = tailer.latest_server_checkpoint()?;
         log.info(&format!(
@@ -343,7 +389,8 @@ fn backup_into(
         galera,
     } = positions;
     if let Some(s) = &slave {
-        s.write_new(
+        write_meta_new(
+            s,
             &target.join(backup_meta::names::XTRABACKUP_SLAVE_INFO),
             FileMode::Datasink,
         )?;
@@ -353,11 +400,12 @@ fn backup_into(
             backup_meta::names::XTRABACKUP_GALERA_INFO,
             backup_meta::names::DONOR_GALERA_INFO,
         ] {
-            g.write_new(&target.join(name), FileMode::Datasink)?;
+            write_meta_new(g, &target.join(name), FileMode::Datasink)?;
         }
     }
     if let Some(b) = &binlog {
-        b.write_new(
+        write_meta_new(
+            b,
             &target.join(backup_meta::names::XTRABACKUP_BINLOG_INFO),
             FileMode::Datasink,
         )?;
@@ -371,12 +419,14 @@ fn backup_into(
     let lock_time = (crate::log::unix_now() - lock_started).max(0) as i32;
 
     if !done.corrupted.is_empty() {
-        done.corrupted.write_new(
+        write_meta_new(
+            &done.corrupted,
             &target.join(backup_meta::names::INNODB_CORRUPTED_PAGES),
             FileMode::Datasink,
         )?;
     }
-    backup_my_cnf(vars, opts).write_new(
+    write_meta_new(
+        &backup_my_cnf(vars, opts),
         &target.join(backup_meta::names::BACKUP_MY_CNF),
         FileMode::Datasink,
     )?;
@@ -404,7 +454,8 @@ fn backup_into(
         format: StreamFormat::File,
         compressed: false,
     };
-    info.write_new(
+    write_meta_new(
+        &info,
         &target.join(backup_meta::names::XTRABACKUP_INFO),
         FileMode::Datasink,
     )?;
@@ -418,7 +469,8 @@ fn backup_into(
     // Everything copied so far becomes durable in one flush of the target's filesystem, then
     // the completion mark is written last, atomically.
     sync_filesystem(target)?;
-    checkpoints.write_new(
+    write_meta_new(
+        &checkpoints,
         &target.join(backup_meta::names::XTRABACKUP_CHECKPOINTS),
         FileMode::Datasink,
     )?;
@@ -427,11 +479,13 @@ fn backup_into(
     if let Some(extra) = &opts.extra_lsndir {
         let extra = absolute(extra)?;
         page_copier::create_dir_private(&extra).map_err(|e| Failure::io(&extra, e))?;
-        checkpoints.write(
+        write_meta(
+            &checkpoints,
             &extra.join(backup_meta::names::XTRABACKUP_CHECKPOINTS),
             FileMode::Fopen,
         )?;
-        info.write(
+        write_meta(
+            &info,
             &extra.join(backup_meta::names::XTRABACKUP_INFO),
             FileMode::Fopen,
         )?;
@@ -451,6 +505,16 @@ fn backup_into(
     Ok(Completed { info, end_unix })
 }
 
+/// Writes a new metadata file atomically, never after a signal (see [`interrupt`]).
+fn write_meta_new(meta: &impl MetaFile, path: &Path, mode: FileMode) -> Result<(), Failure> {
+    interrupt::write_gate(|| Ok(meta.write_new(path, mode)?))
+}
+
+/// Writes (or replaces) a metadata file atomically, never after a signal.
+fn write_meta(meta: &impl MetaFile, path: &Path, mode: FileMode) -> Result<(), Failure> {
+    interrupt::write_gate(|| Ok(meta.write(path, mode)?))
+}
+
 /// The positions taken under `BLOCK_COMMIT`, each written as its own file.
 struct Positions {
     /// `xtrabackup_binlog_info`.
@@ -464,9 +528,11 @@ struct Positions {
 /// Whether the server is still there, as seen by the redo copier's own connection: it asks
 /// for the server's LSN at every poll (at least every `--log-copy-interval`), so a server
 /// that died is noticed within about a second, wherever the backup is.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 struct ServerWatch {
     gone: Arc<Mutex<Option<String>>>,
+    /// Bounds every session by the server's silence; cancelled on a signal.
+    watchdog: Watchdog,
 }
 
 impl ServerWatch {
@@ -481,11 +547,23 @@ impl ServerWatch {
     fn gone(&self) -> Option<String> {
         self.gone.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// The watchdog's verdict on a server that stopped answering or went away (exit 3).
+    fn silent(&self) -> Option<Failure> {
+        match self.watchdog.stopped()? {
+            Stop::Cancelled(_) => None,
+            stop => Some(Failure::new(Code::Connection, stop.to_string())),
+        }
+    }
 }
 
 /// Fails when the server went away or the redo copy stopped on an error, so that no more
 /// time is spent copying files for a backup that cannot complete.
 fn check_progress(tailer: &redo_tailer::TailerHandle, watch: &ServerWatch) -> Result<(), Failure> {
+    interrupt::check()?;
+    if let Some(failure) = watch.silent() {
+        return Err(failure);
+    }
     if let Some(why) = watch.gone() {
         return Err(Failure::new(Code::Connection, why));
     }
@@ -503,6 +581,14 @@ fn stop_tailer_on_failure(
     watch: &ServerWatch,
     failure: Failure,
 ) -> Failure {
+    if let Some(sig) = interrupt::received() {
+        tailer.abort();
+        return interrupt::interrupted(sig);
+    }
+    if let Some(silent) = watch.silent() {
+        tailer.abort();
+        return silent.unless_said_by(failure);
+    }
     if let Some(why) = watch.gone() {
         tailer.abort();
         return Failure::new(Code::Connection, why);
@@ -528,15 +614,23 @@ fn explain_incomplete(
     target: &Path,
 ) -> Failure {
     let mut failure = failure;
-    let gone = watch.gone().is_some()
-        || (failure.code == Code::Connection
-            && matches!(
-                Session::connect(&ConnectOptions {
-                    io_timeout: Some(LSN_SESSION_TIMEOUT),
-                    ..conn.clone()
-                }),
-                Err(server::ServerError::Unreachable { .. })
-            ));
+    if let Some(sig) = interrupt::received() {
+        failure = interrupt::interrupted(sig);
+    } else if let Some(silent) = watch.silent() {
+        failure = silent.unless_said_by(failure);
+    }
+    // A signal or the watchdog's verdict needs no probe (which would wait on a silent server).
+    let known = interrupt::received().is_some() || watch.silent().is_some();
+    let gone = !known
+        && (watch.gone().is_some()
+            || (failure.code == Code::Connection
+                && matches!(
+                    Session::connect(&ConnectOptions {
+                        io_timeout: Some(LSN_SESSION_TIMEOUT),
+                        ..conn.clone()
+                    }),
+                    Err(server::ServerError::Unreachable { .. })
+                )));
     if gone {
         failure = Failure::new(
             Code::Connection,
@@ -617,13 +711,16 @@ fn copy_everything(
         None
     } else {
         let mut s = Session::connect(conn)?;
-        s.exec("SET SESSION lock_wait_timeout=31536000")?;
+        s.set_watchdog(ctx.watch.watchdog.clone());
+        s.exec(lock_wait::LOCK_WAIT_FOREVER)?;
         Some(s)
     };
     let mut table_locks = if opts.no_lock {
         None
     } else {
-        Some(Session::connect(conn)?)
+        let mut s = Session::connect(conn)?;
+        s.set_watchdog(ctx.watch.watchdog.clone());
+        Some(s)
     };
     let set_stage =
         |stage: &mut Option<Session>, s: BackupStage, log: &Log| -> Result<(), Failure> {
@@ -641,9 +738,15 @@ fn copy_everything(
             check_progress(tailer, ctx.watch)
         })?;
     }
-    set_stage(&mut stage, BackupStage::Start, log)?;
+    check_progress(tailer, ctx.watch)?;
+    if let Some(session) = stage.as_mut() {
+        log.info("Starting BACKUP STAGE Start");
+        lock_wait::stage_start(session, opts.startup_wait_timeout_s, log, &|| {
+            check_progress(tailer, ctx.watch)
+        })?;
+    }
     // aria_log_control before any Aria table: Aria recovery starts from its checkpoint.
-    let aria_logs = copy_aria_logs(&inventory, target, log, true, &BTreeSet::new())?;
+    let aria_logs = aria::copy_aria_logs(&inventory, target, log, true, &BTreeSet::new())?;
 
     let copy_options = CopyOptions {
         log_corruption: opts.log_innodb_page_corruption,
@@ -1179,90 +1282,6 @@ fn copy_open_file(
     Ok(offset - from)
 }
 
-/// First call (`first`): copies `aria_log_control` and the Aria logs and returns the names
-/// copied. Final call (under BLOCK_COMMIT): copies every Aria log again, whole and stable
-/// (see below), over the first copy or as a new file; the control file is never copied again
-/// (its checkpoint must stay older than every Aria table copy).
-fn copy_aria_logs(
-    inventory: &Inventory,
-    target: &Path,
-    log: &Log,
-    first: bool,
-    copied_first: &BTreeSet<PathBuf>,
-) -> Result<BTreeSet<PathBuf>, Failure> {
-    let mut copied_now = BTreeSet::new();
-    for f in &inventory.aria_logs {
-        let is_control = f.dest.as_os_str() == "aria_log_control";
-        if is_control && !first {
-            continue;
-        }
-        let file = match File::open(&f.source) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Failure::io(&f.source, e)),
-        };
-        let dest = target.join(&f.dest);
-        let copied = if first {
-            copy_open_file(&file, &f.source, &dest, 0, true)?
-        } else {
-            // The Aria log is written in place inside space the server has already
-            // extended, so the file size says nothing about where the log ends: copy it
-            // whole again. Its last page is rewritten as it fills, and statements running
-            // when commits were blocked may still append: read until two reads agree, so a
-            // page caught mid-write (which Aria recovery would take as the end of the log)
-            // is never what the backup keeps. (A smarter tail copy needs the Aria log
-            // format; this is correct and bounded by the log size.)
-            let whole = read_stable(&file).map_err(|e| Failure::io(&f.source, e))?;
-            let out = if copied_first.contains(&f.dest) {
-                std::fs::OpenOptions::new().write(true).open(&dest)
-            } else {
-                page_copier::create_exclusive(&dest)
-            }
-            .map_err(|e| Failure::io(&dest, e))?;
-            out.write_all_at(&whole, 0)
-                .map_err(|e| Failure::io(&dest, e))?;
-            whole.len() as u64
-        };
-        if !is_control {
-            log.info(&format!(
-                "Copied Aria log {}: {copied} bytes",
-                f.source.display()
-            ));
-        }
-        copied_now.insert(f.dest.clone());
-    }
-    Ok(copied_now)
-}
-
-/// Reads the whole `file` until two reads 20 ms apart return the same bytes
-/// (at most ~5 s; then the last read is used: the server keeps writing, and the copy is as
-/// good as mariadb-backup's).
-fn read_stable(file: &File) -> io::Result<Vec<u8>> {
-    let read = || -> io::Result<Vec<u8>> {
-        let len = file.metadata()?.len();
-        let mut buf = vec![0u8; len as usize];
-        let mut done = 0;
-        while done < buf.len() {
-            match file.read_at(&mut buf[done..], done as u64)? {
-                0 => break,
-                n => done += n,
-            }
-        }
-        buf.truncate(done);
-        Ok(buf)
-    };
-    let mut previous = read()?;
-    for _ in 0..250 {
-        std::thread::sleep(Duration::from_millis(20));
-        let now = read()?;
-        if now == previous {
-            return Ok(now);
-        }
-        previous = now;
-    }
-    Ok(previous)
-}
-
 struct LogProgress<'a> {
     log: &'a Log,
 }
@@ -1293,6 +1312,7 @@ fn start_tailer(
     let mut lsn_conn = conn.clone();
     lsn_conn.io_timeout = Some(LSN_SESSION_TIMEOUT);
     let mut lsn_session = Session::connect(&lsn_conn)?;
+    lsn_session.set_watchdog(ctx.watch.watchdog.clone());
     // This connection is also the backup's watchdog: a failed LSN query followed by a
     // failed reconnect means the server is gone (killed, crashed, shut down, frozen).
     let reconnect = lsn_conn;
@@ -1300,8 +1320,12 @@ fn start_tailer(
     let lsns = |(current, flushed)| redo_tailer::ServerLsns { current, flushed };
     let server_lsn = Box::new(move || match lsn_session.innodb_lsns() {
         Ok(v) => Some(lsns(v)),
+        // Cut by the watchdog (silent server, signal): it has the verdict; a reconnect would
+        // only wait.
+        Err(server::ServerError::Interrupted { .. }) => None,
         Err(query) => match Session::connect(&reconnect) {
-            Ok(session) => {
+            Ok(mut session) => {
+                session.set_watchdog(watch.watchdog.clone());
                 lsn_session = session;
                 lsn_session.innodb_lsns().ok().map(lsns)
             }

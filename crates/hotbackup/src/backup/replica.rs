@@ -21,6 +21,7 @@
 //! after a failure through a fresh connection with a timeout, since the main one may be
 //! broken.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use backup_meta::{SlaveInfo, SlaveStatusRow};
@@ -41,18 +42,28 @@ const RESTART_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct SqlThread<'a> {
     conn: &'a ConnectOptions,
     log: &'a Log,
-    /// Set from just before `STOP SLAVE SQL_THREAD` until the thread was started again.
-    stopped_by_us: bool,
+    /// Set from just before `STOP SLAVE SQL_THREAD` until the thread was started again;
+    /// shared with the stopper that may end the process after a signal
+    /// ([`super::interrupt`]), which then starts the thread itself.
+    stopped_by_us: &'a AtomicBool,
 }
 
 impl<'a> SqlThread<'a> {
-    /// Nothing stopped yet.
-    pub fn new(conn: &'a ConnectOptions, log: &'a Log) -> SqlThread<'a> {
+    /// Nothing stopped yet (`stopped_by_us` is false).
+    pub fn new(
+        conn: &'a ConnectOptions,
+        log: &'a Log,
+        stopped_by_us: &'a AtomicBool,
+    ) -> SqlThread<'a> {
         SqlThread {
             conn,
             log,
-            stopped_by_us: false,
+            stopped_by_us,
         }
+    }
+
+    fn set_stopped(&self, stopped: bool) {
+        self.stopped_by_us.store(stopped, Ordering::SeqCst);
     }
 
     /// `--safe-slave-backup`: stops the SQL thread once the replica has no replicated
@@ -93,7 +104,7 @@ impl<'a> SqlThread<'a> {
                 "Starting slave SQL thread, waiting {RETRY_SLEEP_S} seconds, then checking Slave_open_temp_tables again ({attempts} attempts remaining)..."
             ));
             main.start_slave_sql_thread()?;
-            self.stopped_by_us = false;
+            self.set_stopped(false);
             let until = Instant::now() + Duration::from_secs(RETRY_SLEEP_S);
             while Instant::now() < until {
                 check()?;
@@ -107,10 +118,10 @@ impl<'a> SqlThread<'a> {
             log.info("Slave is safe to backup.");
             return Ok(());
         }
-        if self.stopped_by_us {
+        if self.stopped_by_us.load(Ordering::SeqCst) {
             log.info("Restarting slave SQL thread.");
             main.start_slave_sql_thread()?;
-            self.stopped_by_us = false;
+            self.set_stopped(false);
         }
         log.info(&format!(
             "Slave_open_temp_tables did not become zero after {timeout_s} seconds"
@@ -129,16 +140,16 @@ impl<'a> SqlThread<'a> {
 
     fn stop(&mut self, main: &mut Session) -> Result<(), Failure> {
         // Marked before the statement: if the answer is lost, the thread may be stopped.
-        self.stopped_by_us = true;
+        self.set_stopped(true);
         main.stop_slave_sql_thread()
             .map_err(|e| refused(e, "--safe-slave-backup", Privilege::ReplicationSlaveAdmin))
     }
 
     /// After `BACKUP STAGE END`: starts the SQL thread again if the backup stopped it.
     pub fn restart(&mut self, main: &mut Session) -> Result<(), Failure> {
-        if self.stopped_by_us {
+        if self.stopped_by_us.load(Ordering::SeqCst) {
             main.start_slave_sql_thread()?;
-            self.stopped_by_us = false;
+            self.set_stopped(false);
             self.log
                 .info("Slave SQL thread started again (--safe-slave-backup)");
         }
@@ -146,32 +157,50 @@ impl<'a> SqlThread<'a> {
     }
 
     /// After a failure: starts the SQL thread again through a fresh connection if the
-    /// backup stopped it. Returns what to add to the failure message if that failed.
-    pub fn restart_after_failure(&mut self) -> Option<String> {
-        if !self.stopped_by_us {
-            return None;
-        }
-        self.stopped_by_us = false;
-        let mut conn = self.conn.clone();
-        conn.io_timeout = Some(RESTART_TIMEOUT);
-        let result = Session::connect(&conn).and_then(|mut s| s.start_slave_sql_thread());
-        match result {
-            Ok(()) => {
-                self.log.info("Restarting slave SQL thread.");
-                None
-            }
-            Err(e) => Some(format!(
-                "The replica's SQL thread, stopped by --safe-slave-backup, could not be started again ({e}): replication is stopped. Run START SLAVE SQL_THREAD on the server at {}",
+    /// backup stopped it. Returns what to add to the failure message if that failed. With
+    /// `server_silent` (the server stopped answering) it is not tried: it would only wait.
+    pub fn restart_after_failure(&mut self, server_silent: bool) -> Option<String> {
+        if server_silent && self.stopped_by_us.swap(false, Ordering::SeqCst) {
+            return Some(format!(
+                "The replica's SQL thread, stopped by --safe-slave-backup, was not started again because the server does not answer: once it does, run START SLAVE SQL_THREAD on the server at {}",
                 self.conn.endpoint()
-            )),
+            ));
         }
+        restart_detached(self.conn, self.stopped_by_us, RESTART_TIMEOUT, self.log)
+    }
+}
+
+/// Starts the SQL thread through a fresh connection (bounded by `timeout`) if `stopped_by_us`
+/// says the backup stopped it, and clears the flag (only one caller ever restarts it).
+/// Returns what to tell the user if that failed.
+pub fn restart_detached(
+    conn: &ConnectOptions,
+    stopped_by_us: &AtomicBool,
+    timeout: Duration,
+    log: &Log,
+) -> Option<String> {
+    if !stopped_by_us.swap(false, Ordering::SeqCst) {
+        return None;
+    }
+    let mut conn_opts = conn.clone();
+    conn_opts.io_timeout = Some(timeout);
+    let result = Session::connect(&conn_opts).and_then(|mut s| s.start_slave_sql_thread());
+    match result {
+        Ok(()) => {
+            log.info("Restarting slave SQL thread.");
+            None
+        }
+        Err(e) => Some(format!(
+            "The replica's SQL thread, stopped by --safe-slave-backup, could not be started again ({e}): replication is stopped. Run START SLAVE SQL_THREAD on the server at {}",
+            conn.endpoint()
+        )),
     }
 }
 
 impl Drop for SqlThread<'_> {
     /// The last resort (a panic, a path that forgot): replication must not stay stopped.
     fn drop(&mut self) {
-        if let Some(note) = self.restart_after_failure() {
+        if let Some(note) = self.restart_after_failure(false) {
             self.log.info(&format!("Error: {note}"));
         }
     }

@@ -19,6 +19,8 @@
 mod plan;
 mod transfer;
 
+pub use plan::is_temp_file;
+
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 

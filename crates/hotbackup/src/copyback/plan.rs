@@ -138,6 +138,17 @@ const SKIPPED_SUFFIXES: &[&str] = &[
     ".meta",
 ];
 
+/// What every temporary file hotbackup writes has in its name (`backup_meta`'s atomic writes:
+/// `.<name>.hotbackup-tmp.<pid>.<n>`; copy-back across filesystems: `.<name>.hotbackup-tmp`).
+const TEMP_MARK: &str = ".hotbackup-tmp";
+
+/// Whether `name` is a temporary file hotbackup left behind (a process killed mid-write):
+/// never part of a backup, never copied into a datadir.
+pub fn is_temp_file(name: &[u8]) -> bool {
+    name.windows(TEMP_MARK.len())
+        .any(|w| w == TEMP_MARK.as_bytes())
+}
+
 /// DDL-tracking suffixes (see §2.7 of the behaviour notes).
 const DDL_TRACKING_SUFFIXES: &[&str] = &[".new", ".ren", ".del"];
 
@@ -155,6 +166,7 @@ pub fn classify(rel: &Path, system_files: &[SystemFile]) -> Class {
     if SKIPPED_SUFFIXES
         .iter()
         .any(|s| bytes.ends_with(s.as_bytes()))
+        || is_temp_file(bytes)
     {
         return Class::Skip;
     }
@@ -472,6 +484,9 @@ mod tests {
         assert_eq!(c("db/t.ibd.qp"), Class::Skip);
         assert_eq!(c("db/t.ibd.delta"), Class::Skip);
         assert_eq!(c("db/t.ibd.meta"), Class::Skip);
+        assert_eq!(c(".xtrabackup_info.hotbackup-tmp.4711.0"), Class::Skip);
+        assert_eq!(c("db/.t.ibd.hotbackup-tmp"), Class::Skip);
+        assert_eq!(c(".ibdata1.hotbackup-tmp"), Class::Skip);
         assert_eq!(c("xtrabackup_info"), Class::Other);
         assert_eq!(c("xtrabackup_binlog_pos_innodb"), Class::Other);
         assert_eq!(c("xtrabackup_slave_info"), Class::Other);

@@ -250,7 +250,7 @@ pub struct Options {
     /// `--check-privileges` (default on).
     pub check_privileges: bool,
     /// `--startup-wait-timeout` / `--ftwrl-wait-timeout` (the later one given wins), seconds.
-    /// Both options are refused until the backup reads this (only 0, the default, passes).
+    /// `backup::lock_wait`: wait for running statements, then bound `BACKUP STAGE START`.
     pub startup_wait_timeout_s: u64,
     /// `--log-innodb-page-corruption`.
     pub log_innodb_page_corruption: bool,

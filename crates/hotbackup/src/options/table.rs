@@ -335,22 +335,22 @@ option_table! {
         "old disabled option (not needed with BACKUP STAGE)",
     )),
     // Both set opt_lock_wait_timeout in mariadb-backup (BACKUP STAGE START's wait).
-    FtwrlWaitTimeout => refused(n(
+    FtwrlWaitTimeout => n(
         "ftwrl-wait-timeout",
         0,
         0,
         UINT_MAX,
         Client,
         "alias for --startup-wait-timeout",
-    )),
-    StartupWaitTimeout => refused(n(
+    ),
+    StartupWaitTimeout => n(
         "startup-wait-timeout",
         0,
         0,
         UINT_MAX,
         Client,
         "seconds to wait for BACKUP STAGE START (0: wait forever)",
-    )),
+    ),
     FtwrlWaitThreshold => no_effect(any(
         "ftwrl-wait-threshold",
         Required,

@@ -245,8 +245,8 @@ fn sources(dir: &Path, skip: &Path, out: &mut String) {
 }
 
 /// Options fields that are in a refused option's place until the code that reads them is
-/// merged: `--startup-wait-timeout`/`--ftwrl-wait-timeout` (both refused until then).
-const PENDING: &[&str] = &["startup_wait_timeout_s"];
+/// merged (none today).
+const PENDING: &[&str] = &[];
 
 #[test]
 fn every_options_field_is_read_by_the_binary() {
