@@ -725,6 +725,9 @@ fn copy_everything(
     let set_stage =
         |stage: &mut Option<Session>, s: BackupStage, log: &Log| -> Result<(), Failure> {
             check_progress(tailer, ctx.watch)?;
+            if opts.verbose {
+                log.info(&format!(">> log scanned up to ({})", tailer.copied_lsn().0));
+            }
             if let Some(session) = stage.as_mut() {
                 log.info(&format!("Starting BACKUP STAGE {s:?}"));
                 session.backup_stage(s)?;

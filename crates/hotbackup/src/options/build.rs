@@ -208,6 +208,7 @@ impl Engine {
             log_copy_interval_ms: self.unsigned(Opt::LogCopyInterval),
             extra_lsndir: self.path(Opt::ExtraLsndir),
             no_lock: self.flag(Opt::NoLock),
+            verbose: self.flag(Opt::Verbose),
             slave_info: self.flag(Opt::SlaveInfo),
             safe_slave_backup: self.flag(Opt::SafeSlaveBackup),
             safe_slave_backup_timeout_s: self.unsigned(Opt::SafeSlaveBackupTimeout),

@@ -235,6 +235,8 @@ pub struct Options {
     pub extra_lsndir: Option<PathBuf>,
     /// `--no-lock`.
     pub no_lock: bool,
+    /// `-V`, `--verbose`: `>> log scanned up to (LSN)` at every stage of a backup.
+    pub verbose: bool,
     /// `--slave-info`.
     pub slave_info: bool,
     /// `--safe-slave-backup`.

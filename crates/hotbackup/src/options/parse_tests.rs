@@ -107,6 +107,7 @@ fn field(o: &Options, name: &str) -> String {
         "log-copy-interval" => o.log_copy_interval_ms.to_string(),
         "extra-lsndir" => path(&o.extra_lsndir),
         "no-lock" => o.no_lock.to_string(),
+        "verbose" => o.verbose.to_string(),
         "slave-info" => o.slave_info.to_string(),
         "safe-slave-backup" => o.safe_slave_backup.to_string(),
         "safe-slave-backup-timeout" => o.safe_slave_backup_timeout_s.to_string(),

@@ -62,8 +62,9 @@ impl Opt {
 
 option_table! {
     // ---- client table (xb_client_options) ----
-    // mariadb-backup: more log lines (InnoDB's verbose log, log scan progress).
-    Verbose => server_setting(short(b("verbose", false, Client, "display verbose output"), 'V')),
+    // mariadb-backup: more log lines (InnoDB's verbose log, log scan progress); hotbackup
+    // logs how far the redo copy has got at every stage.
+    Verbose => short(b("verbose", false, Client, "display verbose output"), 'V'),
     Version => short(b("version", false, Client, "print version information and exit"), 'v'),
     TargetDir => t(
         "target-dir",
