@@ -23,9 +23,9 @@
 //! * this crate never prints; it reports through [`Progress`].
 #![deny(missing_docs)]
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,8 +33,10 @@ use std::time::{Duration, Instant};
 use innodb::page::{PageValidator, PageVerdict, ValidationOptions};
 use innodb::{PageNo, SpaceId};
 
+mod files;
 mod page0;
 
+pub use files::{create_dir_private, create_exclusive, exposure_warnings};
 use page0::Page0;
 
 /// How many pages one `pread` batch holds (mariadb-backup's constant, 10 MiB at 16k).
@@ -510,29 +512,6 @@ fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         }
     }
     Ok(done)
-}
-
-/// Creates a backup file that must not exist yet, with the parents it needs
-/// (directories 0700, files 0640 before umask, as mariadb-backup).
-pub fn create_exclusive(path: &Path) -> io::Result<File> {
-    if let Some(parent) = path.parent() {
-        create_dir_private(parent)?;
-    }
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o640)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-}
-
-/// `mkdir -p` with mode 0700 for the directories it creates.
-pub fn create_dir_private(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
 }
 
 fn advise_sequential(file: &File) {
