@@ -1,7 +1,7 @@
 //! The only file I/O of the crate: reading a metadata file and writing one atomically.
 //!
 //! A write goes to a temporary file in the target's directory, is fsynced, then published
-//! under the final name (rename, or link for the no-clobber variant), and the directory is
+//! under the final name (rename, or a rename that refuses to replace for the no-clobber variant), and the directory is
 //! fsynced. A reader therefore sees either the old content or the complete new content, and
 //! after a crash the target is never half written (house rule 6). The temporary file is removed
 //! on every error path; only a kill between create and publish can leave one behind, and it is
@@ -15,30 +15,34 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{MetaError, ParseError};
 
-/// The permission mode a file is created with, as mariadb-backup creates it.
+/// Which of mariadb-backup's two ways of creating a file a write stands for.
 ///
-/// Both are requests that the process umask reduces, exactly as `open(2)`/`fopen(3)` do in
-/// mariadb-backup; we deliberately do not override the umask, so a user with `umask 077` gets
-/// the same private files from both tools.
+/// Both now request the same private mode, 0640: every file of a backup is readable by its
+/// owner's group at most, whatever the umask (the umask can only remove more bits).
+/// mariadb-backup asks for 0660 or 0666 and leaves the rest to the umask, so with the usual
+/// umask 022 its `fopen` files are world-readable; we are deliberately tighter. The variants
+/// are kept to record where mariadb-backup's behaviour differs, and so callers need not change.
 ///
-/// | variant | requested | with umask 022 | mariadb-backup uses it for |
-/// |---|---|---|---|
-/// | [`FileMode::Datasink`] | 0660 | 0640 | everything written during `--backup` into the target dir (`xtrabackup_checkpoints`, `xtrabackup_info`, `xtrabackup_binlog_info`, `xtrabackup_slave_info`, `xtrabackup_galera_info`, `backup-my.cnf`, `innodb_corrupted_pages`, `*.meta`) |
-/// | [`FileMode::Fopen`] | 0666 | 0644 | files written with `fopen(3)`: `xtrabackup_binlog_pos_innodb` and `xtrabackup_galera_info` at `--prepare`, `xtrabackup_checkpoints`/`xtrabackup_info` in `--extra-lsndir`, `innodb_corrupted_pages` rewritten by `--prepare` |
+/// | variant | mariadb-backup requests | it uses it for |
+/// |---|---|---|
+/// | [`FileMode::Datasink`] | 0660 | everything written during `--backup` into the target dir (`xtrabackup_checkpoints`, `xtrabackup_info`, `xtrabackup_binlog_info`, `xtrabackup_slave_info`, `xtrabackup_galera_info`, `backup-my.cnf`, `innodb_corrupted_pages`, `*.meta`) |
+/// | [`FileMode::Fopen`] | 0666 | files written with `fopen(3)`: `xtrabackup_binlog_pos_innodb` and `xtrabackup_galera_info` at `--prepare`, `xtrabackup_checkpoints`/`xtrabackup_info` in `--extra-lsndir`, `innodb_corrupted_pages` rewritten by `--prepare` |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileMode {
-    /// `0660 & ~umask`: mariadb-backup's local datasink (`O_CREAT|O_EXCL`, mode 0660).
+    /// mariadb-backup's local datasink (`O_CREAT|O_EXCL`, mode 0660).
     Datasink,
-    /// `0666 & ~umask`: what `fopen(path, "w")` creates.
+    /// What `fopen(path, "w")` creates in mariadb-backup (0666).
     Fopen,
 }
 
+/// The most a metadata file may allow: owner read/write, group read.
+pub const PRIVATE_FILE_MODE: u32 = 0o640;
+
 impl FileMode {
-    /// The mode passed to `open(2)` before the umask is applied.
+    /// The mode passed to `open(2)` before the umask is applied: 0640 for both.
     pub fn requested(self) -> u32 {
         match self {
-            FileMode::Datasink => 0o660,
-            FileMode::Fopen => 0o666,
+            FileMode::Datasink | FileMode::Fopen => PRIVATE_FILE_MODE,
         }
     }
 }
@@ -61,10 +65,11 @@ pub fn read_text(path: &Path) -> Result<String, MetaError> {
 /// Atomically replaces (or creates) `path` with `contents`.
 ///
 /// If `path` already exists, the new file keeps the old file's permission bits, as
-/// `fopen(path, "w")` would (it truncates in place); otherwise it is created with `mode`.
+/// `fopen(path, "w")` would (it truncates in place), but never more than 0640; otherwise it
+/// is created with `mode`.
 pub fn write_atomic(path: &Path, contents: &[u8], mode: FileMode) -> Result<(), MetaError> {
     let keep_permissions = match fs::metadata(path) {
-        Ok(meta) => Some(meta.permissions().mode() & 0o7777),
+        Ok(meta) => Some(meta.permissions().mode() & PRIVATE_FILE_MODE),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(source) => return Err(io_err("stat", path, source)),
     };
@@ -81,19 +86,76 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: FileMode) -> Result<(), 
 ///
 /// This is mariadb-backup's `O_EXCL` behaviour during `--backup` (a stray
 /// `xtrabackup_checkpoints` in the target makes the backup fail). The file is published with
-/// `link(2)`, which refuses an existing name atomically, and the temporary name is then removed.
+/// [`rename_noreplace`], which needs no hard links, so this works on every filesystem a backup
+/// can be written to (vfat, some network filesystems and FUSE mounts have no `link(2)`).
 pub fn write_atomic_new(path: &Path, contents: &[u8], mode: FileMode) -> Result<(), MetaError> {
     let temp = write_temp(path, contents, mode, None)?;
-    let linked = fs::hard_link(&temp, path);
-    // The temporary name goes away whether or not the link worked.
-    let unlinked = fs::remove_file(&temp);
-    if let Err(source) = linked {
+    if let Err(source) = rename_noreplace(&temp, path) {
+        remove_quietly(&temp);
         return Err(io_err("create", path, source));
     }
-    if let Err(source) = unlinked {
-        return Err(io_err("remove temporary file", &temp, source));
-    }
     sync_parent_dir(path)
+}
+
+/// `rename(src, dest)` that fails with `EEXIST` instead of replacing `dest`:
+/// `renameat2(RENAME_NOREPLACE)`; where the filesystem lacks it, `link` + `unlink`; where it
+/// has no hard links either, a check that `dest` is absent followed by `rename` (not atomic
+/// against a concurrent creator of `dest`, which inside a backup directory is only ourselves).
+pub fn rename_noreplace(src: &Path, dest: &Path) -> io::Result<()> {
+    rename_noreplace_with(src, dest, renameat2_noreplace, |a, b| fs::hard_link(a, b))
+}
+
+/// [`rename_noreplace`] with its two primitives given, so tests can take them away.
+fn rename_noreplace_with(
+    src: &Path,
+    dest: &Path,
+    renameat2: impl Fn(&Path, &Path) -> io::Result<()>,
+    link: impl Fn(&Path, &Path) -> io::Result<()>,
+) -> io::Result<()> {
+    let unsupported =
+        |e: &io::Error, codes: &[i32]| e.raw_os_error().is_some_and(|c| codes.contains(&c));
+    match renameat2(src, dest) {
+        Err(e) if unsupported(&e, &[libc::EINVAL, libc::ENOSYS, libc::EOPNOTSUPP]) => {}
+        other => return other,
+    }
+    match link(src, dest) {
+        Ok(()) => return fs::remove_file(src),
+        Err(e)
+            if unsupported(
+                &e,
+                &[libc::EPERM, libc::EOPNOTSUPP, libc::EMLINK, libc::ENOSYS],
+            ) => {}
+        Err(e) => return Err(e),
+    }
+    match fs::symlink_metadata(dest) {
+        Ok(_) => Err(io::Error::from_raw_os_error(libc::EEXIST)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => fs::rename(src, dest),
+        Err(e) => Err(e),
+    }
+}
+
+fn renameat2_noreplace(src: &Path, dest: &Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let cstring = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+    };
+    let (c_src, c_dest) = (cstring(src)?, cstring(dest)?);
+    // SAFETY: both pointers are valid NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            c_src.as_ptr(),
+            libc::AT_FDCWD,
+            c_dest.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Creates, fills and fsyncs the temporary file next to `path`; returns its name. On error the
@@ -168,5 +230,81 @@ fn io_err(op: &'static str, path: &Path, source: io::Error) -> MetaError {
         op,
         path: path.to_path_buf(),
         source,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("hotbackup-atomic-{}-{name}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn refuse(code: i32) -> impl Fn(&Path, &Path) -> io::Result<()> {
+        move |_, _| Err(io::Error::from_raw_os_error(code))
+    }
+
+    /// Each way the filesystem can lack a primitive: no RENAME_NOREPLACE, no hard links,
+    /// neither. The file is published without replacing an existing one.
+    #[test]
+    fn publishes_without_hard_links_or_renameat2() {
+        type Primitive = Box<dyn Fn(&Path, &Path) -> io::Result<()>>;
+        let real_link: fn() -> Primitive = || Box::new(|a: &Path, b: &Path| fs::hard_link(a, b));
+        let real_rename: fn() -> Primitive = || Box::new(renameat2_noreplace);
+        let cases: Vec<(&str, Primitive, Primitive)> = vec![
+            ("everything", real_rename(), real_link()),
+            (
+                "no RENAME_NOREPLACE",
+                Box::new(refuse(libc::EINVAL)),
+                real_link(),
+            ),
+            (
+                "no hard links (vfat)",
+                real_rename(),
+                Box::new(refuse(libc::EPERM)),
+            ),
+            (
+                "neither",
+                Box::new(refuse(libc::EINVAL)),
+                Box::new(refuse(libc::EPERM)),
+            ),
+        ];
+        for (name, renameat2, link) in cases {
+            let dir = scratch("publish");
+            let (src, dest) = (dir.join("tmp"), dir.join("final"));
+            fs::write(&src, b"new").unwrap();
+            rename_noreplace_with(&src, &dest, &renameat2, &link)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(fs::read(&dest).unwrap(), b"new", "{name}");
+            assert!(!src.exists(), "{name}: the temporary name is left");
+
+            fs::write(&src, b"newer").unwrap();
+            let e = rename_noreplace_with(&src, &dest, &renameat2, &link)
+                .expect_err("an existing file must not be replaced");
+            assert_eq!(e.kind(), io::ErrorKind::AlreadyExists, "{name}: {e}");
+            assert_eq!(fs::read(&dest).unwrap(), b"new", "{name}: replaced");
+            fs::remove_dir_all(dir).unwrap();
+        }
+    }
+
+    /// Any other error is reported as it is, not papered over by a fallback.
+    #[test]
+    fn other_errors_are_not_retried() {
+        let dir = scratch("errors");
+        let (src, dest) = (dir.join("tmp"), dir.join("final"));
+        fs::write(&src, b"x").unwrap();
+        let e = rename_noreplace_with(&src, &dest, refuse(libc::EIO), refuse(libc::EPERM))
+            .expect_err("EIO");
+        assert_eq!(e.raw_os_error(), Some(libc::EIO));
+        let e = rename_noreplace_with(&src, &dest, refuse(libc::EINVAL), refuse(libc::ENOSPC))
+            .expect_err("ENOSPC");
+        assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
+        assert!(!dest.exists());
+        fs::remove_dir_all(dir).unwrap();
     }
 }

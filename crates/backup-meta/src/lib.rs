@@ -17,7 +17,7 @@
 //! binary can stream the rendered text, e.g. into xbstream), and the provided
 //! [`MetaFile::read`] / [`MetaFile::write`] / [`MetaFile::write_new`] do the only I/O of the
 //! crate: a plain read, and an atomic write (temp file, fsync, rename or link, fsync of the
-//! directory) with mariadb-backup's permission modes ([`FileMode`]).
+//! directory) with private permission modes ([`FileMode`], 0640 whatever the umask).
 //!
 //! Parsers accept what mariadb-backup's readers accept where it has one (`fscanf` whitespace
 //! rules for `xtrabackup_checkpoints` and `.meta`, option-file rules for `backup-my.cnf`,
@@ -44,7 +44,9 @@ mod slave;
 
 use std::path::Path;
 
-pub use atomic::{read_text, write_atomic, write_atomic_new, FileMode};
+pub use atomic::{
+    read_text, rename_noreplace, write_atomic, write_atomic_new, FileMode, PRIVATE_FILE_MODE,
+};
 pub use binlog::{BinlogInfo, BinlogPosInnodb};
 pub use checkpoints::{BackupType, Checkpoints};
 pub use cnf::{strip_end_comment, BackupMyCnf, CnfOption};

@@ -1,4 +1,4 @@
-//! The atomic write helpers: content, permission modes (umask honoured, like mariadb-backup),
+//! The atomic write helpers: content, permission modes (0640 at most, whatever the umask),
 //! no temporary file left behind, no-clobber variant, errors carrying the path.
 
 use std::fs;
@@ -50,7 +50,7 @@ fn checkpoints() -> Checkpoints {
 }
 
 #[test]
-fn write_creates_file_with_mariadb_backup_modes() {
+fn write_creates_private_files() {
     let dir = scratch("modes");
     let target = dir.join(names::XTRABACKUP_CHECKPOINTS);
     checkpoints().write(&target, FileMode::Datasink).unwrap();
@@ -62,10 +62,7 @@ fn write_creates_file_with_mariadb_backup_modes() {
         ))
         .unwrap()
     );
-    assert_eq!(mode_of(&target), 0o660 & !umask());
-    if umask() == 0o022 {
-        assert_eq!(mode_of(&target), 0o640);
-    }
+    assert_eq!(mode_of(&target), 0o640 & !umask());
 
     let pos = dir.join(names::XTRABACKUP_BINLOG_POS_INNODB);
     BinlogPosInnodb {
@@ -74,7 +71,8 @@ fn write_creates_file_with_mariadb_backup_modes() {
     }
     .write(&pos, FileMode::Fopen)
     .unwrap();
-    assert_eq!(mode_of(&pos), 0o666 & !umask());
+    // mariadb-backup's fopen gives 0644 here with umask 022; a backup is never world-readable.
+    assert_eq!(mode_of(&pos), 0o640 & !umask());
 
     // Only the two targets exist: no temporary file remains.
     assert_eq!(
@@ -101,6 +99,11 @@ fn replace_keeps_content_atomic_and_permissions() {
     assert_eq!(Checkpoints::read(&target).unwrap(), prepared);
     assert_eq!(mode_of(&target), 0o600);
     assert_eq!(names_in(&dir), [names::XTRABACKUP_CHECKPOINTS]);
+
+    // A looser existing file (mariadb-backup's fopen with umask 022, or 002) is tightened.
+    fs::set_permissions(&target, fs::Permissions::from_mode(0o664)).unwrap();
+    prepared.write(&target, FileMode::Fopen).unwrap();
+    assert_eq!(mode_of(&target), 0o640);
 }
 
 #[test]
@@ -134,7 +137,7 @@ fn write_new_creates_missing_target() {
         fs::read_to_string(&target).unwrap(),
         "page_size = 16384\nzip_size = 0 \nspace_id = 8\n"
     );
-    assert_eq!(mode_of(&target), 0o660 & !umask());
+    assert_eq!(mode_of(&target), 0o640 & !umask());
     assert_eq!(names_in(&dir), ["zoo_t_innodb.ibd.meta"]);
 }
 

@@ -60,6 +60,11 @@ fn is_partial(target: &std::path::Path) -> bool {
 fn failure(e: PrepareError) -> Failure {
     let code = match &e {
         PrepareError::NotABackup { .. } => Code::WrongState,
+        // A metadata file that was read but does not follow its format is damage to the
+        // backup; failing to read or write one (EACCES, ENOSPC) stays an I/O error.
+        PrepareError::Meta(backup_meta::MetaError::Parse { .. }) => {
+            return Failure::new(Code::BackupCorrupt, format!("the backup is damaged: {e}"))
+        }
         PrepareError::Io { .. } | PrepareError::Meta(_) => Code::Io,
         PrepareError::Unsupported { .. } => Code::Failure,
         _ => Code::BackupCorrupt,

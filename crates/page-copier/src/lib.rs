@@ -6,6 +6,12 @@
 //! to 10 reads in all, and only then is the page declared corrupt — failing the copy, or,
 //! with [`CopyOptions::log_corruption`], recorded and copied as it is.
 //!
+//! Page 0 decides how the rest is checked (module `page0`): a file whose page 0 the server has not
+//! written yet (empty, shorter than a page, or page 0 all zero: a tablespace being created) is
+//! *deferred* and copied byte for byte, since the redo log creates its pages at `--prepare`.
+//! Any other page 0 that does not parse is re-read like a torn page and then fails the copy,
+//! even with `log_corruption`: the header cannot be skipped.
+//!
 //! Pages that are stale but self-consistent are fine: the redo log copied alongside brings
 //! every page up to date at `--prepare`.
 //!
@@ -17,15 +23,21 @@
 //! * this crate never prints; it reports through [`Progress`].
 #![deny(missing_docs)]
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io;
-use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Mutex};
 use std::time::{Duration, Instant};
 
 use innodb::page::{PageValidator, PageVerdict, ValidationOptions};
 use innodb::{PageNo, SpaceId};
+
+mod files;
+mod page0;
+
+pub use files::{create_dir_private, create_exclusive, exposure_warnings};
+use page0::Page0;
 
 /// How many pages one `pread` batch holds (mariadb-backup's constant, 10 MiB at 16k).
 pub const BATCH_PAGES: usize = 640;
@@ -173,8 +185,8 @@ pub struct CopyReport {
     pub rereads: u64,
     /// Pages recorded as corrupt (only with `log_corruption`).
     pub corrupt_pages: Vec<CorruptPage>,
-    /// Page 0 was not yet valid (a tablespace being created): copied without validation,
-    /// the redo log rebuilds it.
+    /// Page 0 was not written yet (empty file, shorter than a page, or page 0 all zero: a
+    /// tablespace being created): copied without validation, the redo log rebuilds it.
     pub deferred: bool,
 }
 
@@ -204,11 +216,12 @@ pub enum CopyError {
         /// The OS error.
         source: io::Error,
     },
-    /// A page stayed corrupt after every re-read.
+    /// A page stayed corrupt after every re-read. Page 0 of a file that has one (every
+    /// kind but [`SourceKind::SystemNext`]) is never recorded instead: it is the header.
     #[error(
         "{path}: page {page_no} of tablespace {space} is corrupt after {reads} reads: {reason}. \
-             The source file is damaged; check it with innochecksum, or back up anyway with \
-             --log-innodb-page-corruption"
+             The source file is damaged; check it with innochecksum, {}",
+        fix_for(*page_no)
     )]
     Corrupt {
         /// The live file.
@@ -222,6 +235,16 @@ pub enum CopyError {
         /// What validation said.
         reason: String,
     },
+}
+
+fn fix_for(page_no: PageNo) -> &'static str {
+    if page_no.0 == 0 {
+        "then restore the table from an older backup or rebuild it. Page 0 is the tablespace \
+         header: --log-innodb-page-corruption cannot skip it, since without it the file \
+         cannot be prepared"
+    } else {
+        "or back up anyway with --log-innodb-page-corruption"
+    }
 }
 
 /// Copies one tablespace file into `dest_root` (a backup directory).
@@ -259,7 +282,7 @@ pub fn copy_tablespace(
     let mut report = CopyReport::default();
     let validator = match source.kind {
         SourceKind::SystemNext => system_validator.cloned(),
-        _ => first_page_validator(&file, options).map_err(read_err)?,
+        _ => first_page_validator(&file, source, options, &mut report)?,
     };
     // A deferred file (page 0 not written yet) has no known page size: it is copied byte
     // for byte, unvalidated, in 10 MiB batches.
@@ -396,7 +419,8 @@ fn check_batch(
         reads_left -= 1;
         if reads_left == 0 {
             let reason = verdict_reason(&verdict);
-            if !options.log_corruption {
+            let header = page_no.0 == 0 && source.kind != SourceKind::SystemNext;
+            if !options.log_corruption || header {
                 return Err(CopyError::Corrupt {
                     path: source.path.clone(),
                     space: report
@@ -437,25 +461,43 @@ fn verdict_reason(verdict: &PageVerdict) -> String {
     }
 }
 
-/// Builds the validator from page 0, or `None` when page 0 is not (yet) a valid header,
-/// e.g. a table whose creation the server has not flushed: mariadb-backup calls this a
-/// "deferred" tablespace and copies it without checks.
-fn first_page_validator(file: &File, options: &CopyOptions) -> io::Result<Option<PageValidator>> {
-    let mut page0 = vec![0u8; innodb::page::fsp::MIN_PAGE_SIZE];
-    let n = read_full_at(file, &mut page0, 0)?;
-    if n < page0.len() {
-        return Ok(None);
+/// Builds the validator from page 0, or `None` for a deferred file (page 0 not written yet,
+/// see module `page0`). A page 0 that is neither is re-read like a torn page, then fails the copy:
+/// the header cannot be skipped, even with `log_corruption` (without it neither tool can
+/// prepare the file; mariadb-backup fails there too).
+fn first_page_validator(
+    file: &File,
+    source: &Source,
+    options: &CopyOptions,
+    report: &mut CopyReport,
+) -> Result<Option<PageValidator>, CopyError> {
+    let system = source.kind == SourceKind::SystemFirst;
+    let mut head = vec![0u8; page0::HEAD_BYTES];
+    let mut reads = 0;
+    loop {
+        let n = read_full_at(file, &mut head, 0).map_err(|e| CopyError::Read {
+            path: source.path.clone(),
+            source: e,
+        })?;
+        reads += 1;
+        match page0::classify(&head[..n], system, options.validation) {
+            Page0::Valid(validator) => return Ok(Some(validator)),
+            Page0::Deferred => return Ok(None),
+            Page0::Unreadable { reason, space } => {
+                if reads >= options.max_reads.max(1) {
+                    return Err(CopyError::Corrupt {
+                        path: source.path.clone(),
+                        space: space.map_or_else(|| "?".into(), |s| s.to_string()),
+                        page_no: PageNo(0),
+                        reads,
+                        reason,
+                    });
+                }
+            }
+        }
+        std::thread::sleep(options.retry_delay);
+        report.rereads += 1;
     }
-    let Ok(probe) = PageValidator::from_page0(&page0, options.validation) else {
-        return Ok(None);
-    };
-    // Re-read page 0 at its real size so crypt data further in is seen.
-    let mut full = vec![0u8; probe.page_size()];
-    let n = read_full_at(file, &mut full, 0)?;
-    if n < full.len() {
-        return Ok(None);
-    }
-    Ok(PageValidator::from_page0(&full, options.validation).ok())
 }
 
 /// `pread` until `buf` is full or the file ends; returns the bytes read.
@@ -470,29 +512,6 @@ fn read_full_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         }
     }
     Ok(done)
-}
-
-/// Creates a backup file that must not exist yet, with the parents it needs
-/// (directories 0700, files 0640 before umask, as mariadb-backup).
-pub fn create_exclusive(path: &Path) -> io::Result<File> {
-    if let Some(parent) = path.parent() {
-        create_dir_private(parent)?;
-    }
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o640)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-}
-
-/// `mkdir -p` with mode 0700 for the directories it creates.
-pub fn create_dir_private(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
 }
 
 fn advise_sequential(file: &File) {

@@ -52,6 +52,7 @@ mod worker;
 
 use std::fs::OpenOptions;
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -177,9 +178,11 @@ pub fn start(
     }
     let checkpoint = live.log.checkpoint;
     let backup_path = config.backup_log.clone();
+    // 0640 whatever the umask, like every file of a backup: redo holds row data.
     let mut backup = OpenOptions::new()
         .write(true)
         .create_new(true)
+        .mode(0o640)
         .open(&backup_path)
         .map_err(|e| TailError::io("creating", &backup_path, e))?;
     let started = (|| {

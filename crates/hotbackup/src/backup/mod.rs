@@ -123,6 +123,9 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         }
     }
     create_target(&target)?;
+    for warning in page_copier::exposure_warnings(&target) {
+        log.info(&format!("Warning: {warning}"));
+    }
 
     // From here on a failure leaves a partial target behind: it never has
     // xtrabackup_checkpoints, and the message says so.
@@ -479,6 +482,9 @@ fn backup_into(
     if let Some(extra) = &opts.extra_lsndir {
         let extra = absolute(extra)?;
         page_copier::create_dir_private(&extra).map_err(|e| Failure::io(&extra, e))?;
+        for warning in page_copier::exposure_warnings(&extra) {
+            log.info(&format!("Warning: {warning}"));
+        }
         write_meta(
             &checkpoints,
             &extra.join(backup_meta::names::XTRABACKUP_CHECKPOINTS),

@@ -1,10 +1,8 @@
 //! Copying and moving one file without ever overwriting a destination, and without a moment
 //! at which a moved file exists nowhere complete.
 
-use std::ffi::CString;
 use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
@@ -140,59 +138,9 @@ fn copy_across(src: &Path, dest: &Path) -> Result<(), Failure> {
     })
 }
 
-fn cstring(path: &Path) -> io::Result<CString> {
-    CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
-}
-
-/// `rename(src, dest)` that fails with `EEXIST` instead of replacing `dest`:
-/// `renameat2(RENAME_NOREPLACE)`, or `link` + `unlink` where the filesystem lacks it.
-pub fn rename_noreplace(src: &Path, dest: &Path) -> io::Result<()> {
-    let c_src = cstring(src)?;
-    let c_dest = cstring(dest)?;
-    // SAFETY: both pointers are valid NUL-terminated strings that outlive the call.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            c_src.as_ptr(),
-            libc::AT_FDCWD,
-            c_dest.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let e = io::Error::last_os_error();
-    match e.raw_os_error() {
-        // The filesystem (or an old kernel) does not know RENAME_NOREPLACE.
-        Some(libc::EINVAL) | Some(libc::ENOSYS) | Some(libc::EOPNOTSUPP) => {
-            link_then_unlink(src, dest)
-        }
-        _ => Err(e),
-    }
-}
-
-fn link_then_unlink(src: &Path, dest: &Path) -> io::Result<()> {
-    match fs::hard_link(src, dest) {
-        Ok(()) => fs::remove_file(src),
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::EPERM) | Some(libc::EOPNOTSUPP) | Some(libc::EMLINK)
-            ) =>
-        {
-            // No hard links here either: check, then rename. Not atomic, but every
-            // destination was checked before the run started too.
-            match fs::symlink_metadata(dest) {
-                Ok(_) => Err(io::Error::from_raw_os_error(libc::EEXIST)),
-                Err(m) if m.kind() == io::ErrorKind::NotFound => fs::rename(src, dest),
-                Err(m) => Err(m),
-            }
-        }
-        Err(e) => Err(e),
-    }
-}
+/// `rename(src, dest)` that fails with `EEXIST` instead of replacing `dest` (the one shared
+/// implementation, with its fallbacks for filesystems without `RENAME_NOREPLACE` or links).
+pub use backup_meta::rename_noreplace;
 
 /// fsyncs a directory, so that the names created or removed in it are durable.
 pub fn sync_dir(dir: &Path) -> Result<(), Failure> {
@@ -234,19 +182,6 @@ mod tests {
         assert_eq!(fs::read(dir.join("b")).unwrap(), b"b");
         assert!(dir.join("a").exists());
         rename_noreplace(&dir.join("a"), &dir.join("c")).unwrap();
-        assert!(!dir.join("a").exists());
-        assert_eq!(fs::read(dir.join("c")).unwrap(), b"a");
-        let _ = fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn link_fallback_never_replaces() {
-        let dir = scratch("link");
-        fs::write(dir.join("a"), b"a").unwrap();
-        fs::write(dir.join("b"), b"b").unwrap();
-        let e = link_then_unlink(&dir.join("a"), &dir.join("b")).unwrap_err();
-        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
-        link_then_unlink(&dir.join("a"), &dir.join("c")).unwrap();
         assert!(!dir.join("a").exists());
         assert_eq!(fs::read(dir.join("c")).unwrap(), b"a");
         let _ = fs::remove_dir_all(&dir);
