@@ -6,8 +6,11 @@
 //!   Every process it starts is stopped before it exits.
 //! * `cargo xtask bench`: hotbackup against `cp -a` and mariadb-backup on a generated
 //!   dataset (see `bench.rs`); prints a table and writes JSON under `target/bench/`.
+//! * `cargo xtask mtr [TEST…]`: MariaDB's mariabackup test suite with hotbackup in place of
+//!   mariadb-backup, judged against `mtr/expectations.txt` (see `mtr.rs`).
 
 mod bench;
+mod mtr;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -30,8 +33,9 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("demo") => demo(),
         Some("bench") => bench::run(&args[1..]),
+        Some("mtr") => mtr::run(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask demo | cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] [--only backup,copyback,load,prepare]");
+            eprintln!("usage: cargo xtask demo | cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] [--only backup,copyback,load,prepare] | cargo xtask mtr [--parallel N] [--timeout-min M] [--bin HOTBACKUP] [TEST…]");
             return ExitCode::from(2);
         }
     };
@@ -56,7 +60,12 @@ fn workspace_root() -> PathBuf {
 
 /// Installs the Debian packages the demo needs when they are missing.
 fn ensure_packages() -> Result<()> {
-    let missing: Vec<&str> = PACKAGES
+    ensure_packages_named(PACKAGES)
+}
+
+/// Installs these Debian packages with apt-get when they are missing (as root).
+fn ensure_packages_named(packages: &[&str]) -> Result<()> {
+    let missing: Vec<&str> = packages
         .iter()
         .copied()
         .filter(|p| {

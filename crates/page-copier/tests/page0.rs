@@ -11,8 +11,8 @@ use page_copier::{copy_tablespace, CopyError, CopyOptions, NoProgress, Source, S
 const PAGE: usize = 16384;
 
 fn clean_file() -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/testdata/pages/fcrc32_16k_plain.ibd");
+    let path =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/pages/fcrc32_16k_plain.ibd");
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
