@@ -22,9 +22,11 @@
 #![deny(missing_docs)]
 
 mod binlog;
+mod check;
 mod ddl;
 mod error;
 mod hash;
+mod journal;
 mod log;
 mod progress;
 mod spaces;
@@ -43,10 +45,14 @@ use innodb::{Lsn, SpaceId};
 use rayon::prelude::*;
 
 pub use error::PrepareError;
+#[doc(hidden)]
+pub use journal::CrashPoint;
+pub use journal::JOURNAL;
 pub use progress::{DdlAction, Event, NoProgress, Progress};
 
 use hash::FxHashMap;
 use log::{BatchLog, Log, PageSlots, SpaceRule};
+use journal::{Journal, PageWrite};
 use spaces::Space;
 
 /// `xtrabackup_checkpoints`.
@@ -63,6 +69,8 @@ const FIL_PAGE_LSN_LEN: usize = 8;
 const PREPARED_LOG_MTR_LEN: u64 = 16;
 /// Report page progress every this many pages.
 const PROGRESS_EVERY: usize = 1024;
+/// Changed pages held in memory and journaled at once (bytes).
+const JOURNAL_CHUNK_BYTES: usize = 32 << 20;
 
 /// How to prepare.
 #[derive(Clone, Debug)]
@@ -77,6 +85,9 @@ pub struct PrepareOptions {
     /// Skip (with an [`Event::MissingSkipped`]) records for tablespaces that have no
     /// file instead of failing.
     pub ignore_missing_tablespaces: bool,
+    /// Test hook: stop at this page write as a crash would.
+    #[doc(hidden)]
+    pub crash_point: Option<CrashPoint>,
 }
 
 impl Default for PrepareOptions {
@@ -86,6 +97,7 @@ impl Default for PrepareOptions {
             threads: None,
             page_size: None,
             ignore_missing_tablespaces: false,
+            crash_point: None,
         }
     }
 }
@@ -110,6 +122,8 @@ pub struct PrepareSummary {
     /// Pages with records that were not written (only FREE_PAGE, or all already
     /// in the page by its LSN).
     pub pages_not_written: u64,
+    /// Pages read from the backup and validated before anything was written.
+    pub pages_checked: u64,
     /// The binlog position of the last InnoDB commit in the backup, as recorded in
     /// the rollback segments (written to `xtrabackup_binlog_pos_innodb`).
     pub binlog_pos_innodb: Option<BinlogPosInnodb>,
@@ -148,6 +162,12 @@ pub fn prepare(
             })
         }
         BackupType::FullBackuped => {}
+    }
+    // A prepare killed while it wrote pages: finish its last journaled chunk first.
+    match journal::recover(dir)? {
+        journal::Recovered::None => {}
+        journal::Recovered::Replayed(pages) => progress.event(Event::JournalReplayed { pages }),
+        journal::Recovered::Discarded => progress.event(Event::JournalDiscarded),
     }
 
     // Pass 1 before anything changes: a bad log leaves the directory untouched.
@@ -215,6 +235,27 @@ pub fn prepare(
     let applied =
         |id: SpaceId| spaces.contains_key(&id) && !scan.spaces.get(&id).is_some_and(|n| n.deleted);
 
+    let pool = {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(n) = options.threads {
+            b = b.num_threads(n);
+        }
+        b.build().map_err(|e| PrepareError::Unsupported {
+            what: format!("cannot start worker threads: {e}"),
+        })?
+    };
+    // Every backup page the log reads is validated before the first write: a corrupt
+    // page fails the prepare with the directory as it was (mariadb-backup: "Unable to
+    // apply log to corrupted page").
+    let pages_checked = pool.install(|| {
+        check::pages_read_by_log(&spaces, &scan.page_list, |id| {
+            check::read_by_log(&scan, applied, id)
+        })
+    })?;
+    progress.event(Event::PagesChecked {
+        pages: pages_checked,
+    });
+
     // Sizes from the log: undo truncation first, then growth (§4.4, §5.5).
     for (id, note) in &scan.spaces {
         let Some(sp) = spaces.get(id).filter(|_| applied(*id)) else {
@@ -245,15 +286,6 @@ pub fn prepare(
         }
     }
 
-    let pool = {
-        let mut b = rayon::ThreadPoolBuilder::new();
-        if let Some(n) = options.threads {
-            b = b.num_threads(n);
-        }
-        b.build().map_err(|e| PrepareError::Unsupported {
-            what: format!("cannot start worker threads: {e}"),
-        })?
-    };
     let mut summary = PrepareSummary {
         already_prepared: false,
         checkpoint_lsn: log.checkpoint_lsn(),
@@ -261,6 +293,7 @@ pub fn prepare(
         n_mtrs: scan.n_mtrs,
         n_records: scan.n_records,
         n_batches,
+        pages_checked,
         ..Default::default()
     };
     // How pass 2 filters each space's records.
@@ -281,6 +314,9 @@ pub fn prepare(
     // One batch in memory at a time, with the whole budget: its two halves are
     // collected in parallel, then its pages are applied by the pool.
     let mut spare: Vec<u8> = Vec::new();
+    let mut journal = Journal::new(dir, options.crash_point);
+    let max_phys = spaces.values().map(|sp| sp.phys).max().unwrap_or(1);
+    let chunk_pages = (JOURNAL_CHUNK_BYTES / max_phys).max(1);
     for (index, batch) in scan.batches.iter().enumerate() {
         let blog: BatchLog =
             log.collect(std::mem::take(&mut spare), batch, &rules, &scan.discard)?;
@@ -294,28 +330,37 @@ pub fn prepare(
         });
         let total = keys.len();
         let done = AtomicUsize::new(0);
-        let written = AtomicUsize::new(0);
-        pool.install(|| {
-            keys.par_iter().try_for_each(|(id, slot)| {
-                let Some(sp) = spaces.get(&id.space) else {
-                    return Ok(());
-                };
-                if apply_page(&log, sp, *id, &blog, slot)? {
-                    written.fetch_add(1, Ordering::Relaxed);
-                }
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
-                    progress.event(Event::PagesApplied { done: n, total });
-                }
-                Ok::<(), PrepareError>(())
-            })
-        })?;
-        let written = written.into_inner() as u64;
+        let mut written = 0u64;
+        for chunk in keys.chunks(chunk_pages) {
+            let pages: Vec<PageWrite<'_>> = pool.install(|| {
+                chunk
+                    .par_iter()
+                    .filter_map(|(id, slot)| {
+                        let sp = spaces.get(&id.space)?;
+                        let page = apply_page(&log, sp, *id, &blog, slot).transpose()?;
+                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                        if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
+                            progress.event(Event::PagesApplied { done: n, total });
+                        }
+                        Some(page.map(|bytes| PageWrite {
+                            sp,
+                            space: id.space,
+                            page_no: id.page_no.0,
+                            bytes,
+                        }))
+                    })
+                    .collect::<Result<Vec<_>, PrepareError>>()
+            })?;
+            journal.write(&pages)?;
+            written += pages.len() as u64;
+        }
         summary.pages_written += written;
         summary.pages_not_written += total as u64 - written;
         drop(keys);
         spare = blog.into_buf();
     }
+
+    journal.finish()?;
 
     if let Some(handle) = prefetch {
         // Advisory only: its outcome does not matter.
@@ -365,21 +410,24 @@ pub fn prepare(
     Ok(summary)
 }
 
-/// Reads (unless INIT/FREE), applies with the page-LSN rule (§5.2) and writes one
-/// page; returns whether it was written.
+/// Reads (unless INIT/FREE) and validates, applies with the page-LSN rule (§5.2) and
+/// stamps one page; returns the page to write, if it changed.
 fn apply_page(
     log: &Log,
     sp: &Space,
     id: PageId,
     blog: &BatchLog,
     slot: &PageSlots,
-) -> Result<bool, PrepareError> {
+) -> Result<Option<Vec<u8>>, PrepareError> {
     let mut page = vec![0u8; sp.phys];
     let at = u64::from(id.page_no.0) * sp.phys as u64;
     let page_lsn = if slot.init {
         Lsn(0)
     } else {
         read_page(&sp.file, &mut page, at).map_err(|e| PrepareError::io("read", &sp.path, e))?;
+        // Checked before the first write too; this catches what that check leaves to
+        // the apply (trimmed spaces) and pages of earlier batches.
+        check::page(sp, id.page_no, &page)?;
         let mut lsn = [0u8; FIL_PAGE_LSN_LEN];
         lsn.copy_from_slice(&page[FIL_PAGE_LSN..FIL_PAGE_LSN + FIL_PAGE_LSN_LEN]);
         Lsn(u64::from_be_bytes(lsn))
@@ -407,20 +455,17 @@ fn apply_page(
         }
     }
     let Some(lsn) = last_applied else {
-        return Ok(false);
+        return Ok(None);
     };
     stamp_page(&mut page, lsn, sp.format).map_err(|check| PrepareError::DataFile {
         path: sp.path.clone(),
         what: format!("page {}: {}", id.page_no, check.what),
     })?;
-    sp.file
-        .write_all_at(&page, at)
-        .map_err(|e| PrepareError::io("write", &sp.path, e))?;
-    Ok(true)
+    Ok(Some(page))
 }
 
 /// Reads a page; bytes beyond the end of the file read as zero.
-fn read_page(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+pub(crate) fn read_page(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         match file.read_at(&mut buf[done..], at + done as u64) {

@@ -58,6 +58,20 @@ pub enum Event<'a> {
         /// The new name, if any.
         to: Option<&'a Path>,
     },
+    /// A prepare killed while writing pages left a complete journal: its pages were
+    /// written in place before anything else.
+    JournalReplayed {
+        /// Pages written.
+        pages: usize,
+    },
+    /// A prepare killed while writing its journal left it incomplete: it was removed
+    /// (no page of it had been written in place).
+    JournalDiscarded,
+    /// Every backup page the log reads was validated.
+    PagesChecked {
+        /// Pages read and validated.
+        pages: u64,
+    },
     /// A file with an all-zero page 0 was identified by its FILE_ record name.
     Deferred {
         /// The file.
