@@ -51,8 +51,8 @@ pub use journal::JOURNAL;
 pub use progress::{DdlAction, Event, NoProgress, Progress};
 
 use hash::FxHashMap;
-use log::{BatchLog, Log, PageSlots, SpaceRule};
 use journal::{Journal, PageWrite};
+use log::{BatchLog, Log, PageSlots, SpaceRule};
 use spaces::Space;
 
 /// `xtrabackup_checkpoints`.
