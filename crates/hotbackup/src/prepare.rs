@@ -107,6 +107,15 @@ impl Progress for LogProgress<'_> {
                 "An interrupted prepare left an incomplete {}: removed (none of its pages had been written)",
                 prepare::JOURNAL
             )),
+            Event::CorruptedPageFixed {
+                name,
+                page_no,
+                zeroed,
+                ..
+            } => self.log.info(&format!(
+                "Corrupted page {page_no} of tablespace {name} was successfully fixed{}",
+                if zeroed { " (free: zeroed)" } else { " (rebuilt by the log)" }
+            )),
             Event::PagesChecked { pages } => self.log.info(&format!(
                 "{pages} page(s) the log reads are valid"
             )),

@@ -44,10 +44,7 @@ fn corrupt(sp: &Space, page_no: PageNo, what: String, more: usize) -> PrepareErr
 pub(crate) fn read_by_log(scan: &Scan, applied: impl Fn(SpaceId) -> bool, id: PageId) -> bool {
     applied(id.space)
         && !scan.discard.contains_key(&id)
-        && scan
-            .spaces
-            .get(&id.space)
-            .map_or(true, |n| n.trim.is_none())
+        && scan.spaces.get(&id.space).is_none_or(|n| n.trim.is_none())
 }
 
 /// Reads and validates, in parallel, every page of `pages` that `read` selects; fails

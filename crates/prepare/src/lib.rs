@@ -23,6 +23,7 @@
 
 mod binlog;
 mod check;
+mod corrupted;
 mod ddl;
 mod error;
 mod hash;
@@ -255,6 +256,10 @@ pub fn prepare(
     progress.event(Event::PagesChecked {
         pages: pages_checked,
     });
+    let mut listed = corrupted::read(dir)?;
+    if let Some(listed) = listed.as_mut() {
+        listed.check_before(&scan, &spaces, applied)?;
+    }
 
     // Sizes from the log: undo truncation first, then growth (§4.4, §5.5).
     for (id, note) in &scan.spaces {
@@ -361,6 +366,9 @@ pub fn prepare(
     }
 
     journal.finish()?;
+    if let Some(listed) = listed {
+        listed.finish(dir, &scan, &spaces, progress)?;
+    }
 
     if let Some(handle) = prefetch {
         // Advisory only: its outcome does not matter.

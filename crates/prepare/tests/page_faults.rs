@@ -31,12 +31,15 @@ fn damage(file: &Path, page_no: usize, phys: usize) {
     fs::write(file, b).unwrap();
 }
 
+/// (file, page number) pairs.
+type Pages = Vec<(String, usize)>;
+
 /// Pages (file, page number) that the prepare changes, and pages it leaves alone,
 /// not all zero before the prepare.
 fn changed_and_untouched(
     before: &BTreeMap<String, Vec<u8>>,
     after: &BTreeMap<String, Vec<u8>>,
-) -> (Vec<(String, usize)>, Vec<(String, usize)>) {
+) -> (Pages, Pages) {
     let (mut changed, mut untouched) = (vec![], vec![]);
     for (name, old) in before {
         if !(name == "ibdata1" || name.ends_with(".ibd")) {
@@ -215,4 +218,96 @@ fn prepare_killed_between_batches_reruns_to_identical_bytes() {
     for (n, torn) in [(total / 3, true), (total / 2, false), (total * 4 / 5, true)] {
         crash_and_rerun(&options, &expected, n, torn);
     }
+}
+
+/// `innodb_corrupted_pages` as `--log-innodb-page-corruption` writes it.
+fn list_corrupted(dir: &Path, name: &str, space: u32, pages: &str) {
+    fs::write(
+        dir.join("innodb_corrupted_pages"),
+        format!("{name} {space}\n{pages}\n"),
+    )
+    .unwrap();
+}
+
+/// Whether page `page_no` of a 4k data file image is free by its page 0.
+fn free_in(file: &[u8], page_no: u32) -> bool {
+    use innodb::page::{fsp::FspHeader, xdes::page_is_free};
+    let h = FspHeader::parse(&file[..4096]).unwrap();
+    page_is_free(&h.flags, h.free_limit, h.size_pages, &file[..4096], page_no).unwrap()
+}
+
+/// A page of t_dyn, t_red or t_ren4 the prepare does not change, not all zero, free (or in
+/// use) after the prepare: (file, space id, page, files after an uninterrupted prepare).
+fn untouched_page(free: bool) -> (String, u32, u32, BTreeMap<String, Vec<u8>>) {
+    let options = PrepareOptions::default();
+    let (after, _) = reference(&options);
+    let probe = sample("probe");
+    let before = all_files(&probe);
+    fs::remove_dir_all(&probe).unwrap();
+    let (_, untouched) = changed_and_untouched(&before, &after);
+    let (name, page) = untouched
+        .iter()
+        .filter(|(n, p)| {
+            ["w/t_dyn.ibd", "w/t_red.ibd", "w/t_ren4.ibd"].contains(&n.as_str()) && *p > 0
+        })
+        .find(|(n, p)| free_in(&after[n], *p as u32) == free)
+        .expect("an untouched page");
+    let space = u32::from_be_bytes(after[name][34..38].try_into().unwrap());
+    (name.clone(), space, *page as u32, after)
+}
+
+#[test]
+fn listed_corrupted_page_that_is_free_is_zeroed_and_the_list_removed() {
+    let (name, space, page, expected) = untouched_page(true);
+    let dir = sample("listed-free");
+    damage(&dir.join(&name), page as usize, 4096);
+    list_corrupted(&dir, &name.replace(".ibd", ""), space, &page.to_string());
+    let rec = Recorder::default();
+    prepare(&dir, &PrepareOptions::default(), &rec).unwrap();
+    let events = rec.0.lock().unwrap().join("\n");
+    assert!(
+        events.contains("CorruptedPageFixed") && events.contains("zeroed: true"),
+        "{events}"
+    );
+    assert!(!dir.join("innodb_corrupted_pages").exists());
+    let now = all_files(&dir);
+    assert_eq!(differing(&expected, &now), vec![name.clone()]);
+    let (t, e) = (&now[&name], &expected[&name]);
+    let at = page as usize * 4096;
+    assert!(t[at..at + 4096].iter().all(|&b| b == 0), "zeroed");
+    assert_eq!((&t[..at], &t[at + 4096..]), (&e[..at], &e[at + 4096..]));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn listed_corrupted_page_in_use_fails_and_stays_listed() {
+    // Its bytes are fine: what counts is that the backup could not copy it.
+    let (name, space, page, after) = untouched_page(false);
+    let table = name.replace(".ibd", "");
+    let free = (1..)
+        .find(|&p| free_in(&after[&name], p))
+        .expect("a free page");
+    let dir = sample("listed-used");
+    list_corrupted(&dir, &table, space, &format!("{page} {free}"));
+    let listed = all_files(&dir);
+    let rec = Recorder::default();
+    let err = prepare(&dir, &PrepareOptions::default(), &rec)
+        .map(|_| rec.0.lock().unwrap().join("\n"))
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        matches!(err, PrepareError::CorruptedPagesListed { .. })
+            && msg.contains(&format!("page {page} of tablespace {space} ({table})"))
+            && !msg.contains(&format!("page {free} "))
+            && msg.contains("take a new backup"),
+        "{msg}"
+    );
+    // Decided before the first write (the allocation bitmap is not changed by the
+    // log): the directory, list included, is as it was.
+    assert!(
+        differing(&listed, &all_files(&dir)).is_empty(),
+        "{:?}",
+        differing(&listed, &all_files(&dir))
+    );
+    fs::remove_dir_all(&dir).unwrap();
 }
