@@ -6,19 +6,26 @@
 //! xtrabackup_checkpoints ─ full-backuped? ──────────────────────────────── log-applied: no-op
 //! ib_logfile0 ─ pass 1: header, checkpoint, every mtr checked, FILE_CHECKPOINT at end_lsn,
 //!               names/deletes/sizes/flags, batch boundaries for the memory budget
+//! hotbackup_prepare.journal ─ left by a killed prepare: replayed if complete, removed
 //! .del/.ren/.new ─ processed (idempotent)
-//! ibdata1, undoNNN, *.ibd ─ mapped by space id (deferred page 0 → FILE_ name); extended
+//! ibdata1, undoNNN, *.ibd ─ mapped by space id (deferred page 0 → FILE_ name)
+//! check: every page the log reads (not INIT/FREE) validated; innodb_corrupted_pages
+//!        decided where it can be — nothing written yet; then files extended
 //! per batch: pass 2 collects page records (INIT/FREE discard rule) → pages in parallel:
-//!            read (unless INIT/FREE) → page-LSN rule → apply → LSN + checksum → write
+//!            read (unless INIT/FREE) + validate → page-LSN rule → apply → LSN + checksum
+//!            → per 32 MiB chunk: journal, fsync, in place, fsync
+//! journal removed → innodb_corrupted_pages finished (free pages zeroed)
 //! fsync data files → xtrabackup_binlog_pos_innodb (the binlog position InnoDB recorded)
 //! → new 12,304-byte ib_logfile0 (atomic) → xtrabackup_checkpoints with
 //! backup_type = log-applied (atomic): the last write marks the backup prepared
 //! ```
 //!
-//! Crash safety: data pages are written in place, but applying is idempotent thanks
-//! to the page-LSN rule, and the log is replaced and the backup marked prepared only
-//! after every page is durable. A killed prepare is simply run again. A log that fails
-//! any check is refused before any file is touched.
+//! Crash safety: applying is idempotent by the page-LSN rule for whole pages, and the
+//! log is replaced and the backup marked prepared only after every page is durable. A
+//! page write torn by a power loss would break that rule (new LSN, old body), so pages
+//! reach their files only through a doublewrite journal ([`JOURNAL`]) that the next
+//! prepare replays first: a killed prepare is simply run again, to the same bytes. A
+//! log or a page read that fails any check is refused before any data page is written.
 #![deny(missing_docs)]
 
 mod binlog;
