@@ -285,3 +285,96 @@ fn sync_dir(dir: &Path) -> Result<(), PrepareError> {
         .and_then(|f| f.sync_all())
         .map_err(|e| PrepareError::io("fsync directory", dir, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A journal image with the given (path, page number, bytes) entries.
+    fn image(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
+        let mut b = MAGIC.to_vec();
+        for (rel, page_no, bytes) in entries {
+            b.extend_from_slice(&(rel.len() as u16).to_be_bytes());
+            b.extend_from_slice(&7u32.to_be_bytes());
+            b.extend_from_slice(&page_no.to_be_bytes());
+            b.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+            b.extend_from_slice(rel.as_bytes());
+            b.extend_from_slice(bytes);
+        }
+        let crc = crc32c::crc32c(&b);
+        b.extend_from_slice(END);
+        b.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+        b.extend_from_slice(&crc.to_be_bytes());
+        b
+    }
+
+    fn parsed(b: &[u8]) -> Option<Vec<(String, u32, usize)>> {
+        parse(b).map(|v| {
+            v.iter()
+                .map(|e| {
+                    let rel = String::from_utf8_lossy(e.rel).into_owned();
+                    (rel, e.page_no, e.bytes.len())
+                })
+                .collect()
+        })
+    }
+
+    #[test]
+    fn only_complete_journals_with_plain_names_are_replayed() {
+        let page = [0xABu8; 4096];
+        let good = image(&[("ibdata1", 5, &page), ("db/t.ibd", 9, &page)]);
+        let expected = vec![("ibdata1".into(), 5, 4096), ("db/t.ibd".into(), 9, 4096)];
+        let mut flipped = good.clone();
+        flipped[100] ^= 1;
+        let mut wrong_count = good.clone();
+        // The last byte of the entry count (footer: END, count, CRC).
+        let n = wrong_count.len() - 5;
+        wrong_count[n] = 3;
+        // (image, expected entries)
+        let cases: Vec<(Vec<u8>, Option<Vec<(String, u32, usize)>>)> = vec![
+            (good.clone(), Some(expected)),
+            (image(&[]), Some(vec![])),
+            // Torn: the footer is missing or the body is short.
+            (good[..good.len() - 1].to_vec(), None),
+            (good[..good.len() / 2].to_vec(), None),
+            (MAGIC.to_vec(), None),
+            (vec![], None),
+            (flipped, None),
+            (wrong_count, None),
+            (image(&[("../etc/passwd", 0, &page)]), None),
+            (image(&[("/abs", 0, &page)]), None),
+            (image(&[("", 0, &page)]), None),
+            (image(&[("a.ibd", 0, &[])]), None),
+        ];
+        for (i, (b, want)) in cases.into_iter().enumerate() {
+            assert_eq!(parsed(&b), want, "case {i}");
+        }
+    }
+
+    #[test]
+    fn recover_replays_a_complete_journal_and_removes_any() {
+        let dir = std::env::temp_dir().join(format!("prepare-journal-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(dir.join("db")).unwrap();
+        fs::write(dir.join("db/t.ibd"), vec![0u8; 3 * 4096]).unwrap();
+        assert_eq!(recover(&dir).unwrap(), Recovered::None);
+
+        let page = [0x5Au8; 4096];
+        fs::write(dir.join(JOURNAL), image(&[("db/t.ibd", 1, &page)])).unwrap();
+        assert_eq!(recover(&dir).unwrap(), Recovered::Replayed(1));
+        let t = fs::read(dir.join("db/t.ibd")).unwrap();
+        assert_eq!((&t[4096..8192], t[0], t[8192]), (&page[..], 0, 0));
+        assert!(!dir.join(JOURNAL).exists());
+
+        let torn = image(&[("db/t.ibd", 2, &page)]);
+        fs::write(dir.join(JOURNAL), &torn[..torn.len() - 3]).unwrap();
+        assert_eq!(recover(&dir).unwrap(), Recovered::Discarded);
+        assert_eq!(
+            fs::read(dir.join("db/t.ibd")).unwrap(),
+            t,
+            "nothing written"
+        );
+        assert!(!dir.join(JOURNAL).exists());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
