@@ -349,12 +349,13 @@ pub fn prepare(
                     .par_iter()
                     .filter_map(|(id, slot)| {
                         let sp = spaces.get(&id.space)?;
-                        let page = apply_page(&log, sp, *id, &blog, slot).transpose()?;
+                        let page = apply_page(&log, sp, *id, &blog, slot);
                         let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                         if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
                             progress.event(Event::PagesApplied { done: n, total });
                         }
-                        Some(page.map(|bytes| PageWrite {
+                        // Unchanged pages are not written.
+                        Some(page.transpose()?.map(|bytes| PageWrite {
                             sp,
                             space: id.space,
                             page_no: id.page_no.0,

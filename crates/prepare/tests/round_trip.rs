@@ -41,6 +41,20 @@ fn check_round_trip(options: &PrepareOptions) -> prepare::PrepareSummary {
         events.contains("Deferred"),
         "t_small is a deferred tablespace:\n{events}"
     );
+    // Every batch reports all its pages done, changed or not.
+    let started = events.matches("BatchStarted").count();
+    let finished = rec
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e.strip_prefix("PagesApplied { done: ")
+                .and_then(|r| r.split_once(", total: "))
+                .is_some_and(|(d, t)| t.strip_suffix(" }") == Some(d))
+        })
+        .count();
+    assert_eq!(started, finished, "{events}");
 
     let (pages, diffs) = compare(&ours, &theirs);
     assert!(
