@@ -70,6 +70,7 @@ fn test_crash_point() -> Option<prepare::CrashPoint> {
         after_writes: n.trim().parse().ok()?,
         torn,
         abort: true,
+        journal_limit: None,
     })
 }
 

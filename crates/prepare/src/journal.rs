@@ -8,11 +8,13 @@
 //! "already applied" or fail validation, and the backup could not be prepared again.
 //!
 //! ```text
-//! chunk: truncate journal → entries (path, space, page, bytes) → footer (count, CRC-32C)
-//!        → fsync journal → pages in place → fsync the data files
-//! end:   remove the journal → fsync the directory
-//! start: journal with a valid footer → write its pages in place, fsync; then remove it
-//!        (one without a valid footer was never followed by an in-place write)
+//! chunk: segment appended (MAGIC, seq, count; entries: path, space, page, bytes;
+//!        END, CRC-32C) → fsync journal → pages in place (no fsync)
+//! journal past 256 MiB: fsync the data files written since, truncate, fsync
+//! end:   fsync the data files written since → remove the journal → fsync the directory
+//! start: the complete segments (head, entries, footer, CRC, consecutive seq) are
+//!        written in place in order and fsynced; then the journal is removed. A torn
+//!        last segment was never followed by an in-place write.
 //! ```
 
 use std::ffi::OsStr;
@@ -28,23 +30,31 @@ use crate::spaces::Space;
 
 /// The journal's name in the backup directory.
 pub const JOURNAL: &str = "hotbackup_prepare.journal";
-const MAGIC: &[u8; 8] = b"HBPJRNL1";
-const END: &[u8; 8] = b"HBPJEND1";
+const MAGIC: &[u8; 8] = b"HBPJRNL2";
+const END: &[u8; 8] = b"HBPJEND2";
+/// Segment head: MAGIC, sequence number (u64), entry count (u32).
+const HEAD: usize = 8 + 8 + 4;
 /// Entry head: path length (u16), space id, page number, page length (u32 each).
 const ENTRY_HEAD: usize = 2 + 4 + 4 + 4;
-/// Footer: END, entry count, CRC-32C of everything before the footer.
-const FOOTER: usize = 8 + 4 + 4;
+/// Segment footer: END, CRC-32C of the segment before it.
+const FOOTER: usize = 8 + 4;
+/// The journal is emptied (after an fsync of the data files written since) when it
+/// would grow past this.
+const JOURNAL_LIMIT: u64 = 256 << 20;
 
 /// A test hook: stop the prepare at one page write, as a crash would.
 #[doc(hidden)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CrashPoint {
-    /// Page writes (journal entries and in-place pages, counted together) done before.
+    /// Page writes (journal entries and in-place pages, counted together) done before;
+    /// `u64::MAX`: none.
     pub after_writes: u64,
     /// Write the first half of that write before stopping (a torn write).
     pub torn: bool,
     /// Abort the process (a real kill) instead of returning an error.
     pub abort: bool,
+    /// Empty the journal when it would grow past this many bytes (default 256 MiB).
+    pub journal_limit: Option<u64>,
 }
 
 /// One changed page to write.
@@ -55,11 +65,19 @@ pub(crate) struct PageWrite<'a> {
     pub(crate) bytes: Vec<u8>,
 }
 
-/// The journal of one prepare run.
+/// The journal of one prepare run: segments appended, one per chunk of pages, each
+/// made durable before its pages are written in place.
 pub(crate) struct Journal<'d> {
     dir: &'d Path,
     path: PathBuf,
     file: Option<File>,
+    /// Where the next segment goes.
+    end: u64,
+    /// Sequence number of the next segment (consecutive within the file).
+    seq: u64,
+    limit: u64,
+    /// Files written in place since the journal was last emptied.
+    dirty: Vec<&'d Space>,
     crash: Option<CrashPoint>,
     writes: u64,
 }
@@ -70,39 +88,68 @@ impl<'d> Journal<'d> {
             dir,
             path: dir.join(JOURNAL),
             file: None,
+            end: 0,
+            seq: 0,
+            limit: crash.and_then(|c| c.journal_limit).unwrap_or(JOURNAL_LIMIT),
+            dirty: Vec::new(),
             crash,
             writes: 0,
         }
     }
 
-    /// Writes `pages` durably through the journal, then in place.
-    pub(crate) fn write(&mut self, pages: &[PageWrite<'_>]) -> Result<(), PrepareError> {
+    fn err(&self, op: &'static str) -> impl Fn(std::io::Error) -> PrepareError + '_ {
+        move |e| PrepareError::io(op, &self.path, e)
+    }
+
+    /// Makes every page written in place so far durable.
+    fn sync_dirty(&mut self) -> Result<(), PrepareError> {
+        for sp in self.dirty.drain(..) {
+            sp.file
+                .sync_data()
+                .map_err(|e| PrepareError::io("fsync", &sp.path, e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes `pages` durably to the journal, then in place.
+    pub(crate) fn write(&mut self, pages: &[PageWrite<'d>]) -> Result<(), PrepareError> {
         if pages.is_empty() {
             return Ok(());
         }
-        let path = self.path.clone();
-        let jerr = |op| {
-            let path = path.clone();
-            move |e| PrepareError::io(op, path, e)
+        let file = match self.file.take() {
+            Some(f) => f,
+            None => {
+                let f = OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&self.path)
+                    .map_err(self.err("create"))?;
+                sync_dir(self.dir)?;
+                f
+            }
         };
-        if self.file.is_none() {
-            let f = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(true)
-                .open(&self.path)
-                .map_err(jerr("create"))?;
-            sync_dir(self.dir)?;
-            self.file = Some(f);
+        let size: u64 = pages
+            .iter()
+            .map(|p| (ENTRY_HEAD + p.bytes.len() + p.sp.path.as_os_str().len()) as u64)
+            .sum::<u64>()
+            + (HEAD + FOOTER) as u64;
+        if self.end > 0 && self.end + size > self.limit {
+            // Its pages must be durable in place before the journal forgets them.
+            self.sync_dirty()?;
+            file.set_len(0).map_err(self.err("truncate"))?;
+            file.sync_all().map_err(self.err("fsync"))?;
+            self.end = 0;
         }
-        let Some(file) = self.file.take() else {
-            return Ok(());
-        };
-        file.set_len(0).map_err(jerr("truncate"))?;
-        let mut crc = crc32c::crc32c(MAGIC);
-        file.write_all_at(MAGIC, 0).map_err(jerr("write"))?;
-        let mut at = MAGIC.len() as u64;
+        let mut at = self.end;
+        let mut head = Vec::with_capacity(HEAD);
+        head.extend_from_slice(MAGIC);
+        head.extend_from_slice(&self.seq.to_be_bytes());
+        head.extend_from_slice(&(pages.len() as u32).to_be_bytes());
+        let mut crc = crc32c::crc32c(&head);
+        file.write_all_at(&head, at).map_err(self.err("write"))?;
+        at += head.len() as u64;
         let mut entry = Vec::new();
         for p in pages {
             let rel = p.sp.path.strip_prefix(self.dir).unwrap_or(&p.sp.path);
@@ -115,27 +162,23 @@ impl<'d> Journal<'d> {
             entry.extend_from_slice(rel);
             entry.extend_from_slice(&p.bytes);
             crc = crc32c::crc32c_append(crc, &entry);
-            self.counted(&file, &self.path.clone(), at, &entry)?;
+            let path = self.path.clone();
+            self.counted(&file, &path, at, &entry)?;
             at += entry.len() as u64;
         }
         let mut footer = Vec::with_capacity(FOOTER);
         footer.extend_from_slice(END);
-        footer.extend_from_slice(&(pages.len() as u32).to_be_bytes());
         footer.extend_from_slice(&crc.to_be_bytes());
-        file.write_all_at(&footer, at).map_err(jerr("write"))?;
-        file.sync_data().map_err(jerr("fsync"))?;
+        file.write_all_at(&footer, at).map_err(self.err("write"))?;
+        at += footer.len() as u64;
+        file.sync_data().map_err(self.err("fsync"))?;
+        self.end = at;
+        self.seq += 1;
         for p in pages {
             let at = u64::from(p.page_no) * p.bytes.len() as u64;
             self.counted(&p.sp.file, &p.sp.path, at, &p.bytes)?;
-        }
-        let mut synced: Vec<SpaceId> = pages.iter().map(|p| p.space).collect();
-        synced.sort_unstable();
-        synced.dedup();
-        for id in synced {
-            if let Some(p) = pages.iter().find(|p| p.space == id) {
-                p.sp.file
-                    .sync_data()
-                    .map_err(|e| PrepareError::io("fsync", &p.sp.path, e))?;
+            if !self.dirty.iter().any(|d| std::ptr::eq(*d, p.sp)) {
+                self.dirty.push(p.sp);
             }
         }
         self.file = Some(file);
@@ -169,10 +212,11 @@ impl<'d> Journal<'d> {
         Ok(())
     }
 
-    /// Every page is in place and durable: the journal goes.
-    pub(crate) fn finish(self) -> Result<(), PrepareError> {
-        if self.file.is_some() {
-            drop(self.file);
+    /// Every page is in place: made durable, then the journal goes.
+    pub(crate) fn finish(mut self) -> Result<(), PrepareError> {
+        self.sync_dirty()?;
+        if let Some(file) = self.file.take() {
+            drop(file);
             fs::remove_file(&self.path).map_err(|e| PrepareError::io("remove", &self.path, e))?;
             sync_dir(self.dir)?;
         }
@@ -239,30 +283,50 @@ struct Entry<'b> {
     bytes: &'b [u8],
 }
 
-/// The entries of a complete journal; `None` if anything is missing or wrong.
+/// The entries of the complete segments at the start of a journal, in order; `None`
+/// if there is none. A segment is complete if its head, entries and footer are all
+/// there, its CRC matches and its sequence number follows the previous one's.
 fn parse(b: &[u8]) -> Option<Vec<Entry<'_>>> {
-    let body_end = b.len().checked_sub(FOOTER)?;
-    let footer = b.get(body_end..)?;
-    if footer.get(..8)? != END || b.get(..8)? != MAGIC {
-        return None;
-    }
-    let u32_at = |s: &[u8], at: usize| -> Option<u32> {
-        Some(u32::from_be_bytes(s.get(at..at + 4)?.try_into().ok()?))
+    let u32_at = |at: usize| -> Option<u32> {
+        Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
     };
-    let count = u32_at(footer, 8)? as usize;
-    if u32_at(footer, 12)? != crc32c::crc32c(b.get(..body_end)?) {
+    let mut out = Vec::new();
+    let mut at = 0;
+    let mut prev_seq: Option<u64> = None;
+    let mut segments = 0;
+    while let Some(seg) = segment(b, at, u32_at) {
+        let (seq, entries, end) = seg;
+        if prev_seq.is_some_and(|p| p.checked_add(1) != Some(seq)) {
+            break;
+        }
+        prev_seq = Some(seq);
+        out.extend(entries);
+        segments += 1;
+        at = end;
+    }
+    (segments > 0).then_some(out)
+}
+
+/// The complete segment at `start`: (sequence number, entries, end offset).
+fn segment<'b>(
+    b: &'b [u8],
+    start: usize,
+    u32_at: impl Fn(usize) -> Option<u32>,
+) -> Option<(u64, Vec<Entry<'b>>, usize)> {
+    if b.get(start..start + 8)? != MAGIC {
         return None;
     }
-    let mut out = Vec::with_capacity(count);
-    let mut at = MAGIC.len();
-    while at < body_end {
-        let head = b.get(at..at + ENTRY_HEAD)?;
-        let rel_len = usize::from(u16::from_be_bytes([head[0], head[1]]));
-        let page_no = u32_at(head, 6)?;
-        let len = u32_at(head, 10)? as usize;
+    let seq = u64::from_be_bytes(b.get(start + 8..start + 16)?.try_into().ok()?);
+    let count = u32_at(start + 16)? as usize;
+    let mut at = start + HEAD;
+    let mut out = Vec::with_capacity(count.min(1 << 16));
+    for _ in 0..count {
+        let rel_len = usize::from(u16::from_be_bytes(b.get(at..at + 2)?.try_into().ok()?));
+        let page_no = u32_at(at + 6)?;
+        let len = u32_at(at + 10)? as usize;
         let rel = b.get(at + ENTRY_HEAD..at + ENTRY_HEAD + rel_len)?;
-        let start = at + ENTRY_HEAD + rel_len;
-        let bytes = b.get(start..start + len)?;
+        let data = at + ENTRY_HEAD + rel_len;
+        let bytes = b.get(data..data + len)?;
         // Only plain relative names inside the backup directory.
         let safe = Path::new(OsStr::from_bytes(rel))
             .components()
@@ -275,9 +339,12 @@ fn parse(b: &[u8]) -> Option<Vec<Entry<'_>>> {
             page_no,
             bytes,
         });
-        at = start + len;
+        at = data + len;
     }
-    (at == body_end && out.len() == count).then_some(out)
+    if b.get(at..at + 8)? != END || u32_at(at + 8)? != crc32c::crc32c(b.get(start..at)?) {
+        return None;
+    }
+    Some((seq, out, at + FOOTER))
 }
 
 fn sync_dir(dir: &Path) -> Result<(), PrepareError> {
@@ -290,9 +357,12 @@ fn sync_dir(dir: &Path) -> Result<(), PrepareError> {
 mod tests {
     use super::*;
 
-    /// A journal image with the given (path, page number, bytes) entries.
-    fn image(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
+    /// A journal segment with sequence number `seq` and the given (path, page number,
+    /// bytes) entries.
+    fn segment_image(seq: u64, entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
         let mut b = MAGIC.to_vec();
+        b.extend_from_slice(&seq.to_be_bytes());
+        b.extend_from_slice(&(entries.len() as u32).to_be_bytes());
         for (rel, page_no, bytes) in entries {
             b.extend_from_slice(&(rel.len() as u16).to_be_bytes());
             b.extend_from_slice(&7u32.to_be_bytes());
@@ -303,9 +373,12 @@ mod tests {
         }
         let crc = crc32c::crc32c(&b);
         b.extend_from_slice(END);
-        b.extend_from_slice(&(entries.len() as u32).to_be_bytes());
         b.extend_from_slice(&crc.to_be_bytes());
         b
+    }
+
+    fn image(entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
+        segment_image(0, entries)
     }
 
     fn parsed(b: &[u8]) -> Option<Vec<(String, u32, usize)>> {
@@ -326,13 +399,15 @@ mod tests {
         let expected = vec![("ibdata1".into(), 5, 4096), ("db/t.ibd".into(), 9, 4096)];
         let mut flipped = good.clone();
         flipped[100] ^= 1;
-        let mut wrong_count = good.clone();
-        // The last byte of the entry count (footer: END, count, CRC).
-        let n = wrong_count.len() - 5;
-        wrong_count[n] = 3;
+        let second = segment_image(1, &[("db/t.ibd", 3, &page)]);
+        let two = [good.clone(), second.clone()].concat();
+        let mut three = expected.clone();
+        three.push(("db/t.ibd".into(), 3, 4096));
+        let stale = [good.clone(), segment_image(7, &[("db/t.ibd", 3, &page)])].concat();
+        let torn_second = [good.clone(), second[..second.len() - 2].to_vec()].concat();
         // (image, expected entries)
         let cases: Vec<(Vec<u8>, Option<Vec<(String, u32, usize)>>)> = vec![
-            (good.clone(), Some(expected)),
+            (good.clone(), Some(expected.clone())),
             (image(&[]), Some(vec![])),
             // Torn: the footer is missing or the body is short.
             (good[..good.len() - 1].to_vec(), None),
@@ -340,7 +415,10 @@ mod tests {
             (MAGIC.to_vec(), None),
             (vec![], None),
             (flipped, None),
-            (wrong_count, None),
+            // Segments in sequence; a stale or torn one ends the journal.
+            (two, Some(three)),
+            (stale, Some(expected.clone())),
+            (torn_second, Some(expected.clone())),
             (image(&[("../etc/passwd", 0, &page)]), None),
             (image(&[("/abs", 0, &page)]), None),
             (image(&[("", 0, &page)]), None),

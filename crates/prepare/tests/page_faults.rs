@@ -165,6 +165,7 @@ fn crash_and_rerun(
             after_writes: n,
             torn,
             abort: false,
+            journal_limit: options.crash_point.and_then(|c| c.journal_limit),
         }),
         ..options.clone()
     };
@@ -206,16 +207,28 @@ fn prepare_killed_at_any_page_write_reruns_to_identical_bytes() {
 
 #[test]
 fn prepare_killed_between_batches_reruns_to_identical_bytes() {
-    // 64 KiB of log per batch: one journal chunk per batch, dozens of batches.
+    // 64 KiB of log per batch: one journal segment per batch, dozens of batches; the
+    // journal is emptied (data files fsynced first) whenever it would pass 256 KiB.
     let options = PrepareOptions {
         use_memory: 64 << 10,
         threads: Some(2),
+        crash_point: Some(CrashPoint {
+            after_writes: u64::MAX,
+            torn: false,
+            abort: false,
+            journal_limit: Some(256 << 10),
+        }),
         ..Default::default()
     };
     let (expected, s) = reference(&options);
     assert!(s.n_batches > 10);
     let total = 2 * s.pages_written;
-    for (n, torn) in [(total / 3, true), (total / 2, false), (total * 4 / 5, true)] {
+    for (n, torn) in [
+        (total / 3, true),
+        (total / 2, false),
+        (total * 2 / 3, true),
+        (total * 4 / 5, true),
+    ] {
         crash_and_rerun(&options, &expected, n, torn);
     }
 }
