@@ -71,6 +71,7 @@ fn test_crash_point() -> Option<prepare::CrashPoint> {
         torn,
         abort: true,
         journal_limit: None,
+        chunk_pages: None,
     })
 }
 

@@ -55,6 +55,8 @@ pub struct CrashPoint {
     pub abort: bool,
     /// Empty the journal when it would grow past this many bytes (default 256 MiB).
     pub journal_limit: Option<u64>,
+    /// Pages per journal segment (default: 32 MiB of pages).
+    pub chunk_pages: Option<usize>,
 }
 
 /// One changed page to write.

@@ -77,7 +77,8 @@ const FIL_PAGE_LSN_LEN: usize = 8;
 const PREPARED_LOG_MTR_LEN: u64 = 16;
 /// Report page progress every this many pages.
 const PROGRESS_EVERY: usize = 1024;
-/// Changed pages held in memory and journaled at once (bytes).
+/// Changed pages journaled at once (bytes); two such chunks are in memory, one being
+/// applied while the other is written.
 const JOURNAL_CHUNK_BYTES: usize = 32 << 20;
 
 /// How to prepare.
@@ -328,7 +329,11 @@ pub fn prepare(
     let mut spare: Vec<u8> = Vec::new();
     let mut journal = Journal::new(dir, options.crash_point);
     let max_phys = spaces.values().map(|sp| sp.phys).max().unwrap_or(1);
-    let chunk_pages = (JOURNAL_CHUNK_BYTES / max_phys).max(1);
+    let chunk_pages = options
+        .crash_point
+        .and_then(|c| c.chunk_pages)
+        .unwrap_or(JOURNAL_CHUNK_BYTES / max_phys)
+        .max(1);
     for (index, batch) in scan.batches.iter().enumerate() {
         let blog: BatchLog =
             log.collect(std::mem::take(&mut spare), batch, &rules, &scan.discard)?;
@@ -343,30 +348,40 @@ pub fn prepare(
         let total = keys.len();
         let done = AtomicUsize::new(0);
         let mut written = 0u64;
+        // Chunk n + 1 is applied while chunk n goes through the journal (the pages of
+        // a batch are distinct); the batch's last chunk is written before the next
+        // batch reads pages.
+        let apply_chunk = |chunk: &[(PageId, PageSlots)]| {
+            chunk
+                .par_iter()
+                .filter_map(|(id, slot)| {
+                    let sp = spaces.get(&id.space)?;
+                    let page = apply_page(&log, sp, *id, &blog, slot);
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
+                        progress.event(Event::PagesApplied { done: n, total });
+                    }
+                    // Unchanged pages are not written.
+                    Some(page.transpose()?.map(|bytes| PageWrite {
+                        sp,
+                        space: id.space,
+                        page_no: id.page_no.0,
+                        bytes,
+                    }))
+                })
+                .collect::<Result<Vec<_>, PrepareError>>()
+        };
+        let mut pending: Vec<PageWrite<'_>> = Vec::new();
         for chunk in keys.chunks(chunk_pages) {
-            let pages: Vec<PageWrite<'_>> = pool.install(|| {
-                chunk
-                    .par_iter()
-                    .filter_map(|(id, slot)| {
-                        let sp = spaces.get(&id.space)?;
-                        let page = apply_page(&log, sp, *id, &blog, slot);
-                        let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                        if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
-                            progress.event(Event::PagesApplied { done: n, total });
-                        }
-                        // Unchanged pages are not written.
-                        Some(page.transpose()?.map(|bytes| PageWrite {
-                            sp,
-                            space: id.space,
-                            page_no: id.page_no.0,
-                            bytes,
-                        }))
-                    })
-                    .collect::<Result<Vec<_>, PrepareError>>()
-            })?;
-            journal.write(&pages)?;
-            written += pages.len() as u64;
+            let (next, wrote) =
+                pool.install(|| rayon::join(|| apply_chunk(chunk), || journal.write(&pending)));
+            wrote?;
+            written += pending.len() as u64;
+            pending = next?;
         }
+        journal.write(&pending)?;
+        written += pending.len() as u64;
+        drop(pending);
         summary.pages_written += written;
         summary.pages_not_written += total as u64 - written;
         drop(keys);

@@ -166,6 +166,7 @@ fn crash_and_rerun(
             torn,
             abort: false,
             journal_limit: options.crash_point.and_then(|c| c.journal_limit),
+            chunk_pages: options.crash_point.and_then(|c| c.chunk_pages),
         }),
         ..options.clone()
     };
@@ -217,6 +218,7 @@ fn prepare_killed_between_batches_reruns_to_identical_bytes() {
             torn: false,
             abort: false,
             journal_limit: Some(256 << 10),
+            chunk_pages: None,
         }),
         ..Default::default()
     };
@@ -323,4 +325,33 @@ fn listed_corrupted_page_in_use_fails_and_stays_listed() {
         differing(&listed, &all_files(&dir))
     );
     fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn prepare_killed_mid_batch_with_many_journal_segments_reruns_to_identical_bytes() {
+    // 16 pages per segment: each chunk is applied while the one before is written.
+    let options = PrepareOptions {
+        threads: Some(2),
+        crash_point: Some(CrashPoint {
+            after_writes: u64::MAX,
+            torn: false,
+            abort: false,
+            journal_limit: Some(192 << 10),
+            chunk_pages: Some(16),
+        }),
+        ..Default::default()
+    };
+    let (expected, s) = reference(&options);
+    let (plain, _) = reference(&PrepareOptions::default());
+    assert!(differing(&plain, &expected).is_empty(), "chunking changes nothing");
+    let total = 2 * s.pages_written;
+    for (n, torn) in [
+        (5, false),
+        (20, true),
+        (40, true),
+        (total / 2, false),
+        (total - 3, true),
+    ] {
+        crash_and_rerun(&options, &expected, n, torn);
+    }
 }
