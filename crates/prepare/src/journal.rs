@@ -383,7 +383,10 @@ mod tests {
         segment_image(0, entries)
     }
 
-    fn parsed(b: &[u8]) -> Option<Vec<(String, u32, usize)>> {
+    /// (path, page number, length) of a parsed entry.
+    type Parsed = (String, u32, usize);
+
+    fn parsed(b: &[u8]) -> Option<Vec<Parsed>> {
         parse(b).map(|v| {
             v.iter()
                 .map(|e| {
@@ -408,7 +411,7 @@ mod tests {
         let stale = [good.clone(), segment_image(7, &[("db/t.ibd", 3, &page)])].concat();
         let torn_second = [good.clone(), second[..second.len() - 2].to_vec()].concat();
         // (image, expected entries)
-        let cases: Vec<(Vec<u8>, Option<Vec<(String, u32, usize)>>)> = vec![
+        let cases: Vec<(Vec<u8>, Option<Vec<Parsed>>)> = vec![
             (good.clone(), Some(expected.clone())),
             (image(&[]), Some(vec![])),
             // Torn: the footer is missing or the body is short.

@@ -343,7 +343,10 @@ fn prepare_killed_mid_batch_with_many_journal_segments_reruns_to_identical_bytes
     };
     let (expected, s) = reference(&options);
     let (plain, _) = reference(&PrepareOptions::default());
-    assert!(differing(&plain, &expected).is_empty(), "chunking changes nothing");
+    assert!(
+        differing(&plain, &expected).is_empty(),
+        "chunking changes nothing"
+    );
     let total = 2 * s.pages_written;
     for (n, torn) in [
         (5, false),
