@@ -13,7 +13,8 @@
 //!        decided where it can be — nothing written yet; then files extended
 //! per batch: pass 2 collects page records (INIT/FREE discard rule) → pages in parallel:
 //!            read (unless INIT/FREE) + validate → page-LSN rule → apply → LSN + checksum
-//!            → per 32 MiB chunk: journal, fsync, in place, fsync
+//!            → per 32 MiB chunk (the next one applied meanwhile): journal segment,
+//!            fsync, in place
 //! journal removed → innodb_corrupted_pages finished (free pages zeroed)
 //! fsync data files → xtrabackup_binlog_pos_innodb (the binlog position InnoDB recorded)
 //! → new 12,304-byte ib_logfile0 (atomic) → xtrabackup_checkpoints with
@@ -172,7 +173,7 @@ pub fn prepare(
         }
         BackupType::FullBackuped => {}
     }
-    // A prepare killed while it wrote pages: finish its last journaled chunk first.
+    // A prepare killed while it wrote pages: its journaled pages go in place first.
     match journal::recover(dir)? {
         journal::Recovered::None => {}
         journal::Recovered::Replayed(pages) => progress.event(Event::JournalReplayed { pages }),
@@ -253,6 +254,7 @@ pub fn prepare(
             what: format!("cannot start worker threads: {e}"),
         })?
     };
+    let prefetch = spaces::prefetch(&spaces, &scan.page_list);
     // Every backup page the log reads is validated before the first write: a corrupt
     // page fails the prepare with the directory as it was (mariadb-backup: "Unable to
     // apply log to corrupted page").
@@ -323,7 +325,6 @@ pub fn prepare(
             },
         );
     }
-    let prefetch = spaces::prefetch(&spaces, &scan.page_list);
     // One batch in memory at a time, with the whole budget: its two halves are
     // collected in parallel, then its pages are applied by the pool.
     let mut spare: Vec<u8> = Vec::new();
