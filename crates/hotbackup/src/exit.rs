@@ -22,7 +22,7 @@ pub enum Code {
     /// The directory is not in the state the mode needs (not a backup, not prepared,
     /// a non-empty datadir).
     WrongState = 7,
-    /// The backup itself is damaged: a corrupt redo log, a missing or truncated file.
+    /// The backup itself is damaged: a corrupt redo log or page, a missing or truncated file.
     BackupCorrupt = 8,
 }
 
@@ -57,7 +57,7 @@ const TABLE: &[(Code, &str)] = &[
     ),
     (
         Code::BackupCorrupt,
-        "the backup is damaged: corrupt redo log, missing or truncated file",
+        "the backup is damaged: corrupt redo log or page, missing or truncated file",
     ),
 ];
 

@@ -27,6 +27,7 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     let options = PrepareOptions {
         use_memory: opts.use_memory.max(8 << 20),
         ignore_missing_tablespaces: partial,
+        crash_point: test_crash_point(),
         ..PrepareOptions::default()
     };
     let progress = LogProgress {
@@ -48,6 +49,24 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     }
     log.info("completed OK!");
     Ok(())
+}
+
+/// Test hook (not an option): `HOTBACKUP_TEST_PREPARE_CRASH=N` aborts the process at
+/// the N-th page write of the prepare (journal and in place counted together),
+/// `N,torn` after writing half of it; the crash-safety tests kill prepare this way.
+fn test_crash_point() -> Option<prepare::CrashPoint> {
+    let v = std::env::var("HOTBACKUP_TEST_PREPARE_CRASH").ok()?;
+    let (n, torn) = match v.split_once(',') {
+        Some((n, "torn")) => (n, true),
+        _ => (v.as_str(), false),
+    };
+    Some(prepare::CrashPoint {
+        after_writes: n.trim().parse().ok()?,
+        torn,
+        abort: true,
+        journal_limit: None,
+        chunk_pages: None,
+    })
 }
 
 /// Whether `xtrabackup_info` in `target` marks a partial backup. Unreadable or absent
@@ -81,6 +100,26 @@ impl Progress for LogProgress<'_> {
     fn event(&self, event: Event<'_>) {
         match event {
             Event::AlreadyPrepared => {}
+            Event::JournalReplayed { pages } => self.log.info(&format!(
+                "An interrupted prepare left {pages} page(s) in {}: written in place",
+                prepare::JOURNAL
+            )),
+            Event::JournalDiscarded => self.log.info(&format!(
+                "An interrupted prepare left an incomplete {}: removed (none of its pages had been written)",
+                prepare::JOURNAL
+            )),
+            Event::CorruptedPageFixed {
+                name,
+                page_no,
+                zeroed,
+                ..
+            } => self.log.info(&format!(
+                "Corrupted page {page_no} of tablespace {name} was successfully fixed{}",
+                if zeroed { " (free: zeroed)" } else { " (rebuilt by the log)" }
+            )),
+            Event::PagesChecked { pages } => self.log.info(&format!(
+                "{pages} page(s) the log reads are valid"
+            )),
             Event::LogScanned {
                 checkpoint_lsn,
                 end_lsn,

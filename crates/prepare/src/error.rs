@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use innodb::apply::ApplyError;
 use innodb::redo::RedoError;
-use innodb::{Lsn, SpaceId};
+use innodb::{Lsn, PageNo, SpaceId};
 
 /// An error of [`crate::prepare`].
 #[derive(Debug, thiserror::Error)]
@@ -143,6 +143,43 @@ pub enum PrepareError {
         name: String,
         /// Pages that have records.
         n_pages: usize,
+    },
+    /// A page the log must be read and applied to is corrupt in the backup (checked with
+    /// the copier's validator before anything is written).
+    #[error(
+        "{path}: page {page_no} of tablespace {space} is corrupt ({what}){more_text}: the log \
+         cannot be applied to a corrupted page. The backup is damaged: restore from another \
+         backup or take a new backup",
+        more_text = if *more == 0 { String::new() } else { format!(", and {more} more corrupt page(s)") }
+    )]
+    CorruptPage {
+        /// The data file.
+        path: PathBuf,
+        /// Its tablespace id.
+        space: SpaceId,
+        /// The page.
+        page_no: PageNo,
+        /// What the validator found.
+        what: String,
+        /// Further corrupt pages found (not named).
+        more: usize,
+    },
+    /// `innodb_corrupted_pages` lists pages the prepare cannot repair.
+    #[error(
+        "innodb_corrupted_pages: {what}. The backup was taken with \
+         --log-innodb-page-corruption and is not consistent: restore from another backup or \
+         take a new backup after repairing the source (CHECK TABLE, rebuild the table)"
+    )]
+    CorruptedPagesListed {
+        /// The pages and why they are a problem.
+        what: String,
+    },
+    /// The prepare stopped at a test crash point (`PrepareOptions::crash_point`).
+    #[doc(hidden)]
+    #[error("prepare stopped at the test crash point after {writes} page writes")]
+    CrashPoint {
+        /// Page writes done.
+        writes: u64,
     },
     /// A record could not be applied to a page.
     #[error("{path}: mtr at LSN {lsn}: {source}; the data file or the log is damaged")]

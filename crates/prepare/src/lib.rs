@@ -6,25 +6,36 @@
 //! xtrabackup_checkpoints ─ full-backuped? ──────────────────────────────── log-applied: no-op
 //! ib_logfile0 ─ pass 1: header, checkpoint, every mtr checked, FILE_CHECKPOINT at end_lsn,
 //!               names/deletes/sizes/flags, batch boundaries for the memory budget
+//! hotbackup_prepare.journal ─ left by a killed prepare: replayed if complete, removed
 //! .del/.ren/.new ─ processed (idempotent)
-//! ibdata1, undoNNN, *.ibd ─ mapped by space id (deferred page 0 → FILE_ name); extended
+//! ibdata1, undoNNN, *.ibd ─ mapped by space id (deferred page 0 → FILE_ name)
+//! check: every page the log reads (not INIT/FREE) validated; innodb_corrupted_pages
+//!        decided where it can be — nothing written yet; then files extended
 //! per batch: pass 2 collects page records (INIT/FREE discard rule) → pages in parallel:
-//!            read (unless INIT/FREE) → page-LSN rule → apply → LSN + checksum → write
+//!            read (unless INIT/FREE) + validate → page-LSN rule → apply → LSN + checksum
+//!            → per 32 MiB chunk (the next one applied meanwhile): journal segment,
+//!            fsync, in place
+//! journal removed → innodb_corrupted_pages finished (free pages zeroed)
 //! fsync data files → xtrabackup_binlog_pos_innodb (the binlog position InnoDB recorded)
 //! → new 12,304-byte ib_logfile0 (atomic) → xtrabackup_checkpoints with
 //! backup_type = log-applied (atomic): the last write marks the backup prepared
 //! ```
 //!
-//! Crash safety: data pages are written in place, but applying is idempotent thanks
-//! to the page-LSN rule, and the log is replaced and the backup marked prepared only
-//! after every page is durable. A killed prepare is simply run again. A log that fails
-//! any check is refused before any file is touched.
+//! Crash safety: applying is idempotent by the page-LSN rule for whole pages, and the
+//! log is replaced and the backup marked prepared only after every page is durable. A
+//! page write torn by a power loss would break that rule (new LSN, old body), so pages
+//! reach their files only through a doublewrite journal ([`JOURNAL`]) that the next
+//! prepare replays first: a killed prepare is simply run again, to the same bytes. A
+//! log or a page read that fails any check is refused before any data page is written.
 #![deny(missing_docs)]
 
 mod binlog;
+mod check;
+mod corrupted;
 mod ddl;
 mod error;
 mod hash;
+mod journal;
 mod log;
 mod progress;
 mod spaces;
@@ -43,9 +54,13 @@ use innodb::{Lsn, SpaceId};
 use rayon::prelude::*;
 
 pub use error::PrepareError;
+#[doc(hidden)]
+pub use journal::CrashPoint;
+pub use journal::JOURNAL;
 pub use progress::{DdlAction, Event, NoProgress, Progress};
 
 use hash::FxHashMap;
+use journal::{Journal, PageWrite};
 use log::{BatchLog, Log, PageSlots, SpaceRule};
 use spaces::Space;
 
@@ -63,6 +78,9 @@ const FIL_PAGE_LSN_LEN: usize = 8;
 const PREPARED_LOG_MTR_LEN: u64 = 16;
 /// Report page progress every this many pages.
 const PROGRESS_EVERY: usize = 1024;
+/// Changed pages journaled at once (bytes); two such chunks are in memory, one being
+/// applied while the other is written.
+const JOURNAL_CHUNK_BYTES: usize = 32 << 20;
 
 /// How to prepare.
 #[derive(Clone, Debug)]
@@ -77,6 +95,9 @@ pub struct PrepareOptions {
     /// Skip (with an [`Event::MissingSkipped`]) records for tablespaces that have no
     /// file instead of failing.
     pub ignore_missing_tablespaces: bool,
+    /// Test hook: stop at this page write as a crash would.
+    #[doc(hidden)]
+    pub crash_point: Option<CrashPoint>,
 }
 
 impl Default for PrepareOptions {
@@ -86,6 +107,7 @@ impl Default for PrepareOptions {
             threads: None,
             page_size: None,
             ignore_missing_tablespaces: false,
+            crash_point: None,
         }
     }
 }
@@ -110,6 +132,8 @@ pub struct PrepareSummary {
     /// Pages with records that were not written (only FREE_PAGE, or all already
     /// in the page by its LSN).
     pub pages_not_written: u64,
+    /// Pages read from the backup and validated before anything was written.
+    pub pages_checked: u64,
     /// The binlog position of the last InnoDB commit in the backup, as recorded in
     /// the rollback segments (written to `xtrabackup_binlog_pos_innodb`).
     pub binlog_pos_innodb: Option<BinlogPosInnodb>,
@@ -148,6 +172,12 @@ pub fn prepare(
             })
         }
         BackupType::FullBackuped => {}
+    }
+    // A prepare killed while it wrote pages: its journaled pages go in place first.
+    match journal::recover(dir)? {
+        journal::Recovered::None => {}
+        journal::Recovered::Replayed(pages) => progress.event(Event::JournalReplayed { pages }),
+        journal::Recovered::Discarded => progress.event(Event::JournalDiscarded),
     }
 
     // Pass 1 before anything changes: a bad log leaves the directory untouched.
@@ -215,6 +245,32 @@ pub fn prepare(
     let applied =
         |id: SpaceId| spaces.contains_key(&id) && !scan.spaces.get(&id).is_some_and(|n| n.deleted);
 
+    let pool = {
+        let mut b = rayon::ThreadPoolBuilder::new();
+        if let Some(n) = options.threads {
+            b = b.num_threads(n);
+        }
+        b.build().map_err(|e| PrepareError::Unsupported {
+            what: format!("cannot start worker threads: {e}"),
+        })?
+    };
+    let prefetch = spaces::prefetch(&spaces, &scan.page_list);
+    // Every backup page the log reads is validated before the first write: a corrupt
+    // page fails the prepare with the directory as it was (mariadb-backup: "Unable to
+    // apply log to corrupted page").
+    let pages_checked = pool.install(|| {
+        check::pages_read_by_log(&spaces, &scan.page_list, |id| {
+            check::read_by_log(&scan, applied, id)
+        })
+    })?;
+    progress.event(Event::PagesChecked {
+        pages: pages_checked,
+    });
+    let mut listed = corrupted::read(dir)?;
+    if let Some(listed) = listed.as_mut() {
+        listed.check_before(&scan, &spaces, applied)?;
+    }
+
     // Sizes from the log: undo truncation first, then growth (§4.4, §5.5).
     for (id, note) in &scan.spaces {
         let Some(sp) = spaces.get(id).filter(|_| applied(*id)) else {
@@ -245,15 +301,6 @@ pub fn prepare(
         }
     }
 
-    let pool = {
-        let mut b = rayon::ThreadPoolBuilder::new();
-        if let Some(n) = options.threads {
-            b = b.num_threads(n);
-        }
-        b.build().map_err(|e| PrepareError::Unsupported {
-            what: format!("cannot start worker threads: {e}"),
-        })?
-    };
     let mut summary = PrepareSummary {
         already_prepared: false,
         checkpoint_lsn: log.checkpoint_lsn(),
@@ -261,6 +308,7 @@ pub fn prepare(
         n_mtrs: scan.n_mtrs,
         n_records: scan.n_records,
         n_batches,
+        pages_checked,
         ..Default::default()
     };
     // How pass 2 filters each space's records.
@@ -277,10 +325,16 @@ pub fn prepare(
             },
         );
     }
-    let prefetch = spaces::prefetch(&spaces, &scan.page_list);
     // One batch in memory at a time, with the whole budget: its two halves are
     // collected in parallel, then its pages are applied by the pool.
     let mut spare: Vec<u8> = Vec::new();
+    let mut journal = Journal::new(dir, options.crash_point);
+    let max_phys = spaces.values().map(|sp| sp.phys).max().unwrap_or(1);
+    let chunk_pages = options
+        .crash_point
+        .and_then(|c| c.chunk_pages)
+        .unwrap_or(JOURNAL_CHUNK_BYTES / max_phys)
+        .max(1);
     for (index, batch) in scan.batches.iter().enumerate() {
         let blog: BatchLog =
             log.collect(std::mem::take(&mut spare), batch, &rules, &scan.discard)?;
@@ -294,27 +348,50 @@ pub fn prepare(
         });
         let total = keys.len();
         let done = AtomicUsize::new(0);
-        let written = AtomicUsize::new(0);
-        pool.install(|| {
-            keys.par_iter().try_for_each(|(id, slot)| {
-                let Some(sp) = spaces.get(&id.space) else {
-                    return Ok(());
-                };
-                if apply_page(&log, sp, *id, &blog, slot)? {
-                    written.fetch_add(1, Ordering::Relaxed);
-                }
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
-                    progress.event(Event::PagesApplied { done: n, total });
-                }
-                Ok::<(), PrepareError>(())
-            })
-        })?;
-        let written = written.into_inner() as u64;
+        let mut written = 0u64;
+        // Chunk n + 1 is applied while chunk n goes through the journal (the pages of
+        // a batch are distinct); the batch's last chunk is written before the next
+        // batch reads pages.
+        let apply_chunk = |chunk: &[(PageId, PageSlots)]| {
+            chunk
+                .par_iter()
+                .filter_map(|(id, slot)| {
+                    let sp = spaces.get(&id.space)?;
+                    let page = apply_page(&log, sp, *id, &blog, slot);
+                    let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
+                        progress.event(Event::PagesApplied { done: n, total });
+                    }
+                    // Unchanged pages are not written.
+                    Some(page.transpose()?.map(|bytes| PageWrite {
+                        sp,
+                        space: id.space,
+                        page_no: id.page_no.0,
+                        bytes,
+                    }))
+                })
+                .collect::<Result<Vec<_>, PrepareError>>()
+        };
+        let mut pending: Vec<PageWrite<'_>> = Vec::new();
+        for chunk in keys.chunks(chunk_pages) {
+            let (next, wrote) =
+                pool.install(|| rayon::join(|| apply_chunk(chunk), || journal.write(&pending)));
+            wrote?;
+            written += pending.len() as u64;
+            pending = next?;
+        }
+        journal.write(&pending)?;
+        written += pending.len() as u64;
+        drop(pending);
         summary.pages_written += written;
         summary.pages_not_written += total as u64 - written;
         drop(keys);
         spare = blog.into_buf();
+    }
+
+    journal.finish()?;
+    if let Some(listed) = listed {
+        listed.finish(dir, &scan, &spaces, progress)?;
     }
 
     if let Some(handle) = prefetch {
@@ -365,21 +442,24 @@ pub fn prepare(
     Ok(summary)
 }
 
-/// Reads (unless INIT/FREE), applies with the page-LSN rule (§5.2) and writes one
-/// page; returns whether it was written.
+/// Reads (unless INIT/FREE) and validates, applies with the page-LSN rule (§5.2) and
+/// stamps one page; returns the page to write, if it changed.
 fn apply_page(
     log: &Log,
     sp: &Space,
     id: PageId,
     blog: &BatchLog,
     slot: &PageSlots,
-) -> Result<bool, PrepareError> {
+) -> Result<Option<Vec<u8>>, PrepareError> {
     let mut page = vec![0u8; sp.phys];
     let at = u64::from(id.page_no.0) * sp.phys as u64;
     let page_lsn = if slot.init {
         Lsn(0)
     } else {
         read_page(&sp.file, &mut page, at).map_err(|e| PrepareError::io("read", &sp.path, e))?;
+        // Checked before the first write too; this catches what that check leaves to
+        // the apply (trimmed spaces) and pages of earlier batches.
+        check::page(sp, id.page_no, &page)?;
         let mut lsn = [0u8; FIL_PAGE_LSN_LEN];
         lsn.copy_from_slice(&page[FIL_PAGE_LSN..FIL_PAGE_LSN + FIL_PAGE_LSN_LEN]);
         Lsn(u64::from_be_bytes(lsn))
@@ -407,20 +487,17 @@ fn apply_page(
         }
     }
     let Some(lsn) = last_applied else {
-        return Ok(false);
+        return Ok(None);
     };
     stamp_page(&mut page, lsn, sp.format).map_err(|check| PrepareError::DataFile {
         path: sp.path.clone(),
         what: format!("page {}: {}", id.page_no, check.what),
     })?;
-    sp.file
-        .write_all_at(&page, at)
-        .map_err(|e| PrepareError::io("write", &sp.path, e))?;
-    Ok(true)
+    Ok(Some(page))
 }
 
 /// Reads a page; bytes beyond the end of the file read as zero.
-fn read_page(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+pub(crate) fn read_page(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         match file.read_at(&mut buf[done..], at + done as u64) {

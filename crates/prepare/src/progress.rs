@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use innodb::{Lsn, SpaceId};
+use innodb::{Lsn, PageNo, SpaceId};
 
 /// Receives what the prepare does. Called from worker threads too, hence `Sync`.
 pub trait Progress: Sync {
@@ -57,6 +57,32 @@ pub enum Event<'a> {
         from: &'a Path,
         /// The new name, if any.
         to: Option<&'a Path>,
+    },
+    /// A prepare killed while writing pages left a complete journal: its pages were
+    /// written in place before anything else.
+    JournalReplayed {
+        /// Pages written.
+        pages: usize,
+    },
+    /// A prepare killed while writing its journal left it incomplete: it was removed
+    /// (no page of it had been written in place).
+    JournalDiscarded,
+    /// A page listed in `innodb_corrupted_pages` needs nothing more: free (zeroed), rebuilt
+    /// by the log, or in a tablespace dropped during the backup.
+    CorruptedPageFixed {
+        /// Tablespace name as listed.
+        name: &'a str,
+        /// Its id.
+        space: SpaceId,
+        /// The page.
+        page_no: PageNo,
+        /// It was free and is now all zero.
+        zeroed: bool,
+    },
+    /// Every backup page the log reads was validated.
+    PagesChecked {
+        /// Pages read and validated.
+        pages: u64,
     },
     /// A file with an all-zero page 0 was identified by its FILE_ record name.
     Deferred {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use innodb::apply::PageFormat;
 use innodb::page::fil::FIL_PAGE_SPACE_ID;
 use innodb::page::fsp::{FSP_HEADER_OFFSET, FSP_SPACE_FLAGS, FSP_SPACE_ID};
-use innodb::page::{is_all_zero, read_crypt_data, SpaceFlags};
+use innodb::page::{is_all_zero, read_crypt_data, PageValidator, SpaceFlags};
 use innodb::SpaceId;
 
 use crate::error::PrepareError;
@@ -35,6 +35,8 @@ pub(crate) struct Space {
     pub(crate) format: PageFormat,
     /// page_compressed or encrypted: pages cannot be changed in place.
     pub(crate) unsupported: Option<&'static str>,
+    /// The page-copier's validator: every page read before applying log is checked.
+    pub(crate) validator: PageValidator,
 }
 
 /// Big-endian `u32` at `at`; 0 where the bytes end (callers read whole page heads).
@@ -209,6 +211,8 @@ pub(crate) fn open_spaces(
             compressed: flags.zip_size().is_some(),
             format: PageFormat::for_flags(&flags),
             unsupported,
+            validator: PageValidator::new(flags, id)
+                .with_crypt_data(unsupported == Some("encrypted tablespace")),
         };
         if let Some(other) = spaces.get(&id) {
             return Err(PrepareError::DuplicateSpace {

@@ -2,117 +2,12 @@
 //! must equal, page by page, the same backup prepared by mariadb-backup 10.11.19
 //! (`testdata/redo/backup4k_small_{before,after}_prepare.tgz`).
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Mutex;
 
-use prepare::{prepare, Event, PrepareError, PrepareOptions, Progress};
-
-fn repo() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    assert!(
-        p.join("testdata/redo").is_dir(),
-        "the repository's testdata/redo is missing under {}",
-        p.display()
-    );
-    p
-}
-
-static SEQ: AtomicUsize = AtomicUsize::new(0);
-
-/// Extracts a sample archive into a fresh directory.
-fn extract(archive: &str, tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "hotbackup-prepare-{}-{}-{tag}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    let tgz = repo().join("testdata/redo").join(archive);
-    let st = Command::new("tar")
-        .arg("xzf")
-        .arg(&tgz)
-        .arg("-C")
-        .arg(&dir)
-        .status()
-        .expect("run tar");
-    assert!(st.success(), "tar xzf {} failed", tgz.display());
-    dir
-}
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<String>>);
-
-impl Progress for Recorder {
-    fn event(&self, e: Event<'_>) {
-        self.0.lock().unwrap().push(format!("{e:?}"));
-    }
-}
-
-/// Data files (ibdata1, undo*, */*.ibd) relative to `dir`, with their contents.
-fn data_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut visit = |p: &Path| {
-        let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        if name == "ibdata1" || name.starts_with("undo") || name.ends_with(".ibd") {
-            out.insert(rel, fs::read(p).unwrap());
-        }
-    };
-    for e in fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            for s in fs::read_dir(&p).unwrap() {
-                visit(&s.unwrap().path());
-            }
-        } else {
-            visit(&p);
-        }
-    }
-    out
-}
-
-/// Physical page size of a data file from its page 0 flags.
-fn phys_page_size(file: &[u8]) -> usize {
-    let flags = u32::from_be_bytes(file[54..58].try_into().unwrap());
-    let zip_ssize = (flags >> 1) & 0xF;
-    if flags & 0x10 == 0 && zip_ssize != 0 {
-        512 << zip_ssize
-    } else {
-        4096
-    }
-}
-
-/// Compares every page of every data file; returns (pages compared, differences).
-fn compare(ours: &Path, theirs: &Path) -> (usize, Vec<String>) {
-    let a = data_files(ours);
-    let b = data_files(theirs);
-    let mut diffs = vec![];
-    let mut pages = 0;
-    let names: Vec<&String> = a.keys().chain(b.keys()).collect();
-    for name in names.into_iter().collect::<std::collections::BTreeSet<_>>() {
-        let (Some(x), Some(y)) = (a.get(name), b.get(name)) else {
-            diffs.push(format!("{name}: present in only one directory"));
-            continue;
-        };
-        if x.len() != y.len() {
-            diffs.push(format!("{name}: size {} vs {}", x.len(), y.len()));
-        }
-        let ps = phys_page_size(y);
-        for (i, (pa, pb)) in x.chunks(ps).zip(y.chunks(ps)).enumerate() {
-            pages += 1;
-            if pa != pb {
-                let first = pa.iter().zip(pb).position(|(u, v)| u != v).unwrap_or(0);
-                diffs.push(format!("{name}: page {i} differs (first byte {first})"));
-            }
-        }
-    }
-    (pages, diffs)
-}
+use common::{compare, data_files, extract, Recorder};
+use prepare::{prepare, PrepareError, PrepareOptions};
 
 /// The prepared ib_logfile0 of redo-format.md §9.4, built independently of the crate.
 fn expected_prepared_log(end_lsn: u64) -> Vec<u8> {
@@ -146,6 +41,20 @@ fn check_round_trip(options: &PrepareOptions) -> prepare::PrepareSummary {
         events.contains("Deferred"),
         "t_small is a deferred tablespace:\n{events}"
     );
+    // Every batch reports all its pages done, changed or not.
+    let started = events.matches("BatchStarted").count();
+    let finished = rec
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e.strip_prefix("PagesApplied { done: ")
+                .and_then(|r| r.split_once(", total: "))
+                .is_some_and(|(d, t)| t.strip_suffix(" }") == Some(d))
+        })
+        .count();
+    assert_eq!(started, finished, "{events}");
 
     let (pages, diffs) = compare(&ours, &theirs);
     assert!(

@@ -30,6 +30,7 @@ pub mod compress;
 pub mod fil;
 pub mod fsp;
 pub mod validate;
+pub mod xdes;
 
 pub use checksum::{set_page_lsn, write_checksum, ChecksumFormat};
 pub use compress::{CompressionAlgorithm, DecompressError};

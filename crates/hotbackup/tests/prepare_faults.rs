@@ -1,0 +1,174 @@
+//! `hotbackup --prepare` on damaged and interrupted backups (the real 4k sample of
+//! `shared/testdata/redo`): a corrupt page the log reads is exit 8 naming the file,
+//! space and page, with the backup as it was; a prepare killed at a page write (whole
+//! or torn) and run again gives the bytes of an uninterrupted prepare.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn shared() -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    assert!(
+        p.join("testdata/redo").is_dir(),
+        "the shared test data is missing: expected {}",
+        p.display()
+    );
+    p
+}
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+/// The 4k sample before prepare in a fresh directory, its DDL marker already applied
+/// (so a prepare changes only pages, the log and metadata).
+fn sample(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "hotbackup-prepare-faults-{}-{}-{tag}",
+        std::process::id(),
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    let tgz = shared().join("testdata/redo/backup4k_small_before_prepare.tgz");
+    let st = Command::new("tar")
+        .arg("xzf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(&dir)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    fs::rename(dir.join("w/t_small.new"), dir.join("w/t_small.ibd")).unwrap();
+    dir
+}
+
+fn run_prepare(dir: &Path, crash: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotbackup"));
+    cmd.arg("--prepare")
+        .arg(format!("--target-dir={}", dir.display()));
+    cmd.env_remove("HOTBACKUP_TEST_PREPARE_CRASH");
+    if let Some(c) = crash {
+        cmd.env("HOTBACKUP_TEST_PREPARE_CRASH", c);
+    }
+    cmd.output().unwrap()
+}
+
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.insert(rel, fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+fn differing(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
+    let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    names
+        .into_iter()
+        .filter(|n| a.get(*n) != b.get(*n))
+        .cloned()
+        .collect()
+}
+
+/// The sample prepared without interruption.
+fn reference() -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
+    let dir = sample("reference");
+    let before = files(&dir);
+    let out = run_prepare(&dir, None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = files(&dir);
+    fs::remove_dir_all(&dir).unwrap();
+    (before, after)
+}
+
+#[test]
+fn corrupt_page_the_log_reads_is_exit_8_and_changes_nothing() {
+    let (before, after) = reference();
+    let name = "w/t_dyn.ibd";
+    let (old, new) = (&before[name], &after[name]);
+    // Changed pages: read by the log, or rebuilt by it (then damage does not matter).
+    let changed: Vec<usize> = (1..old.len() / 4096)
+        .filter(|&i| old[i * 4096..(i + 1) * 4096] != new[i * 4096..(i + 1) * 4096])
+        .filter(|&i| old[i * 4096..(i + 1) * 4096].iter().any(|&b| b != 0))
+        .collect();
+    let mut refused = false;
+    for &page in changed.iter().take(6) {
+        let dir = sample("corrupt");
+        let path = dir.join(name);
+        let mut b = fs::read(&path).unwrap();
+        b[page * 4096 + 2000] ^= 0xFF;
+        fs::write(&path, &b).unwrap();
+        let damaged = files(&dir);
+        let out = run_prepare(&dir, None);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            assert!(
+                differing(&after, &files(&dir)).is_empty(),
+                "rebuilt page {page}"
+            );
+        } else {
+            assert_eq!(out.status.code(), Some(8), "{stderr}");
+            assert!(
+                stderr.contains("t_dyn.ibd")
+                    && stderr.contains(&format!("page {page} of tablespace 5"))
+                    && stderr.contains("take a new backup")
+                    && !stderr.contains("completed OK"),
+                "{stderr}"
+            );
+            assert!(
+                differing(&damaged, &files(&dir)).is_empty(),
+                "a failed prepare changed the backup"
+            );
+            refused = true;
+        }
+        fs::remove_dir_all(&dir).unwrap();
+        if refused {
+            break;
+        }
+    }
+    assert!(refused, "no damaged page of {name} was refused");
+}
+
+#[test]
+fn killed_prepare_reruns_to_identical_bytes() {
+    let (_, expected) = reference();
+    // 224 pages are written: journal writes 0..224, in place 224..448.
+    for crash in ["0", "100", "223,torn", "224", "300,torn", "447"] {
+        let dir = sample("killed");
+        let out = run_prepare(&dir, Some(crash));
+        assert!(
+            !out.status.success() && out.status.code().is_none(),
+            "{crash}: the prepare should have died: {:?}",
+            out.status
+        );
+        assert!(fs::read_to_string(dir.join("xtrabackup_checkpoints"))
+            .unwrap()
+            .contains("full-backuped"));
+        let again = run_prepare(&dir, None);
+        let stderr = String::from_utf8_lossy(&again.stderr);
+        assert!(again.status.success(), "{crash}: re-run: {stderr}");
+        assert!(stderr.contains("interrupted prepare"), "{crash}: {stderr}");
+        let now = files(&dir);
+        assert!(
+            differing(&expected, &now).is_empty(),
+            "{crash}: {:?}",
+            differing(&expected, &now)
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
