@@ -143,7 +143,7 @@ fn refused_options_exit_2_and_write_nothing() {
         "--export",
         "--decompress",
         "--ssl-verify-server-cert",
-        "--startup-wait-timeout=1",
+        "--innodb-force-recovery=1",
     ] {
         assert!(refused.iter().any(|r| r == needed), "{needed} not refused");
     }
