@@ -147,8 +147,11 @@ pub(crate) fn plan(dir: &Path, progress: &dyn Progress) -> Result<Pending, Prepa
     })?;
     // Where each file ends up: the plan run on the names (checked runnable by `plan`),
     // then its markers removed.
-    let mut files: BTreeMap<String, String> =
-        inputs.present.iter().map(|f| (f.clone(), f.clone())).collect();
+    let mut files: BTreeMap<String, String> = inputs
+        .present
+        .iter()
+        .map(|f| (f.clone(), f.clone()))
+        .collect();
     plan::simulate(&mut files, &plan.steps).map_err(|what| PrepareError::DdlFile {
         path: dir.to_path_buf(),
         what: format!("the DDL plan cannot run (a bug): {what}"),
@@ -334,7 +337,11 @@ mod tests {
         let mut after: BTreeMap<String, String> = BTreeMap::new();
         for (f, content) in &before {
             if let Some(then) = pending.after(&d.join(f)) {
-                let then = then.strip_prefix(&d).unwrap().to_string_lossy().into_owned();
+                let then = then
+                    .strip_prefix(&d)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 assert!(after.insert(then, content.clone()).is_none(), "{f}");
             }
         }

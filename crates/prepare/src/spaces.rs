@@ -65,7 +65,10 @@ pub(crate) fn server_page_size(dir: &Path) -> Result<usize, PrepareError> {
 /// Whether a file name (after the DDL plan) is that of a tablespace other than ibdata1:
 /// `*.ibd`, and `undoNNN` at the top level.
 fn is_tablespace(path: &Path, top_level: bool) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     path.extension().is_some_and(|x| x == "ibd")
         || (top_level
             && name.len() == 7
