@@ -241,6 +241,41 @@ fn swap_with_a_corrupt_page_fails_and_leaves_the_directory_as_it_was() {
 const DDL_JOURNAL: &str = "hotbackup_ddl_journal";
 
 #[test]
+fn ddl_plan_of_a_killed_prepare_is_finished_first() {
+    // A prepare killed after the first step of the swap: t_dyn moved aside, the rest
+    // recorded in the DDL journal (space ids `-`: not checked).
+    let (after, _) = reference(&PrepareOptions::default());
+    let dir = swap_sample("ddl-killed");
+    fs::write(
+        dir.join(DDL_JOURNAL),
+        "hotbackup ddl plan 1\n\
+         rename\tw/t_dyn.ibd\tw/t_dyn.ibd.hotbackup-swap\t-\n\
+         rename\tw/t_red.ibd\tw/t_dyn.ibd\t-\n\
+         rename\tw/t_dyn.ibd.hotbackup-swap\tw/t_red.ibd\t-\n\
+         rename\tw/t_small.new\tw/t_small.ibd\t-\n\
+         marker\tw/t_dyn.ren\nmarker\tw/t_red.ren\nend\ndone 1\n",
+    )
+    .unwrap();
+    fs::rename(
+        dir.join("w/t_dyn.ibd"),
+        dir.join("w/t_dyn.ibd.hotbackup-swap"),
+    )
+    .unwrap();
+    let rec = Recorder::default();
+    prepare(&dir, &PrepareOptions::default(), &rec).unwrap();
+    let events = rec.0.lock().unwrap().join("\n");
+    assert!(events.contains("Renamed"), "{events}");
+    let now = all_files(&dir);
+    let expected = swapped(&after);
+    assert!(
+        differing(&expected, &now).is_empty(),
+        "{:?}",
+        differing(&expected, &now)
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn missing_tablespace_fails_before_the_markers_are_applied() {
     let dir = swap_sample("missing");
     fs::remove_file(dir.join("w/t_zip.ibd")).unwrap();
