@@ -1,6 +1,7 @@
 //! `hotbackup --prepare` on damaged and interrupted backups (the real 4k sample of
 //! `shared/testdata/redo`): a corrupt page the log reads is exit 8 naming the file,
-//! space and page, with the backup as it was; a prepare killed at a page write (whole
+//! space and page, with the backup as it was (DDL markers and the files they name
+//! included: a `.new`, a `.ren` swap); a prepare killed at a page write (whole
 //! or torn) and run again gives the bytes of an uninterrupted prepare.
 
 use std::collections::BTreeMap;
@@ -21,8 +22,8 @@ fn shared() -> PathBuf {
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
-/// The 4k sample before prepare in a fresh directory, its DDL marker already applied
-/// (so a prepare changes only pages, the log and metadata).
+/// The 4k sample before prepare in a fresh directory, as the backup left it: its DDL
+/// marker `w/t_small.new` (a table created during the backup) not yet in place.
 fn sample(tag: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!(
         "hotbackup-prepare-faults-{}-{}-{tag}",
@@ -40,7 +41,6 @@ fn sample(tag: &str) -> PathBuf {
         .status()
         .unwrap();
     assert!(st.success());
-    fs::rename(dir.join("w/t_small.new"), dir.join("w/t_small.ibd")).unwrap();
     dir
 }
 
@@ -106,9 +106,27 @@ fn corrupt_page_the_log_reads_is_exit_8_and_changes_nothing() {
         .filter(|&i| old[i * 4096..(i + 1) * 4096] != new[i * 4096..(i + 1) * 4096])
         .filter(|&i| old[i * 4096..(i + 1) * 4096].iter().any(|&b| b != 0))
         .collect();
+    for swap in [false, true] {
+        corrupt_page_case(name, &changed, &after, swap);
+    }
+}
+
+/// Damages changed pages of `name` until one is refused; with `swap`, the backup also
+/// carries the markers of `RENAME TABLE t_dyn TO tmp, t_red TO t_dyn, tmp TO t_red`.
+fn corrupt_page_case(name: &str, changed: &[usize], after: &BTreeMap<String, Vec<u8>>, swap: bool) {
+    let mut after = after.clone();
+    if swap {
+        let (d, r) = (after["w/t_dyn.ibd"].clone(), after["w/t_red.ibd"].clone());
+        after.insert("w/t_dyn.ibd".into(), r);
+        after.insert("w/t_red.ibd".into(), d);
+    }
     let mut refused = false;
     for &page in changed.iter().take(6) {
         let dir = sample("corrupt");
+        if swap {
+            fs::write(dir.join("w/t_dyn.ren"), "w/t_red").unwrap();
+            fs::write(dir.join("w/t_red.ren"), "w/t_dyn").unwrap();
+        }
         let path = dir.join(name);
         let mut b = fs::read(&path).unwrap();
         b[page * 4096 + 2000] ^= 0xFF;
@@ -119,7 +137,7 @@ fn corrupt_page_the_log_reads_is_exit_8_and_changes_nothing() {
         if out.status.success() {
             assert!(
                 differing(&after, &files(&dir)).is_empty(),
-                "rebuilt page {page}"
+                "swap {swap}: rebuilt page {page}"
             );
         } else {
             assert_eq!(out.status.code(), Some(8), "{stderr}");
@@ -132,7 +150,8 @@ fn corrupt_page_the_log_reads_is_exit_8_and_changes_nothing() {
             );
             assert!(
                 differing(&damaged, &files(&dir)).is_empty(),
-                "a failed prepare changed the backup"
+                "swap {swap}: a failed prepare changed the backup: {:?}",
+                differing(&damaged, &files(&dir))
             );
             refused = true;
         }

@@ -12,19 +12,22 @@
 //! applying them one by one breaks the swap `RENAME TABLE a TO tmp, b TO a, tmp TO b`.
 //! [`plan`] orders all of them (removals, renames with cycles broken through a
 //! temporary name, new files) and checks the whole plan against the files present;
-//! nothing is touched when it fails. [`journal`] then runs it so that a killed prepare
-//! is finished by the next one; markers are removed only after the last step.
+//! nothing is touched when it fails. The checked plan ([`Pending`]) says what each file
+//! will be called, so the prepare checks the pages under those names before anything
+//! moves; [`Pending::execute`] then runs it through [`journal`] so that a killed
+//! prepare is finished by the next one; markers are removed only after the last step.
 
 mod journal;
 mod plan;
 
+use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::error::PrepareError;
 use crate::progress::Progress;
 
-use plan::Inputs;
+use plan::{Inputs, Plan};
 
 /// Files of the directory and its database directories, as relative paths with `/`.
 fn list(dir: &Path) -> Result<(Vec<String>, Vec<String>), PrepareError> {
@@ -104,25 +107,29 @@ fn inputs(dir: &Path) -> Result<Option<Inputs>, PrepareError> {
     Ok(Some(i))
 }
 
-/// Applies the `.del`, `.ren` and `.new` files under `dir`, first finishing the plan of
-/// a prepare that was interrupted.
-pub(crate) fn process(dir: &Path, progress: &dyn Progress) -> Result<(), PrepareError> {
-    process_until(dir, progress, None)
+/// The DDL plan of a backup directory, checked whole and not yet run: until
+/// [`Pending::execute`], the directory is as it was found, and [`Pending::after`] says
+/// what each of its files will be called once the plan has run.
+pub(crate) struct Pending {
+    dir: PathBuf,
+    plan: Option<Plan>,
+    /// Relative path now → relative path after the plan; absent: removed by the plan.
+    after: BTreeMap<String, String>,
 }
 
-fn process_until(
-    dir: &Path,
-    progress: &dyn Progress,
-    stop_after: Option<usize>,
-) -> Result<(), PrepareError> {
+/// Finishes the plan of a prepare that was interrupted (its checks passed then, so the
+/// directory goes to the state they were made for), then reads the markers and checks
+/// the plan that applies them. Nothing else is changed.
+pub(crate) fn plan(dir: &Path, progress: &dyn Progress) -> Result<Pending, PrepareError> {
     if let Some((plan, done)) = journal::read(dir)? {
-        journal::run(dir, &plan, done, progress, stop_after)?;
-        if stop_after.is_some() {
-            return Ok(());
-        }
+        journal::run(dir, &plan, done, progress, None)?;
     }
     let Some(inputs) = inputs(dir)? else {
-        return Ok(());
+        return Ok(Pending {
+            dir: dir.to_path_buf(),
+            plan: None,
+            after: BTreeMap::new(),
+        });
     };
     let plan = plan::plan(&inputs).map_err(|errors| {
         let first = &errors[0];
@@ -138,8 +145,77 @@ fn process_until(
             ),
         }
     })?;
-    journal::write(dir, &plan)?;
-    journal::run(dir, &plan, 0, progress, stop_after)
+    // Where each file ends up: the plan run on the names (checked runnable by `plan`),
+    // then its markers removed.
+    let mut files: BTreeMap<String, String> = inputs
+        .present
+        .iter()
+        .map(|f| (f.clone(), f.clone()))
+        .collect();
+    plan::simulate(&mut files, &plan.steps).map_err(|what| PrepareError::DdlFile {
+        path: dir.to_path_buf(),
+        what: format!("the DDL plan cannot run (a bug): {what}"),
+    })?;
+    for m in &plan.markers {
+        files.remove(m);
+    }
+    Ok(Pending {
+        dir: dir.to_path_buf(),
+        plan: Some(plan),
+        after: files.into_iter().map(|(now, was)| (was, now)).collect(),
+    })
+}
+
+impl Pending {
+    /// The path `path` (a file of the directory as it is now) will have once the plan
+    /// has run; `None` if the plan removes it.
+    pub(crate) fn after(&self, path: &Path) -> Option<PathBuf> {
+        if self.plan.is_none() {
+            return Some(path.to_path_buf());
+        }
+        let Some(rel) = path.strip_prefix(&self.dir).ok().and_then(Path::to_str) else {
+            return Some(path.to_path_buf());
+        };
+        self.after.get(rel).map(|r| self.dir.join(r))
+    }
+
+    /// Runs the plan from a fsynced journal that an interrupted prepare's successor
+    /// finishes; the markers and the journal are removed after the last step.
+    pub(crate) fn execute(&self, progress: &dyn Progress) -> Result<(), PrepareError> {
+        let Some(plan) = &self.plan else {
+            return Ok(());
+        };
+        journal::write(&self.dir, plan)?;
+        journal::run(&self.dir, plan, 0, progress, None)
+    }
+}
+
+/// Plans and runs in one go (tests); `stop_after` returns after that many steps, as a
+/// kill would.
+#[cfg(test)]
+fn process_until(
+    dir: &Path,
+    progress: &dyn Progress,
+    stop_after: Option<usize>,
+) -> Result<(), PrepareError> {
+    if let Some((plan, done)) = journal::read(dir)? {
+        journal::run(dir, &plan, done, progress, stop_after)?;
+        if stop_after.is_some() {
+            return Ok(());
+        }
+    }
+    let pending = plan(dir, progress)?;
+    let Some(p) = &pending.plan else {
+        return Ok(());
+    };
+    journal::write(dir, p)?;
+    journal::run(dir, p, 0, progress, stop_after)
+}
+
+/// [`plan`] then [`Pending::execute`] (tests).
+#[cfg(test)]
+fn process(dir: &Path, progress: &dyn Progress) -> Result<(), PrepareError> {
+    plan(dir, progress)?.execute(progress)
 }
 
 /// The journal file.
@@ -252,10 +328,29 @@ mod tests {
             ("e/y.ibd", 11),
             ("e/z.ibd", 12),
         ];
-        // Uninterrupted.
+        // Planned only: nothing changes, and the names after the plan are those the
+        // run gives.
         let d = setup(&spaces, &markers);
-        process(&d, &NoProgress).unwrap();
+        let before = snapshot(&d);
+        let pending = plan(&d, &NoProgress).unwrap();
+        assert_eq!(snapshot(&d), before);
+        let mut after: BTreeMap<String, String> = BTreeMap::new();
+        for (f, content) in &before {
+            if let Some(then) = pending.after(&d.join(f)) {
+                let then = then
+                    .strip_prefix(&d)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                assert!(after.insert(then, content.clone()).is_none(), "{f}");
+            }
+        }
+        assert_eq!(pending.after(&d.join("d/e.ibd")), None, "dropped");
+        assert_eq!(pending.after(&d.join("d/t5.new")), Some(d.join("d/t5.ibd")));
+        // Uninterrupted.
+        pending.execute(&NoProgress).unwrap();
         expect(&d, &want);
+        assert_eq!(snapshot(&d), after);
         // Nothing left to do the second time.
         process(&d, &NoProgress).unwrap();
         expect(&d, &want);

@@ -7,10 +7,13 @@
 //! ib_logfile0 ─ pass 1: header, checkpoint, every mtr checked, FILE_CHECKPOINT at end_lsn,
 //!               names/deletes/sizes/flags, batch boundaries for the memory budget
 //! hotbackup_prepare.journal ─ left by a killed prepare: replayed if complete, removed
-//! .del/.ren/.new ─ processed (idempotent)
-//! ibdata1, undoNNN, *.ibd ─ mapped by space id (deferred page 0 → FILE_ name)
+//! hotbackup_ddl_journal ─ left by a killed prepare: finished
+//! .del/.ren/.new ─ one plan, checked, not run yet: each file's name after it
+//! ibdata1, undoNNN, *.ibd, *.new ─ opened where they are, mapped by space id
+//!        (deferred page 0 → FILE_ name of the name after the plan)
 //! check: every page the log reads (not INIT/FREE) validated; innodb_corrupted_pages
-//!        decided where it can be — nothing written yet; then files extended
+//!        decided where it can be — nothing moved or written yet
+//! .del/.ren/.new ─ the plan runs (journaled); its journal is removed; files extended
 //! per batch: pass 2 collects page records (INIT/FREE discard rule) → pages in parallel:
 //!            read (unless INIT/FREE) + validate → page-LSN rule → apply → LSN + checksum
 //!            → per 32 MiB chunk (the next one applied meanwhile): journal segment,
@@ -26,7 +29,8 @@
 //! page write torn by a power loss would break that rule (new LSN, old body), so pages
 //! reach their files only through a doublewrite journal ([`JOURNAL`]) that the next
 //! prepare replays first: a killed prepare is simply run again, to the same bytes. A
-//! log or a page read that fails any check is refused before any data page is written.
+//! log, a DDL marker, a missing tablespace or a page read that fails any check is
+//! refused before any file is moved or written.
 #![deny(missing_docs)]
 
 mod binlog;
@@ -59,7 +63,7 @@ pub use journal::CrashPoint;
 pub use journal::JOURNAL;
 pub use progress::{DdlAction, Event, NoProgress, Progress};
 
-use hash::FxHashMap;
+use hash::{FxHashMap, FxHashSet};
 use journal::{Journal, PageWrite};
 use log::{BatchLog, Log, PageSlots, SpaceRule};
 use spaces::Space;
@@ -208,12 +212,18 @@ pub fn prepare(
         n_batches,
     });
 
-    ddl::process(dir, progress)?;
+    // Every check that can fail runs before the first file is moved or written: the
+    // DDL plan is checked here and run only after the pages are, on files opened where
+    // they are now under the names the plan gives them (a rename keeps the inode, so the
+    // open files stay valid). A DDL journal left by a killed prepare is finished first:
+    // that prepare's checks had passed.
+    let ddl = ddl::plan(dir, progress)?;
     let page_size = match options.page_size {
         Some(s) => s,
         None => spaces::server_page_size(dir)?,
     };
-    let spaces = spaces::open_spaces(dir, page_size, &scan.spaces, progress)?;
+    let files = spaces::candidate_files(dir, |p| ddl.after(p))?;
+    let mut spaces = spaces::open_spaces(dir, page_size, &scan.spaces, &files, progress)?;
 
     // Which spaces' records are applied: not deleted, with a file (§5.1, §5.6).
     for (&id, &n_pages) in &scan.pages {
@@ -242,8 +252,13 @@ pub fn prepare(
             }
         }
     }
-    let applied =
-        |id: SpaceId| spaces.contains_key(&id) && !scan.spaces.get(&id).is_some_and(|n| n.deleted);
+    // Spaces whose records are applied (a set, so `spaces` can be renamed below).
+    let applied_ids: FxHashSet<SpaceId> = spaces
+        .keys()
+        .filter(|id| !scan.spaces.get(id).is_some_and(|n| n.deleted))
+        .copied()
+        .collect();
+    let applied = |id: SpaceId| applied_ids.contains(&id);
 
     let pool = {
         let mut b = rayon::ThreadPoolBuilder::new();
@@ -269,6 +284,17 @@ pub fn prepare(
     let mut listed = corrupted::read(dir)?;
     if let Some(listed) = listed.as_mut() {
         listed.check_before(&scan, &spaces, applied)?;
+    }
+
+    // The checks passed: the DDL plan runs, and its journal is gone before the first
+    // page is written, so the page journal (replayed at the start of the next prepare,
+    // before the DDL journal is looked at) only ever names files by their names after
+    // the plan.
+    ddl.execute(progress)?;
+    for sp in spaces.values_mut() {
+        if let Some(then) = ddl.after(&sp.path) {
+            sp.path = then;
+        }
     }
 
     // Sizes from the log: undo truncation first, then growth (§4.4, §5.5).

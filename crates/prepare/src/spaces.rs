@@ -62,38 +62,56 @@ pub(crate) fn server_page_size(dir: &Path) -> Result<usize, PrepareError> {
     Ok(flags.logical_page_size())
 }
 
-/// Every `*.ibd` in the directory and its database subdirectories, plus the undo
-/// tablespaces (`undoNNN`) of the top level; sorted for reproducible messages.
-fn candidate_files(dir: &Path) -> Result<Vec<PathBuf>, PrepareError> {
+/// Whether a file name (after the DDL plan) is that of a tablespace other than ibdata1:
+/// `*.ibd`, and `undoNNN` at the top level.
+fn is_tablespace(path: &Path, top_level: bool) -> bool {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    path.extension().is_some_and(|x| x == "ibd")
+        || (top_level
+            && name.len() == 7
+            && name.starts_with("undo")
+            && name[4..].bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The tablespace files of the backup after its DDL plan, as (path now, path after the
+/// plan): every file of the directory and its database subdirectories that `after`
+/// gives a tablespace name (`*.ibd`, top-level `undoNNN`; a `.new` becomes `.ibd`, a
+/// file the plan removes has none); sorted by the name after, for reproducible messages.
+pub(crate) fn candidate_files(
+    dir: &Path,
+    after: impl Fn(&Path) -> Option<PathBuf>,
+) -> Result<Vec<(PathBuf, PathBuf)>, PrepareError> {
     let mut out = vec![];
     let read = |d: &Path| fs::read_dir(d).map_err(|e| PrepareError::io("list", d, e));
+    let mut keep = |now: PathBuf| {
+        if let Some(then) = after(&now) {
+            let top_level = then.parent() == Some(dir);
+            if is_tablespace(&then, top_level) {
+                out.push((now, then));
+            }
+        }
+    };
     for entry in read(dir)? {
         let entry = entry.map_err(|e| PrepareError::io("list", dir, e))?;
         let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
         let ft = entry
             .file_type()
             .map_err(|e| PrepareError::io("stat", &path, e))?;
         if ft.is_dir() {
             for sub in read(&path)? {
                 let sub = sub.map_err(|e| PrepareError::io("list", &path, e))?;
-                let p = sub.path();
-                if p.extension().is_some_and(|x| x == "ibd")
-                    && sub.file_type().is_ok_and(|t| t.is_file())
-                {
-                    out.push(p);
+                if sub.file_type().is_ok_and(|t| t.is_file()) {
+                    keep(sub.path());
                 }
             }
-        } else if ft.is_file()
-            && (path.extension().is_some_and(|x| x == "ibd")
-                || (name.len() == 7
-                    && name.starts_with("undo")
-                    && name[4..].bytes().all(|b| b.is_ascii_digit())))
-        {
-            out.push(path);
+        } else if ft.is_file() && path != dir.join(IBDATA1) {
+            keep(path);
         }
     }
-    out.sort();
+    out.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(out)
 }
 
@@ -102,12 +120,15 @@ fn normalize(name: &str) -> &str {
     name.strip_prefix("./").unwrap_or(name)
 }
 
-/// Opens every tablespace of the backup. `notes` are the FILE_ records and page-0
-/// writes of the log; `page_size` is innodb_page_size.
+/// Opens ibdata1 and the tablespace `files` of [`candidate_files`] where they are now
+/// (opening changes nothing); a deferred one (all-zero page 0) is identified by the name
+/// it has after the DDL plan. `notes` are the FILE_ records and page-0 writes of the
+/// log; `page_size` is innodb_page_size. `Space::path` is the path now.
 pub(crate) fn open_spaces(
     dir: &Path,
     page_size: usize,
     notes: &HashMap<SpaceId, SpaceNote>,
+    files: &[(PathBuf, PathBuf)],
     progress: &dyn Progress,
 ) -> Result<HashMap<SpaceId, Space>, PrepareError> {
     let by_name: HashMap<&str, SpaceId> = notes
@@ -115,9 +136,10 @@ pub(crate) fn open_spaces(
         .filter_map(|(id, n)| n.name.as_deref().map(|name| (normalize(name), *id)))
         .collect();
     let mut spaces: HashMap<SpaceId, Space> = HashMap::new();
-    let mut files = vec![dir.join(IBDATA1)];
-    files.extend(candidate_files(dir)?);
-    for path in files {
+    let ibdata1 = dir.join(IBDATA1);
+    let all = std::iter::once((&ibdata1, &ibdata1)).chain(files.iter().map(|(a, b)| (a, b)));
+    for (path, then) in all {
+        let path = path.clone();
         let data_err = |what: String| PrepareError::DataFile {
             path: path.clone(),
             what,
@@ -150,9 +172,9 @@ pub(crate) fn open_spaces(
             )
         } else {
             // Deferred: created during the backup, copied before page 0 was flushed.
-            let rel = path
+            let rel = then
                 .strip_prefix(dir)
-                .unwrap_or(&path)
+                .unwrap_or(then)
                 .to_string_lossy()
                 .into_owned();
             let Some(&id) = by_name.get(rel.as_str()) else {

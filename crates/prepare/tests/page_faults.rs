@@ -1,7 +1,9 @@
 //! Prepare checks what it reads, and survives being killed: corrupt pages the log
 //! reads are refused before anything is written; corrupt pages the log rebuilds or
 //! never reads are not an error and are never re-stamped; a prepare stopped at any page
-//! write (whole or torn) and run again gives the same bytes as one that was not.
+//! write (whole or torn) and run again gives the same bytes as one that was not. A
+//! refused prepare leaves the directory byte for byte as it was, DDL markers (`.new`,
+//! `.ren`) and the files they name included: every check runs before a file moves.
 
 mod common;
 
@@ -9,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use common::{all_files, differing, phys_page_size, sample, Recorder};
+use common::{all_files, as_taken, differing, phys_page_size, sample, Recorder};
 use prepare::{prepare, CrashPoint, PrepareError, PrepareOptions, PrepareSummary, JOURNAL};
 
 /// The sample prepared without interruption: (all files, summary).
@@ -80,10 +82,13 @@ fn corrupt_page_the_log_reads_fails_and_leaves_the_directory_as_it_was() {
         picks.extend(of_file.iter().step_by((of_file.len() / 3).max(1)).take(3));
     }
     for (name, page_no) in picks {
-        let dir = sample("corrupt");
+        // The backup as taken: t_small is still `w/t_small.new`, to be put in place.
+        let dir = as_taken("corrupt");
+        let file = as_taken_name(name);
         let phys = phys_page_size(&before[name]);
-        damage(&dir.join(name), *page_no, phys);
+        damage(&dir.join(file), *page_no, phys);
         let damaged = all_files(&dir);
+        assert!(damaged.contains_key("w/t_small.new"));
         match prepare(&dir, &options, &Recorder::default()) {
             Err(err @ PrepareError::CorruptPage { .. }) => {
                 refused += 1;
@@ -97,7 +102,8 @@ fn corrupt_page_the_log_reads_fails_and_leaves_the_directory_as_it_was() {
                 else {
                     unreachable!()
                 };
-                assert!(path.ends_with(name), "{msg}");
+                // Named as it is in the directory, which is unchanged.
+                assert!(path.ends_with(file), "{msg}");
                 assert_eq!((p.0 as usize, *more), (*page_no, 0), "{msg}");
                 assert!(
                     msg.contains(&format!("page {page_no} of tablespace"))
@@ -125,6 +131,167 @@ fn corrupt_page_the_log_reads_fails_and_leaves_the_directory_as_it_was() {
         fs::remove_dir_all(&dir).unwrap();
     }
     assert!(refused >= 4, "only {refused} damaged pages were refused");
+}
+
+/// The name a data file of the prepared sample has in the sample as taken.
+fn as_taken_name(name: &str) -> &str {
+    match name {
+        "w/t_small.ibd" => "w/t_small.new",
+        n => n,
+    }
+}
+
+/// Markers of `RENAME TABLE t_dyn TO tmp, t_red TO t_dyn, tmp TO t_red` run during the
+/// backup (the swap of pt-online-schema-change), on the sample as taken.
+fn swap_sample(tag: &str) -> std::path::PathBuf {
+    let dir = as_taken(tag);
+    fs::write(dir.join("w/t_dyn.ren"), "w/t_red").unwrap();
+    fs::write(dir.join("w/t_red.ren"), "w/t_dyn").unwrap();
+    dir
+}
+
+/// `files` with the contents of t_dyn and t_red exchanged.
+fn swapped(files: &BTreeMap<String, Vec<u8>>) -> BTreeMap<String, Vec<u8>> {
+    let mut out = files.clone();
+    out.insert("w/t_dyn.ibd".into(), files["w/t_red.ibd"].clone());
+    out.insert("w/t_red.ibd".into(), files["w/t_dyn.ibd"].clone());
+    out
+}
+
+#[test]
+fn swap_with_a_corrupt_page_fails_and_leaves_the_directory_as_it_was() {
+    let options = PrepareOptions::default();
+    let (after, s) = reference(&options);
+    let expected = swapped(&after);
+    let probe = sample("probe");
+    let before = all_files(&probe);
+    fs::remove_dir_all(&probe).unwrap();
+
+    // Undamaged: the swap and the .new are applied and the pages follow their space.
+    let dir = swap_sample("swap");
+    prepare(&dir, &options, &Recorder::default()).unwrap();
+    let now = all_files(&dir);
+    assert!(
+        differing(&expected, &now).is_empty(),
+        "{:?}",
+        differing(&expected, &now)
+    );
+    fs::remove_dir_all(&dir).unwrap();
+
+    // A changed page of the file copied as t_dyn (space 5, t_red after the swap): read
+    // by the log → refused with nothing renamed; rebuilt → the same result.
+    let (changed, _) = changed_and_untouched(&before, &after);
+    let of_dyn: Vec<usize> = changed
+        .iter()
+        .filter(|(n, _)| n == "w/t_dyn.ibd")
+        .map(|(_, p)| *p)
+        .collect();
+    let mut refused = false;
+    for &page_no in of_dyn.iter().step_by((of_dyn.len() / 6).max(1)) {
+        let dir = swap_sample("swap-corrupt");
+        damage(&dir.join("w/t_dyn.ibd"), page_no, 4096);
+        let damaged = all_files(&dir);
+        match prepare(&dir, &options, &Recorder::default()) {
+            Err(err @ PrepareError::CorruptPage { .. }) => {
+                let msg = err.to_string();
+                assert!(
+                    msg.contains("t_dyn.ibd") && msg.contains(&format!("page {page_no} of")),
+                    "{msg}"
+                );
+                let now = all_files(&dir);
+                assert!(
+                    differing(&damaged, &now).is_empty(),
+                    "page {page_no}: a refused prepare changed {:?}",
+                    differing(&damaged, &now)
+                );
+                assert!(!dir.join(DDL_JOURNAL).exists());
+                refused = true;
+            }
+            Ok(_) => {
+                let now = all_files(&dir);
+                assert!(
+                    differing(&expected, &now).is_empty(),
+                    "page {page_no}: rebuilt page, result differs: {:?}",
+                    differing(&expected, &now)
+                );
+            }
+            Err(e) => panic!("page {page_no}: {e}"),
+        }
+        fs::remove_dir_all(&dir).unwrap();
+        if refused {
+            break;
+        }
+    }
+    assert!(refused, "no damaged page of t_dyn was refused");
+
+    // Killed at page writes after the swap ran: the page journal names the files by
+    // their new names, and the re-run ends where an uninterrupted prepare does.
+    for (n, torn) in [(1, true), (s.pages_written + 3, true)] {
+        crash_and_rerun_in(
+            swap_sample(&format!("swap-crash-{n}")),
+            &options,
+            &expected,
+            n,
+            torn,
+        );
+    }
+}
+
+/// The journal prepare keeps while it runs the DDL markers.
+const DDL_JOURNAL: &str = "hotbackup_ddl_journal";
+
+#[test]
+fn ddl_plan_of_a_killed_prepare_is_finished_first() {
+    // A prepare killed after the first step of the swap: t_dyn moved aside, the rest
+    // recorded in the DDL journal (space ids `-`: not checked).
+    let (after, _) = reference(&PrepareOptions::default());
+    let dir = swap_sample("ddl-killed");
+    fs::write(
+        dir.join(DDL_JOURNAL),
+        "hotbackup ddl plan 1\n\
+         rename\tw/t_dyn.ibd\tw/t_dyn.ibd.hotbackup-swap\t-\n\
+         rename\tw/t_red.ibd\tw/t_dyn.ibd\t-\n\
+         rename\tw/t_dyn.ibd.hotbackup-swap\tw/t_red.ibd\t-\n\
+         rename\tw/t_small.new\tw/t_small.ibd\t-\n\
+         marker\tw/t_dyn.ren\nmarker\tw/t_red.ren\nend\ndone 1\n",
+    )
+    .unwrap();
+    fs::rename(
+        dir.join("w/t_dyn.ibd"),
+        dir.join("w/t_dyn.ibd.hotbackup-swap"),
+    )
+    .unwrap();
+    let rec = Recorder::default();
+    prepare(&dir, &PrepareOptions::default(), &rec).unwrap();
+    let events = rec.0.lock().unwrap().join("\n");
+    assert!(events.contains("Renamed"), "{events}");
+    let now = all_files(&dir);
+    let expected = swapped(&after);
+    assert!(
+        differing(&expected, &now).is_empty(),
+        "{:?}",
+        differing(&expected, &now)
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn missing_tablespace_fails_before_the_markers_are_applied() {
+    let dir = swap_sample("missing");
+    fs::remove_file(dir.join("w/t_zip.ibd")).unwrap();
+    let taken = all_files(&dir);
+    let err = prepare(&dir, &PrepareOptions::default(), &Recorder::default()).unwrap_err();
+    assert!(
+        matches!(err, PrepareError::MissingTablespace { .. }),
+        "{err}"
+    );
+    let now = all_files(&dir);
+    assert!(
+        differing(&taken, &now).is_empty(),
+        "{:?}",
+        differing(&taken, &now)
+    );
+    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -159,7 +326,23 @@ fn crash_and_rerun(
     n: u64,
     torn: bool,
 ) {
-    let dir = sample(&format!("crash-{n}-{torn}"));
+    crash_and_rerun_in(
+        sample(&format!("crash-{n}-{torn}")),
+        options,
+        expected,
+        n,
+        torn,
+    );
+}
+
+/// [`crash_and_rerun`] on a given sample directory.
+fn crash_and_rerun_in(
+    dir: std::path::PathBuf,
+    options: &PrepareOptions,
+    expected: &BTreeMap<String, Vec<u8>>,
+    n: u64,
+    torn: bool,
+) {
     let crashing = PrepareOptions {
         crash_point: Some(CrashPoint {
             after_writes: n,
@@ -302,7 +485,8 @@ fn listed_corrupted_page_in_use_fails_and_stays_listed() {
     let free = (1..)
         .find(|&p| free_in(&after[&name], p))
         .expect("a free page");
-    let dir = sample("listed-used");
+    // As taken: `w/t_small.new` must still be there after the refusal.
+    let dir = as_taken("listed-used");
     list_corrupted(&dir, &table, space, &format!("{page} {free}"));
     let listed = all_files(&dir);
     let rec = Recorder::default();

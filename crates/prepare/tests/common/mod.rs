@@ -145,7 +145,13 @@ pub fn differing(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -
 /// The 4k sample before prepare with its one DDL marker (`w/t_small.new`) already
 /// applied, so that a prepare changes only pages, the log and metadata.
 pub fn sample(tag: &str) -> PathBuf {
-    let dir = extract("backup4k_small_before_prepare.tgz", tag);
+    let dir = as_taken(tag);
     fs::rename(dir.join("w/t_small.new"), dir.join("w/t_small.ibd")).unwrap();
     dir
+}
+
+/// The 4k sample before prepare as the backup left it: `w/t_small.new` (a table
+/// created during the backup) not yet in place.
+pub fn as_taken(tag: &str) -> PathBuf {
+    extract("backup4k_small_before_prepare.tgz", tag)
 }
