@@ -143,7 +143,7 @@ fn refused_options_exit_2_and_write_nothing() {
         "--export",
         "--decompress",
         "--ssl-verify-server-cert",
-        "--startup-wait-timeout=1",
+        "--innodb-force-recovery=1",
     ] {
         assert!(refused.iter().any(|r| r == needed), "{needed} not refused");
     }
@@ -304,4 +304,45 @@ fn a_misspelt_password_option_does_not_print_the_value() {
     let r = run(&["--no-defaults", "--backup", "--pasword=S3cret"]);
     assert_eq!(r.code, 2);
     assert_eq!(r.stderr, "hotbackup: unknown variable 'pasword=...'\n");
+}
+
+/// mariadb-backup clamps --innodb-log-write-ahead-size to 512..4096 and then refuses a value
+/// that is not a power of two with exit 1 (MariaDB's mtr test `full_backup`); nothing is
+/// written, not even the target directory.
+#[test]
+fn write_ahead_size_not_a_power_of_two_exits_1() {
+    let dir = std::env::temp_dir().join(format!("hotbackup-wa-{}", std::process::id()));
+    let target = format!("--target-dir={}", dir.display());
+    for mode in ["--backup", "--prepare"] {
+        let r = run(&[
+            "--no-defaults",
+            mode,
+            &target,
+            "--innodb-log-write-ahead-size=4095",
+        ]);
+        assert_eq!(r.code, 1, "{mode}: {}", r.stderr);
+        assert!(
+            r.stderr.starts_with(
+                "hotbackup: InnoDB: innodb_log_write_ahead_size=4095 is not a power of two"
+            ),
+            "{mode}: {}",
+            r.stderr
+        );
+        assert!(!dir.exists(), "{mode} created {}", dir.display());
+    }
+    // 10000 is lowered to 4096 with my_getopt's warning, and accepted.
+    let r = run(&[
+        "--no-defaults",
+        "--print-param",
+        "--backup",
+        "--innodb-log-write-ahead-size=10000",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "option 'innodb-log-write-ahead-size': unsigned value 10000 adjusted to 4096"
+        ),
+        "{}",
+        r.stderr
+    );
 }

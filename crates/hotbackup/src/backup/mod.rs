@@ -108,6 +108,9 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     if opts.check_privileges {
         check_privileges(opts, &mut main, binlog_on, log)?;
     }
+    if opts.log_checkpoint_now {
+        checkpoint_now(&mut main, log);
+    }
     let galera = opts.galera_info && vars.get("wsrep_on").is_some();
     if opts.galera_info && !galera {
         log.info("--galera-info is specified on the command line, but the server does not support Galera replication. Ignoring the option.");
@@ -246,6 +249,20 @@ fn check_privileges(
             .map_err(|e| replica::refused(e, "--slave-info", Privilege::SlaveMonitor))?;
     }
     Ok(())
+}
+
+/// `--innodb-log-checkpoint-now`: as mariadb-backup, asks for a checkpoint before the redo
+/// copy starts and carries on when the server refuses (only debug builds have the variable):
+/// a checkpoint only shortens the redo that --prepare applies.
+fn checkpoint_now(main: &mut Session, log: &Log) {
+    log.info("Initiating checkpoint");
+    match main.exec("SET GLOBAL innodb_log_checkpoint_now=ON") {
+        Ok(()) => log.info("Finished waiting for checkpoint"),
+        Err(e) => log.info(&format!(
+            "Warning: --innodb-log-checkpoint-now: the server did not make a checkpoint ({e}); \
+             continuing without one"
+        )),
+    }
 }
 
 /// `--history` failed after the backup was complete: the files can be used, the command

@@ -8,8 +8,8 @@ use super::parse::{Engine, Setting, Val};
 use super::spec::Kind;
 use super::table::Opt;
 use super::{
-    print_param, refuse, BinlogInfo, ChecksumAlgorithm, Connection, Error, ErrorKind, Innodb, Mode,
-    Options, Origin, Protocol,
+    print_param, refuse, write_ahead, BinlogInfo, ChecksumAlgorithm, Connection, Error, ErrorKind,
+    Innodb, Mode, Options, Origin, Protocol,
 };
 
 impl Engine {
@@ -184,6 +184,12 @@ impl Engine {
             }
         };
 
+        let write_ahead = self.setting(Opt::InnodbLogWriteAheadSize);
+        write_ahead::check(
+            self.num(Opt::InnodbLogWriteAheadSize),
+            &write_ahead.map_or(Origin::Default, |s| s.origin.clone()),
+            mode,
+        )?;
         let print_param = print_param.then(|| print_param::render(&self.settings));
 
         Ok(Options {
@@ -222,6 +228,7 @@ impl Engine {
             log_innodb_page_corruption: self.flag(Opt::LogInnodbPageCorruption),
             force_non_empty_directories: self.flag(Opt::ForceNonEmptyDirectories),
             aria_log_dir_path: self.path(Opt::AriaLogDirPath),
+            log_checkpoint_now: self.flag(Opt::InnodbLogCheckpointNow),
             #[cfg(test)]
             origins: self
                 .settings
