@@ -23,7 +23,6 @@ use testkit::{TestDir, TestServer, Tool, WriteLoad, WriteLoadOptions};
 const CHECKPOINTS: &str = "xtrabackup_checkpoints";
 const SLAVE_INFO: &str = "xtrabackup_slave_info";
 const EXIT_FAILURE: i32 = 1;
-const EXIT_CONNECTION: i32 = 3;
 
 /// Longest a backup here may take before the test calls it a hang.
 const BACKUP_LIMIT: Duration = Duration::from_secs(90);
