@@ -15,13 +15,14 @@
 //! * [`secrets`]: where the passwords are on the command line, and its masked copies.
 //! * [`scrub`]: overwrites them in the process's own argv (`ps`, `/proc/PID/cmdline`).
 //! * [`help`]: `--help` text.
-//! * `write_ahead`: `--innodb-log-write-ahead-size`'s power-of-two check.
+//! * `innodb_param`: values mariadb-backup's embedded InnoDB refuses at start-up (exit 1).
 //!
 //! Entry point: [`parse::parse_args`] (or [`parse_args_os`]) → [`Parsed`].
 
 mod build;
 pub mod cnf;
 pub mod help;
+mod innodb_param;
 pub mod parse;
 mod print_param;
 mod refuse;
@@ -29,7 +30,6 @@ pub mod scrub;
 pub mod secrets;
 pub mod spec;
 pub mod table;
-mod write_ahead;
 
 #[cfg(test)]
 use std::collections::BTreeMap;
@@ -302,7 +302,8 @@ pub enum ErrorKind {
     /// `--stream`, ...: see `refuse.rs`).
     Unsupported,
     /// A value my_getopt accepts but mariadb-backup's embedded InnoDB then refuses when it
-    /// starts (`--innodb-log-write-ahead-size=4095`): exit 1, as in mariadb-backup.
+    /// starts (`--innodb-log-write-ahead-size=4095`, `--backup --innodb-force-recovery=1`):
+    /// exit 1, as in mariadb-backup (`innodb_param.rs`).
     InnodbSetting,
 }
 

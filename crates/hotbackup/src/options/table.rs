@@ -567,7 +567,7 @@ option_table! {
         "directory of ib_logfile0",
     ),
     // mariadb-backup clamps the value to 512..4096 (my_getopt) and then refuses one that is
-    // not a power of two (its embedded InnoDB's start-up check, exit 1): `write_ahead.rs`.
+    // not a power of two (its embedded InnoDB's start-up check, exit 1): `innodb_param.rs`.
     // The size only decides how the server's own ib_logfile0 is written; no file hotbackup
     // writes depends on it, so a valid value has no effect.
     InnodbLogWriteAheadSize => no_effect(n(
