@@ -396,9 +396,24 @@ fn primary_backup_options() {
             "--galera-info",
             "--binlog-info=OFF",
             "--history=nightly",
+            "--innodb-log-checkpoint-now",
         ],
     );
     ended.assert_ok();
+    // --innodb-log-checkpoint-now asks the server, as mariadb-backup (MariaDB's mtr test
+    // full_backup); a server without the variable would only be warned about.
+    assert!(
+        sql_since(from)
+            .iter()
+            .any(|q| q == "SET GLOBAL innodb_log_checkpoint_now=ON"),
+        "no checkpoint asked for"
+    );
+    assert!(
+        ended.stderr.contains("Initiating checkpoint\n")
+            && ended.stderr.contains("Finished waiting for checkpoint\n"),
+        "{}",
+        ended.stderr
+    );
     for file in [
         SLAVE_INFO,
         "xtrabackup_galera_info",

@@ -205,8 +205,8 @@ struct Completed {
 }
 
 /// `--innodb-log-checkpoint-now`: as mariadb-backup, asks for a checkpoint before the redo
-/// copy starts and carries on when the server refuses (only debug builds have the variable):
-/// a checkpoint only shortens the redo that --prepare applies.
+/// copy starts and carries on when the server refuses: a checkpoint only shortens the redo
+/// that --prepare applies.
 fn checkpoint_now(main: &mut Session, log: &Log) {
     log.info("Initiating checkpoint");
     match main.exec("SET GLOBAL innodb_log_checkpoint_now=ON") {

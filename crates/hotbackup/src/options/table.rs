@@ -695,13 +695,13 @@ option_table! {
         ),
         Optional,
     )),
-    // As mariadb-backup: asks the server for `SET GLOBAL innodb_log_checkpoint_now=ON` (a
-    // debug build's variable) and carries on when the server does not have it.
+    // As mariadb-backup: asks the server for `SET GLOBAL innodb_log_checkpoint_now=ON` and
+    // carries on, with a warning, when the server refuses it.
     InnodbLogCheckpointNow => b(
         "innodb-log-checkpoint-now",
         false,
         Server,
-        "with --backup: ask the server for an InnoDB checkpoint first (debug servers only)",
+        "with --backup: ask the server for an InnoDB checkpoint first",
     ),
     MysqldArgs => b(
         "mysqld-args",
