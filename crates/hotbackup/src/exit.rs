@@ -7,11 +7,12 @@ use std::process::ExitCode;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[allow(dead_code)] // the modes that produce most codes are still being wired in
 pub enum Code {
-    /// Any failure not classified below, including option-file problems (as mariadb-backup).
+    /// Any failure not classified below, including option-file problems and a privilege the
+    /// backup user lacks (as mariadb-backup).
     Failure = 1,
     /// Bad command line.
     Usage = 2,
-    /// The server could not be reached, refused the login, or the user lacks a privilege.
+    /// The server could not be reached, refused the login, or stopped answering.
     Connection = 3,
     /// A data page or the redo log in the *source* stays corrupt after every re-read.
     SourceCorrupt = 4,
@@ -29,7 +30,8 @@ pub enum Code {
 const TABLE: &[(Code, &str)] = &[
     (
         Code::Failure,
-        "failure not covered below, incl. an unreadable or malformed option file",
+        "failure not covered below, incl. an unreadable or malformed option file or a \
+         missing privilege (as mariadb-backup)",
     ),
     (
         Code::Usage,
@@ -37,7 +39,7 @@ const TABLE: &[(Code, &str)] = &[
     ),
     (
         Code::Connection,
-        "cannot connect to the server, login refused, or a missing privilege",
+        "cannot connect to the server, login refused, or the server stopped answering",
     ),
     (
         Code::SourceCorrupt,

@@ -61,9 +61,13 @@ impl fmt::Display for Failure {
 impl From<server::ServerError> for Failure {
     fn from(e: server::ServerError) -> Failure {
         let code = match e {
-            server::ServerError::Unreachable { .. }
-            | server::ServerError::AccessDenied { .. }
-            | server::ServerError::MissingPrivileges { .. } => Code::Connection,
+            // A privilege the account lacks (a statement refused): exit 1, as mariadb-backup;
+            // retrying cannot help, unlike the connection failures of exit 3.
+            server::ServerError::MissingPrivileges { .. } => Code::Failure,
+            server::ServerError::Query { .. } if e.is_access_denied() => Code::Failure,
+            server::ServerError::Unreachable { .. } | server::ServerError::AccessDenied { .. } => {
+                Code::Connection
+            }
             // A statement failing mid-backup is most often the server going away.
             server::ServerError::Query { .. } | server::ServerError::Unexpected { .. } => {
                 Code::Connection

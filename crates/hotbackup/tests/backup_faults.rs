@@ -309,10 +309,12 @@ fn refused_login_exits_3_naming_the_user() {
     );
 }
 
-/// Case 3: missing privileges are found before anything is written; with the binlog on,
-/// BINLOG MONITOR is required too.
+/// Case 3: missing privileges are found before anything is written, in mariadb-backup's
+/// words and with its exit code (1); with the binlog on, BINLOG MONITOR is required too.
+/// With --no-lock neither RELOAD nor PROCESS is needed (as in mariadb-backup): the LSN then
+/// comes from SHOW STATUS and the log flush is InnoDB's own.
 #[test]
-fn missing_privileges_exit_3_before_copying() {
+fn missing_privileges_exit_1_before_copying() {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
@@ -351,14 +353,15 @@ fn missing_privileges_exit_3_before_copying() {
     );
     assert_failed(
         &ended,
-        EXIT_CONNECTION,
+        EXIT_FAILURE,
         &[
             "'usage_only'@'localhost'",
-            "RELOAD",
-            "PROCESS",
+            "Error: missing required privilege RELOAD on *.*",
+            "Error: missing required privilege PROCESS on *.*",
+            "Current privileges, as reported by 'SHOW GRANTS': \n  1.GRANT USAGE ON *.* TO",
             // The binlog is on, so BINLOG MONITOR is missing too.
             "GRANT RELOAD, PROCESS, BINLOG MONITOR ON *.* TO 'usage_only'@'localhost'",
-            "nothing was copied",
+            "Nothing was copied",
         ],
         &target,
     );
@@ -376,16 +379,19 @@ fn missing_privileges_exit_3_before_copying() {
     );
     let message = assert_failed(
         &ended,
-        EXIT_CONNECTION,
+        EXIT_FAILURE,
         &[
-            "nothing was copied",
+            "Nothing was copied",
             "'no_binlog'@'localhost'",
             "BINLOG MONITOR",
             "GRANT BINLOG MONITOR ON *.* TO 'no_binlog'@'localhost'",
         ],
         &target,
     );
-    let first_line = message.lines().next().unwrap_or_default();
+    let first_line = message
+        .lines()
+        .find(|l| l.contains("missing required privilege"))
+        .unwrap_or_default();
     assert!(
         !first_line.contains("RELOAD") && !first_line.contains("PROCESS"),
         "only BINLOG MONITOR is missing: {message}"
@@ -394,6 +400,30 @@ fn missing_privileges_exit_3_before_copying() {
         entries(&target).is_empty(),
         "nothing may be copied: {:?}",
         entries(&target)
+    );
+
+    // --no-lock needs neither RELOAD nor PROCESS (nor BINLOG MONITOR without a binlog
+    // position): a USAGE-only account backs up, and no privilege is reported missing.
+    let target = dir.path().join("usage-only-no-lock");
+    let ended = run_backup(
+        backup_command(
+            server.socket_path(),
+            &target,
+            "usage_only",
+            &["--password=Us4ge-pw", "--no-lock", "--binlog-info=OFF"],
+        ),
+        dir.path(),
+        "usage-only-no-lock",
+    );
+    assert!(
+        ended.status.success() && target.join(CHECKPOINTS).exists(),
+        "a --no-lock backup as a USAGE-only user failed:\n{}",
+        ended.stderr
+    );
+    assert!(
+        !ended.stderr.contains("missing required privilege"),
+        "{}",
+        ended.stderr
     );
 }
 

@@ -23,7 +23,6 @@ use testkit::{TestDir, TestServer, Tool, WriteLoad, WriteLoadOptions};
 const CHECKPOINTS: &str = "xtrabackup_checkpoints";
 const SLAVE_INFO: &str = "xtrabackup_slave_info";
 const EXIT_FAILURE: i32 = 1;
-const EXIT_CONNECTION: i32 = 3;
 
 /// Longest a backup here may take before the test calls it a hang.
 const BACKUP_LIMIT: Duration = Duration::from_secs(90);
@@ -265,7 +264,7 @@ fn replica_backup_with_slave_info_and_safe_slave_backup() {
         ],
     );
     ended.assert_failed(
-        EXIT_CONNECTION,
+        EXIT_FAILURE,
         &[
             "SHOW MASTER STATUS",
             "GRANT BINLOG MONITOR ON *.*",
@@ -397,9 +396,24 @@ fn primary_backup_options() {
             "--galera-info",
             "--binlog-info=OFF",
             "--history=nightly",
+            "--innodb-log-checkpoint-now",
         ],
     );
     ended.assert_ok();
+    // --innodb-log-checkpoint-now asks the server, as mariadb-backup (MariaDB's mtr test
+    // full_backup); a server without the variable would only be warned about.
+    assert!(
+        sql_since(from)
+            .iter()
+            .any(|q| q == "SET GLOBAL innodb_log_checkpoint_now=ON"),
+        "no checkpoint asked for"
+    );
+    assert!(
+        ended.stderr.contains("Initiating checkpoint\n")
+            && ended.stderr.contains("Finished waiting for checkpoint\n"),
+        "{}",
+        ended.stderr
+    );
     for file in [
         SLAVE_INFO,
         "xtrabackup_galera_info",
@@ -481,12 +495,12 @@ fn primary_backup_options() {
         .unwrap_or_default()
         .starts_with("filename 'mysql-bin."));
 
-    // 3. --history without the privilege: the backup is complete, the command fails (3)
-    //    and says both.
+    // 3. --history without the privilege: the backup is complete, the command fails (1, a
+    //    missing privilege, as mariadb-backup) and says both.
     let target = dir.path().join("history-denied");
     let ended = backup(&server, &target, "bk", &["--history"]);
     ended.assert_failed(
-        EXIT_CONNECTION,
+        EXIT_FAILURE,
         &[
             "mysql.mariadb_backup_history",
             "GRANT ALTER, CREATE, INSERT ON mysql.mariadb_backup_history TO 'bk'@'localhost'",
@@ -497,17 +511,22 @@ fn primary_backup_options() {
     assert!(target.join(CHECKPOINTS).exists(), "the files are complete");
 
     // 4. --slave-info without SLAVE MONITOR: mariadb-backup's warning, then a failure before
-    //    anything is written.
+    //    anything is copied (exit 1, as mariadb-backup). The target directory exists, empty,
+    //    as mariadb-backup leaves it (MariaDB's test backup_grants removes it).
     let target = dir.path().join("slave-info-denied");
     let ended = backup(&server, &target, "bk", &["--slave-info"]);
     ended.assert_failed(
-        EXIT_CONNECTION,
+        EXIT_FAILURE,
         &["SHOW ALL SLAVES STATUS", "GRANT SLAVE MONITOR ON *.*"],
     );
     assert!(ended
         .stderr
         .contains("Warning: missing required privilege SLAVE MONITOR on *.*"));
-    assert!(!target.exists(), "nothing may be written");
+    assert_eq!(
+        fs::read_dir(&target).unwrap().count(),
+        0,
+        "nothing may be written"
+    );
 }
 
 /// The value of `key = value` in `xtrabackup_info`.

@@ -167,6 +167,12 @@ fn refused_options_exit_2_and_write_nothing() {
                 "--socket=/nonexistent",
                 example,
             ]);
+            if mode == "--backup" && name == "innodb-force-recovery" {
+                // mariadb-backup's own refusal comes first (force_recovery_is_for_prepare).
+                assert_eq!(r.code, 1, "{mode} {example}: {}", r.stderr);
+                assert!(!target.exists(), "{mode} {example} created the target");
+                continue;
+            }
             assert_eq!(r.code, 2, "{mode} {example}: {}", r.stderr);
             assert_eq!(
                 r.stderr,
@@ -304,4 +310,87 @@ fn a_misspelt_password_option_does_not_print_the_value() {
     let r = run(&["--no-defaults", "--backup", "--pasword=S3cret"]);
     assert_eq!(r.code, 2);
     assert_eq!(r.stderr, "hotbackup: unknown variable 'pasword=...'\n");
+}
+
+/// mariadb-backup clamps --innodb-log-write-ahead-size to 512..4096 and then refuses a value
+/// that is not a power of two with exit 1 (MariaDB's mtr test `full_backup`); nothing is
+/// written, not even the target directory.
+#[test]
+fn write_ahead_size_not_a_power_of_two_exits_1() {
+    let dir = std::env::temp_dir().join(format!("hotbackup-wa-{}", std::process::id()));
+    let target = format!("--target-dir={}", dir.display());
+    for mode in ["--backup", "--prepare"] {
+        let r = run(&[
+            "--no-defaults",
+            mode,
+            &target,
+            "--innodb-log-write-ahead-size=4095",
+        ]);
+        assert_eq!(r.code, 1, "{mode}: {}", r.stderr);
+        assert!(
+            r.stderr.starts_with(
+                "hotbackup: InnoDB: innodb_log_write_ahead_size=4095 is not a power of two"
+            ),
+            "{mode}: {}",
+            r.stderr
+        );
+        assert!(!dir.exists(), "{mode} created {}", dir.display());
+    }
+    // 10000 is lowered to 4096 with my_getopt's warning, and accepted.
+    let r = run(&[
+        "--no-defaults",
+        "--print-param",
+        "--backup",
+        "--innodb-log-write-ahead-size=10000",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "option 'innodb-log-write-ahead-size': unsigned value 10000 adjusted to 4096"
+        ),
+        "{}",
+        r.stderr
+    );
+}
+
+/// As mariadb-backup (MariaDB's mtr test `innodb_force_recovery`): --innodb-force-recovery
+/// with --backup is exit 1 with its message, from the command line or a server group, and
+/// nothing is written. (With --prepare hotbackup refuses it as not supported yet, exit 2.)
+#[test]
+fn force_recovery_is_for_prepare() {
+    let dir = std::env::temp_dir().join(format!("hotbackup-fr-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("t");
+    let target_arg = format!("--target-dir={}", target.display());
+    let cnf = dir.join("my.cnf");
+    std::fs::write(&cnf, "[mysqld]\ninnodb_force_recovery=1\n").unwrap();
+    let cnf_arg = format!("--defaults-file={}", cnf.display());
+    for args in [
+        &["--no-defaults", "--backup", "--innodb-force-recovery=1"][..],
+        &["--no-defaults", "--backup", "--innodb-force-recovery=6"],
+        &["--no-defaults", "--backup", "--innodb-force-recovery"],
+        &[&cnf_arg, "--backup"],
+    ] {
+        let mut all = args.to_vec();
+        all.push(&target_arg);
+        let r = run(&all);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(
+                "hotbackup: The option \"innodb_force_recovery\" should only be used with \"--prepare\""
+            ),
+            "{args:?}: {}",
+            r.stderr
+        );
+        assert!(!target.exists(), "{args:?}");
+    }
+    let r = run(&[
+        "--no-defaults",
+        "--prepare",
+        &target_arg,
+        "--innodb-force-recovery=1",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -39,6 +39,8 @@ pub mod galera;
 pub mod history;
 pub mod interrupt;
 pub mod lock_wait;
+mod lsn;
+mod privileges;
 pub mod replica;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -57,7 +59,7 @@ use backup_meta::{
 use innodb::{Lsn, SpaceId};
 use page_copier::{CopyError, CopyOptions, CopyReport, Progress, Source, SourceKind};
 use rayon::prelude::*;
-use server::{BackupStage, ConnectOptions, Privilege, Session, Stop, Variables, Watchdog};
+use server::{BackupStage, ConnectOptions, Session, Stop, Variables, Watchdog};
 
 use crate::exit::Code;
 use crate::failure::Failure;
@@ -105,8 +107,10 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
             opts.binlog_info,
             BinlogInfoOption::On | BinlogInfoOption::Auto
         );
-    if opts.check_privileges {
-        check_privileges(opts, &mut main, binlog_on, log)?;
+    let probe_slave_info =
+        opts.check_privileges && privileges::check(opts, &mut main, binlog_on, log)?;
+    if opts.log_checkpoint_now {
+        checkpoint_now(&mut main, log);
     }
     let galera = opts.galera_info && vars.get("wsrep_on").is_some();
     if opts.galera_info && !galera {
@@ -123,6 +127,9 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         }
     }
     create_target(&target)?;
+    if probe_slave_info {
+        privileges::probe_slave_info(&mut main)?;
+    }
     for warning in page_copier::exposure_warnings(&target) {
         log.info(&format!("Warning: {warning}"));
     }
@@ -197,59 +204,22 @@ struct Completed {
     end_unix: i64,
 }
 
-/// The privilege precheck (one `SHOW GRANTS`): RELOAD, PROCESS and, when a binlog position
-/// is taken, BINLOG MONITOR are required (exit 3 before anything is written).
-///
-/// `--slave-info`, `--safe-slave-backup`, `--galera-info` want SLAVE MONITOR (and REPLICATION
-/// SLAVE ADMIN): mariadb-backup only warns, and the statement decides. hotbackup warns the
-/// same way, but when `--slave-info` lacks it, asks `SHOW ALL SLAVES STATUS` now: a refusal
-/// then fails the backup before anything is copied, not after everything was.
-fn check_privileges(
-    opts: &Options,
-    main: &mut Session,
-    binlog_on: bool,
-    log: &Log,
-) -> Result<(), Failure> {
-    let mut needed = vec![Privilege::Reload, Privilege::Process];
-    if binlog_on {
-        needed.push(Privilege::BinlogMonitor);
+/// `--innodb-log-checkpoint-now`: as mariadb-backup, asks for a checkpoint before the redo
+/// copy starts and carries on when the server refuses: a checkpoint only shortens the redo
+/// that --prepare applies.
+fn checkpoint_now(main: &mut Session, log: &Log) {
+    log.info("Initiating checkpoint");
+    match main.exec("SET GLOBAL innodb_log_checkpoint_now=ON") {
+        Ok(()) => log.info("Finished waiting for checkpoint"),
+        Err(e) => log.info(&format!(
+            "Warning: --innodb-log-checkpoint-now: the server did not make a checkpoint ({e}); \
+             continuing without one"
+        )),
     }
-    let mut wanted = Vec::new();
-    if opts.safe_slave_backup {
-        wanted.push(Privilege::ReplicationSlaveAdmin);
-    }
-    if opts.safe_slave_backup || opts.slave_info || opts.galera_info {
-        wanted.push(Privilege::SlaveMonitor);
-    }
-    let all: Vec<Privilege> = needed.iter().chain(&wanted).copied().collect();
-    let (missing, grants) = main.missing_privileges(&all)?;
-    let required: Vec<String> = missing
-        .iter()
-        .filter(|p| needed.contains(p))
-        .map(|p| p.name().to_string())
-        .collect();
-    if !required.is_empty() {
-        let e = server::ServerError::MissingPrivileges {
-            missing: required,
-            grants,
-        };
-        return Err(privilege_failure(main, e));
-    }
-    for p in &missing {
-        log.info(&format!(
-            "Warning: missing required privilege {} on *.*",
-            p.name()
-        ));
-    }
-    if opts.slave_info && missing.contains(&Privilege::SlaveMonitor) {
-        main.all_slaves_status()
-            .map_err(|e| replica::refused(e, "--slave-info", Privilege::SlaveMonitor))?;
-    }
-    Ok(())
 }
 
 /// `--history` failed after the backup was complete: the files can be used, the command
-/// failed, and the message says both (exit 3 for a missing privilege, as other privilege
+/// failed, and the message says both (exit 1 for a missing privilege, as other privilege
 /// failures).
 fn history_failure(main: &mut Session, e: server::ServerError, target: &Path) -> Failure {
     let denied = e.is_access_denied();
@@ -339,7 +309,7 @@ fn backup_into(
             let pos = main.master_status().map_err(|e| {
                 if e.is_access_denied() {
                     Failure::new(
-                        Code::Connection,
+                        Code::Failure,
                         format!("{e}. The binlog position (log_bin is ON) needs the BINLOG MONITOR privilege: GRANT BINLOG MONITOR ON *.* TO <backup user>, or leave it out with --binlog-info=OFF"),
                     )
                 } else {
@@ -358,10 +328,7 @@ fn backup_into(
         } else {
             None
         };
-        log.info("Getting InnoDB LSN");
-        let lsn = main.innodb_lsn()?;
-        log.info(&format!("InnoDB LSN: {lsn}, Flushing Logs"));
-        main.flush_engine_logs()?;
+        let lsn = lsn::durable_lsn(main, log)?;
         // Everything that can still change on disk is now covered by durable logs.
         recopy_changed(&done.stamps, target, log)?;
         aria::copy_aria_logs(&done.inventory, target, log, false, &done.aria_logs)?;
@@ -656,35 +623,6 @@ fn explain_incomplete(
     failure
 }
 
-/// A missing privilege, explained: which account, what each privilege is for, and the
-/// GRANT that fixes it.
-fn privilege_failure(main: &mut Session, e: server::ServerError) -> Failure {
-    let server::ServerError::MissingPrivileges { missing, grants } = &e else {
-        return e.into();
-    };
-    let account = current_account(main);
-    let why: Vec<&str> = missing
-        .iter()
-        .map(|p| match p.as_str() {
-            "RELOAD" => "RELOAD for BACKUP STAGE and BACKUP LOCK",
-            "PROCESS" => "PROCESS to read the InnoDB LSN",
-            "BINLOG MONITOR" => "BINLOG MONITOR for the binary log position (log_bin is ON)",
-            _ => "",
-        })
-        .filter(|w| !w.is_empty())
-        .collect();
-    Failure::new(
-        Code::Connection,
-        format!(
-            "user {account} lacks {} needed for a backup ({}); nothing was copied. Grant with: GRANT {} ON *.* TO {account}; SHOW GRANTS said:\n  {}",
-            missing.join(", "),
-            why.join("; "),
-            missing.join(", "),
-            grants.join("\n  ")
-        ),
-    )
-}
-
 /// What the locked phases leave for the final steps.
 struct Copied {
     /// The `BACKUP STAGE` session, held at `BLOCK_COMMIT` (none with `--no-lock`).
@@ -831,8 +769,7 @@ fn wait_for_redo(
     tailer: &redo_tailer::TailerHandle,
     what: &str,
 ) -> Result<(), Failure> {
-    let lsn = main.innodb_lsn()?;
-    main.flush_engine_logs()?;
+    let lsn = lsn::durable_lsn(main, ctx.log)?;
     let deadline = std::time::Instant::now() + CATCH_UP_TIMEOUT;
     while tailer.copied_lsn() < lsn {
         check_progress(tailer, ctx.watch)?;

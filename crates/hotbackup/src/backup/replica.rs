@@ -237,13 +237,13 @@ pub fn status_rows(rows: &[server::SlaveStatus]) -> Vec<SlaveStatusRow> {
 }
 
 /// A replica statement refused for lack of `privilege`, explained with the GRANT that
-/// fixes it (exit 3); any other error unchanged.
+/// fixes it (exit 1, as mariadb-backup); any other error unchanged.
 pub fn refused(e: ServerError, option: &str, privilege: Privilege) -> Failure {
     if !e.is_access_denied() {
         return e.into();
     }
     Failure::new(
-        Code::Connection,
+        Code::Failure,
         format!(
             "{e}. {option} needs the {} privilege: GRANT {} ON *.* TO <backup user>, or leave out {option}",
             privilege.name(),
@@ -294,7 +294,7 @@ mod tests {
             code: Some(1227),
         };
         let f = refused(denied, "--slave-info", Privilege::SlaveMonitor);
-        assert_eq!(f.code, Code::Connection);
+        assert_eq!(f.code, Code::Failure);
         assert!(
             f.message.contains("GRANT SLAVE MONITOR ON *.*"),
             "{}",

@@ -8,8 +8,8 @@ use super::parse::{Engine, Setting, Val};
 use super::spec::Kind;
 use super::table::Opt;
 use super::{
-    print_param, refuse, BinlogInfo, ChecksumAlgorithm, Connection, Error, ErrorKind, Innodb, Mode,
-    Options, Origin, Protocol,
+    innodb_param, print_param, refuse, BinlogInfo, ChecksumAlgorithm, Connection, Error, ErrorKind,
+    Innodb, Mode, Options, Origin, Protocol,
 };
 
 impl Engine {
@@ -74,6 +74,12 @@ impl Engine {
             Some(Val::Num(n)) => Some(*n),
             _ => None,
         }
+    }
+
+    /// Where `o`'s value came from ([`Origin::Default`] when not given).
+    fn origin(&self, o: Opt) -> Origin {
+        self.setting(o)
+            .map_or(Origin::Default, |s| s.origin.clone())
     }
 
     fn given(&self, o: Opt) -> bool {
@@ -143,6 +149,15 @@ impl Engine {
         // --print-param only prints: nothing is backed up, so nothing is refused. Refusals
         // come before the mode checks: `--backup --decompress` is about --decompress.
         let print_param = self.flag(Opt::PrintParam);
+        // Before the refusals: with --backup, mariadb-backup's own refusal (exit 1); with
+        // --prepare the option is refused below as not supported yet.
+        let prepare_given = self.flag(Opt::Prepare) || self.flag(Opt::ApplyLog);
+        if !print_param && self.flag(Opt::Backup) && !prepare_given {
+            innodb_param::force_recovery_for_backup(
+                self.num(Opt::InnodbForceRecovery),
+                &self.origin(Opt::InnodbForceRecovery),
+            )?;
+        }
         if !print_param {
             let warnings = refuse::check(&self.settings, &connection)?;
             self.warnings.extend(warnings);
@@ -184,6 +199,11 @@ impl Engine {
             }
         };
 
+        innodb_param::write_ahead_size(
+            self.num(Opt::InnodbLogWriteAheadSize),
+            &self.origin(Opt::InnodbLogWriteAheadSize),
+            mode,
+        )?;
         let print_param = print_param.then(|| print_param::render(&self.settings));
 
         Ok(Options {
@@ -222,6 +242,7 @@ impl Engine {
             log_innodb_page_corruption: self.flag(Opt::LogInnodbPageCorruption),
             force_non_empty_directories: self.flag(Opt::ForceNonEmptyDirectories),
             aria_log_dir_path: self.path(Opt::AriaLogDirPath),
+            log_checkpoint_now: self.flag(Opt::InnodbLogCheckpointNow),
             #[cfg(test)]
             origins: self
                 .settings

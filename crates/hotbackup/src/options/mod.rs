@@ -15,12 +15,14 @@
 //! * [`secrets`]: where the passwords are on the command line, and its masked copies.
 //! * [`scrub`]: overwrites them in the process's own argv (`ps`, `/proc/PID/cmdline`).
 //! * [`help`]: `--help` text.
+//! * `innodb_param`: values mariadb-backup's embedded InnoDB refuses at start-up (exit 1).
 //!
 //! Entry point: [`parse::parse_args`] (or [`parse_args_os`]) → [`Parsed`].
 
 mod build;
 pub mod cnf;
 pub mod help;
+mod innodb_param;
 pub mod parse;
 mod print_param;
 mod refuse;
@@ -260,6 +262,8 @@ pub struct Options {
     pub force_non_empty_directories: bool,
     /// `--aria-log-dir-path`.
     pub aria_log_dir_path: Option<PathBuf>,
+    /// `--innodb-log-checkpoint-now`: ask the server for a checkpoint before the backup.
+    pub log_checkpoint_now: bool,
     /// Where each given option's final value came from, by canonical name (tests only).
     #[cfg(test)]
     pub origins: BTreeMap<&'static str, Origin>,
@@ -297,6 +301,10 @@ pub enum ErrorKind {
     /// Accepted by mariadb-backup but not by this version of hotbackup (`--innobackupex`,
     /// `--stream`, ...: see `refuse.rs`).
     Unsupported,
+    /// A value my_getopt accepts but mariadb-backup's embedded InnoDB then refuses when it
+    /// starts (`--innodb-log-write-ahead-size=4095`, `--backup --innodb-force-recovery=1`):
+    /// exit 1, as in mariadb-backup (`innodb_param.rs`).
+    InnodbSetting,
 }
 
 /// A rejected command line or option file. `Display` gives the message without the program
@@ -318,11 +326,12 @@ impl Error {
     }
 
     /// Whether this is a usage error (exit 2, `exit::Code::Usage`). The others (defaults-file
-    /// position, unreadable or malformed option file) exit 1 as in mariadb-backup.
+    /// position, unreadable or malformed option file, a value InnoDB refuses) exit 1 as in
+    /// mariadb-backup.
     pub fn is_usage(&self) -> bool {
         !matches!(
             self.kind,
-            ErrorKind::DefaultsNotFirst | ErrorKind::OptionFile
+            ErrorKind::DefaultsNotFirst | ErrorKind::OptionFile | ErrorKind::InnodbSetting
         )
     }
 }

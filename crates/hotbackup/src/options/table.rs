@@ -566,11 +566,17 @@ option_table! {
         Server,
         "directory of ib_logfile0",
     ),
-    InnodbLogWriteAheadSize => server_setting(any(
+    // mariadb-backup clamps the value to 512..4096 (my_getopt) and then refuses one that is
+    // not a power of two (its embedded InnoDB's start-up check, exit 1): `innodb_param.rs`.
+    // The size only decides how the server's own ib_logfile0 is written; no file hotbackup
+    // writes depends on it, so a valid value has no effect.
+    InnodbLogWriteAheadSize => no_effect(n(
         "innodb-log-write-ahead-size",
-        Required,
+        512,
+        512,
+        4096,
         Server,
-        "ib_logfile0 write size",
+        "ib_logfile0 write size: a power of two, 512..4096 (checked as in mariadb-backup)",
     )),
     InnodbMaxDirtyPagesPct => server_setting(any(
         "innodb-max-dirty-pages-pct",
@@ -689,12 +695,14 @@ option_table! {
         ),
         Optional,
     )),
-    InnodbLogCheckpointNow => refused(b(
+    // As mariadb-backup: asks the server for `SET GLOBAL innodb_log_checkpoint_now=ON` and
+    // carries on, with a warning, when the server refuses it.
+    InnodbLogCheckpointNow => b(
         "innodb-log-checkpoint-now",
         false,
         Server,
-        "with --backup: force an InnoDB checkpoint",
-    )),
+        "with --backup: ask the server for an InnoDB checkpoint first",
+    ),
     MysqldArgs => b(
         "mysqld-args",
         false,

@@ -30,6 +30,10 @@ fn options(args: &[&str]) -> Options {
 fn non_default(opt: Opt) -> String {
     let spec = opt.spec();
     let name = spec.name;
+    if opt == Opt::InnodbLogWriteAheadSize {
+        // Must stay a power of two (innodb_param.rs).
+        return format!("--{name}=1024");
+    }
     match spec.kind {
         Kind::Bool { default: true } => format!("--skip-{name}"),
         Kind::Bool { default: false } | Kind::Flag => format!("--{name}"),
@@ -93,6 +97,13 @@ fn options_without_effect_change_nothing() {
 
 fn assert_refused(parsed: &Parsed, name: &str, ctx: &str) {
     match &parsed.result {
+        // With --backup, mariadb-backup's own refusal comes first (innodb_param.rs).
+        Err(e) if name == "innodb-force-recovery" && e.kind == ErrorKind::InnodbSetting => {
+            assert!(
+                e.message.contains("should only be used with \"--prepare\""),
+                "{ctx}: {e}"
+            );
+        }
         Err(e) => {
             assert_eq!(e.kind, ErrorKind::Unsupported, "{ctx}: {e}");
             assert!(e.is_usage(), "{ctx}");
