@@ -95,8 +95,17 @@ fn candidate_files(dir: &Path) -> Result<Vec<PathBuf>, PrepareError> {
     Ok(out)
 }
 
-/// `./db/t.ibd` → `db/t.ibd`, for matching FILE_ names against relative paths.
+/// The path in the backup that a FILE_ name refers to: `./db/t.ibd` → `db/t.ibd`; a
+/// remote (`DATA DIRECTORY`) tablespace's absolute path `/dir/db/t.ibd` → `db/t.ibd`,
+/// since the backup keeps its copy next to the `.isl`, as mariadb-backup does.
 fn normalize(name: &str) -> &str {
+    if name.starts_with('/') {
+        let mut slashes = name.rmatch_indices('/').map(|(i, _)| i);
+        return match (slashes.next(), slashes.next()) {
+            (Some(_), Some(db)) => &name[db + 1..],
+            _ => name,
+        };
+    }
     name.strip_prefix("./").unwrap_or(name)
 }
 
@@ -288,4 +297,20 @@ pub(crate) fn prefetch(
             }
         })
         .ok()
+}
+
+#[cfg(test)]
+mod normalize_tests {
+    #[test]
+    fn file_names_to_backup_paths() {
+        for (name, want) in [
+            ("./db/t.ibd", "db/t.ibd"),
+            ("db/t.ibd", "db/t.ibd"),
+            ("/var/lib/remote/db/t#P#p2.ibd", "db/t#P#p2.ibd"),
+            ("/t.ibd", "/t.ibd"),
+            ("undo001", "undo001"),
+        ] {
+            assert_eq!(super::normalize(name), want, "{name}");
+        }
+    }
 }
