@@ -41,6 +41,7 @@ pub mod innodb_off;
 pub mod interrupt;
 pub mod lock_wait;
 pub mod replica;
+pub mod table_open;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -1193,14 +1194,7 @@ fn copy_nontx_table(
     if let Some(session) = lock.as_deref_mut() {
         session.backup_lock(&table.db, &table.table)?;
     }
-    let mut open = Vec::new();
-    for f in &table.files {
-        match File::open(&f.source) {
-            Ok(file) => open.push((f, file)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Failure::io(&f.source, e)),
-        }
-    }
+    let open = table_open::open_all(table)?;
     if let Some(session) = lock {
         session.backup_unlock()?;
     }
