@@ -16,9 +16,8 @@ use innodb::SpaceId;
 use crate::error::PrepareError;
 use crate::log::SpaceNote;
 use crate::progress::{Event, Progress};
+use crate::sysfiles::{system_file_names, SpaceFile};
 
-/// The first system tablespace file (more `ibdataN` files are not supported yet).
-pub(crate) const IBDATA1: &str = "ibdata1";
 /// Bytes of page 0 needed for the id and the flags (FSP_SPACE_FLAGS ends at 58).
 const PAGE0_HEAD: usize = FSP_HEADER_OFFSET + FSP_SPACE_FLAGS + 4;
 /// Smallest page 0 looked at for "all zero" (UNIV_ZIP_SIZE_MIN).
@@ -28,7 +27,8 @@ const PAGE0_ZERO_CHECK: usize = 1024;
 #[derive(Debug)]
 pub(crate) struct Space {
     pub(crate) path: PathBuf,
-    pub(crate) file: File,
+    /// Its file; the system tablespace's several files as one.
+    pub(crate) file: SpaceFile,
     /// Physical page size (zip size for ROW_FORMAT=COMPRESSED).
     pub(crate) phys: usize,
     pub(crate) compressed: bool,
@@ -43,9 +43,9 @@ pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
         .map_or(0, |w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
 }
 
-/// The logical page size from ibdata1's page 0.
+/// The logical page size from the system tablespace's page 0.
 pub(crate) fn server_page_size(dir: &Path) -> Result<usize, PrepareError> {
-    let path = dir.join(IBDATA1);
+    let path = dir.join(&system_file_names(dir)[0]);
     let file = File::open(&path).map_err(|e| PrepareError::io("open", &path, e))?;
     let mut head = [0u8; PAGE0_HEAD];
     file.read_exact_at(&mut head, 0)
@@ -122,7 +122,8 @@ pub(crate) fn open_spaces(
         .filter_map(|(id, n)| n.name.as_deref().map(|name| (normalize(name), *id)))
         .collect();
     let mut spaces: HashMap<SpaceId, Space> = HashMap::new();
-    let mut files = vec![dir.join(IBDATA1)];
+    let system = system_file_names(dir);
+    let mut files = vec![dir.join(&system[0])];
     files.extend(candidate_files(dir)?);
     for path in files {
         let data_err = |what: String| PrepareError::DataFile {
@@ -141,7 +142,7 @@ pub(crate) fn open_spaces(
         let mut head = vec![0u8; PAGE0_ZERO_CHECK.max(PAGE0_HEAD).min(len as usize)];
         file.read_exact_at(&mut head, 0)
             .map_err(|e| PrepareError::io("read page 0 of", &path, e))?;
-        let is_system = path == dir.join(IBDATA1);
+        let is_system = path == dir.join(&system[0]);
         let (id, raw_flags, deferred) = if head.len() >= PAGE0_HEAD && !is_all_zero(&head) {
             let id = be32(&head, FIL_PAGE_SPACE_ID);
             let fsp_id = be32(&head, FSP_HEADER_OFFSET + FSP_SPACE_ID);
@@ -211,6 +212,14 @@ pub(crate) fn open_spaces(
                 unsupported = Some("encrypted tablespace");
             }
         }
+        let mut file = SpaceFile::single(file, path.clone());
+        if is_system {
+            for name in &system[1..] {
+                let more = dir.join(name);
+                file.append(more.clone())
+                    .map_err(|e| PrepareError::io("open for writing", &more, e))?;
+            }
+        }
         let space = Space {
             path: path.clone(),
             file,
@@ -252,7 +261,7 @@ pub(crate) fn prefetch(
         }
         if let Some((sp, file)) = spaces
             .get(&space)
-            .and_then(|sp| Some((sp, sp.file.try_clone().ok()?)))
+            .and_then(|sp| Some((sp, sp.file.first().try_clone().ok()?)))
         {
             let phys = sp.phys as u64;
             let mut ranges = Vec::new();
