@@ -18,7 +18,6 @@
 //! backup's real position (`xtrabackup_binlog_info`).
 
 use std::collections::HashMap;
-use std::os::unix::fs::FileExt;
 
 use backup_meta::BinlogPosInnodb;
 use innodb::SpaceId;

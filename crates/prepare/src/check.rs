@@ -59,9 +59,8 @@ pub(crate) fn pages_read_by_log(
     for (id, sp) in spaces {
         let len = sp
             .file
-            .metadata()
-            .map_err(|e| PrepareError::io("stat", &sp.path, e))?
-            .len();
+            .len()
+            .map_err(|e| PrepareError::io("stat", &sp.path, e))?;
         lens.insert(*id, len);
     }
     let found: Vec<Result<(PageId, String), PrepareError>> = pages

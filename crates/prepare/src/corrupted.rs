@@ -142,7 +142,6 @@ impl Listed {
             }
             if self.fates.get(&key) == Some(&Fate::Free) {
                 let zero = vec![0u8; sp.phys];
-                use std::os::unix::fs::FileExt;
                 sp.file
                     .write_all_at(&zero, u64::from(page) * sp.phys as u64)
                     .map_err(|e| PrepareError::io("zero a free corrupted page of", &sp.path, e))?;
@@ -150,7 +149,7 @@ impl Listed {
         }
         for sp in spaces.values() {
             sp.file
-                .sync_data()
+                .sync_all()
                 .map_err(|e| PrepareError::io("fsync", &sp.path, e))?;
         }
         let mut left = CorruptedPages::default();

@@ -27,6 +27,7 @@ use innodb::SpaceId;
 
 use crate::error::PrepareError;
 use crate::spaces::Space;
+use crate::sysfiles::SpaceFile;
 
 /// The journal's name in the backup directory.
 pub const JOURNAL: &str = "hotbackup_prepare.journal";
@@ -190,7 +191,7 @@ impl<'d> Journal<'d> {
     /// One page write, where the test crash point may stop the prepare.
     fn counted(
         &mut self,
-        file: &File,
+        file: &dyn WriteAt,
         path: &Path,
         at: u64,
         bytes: &[u8],
@@ -198,7 +199,7 @@ impl<'d> Journal<'d> {
         if let Some(c) = self.crash.filter(|c| c.after_writes == self.writes) {
             if c.torn {
                 let half = bytes.get(..bytes.len() / 2).unwrap_or_default();
-                file.write_all_at(half, at)
+                file.put(half, at)
                     .map_err(|e| PrepareError::io("write", path, e))?;
             }
             if c.abort {
@@ -208,7 +209,7 @@ impl<'d> Journal<'d> {
                 writes: self.writes,
             });
         }
-        file.write_all_at(bytes, at)
+        file.put(bytes, at)
             .map_err(|e| PrepareError::io("write", path, e))?;
         self.writes += 1;
         Ok(())
@@ -248,15 +249,13 @@ pub(crate) fn recover(dir: &Path) -> Result<Recovered, PrepareError> {
     let outcome = match parse(&bytes) {
         None => Recovered::Discarded,
         Some(entries) => {
-            let mut files: Vec<(PathBuf, File)> = Vec::new();
+            let mut files: Vec<(PathBuf, SpaceFile)> = Vec::new();
             for e in &entries {
                 let target = dir.join(OsStr::from_bytes(e.rel));
                 let i = match files.iter().position(|(p, _)| *p == target) {
                     Some(i) => i,
                     None => {
-                        let f = OpenOptions::new()
-                            .write(true)
-                            .open(&target)
+                        let f = SpaceFile::open_for_writing(dir, &target)
                             .map_err(|err| PrepareError::io("open for writing", &target, err))?;
                         files.push((target.clone(), f));
                         files.len() - 1
@@ -353,6 +352,24 @@ fn sync_dir(dir: &Path) -> Result<(), PrepareError> {
     File::open(dir)
         .and_then(|f| f.sync_all())
         .map_err(|e| PrepareError::io("fsync directory", dir, e))
+}
+
+/// Where [`Journal::counted`] writes: the journal file itself, or a tablespace (one file, or
+/// the system tablespace's several).
+trait WriteAt {
+    fn put(&self, buf: &[u8], at: u64) -> std::io::Result<()>;
+}
+
+impl WriteAt for File {
+    fn put(&self, buf: &[u8], at: u64) -> std::io::Result<()> {
+        FileExt::write_all_at(self, buf, at)
+    }
+}
+
+impl WriteAt for SpaceFile {
+    fn put(&self, buf: &[u8], at: u64) -> std::io::Result<()> {
+        SpaceFile::write_all_at(self, buf, at)
+    }
 }
 
 #[cfg(test)]

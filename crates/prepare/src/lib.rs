@@ -43,9 +43,9 @@ mod journal;
 mod log;
 mod progress;
 mod spaces;
+mod sysfiles;
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -304,9 +304,8 @@ pub fn prepare(
         };
         let len = sp
             .file
-            .metadata()
-            .map_err(|e| PrepareError::io("stat", &sp.path, e))?
-            .len();
+            .len()
+            .map_err(|e| PrepareError::io("stat", &sp.path, e))?;
         let phys = sp.phys as u64;
         let mut target = len;
         if let Some((_, trim_pages)) = note.trim {
@@ -523,7 +522,11 @@ fn apply_page(
 }
 
 /// Reads a page; bytes beyond the end of the file read as zero.
-pub(crate) fn read_page(file: &File, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+pub(crate) fn read_page(
+    file: &sysfiles::SpaceFile,
+    buf: &mut [u8],
+    at: u64,
+) -> std::io::Result<()> {
     let mut done = 0;
     while done < buf.len() {
         match file.read_at(&mut buf[done..], at + done as u64) {

@@ -16,9 +16,8 @@ use innodb::SpaceId;
 use crate::error::PrepareError;
 use crate::log::SpaceNote;
 use crate::progress::{Event, Progress};
+use crate::sysfiles::{system_file_names, SpaceFile};
 
-/// The first system tablespace file (more `ibdataN` files are not supported yet).
-pub(crate) const IBDATA1: &str = "ibdata1";
 /// Bytes of page 0 needed for the id and the flags (FSP_SPACE_FLAGS ends at 58).
 const PAGE0_HEAD: usize = FSP_HEADER_OFFSET + FSP_SPACE_FLAGS + 4;
 /// Smallest page 0 looked at for "all zero" (UNIV_ZIP_SIZE_MIN).
@@ -28,7 +27,8 @@ const PAGE0_ZERO_CHECK: usize = 1024;
 #[derive(Debug)]
 pub(crate) struct Space {
     pub(crate) path: PathBuf,
-    pub(crate) file: File,
+    /// Its file; the system tablespace's several files as one.
+    pub(crate) file: SpaceFile,
     /// Physical page size (zip size for ROW_FORMAT=COMPRESSED).
     pub(crate) phys: usize,
     pub(crate) compressed: bool,
@@ -45,9 +45,9 @@ pub(crate) fn be32(b: &[u8], at: usize) -> u32 {
         .map_or(0, |w| u32::from_be_bytes([w[0], w[1], w[2], w[3]]))
 }
 
-/// The logical page size from ibdata1's page 0.
+/// The logical page size from the system tablespace's page 0.
 pub(crate) fn server_page_size(dir: &Path) -> Result<usize, PrepareError> {
-    let path = dir.join(IBDATA1);
+    let path = dir.join(&system_file_names(dir)[0]);
     let file = File::open(&path).map_err(|e| PrepareError::io("open", &path, e))?;
     let mut head = [0u8; PAGE0_HEAD];
     file.read_exact_at(&mut head, 0)
@@ -107,7 +107,7 @@ pub(crate) fn candidate_files(
                     keep(sub.path());
                 }
             }
-        } else if ft.is_file() && path != dir.join(IBDATA1) {
+        } else if ft.is_file() {
             keep(path);
         }
     }
@@ -115,8 +115,17 @@ pub(crate) fn candidate_files(
     Ok(out)
 }
 
-/// `./db/t.ibd` → `db/t.ibd`, for matching FILE_ names against relative paths.
+/// The path in the backup that a FILE_ name refers to: `./db/t.ibd` → `db/t.ibd`; a
+/// remote (`DATA DIRECTORY`) tablespace's absolute path `/dir/db/t.ibd` → `db/t.ibd`,
+/// since the backup keeps its copy next to the `.isl`, as mariadb-backup does.
 fn normalize(name: &str) -> &str {
+    if name.starts_with('/') {
+        let mut slashes = name.rmatch_indices('/').map(|(i, _)| i);
+        return match (slashes.next(), slashes.next()) {
+            (Some(_), Some(db)) => &name[db + 1..],
+            _ => name,
+        };
+    }
     name.strip_prefix("./").unwrap_or(name)
 }
 
@@ -136,8 +145,9 @@ pub(crate) fn open_spaces(
         .filter_map(|(id, n)| n.name.as_deref().map(|name| (normalize(name), *id)))
         .collect();
     let mut spaces: HashMap<SpaceId, Space> = HashMap::new();
-    let ibdata1 = dir.join(IBDATA1);
-    let all = std::iter::once((&ibdata1, &ibdata1)).chain(files.iter().map(|(a, b)| (a, b)));
+    let system = system_file_names(dir);
+    let system0 = dir.join(&system[0]);
+    let all = std::iter::once((&system0, &system0)).chain(files.iter().map(|(a, b)| (a, b)));
     for (path, then) in all {
         let path = path.clone();
         let data_err = |what: String| PrepareError::DataFile {
@@ -156,7 +166,7 @@ pub(crate) fn open_spaces(
         let mut head = vec![0u8; PAGE0_ZERO_CHECK.max(PAGE0_HEAD).min(len as usize)];
         file.read_exact_at(&mut head, 0)
             .map_err(|e| PrepareError::io("read page 0 of", &path, e))?;
-        let is_system = path == dir.join(IBDATA1);
+        let is_system = path == system0;
         let (id, raw_flags, deferred) = if head.len() >= PAGE0_HEAD && !is_all_zero(&head) {
             let id = be32(&head, FIL_PAGE_SPACE_ID);
             let fsp_id = be32(&head, FSP_HEADER_OFFSET + FSP_SPACE_ID);
@@ -226,6 +236,14 @@ pub(crate) fn open_spaces(
                 unsupported = Some("encrypted tablespace");
             }
         }
+        let mut file = SpaceFile::single(file, path.clone());
+        if is_system {
+            for name in &system[1..] {
+                let more = dir.join(name);
+                file.append(more.clone())
+                    .map_err(|e| PrepareError::io("open for writing", &more, e))?;
+            }
+        }
         let space = Space {
             path: path.clone(),
             file,
@@ -269,7 +287,7 @@ pub(crate) fn prefetch(
         }
         if let Some((sp, file)) = spaces
             .get(&space)
-            .and_then(|sp| Some((sp, sp.file.try_clone().ok()?)))
+            .and_then(|sp| Some((sp, sp.file.first().try_clone().ok()?)))
         {
             let phys = sp.phys as u64;
             let mut ranges = Vec::new();
@@ -314,4 +332,20 @@ pub(crate) fn prefetch(
             }
         })
         .ok()
+}
+
+#[cfg(test)]
+mod normalize_tests {
+    #[test]
+    fn file_names_to_backup_paths() {
+        for (name, want) in [
+            ("./db/t.ibd", "db/t.ibd"),
+            ("db/t.ibd", "db/t.ibd"),
+            ("/var/lib/remote/db/t#P#p2.ibd", "db/t#P#p2.ibd"),
+            ("/t.ibd", "/t.ibd"),
+            ("undo001", "undo001"),
+        ] {
+            assert_eq!(super::normalize(name), want, "{name}");
+        }
+    }
 }

@@ -37,11 +37,13 @@ pub mod ddl;
 pub mod discover;
 pub mod galera;
 pub mod history;
+pub mod innodb_off;
 pub mod interrupt;
 pub mod lock_wait;
 mod lsn;
 mod privileges;
 pub mod replica;
+pub mod table_open;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -96,11 +98,18 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     let mut main = Session::connect(&conn)?;
     let watchdog = Watchdog::start(&conn, SERVER_SILENCE, PING_INTERVAL)?;
     main.set_watchdog(watchdog.clone());
-    let vars = main.variables()?;
+    let mut vars = main.variables()?;
     log.info(&format!(
         "Using server version {}",
         vars.get("version").unwrap_or("?")
     ));
+    let innodb_off = innodb_off::is_off(&vars);
+    if innodb_off {
+        if let Some(datadir) = vars.get("datadir").map(PathBuf::from) {
+            innodb_off::fill(&mut vars, &opts.innodb, &datadir);
+        }
+        log.info("Warning: InnoDB is disabled on the server (--skip-innodb): its files are copied as they are, with the redo log up to its end; the InnoDB settings come from the option files and the files");
+    }
     // --binlog-info=OFF/LOCKLESS: no SHOW MASTER STATUS, no xtrabackup_binlog_info.
     let binlog_on = vars.is_on("log_bin")
         && matches!(
@@ -150,6 +159,7 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         log,
         binlog_on,
         galera,
+        innodb_off,
     };
     let sql_thread_stopped = AtomicBool::new(false);
     let mut sql_thread = replica::SqlThread::new(&conn, log, &sql_thread_stopped);
@@ -266,6 +276,8 @@ struct Context<'a> {
     binlog_on: bool,
     /// `--galera-info` on a server with wsrep.
     galera: bool,
+    /// The server runs without InnoDB ([`innodb_off`]): nothing writes its files.
+    innodb_off: bool,
 }
 
 /// The backup proper, into the (new or empty) target directory.
@@ -328,7 +340,7 @@ fn backup_into(
         } else {
             None
         };
-        let lsn = lsn::durable_lsn(main, log)?;
+        let lsn = server_lsn(ctx, main, &tailer, log)?;
         // Everything that can still change on disk is now covered by durable logs.
         recopy_changed(&done.stamps, target, log)?;
         aria::copy_aria_logs(&done.inventory, target, log, false, &done.aria_logs)?;
@@ -758,6 +770,27 @@ fn copy_everything(
     })
 }
 
+/// The server's current InnoDB LSN; without InnoDB ([`innodb_off`]) the end of its log, which
+/// nothing writes: the start checkpoint's end.
+fn server_lsn(
+    ctx: &Context,
+    main: &mut Session,
+    tailer: &redo_tailer::TailerHandle,
+    log: &Log,
+) -> Result<Lsn, Failure> {
+    if ctx.innodb_off {
+        // No InnoDB to ask: the backup's LSN is the end of the log on disk, as mariadb-backup.
+        log.info("Getting InnoDB LSN");
+        let lsn = tailer.start_checkpoint().end_lsn;
+        log.info(&format!(
+            "InnoDB LSN: {lsn} (InnoDB is disabled), Flushing Logs"
+        ));
+        main.flush_engine_logs()?;
+        return Ok(lsn);
+    }
+    lsn::durable_lsn(main, log)
+}
+
 /// How long the redo copy may take to catch up with the server's log under `BLOCK_DDL`.
 const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
 
@@ -769,7 +802,7 @@ fn wait_for_redo(
     tailer: &redo_tailer::TailerHandle,
     what: &str,
 ) -> Result<(), Failure> {
-    let lsn = lsn::durable_lsn(main, ctx.log)?;
+    let lsn = server_lsn(ctx, main, tailer, ctx.log)?;
     let deadline = std::time::Instant::now() + CATCH_UP_TIMEOUT;
     while tailer.copied_lsn() < lsn {
         check_progress(tailer, ctx.watch)?;
@@ -1106,14 +1139,7 @@ fn copy_nontx_table(
     if let Some(session) = lock.as_deref_mut() {
         session.backup_lock(&table.db, &table.table)?;
     }
-    let mut open = Vec::new();
-    for f in &table.files {
-        match File::open(&f.source) {
-            Ok(file) => open.push((f, file)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(Failure::io(&f.source, e)),
-        }
-    }
+    let open = table_open::open_all(table)?;
     if let Some(session) = lock {
         session.backup_unlock()?;
     }
@@ -1253,6 +1279,15 @@ fn start_tailer(
     let mut config =
         redo_tailer::TailerConfig::new(log_dir.join("ib_logfile0"), target.join("ib_logfile0"));
     config.max_poll_interval = Duration::from_millis(opts.log_copy_interval_ms.max(1));
+    if ctx.innodb_off {
+        // Nothing writes this log: no server to ask how far it is durable.
+        config.limit_to_flushed = false;
+        return Ok(redo_tailer::start(
+            config,
+            Box::new(|| None),
+            Box::new(|_| {}),
+        )?);
+    }
     // Its own connection, as mariadb-backup's log copier: never blocked by the stage locks.
     // With a timeout: a frozen server fails the LSN query instead of hanging it forever.
     let mut lsn_conn = conn.clone();
