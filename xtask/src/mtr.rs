@@ -7,7 +7,9 @@
 //! its own extractor.
 //!
 //! Every test of the suite is listed in the expectations file with one of `pass`, `skip`,
-//! `fails: <missing capability>` or `differs: <deliberate difference>`. The run fails when a test
+//! `fails: <missing capability>`, `differs: <deliberate difference>` or `not-run: <why>` (a
+//! failing test that takes mtr down with it — `slave_info_norpl` kills mariadb-test-run.pl with
+//! SIGPIPE when it fails — is kept out of the run with `--skip-test` until it passes). The run fails when a test
 //! expected to pass does not (a hang is a failure: mtr's per-test timeout), when a test that is
 //! expected to fail now passes (update the file in the same change), or when a test is missing
 //! from the file.
@@ -31,6 +33,8 @@ pub enum Expect {
     Skip,
     Fails(String),
     Differs(String),
+    /// Kept out of the run (`--skip-test`): its failure breaks mtr itself.
+    NotRun(String),
 }
 
 impl Expect {
@@ -42,6 +46,8 @@ impl Expect {
             Some(Expect::Skip)
         } else if let Some(why) = s.strip_prefix("fails:") {
             Some(Expect::Fails(why.trim().to_string()))
+        } else if let Some(why) = s.strip_prefix("not-run:") {
+            Some(Expect::NotRun(why.trim().to_string()))
         } else {
             s.strip_prefix("differs:")
                 .map(|why| Expect::Differs(why.trim().to_string()))
@@ -148,7 +154,7 @@ pub fn parse_expectations(text: &str) -> Result<BTreeMap<String, Expect>> {
         };
         let expect = Expect::parse(rest).with_context(|| {
             format!(
-                "line {}: `{}`: expected pass, skip, fails: WHY or differs: WHY",
+                "line {}: `{}`: expected pass, skip, fails: WHY, differs: WHY or not-run: WHY",
                 no + 1,
                 rest.trim()
             )
@@ -283,10 +289,17 @@ pub fn run(args: &[String]) -> Result<()> {
     client_bindir(&hotbackup, &bindir)?;
     let vardir = work.join("var");
 
+    let not_run: Vec<&str> = expectations
+        .iter()
+        .filter(|(_, e)| matches!(e, Expect::NotRun(_)))
+        .map(|(k, _)| k.as_str())
+        .collect();
     let mut cmd = Command::new("perl");
-    cmd.current_dir(SUITE_DIR)
-        .arg("mariadb-test-run.pl")
-        .arg("--suite=mariabackup")
+    cmd.current_dir(SUITE_DIR).arg("mariadb-test-run.pl");
+    if !not_run.is_empty() {
+        cmd.arg(format!("--skip-test=^({})$", not_run.join("|")));
+    }
+    cmd.arg("--suite=mariabackup")
         .arg(format!("--vardir={}", vardir.display()))
         .arg(format!("--client-bindir={}", bindir.display()))
         .arg(format!("--parallel={}", args.parallel))
@@ -325,7 +338,16 @@ pub fn run(args: &[String]) -> Result<()> {
     if !status.success() {
         println!("mariadb-test-run.pl exited with {status}");
     }
-    report(&expectations, &results, args.tests.is_empty())
+    report(&expectations, &results, args.tests.is_empty())?;
+    // mtr exits 1 when tests fail; a signal means it did not finish the suite.
+    use std::os::unix::process::ExitStatusExt;
+    ensure!(
+        status.signal().is_none(),
+        "mariadb-test-run.pl was killed by signal {:?} before it finished; its output is in {}",
+        status.signal(),
+        log_path.display()
+    );
+    Ok(())
 }
 
 fn report(
@@ -356,6 +378,7 @@ fn report(
             Some(Expect::Skip) => "skip".into(),
             Some(Expect::Fails(w)) => format!("fails: {w}"),
             Some(Expect::Differs(w)) => format!("differs: {w}"),
+            Some(Expect::NotRun(w)) => format!("not-run: {w}"),
         };
         println!("{name:<48} {:<8} {shown}", r.outcome.to_string());
         match judge(expect, &r.outcome) {
@@ -463,7 +486,7 @@ mod tests {
     #[test]
     fn expectations_and_verdicts() {
         let map = parse_expectations(
-            "# comment\nfull_backup pass\nfoo 'innodb' fails: incremental\nfoo skip\nbar differs: exit 2 for usage\n",
+            "# comment\nfull_backup pass\nfoo 'innodb' fails: incremental\nfoo skip\nbar differs: exit 2 for usage\nqux not-run: kills mtr\n",
         )
         .unwrap();
         let r = |t: &str, c: Option<&str>, o: Outcome| Result1 {
@@ -494,6 +517,7 @@ mod tests {
             (r("bar", None, fail.clone()), Verdict::Ok),
             (r("bar", None, Outcome::Pass), Verdict::NewlyPasses),
             (r("baz", None, Outcome::Pass), Verdict::Unlisted),
+            (r("qux", None, Outcome::Skipped("x".into())), Verdict::Ok),
         ];
         for (res, want) in cases {
             assert_eq!(
