@@ -13,12 +13,15 @@
 //! than a small test server writes); `crates/redo-tailer/tests` covers it deterministically
 //! with a stalled tailer.
 
+mod common;
+
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{backup_command, Backup, Ended};
 use testkit::mysql::prelude::Queryable;
 use testkit::{PageSize, TestDir, TestServer, Tool};
 
@@ -33,118 +36,6 @@ const EXIT_WRONG_STATE: i32 = 7;
 
 /// How long any backup in this file may run before the test calls it a hang.
 const BACKUP_LIMIT: Duration = Duration::from_secs(90);
-
-fn hotbackup() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_hotbackup"))
-}
-
-/// `hotbackup --no-defaults --backup --target-dir=<target> --socket=<socket> --user=<user>`.
-fn backup_command(socket: &Path, target: &Path, user: &str, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(hotbackup());
-    cmd.arg("--no-defaults")
-        .arg("--backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .arg(format!("--socket={}", socket.display()))
-        .arg(format!("--user={user}"))
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    cmd
-}
-
-/// A running `hotbackup`, its stderr going to a file the test can watch.
-struct Backup {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-/// How a backup ended.
-struct Ended {
-    status: ExitStatus,
-    stderr: String,
-}
-
-impl Backup {
-    fn spawn(mut cmd: Command, log: PathBuf) -> Backup {
-        let file = fs::File::create(&log).unwrap();
-        cmd.stderr(file);
-        let child = cmd.spawn().unwrap();
-        Backup {
-            child: Some(child),
-            log,
-        }
-    }
-
-    fn pid(&self) -> libc::pid_t {
-        self.child.as_ref().map_or(0, |c| c.id() as libc::pid_t)
-    }
-
-    fn stderr(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn has_exited(&mut self) -> bool {
-        match self.child.as_mut() {
-            Some(child) => child.try_wait().unwrap().is_some(),
-            None => true,
-        }
-    }
-
-    /// Waits until the log has a line for which `accept` is true; panics (with the log) if
-    /// the backup ends or `timeout` passes first. Returns that line.
-    fn wait_for_line(&mut self, timeout: Duration, accept: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let text = self.stderr();
-            if let Some(line) = text.lines().find(|l| accept(l)) {
-                return line.to_string();
-            }
-            assert!(
-                !self.has_exited(),
-                "the backup ended before the expected point:\n{text}"
-            );
-            assert!(
-                Instant::now() < deadline,
-                "the backup did not reach the expected point within {timeout:?}:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Waits for the end; a backup still running after `limit` is killed and is a failure.
-    fn wait(mut self, limit: Duration) -> Ended {
-        let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "hotbackup hung: still running {limit:?} after the fault; killed. Log:\n{}",
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Ended {
-            status,
-            stderr: self.stderr(),
-        }
-    }
-}
-
-impl Drop for Backup {
-    fn drop(&mut self) {
-        // A failing test must not leave a backup running against a server being removed.
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// Runs a backup to its end.
 fn run_backup(cmd: Command, dir: &Path, name: &str) -> Ended {

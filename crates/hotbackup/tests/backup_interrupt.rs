@@ -9,11 +9,14 @@
 //!   `LOCK TABLES` holder makes `BACKUP STAGE START` time out, a running statement makes the
 //!   startup wait give up, both with exit 1 before anything is copied.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
+use common::{backup_command, Backup, Ended};
 use testkit::mysql::prelude::Queryable;
 use testkit::{TestDir, TestServer};
 
@@ -23,87 +26,6 @@ const EXIT_CONNECTION: i32 = 3;
 
 /// The documented bound: `SERVER_SILENCE` (30 s) + ping interval + cleanup.
 const FROZEN_BOUND: Duration = Duration::from_secs(38);
-
-fn backup_command(socket: &Path, target: &Path, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotbackup"));
-    cmd.arg("--no-defaults")
-        .arg("--backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .arg(format!("--socket={}", socket.display()))
-        .arg("--user=root")
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    cmd
-}
-
-/// A running backup with its stderr in a file; killed on drop.
-struct Backup {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Backup {
-    fn spawn(mut cmd: Command, log: PathBuf) -> Backup {
-        cmd.stderr(fs::File::create(&log).unwrap());
-        Backup {
-            child: Some(cmd.spawn().unwrap()),
-            log,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn pid(&self) -> libc::pid_t {
-        self.child.as_ref().map_or(0, |c| c.id() as libc::pid_t)
-    }
-
-    /// Waits for a log line containing `needle`.
-    fn wait_for(&mut self, needle: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let text = self.stderr();
-            if text.contains(needle) {
-                return;
-            }
-            let exited = self.child.as_mut().unwrap().try_wait().unwrap().is_some();
-            assert!(!exited, "the backup ended before {needle:?}:\n{text}");
-            assert!(
-                Instant::now() < deadline,
-                "no {needle:?} within {timeout:?}:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Waits for the end (killing it after `limit`): status, stderr.
-    fn wait(mut self, limit: Duration) -> (ExitStatus, String) {
-        let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return (status, self.stderr());
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the backup hung for {limit:?}:\n{}", self.stderr());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Backup {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// SIGSTOPs a server; SIGCONT on drop, so that a failing test never leaves it stopped.
 struct Frozen(libc::pid_t);
@@ -170,7 +92,7 @@ fn frozen_server_at_block_ddl_fails_with_exit_3_within_the_bound() {
     let dir = TestDir::new("interrupt-frozen").unwrap();
     let target = dir.path().join("bk");
     let mut backup = Backup::spawn(
-        backup_command(server.socket_path(), &target, &["--throttle=1"]),
+        backup_command(server.socket_path(), &target, "root", &["--throttle=1"]),
         dir.path().join("frozen.stderr"),
     );
     // Once BACKUP STAGE START is held (the Aria logs are copied right after it), a DDL that
@@ -186,7 +108,7 @@ fn frozen_server_at_block_ddl_fails_with_exit_3_within_the_bound() {
     std::thread::sleep(Duration::from_millis(300));
     let frozen = Frozen::freeze(&server);
     let stopped = Instant::now();
-    let (status, stderr) = backup.wait(Duration::from_secs(120));
+    let Ended { status, stderr } = backup.wait(Duration::from_secs(120));
     let took = stopped.elapsed();
     drop(frozen);
     let _ = blocker.join();
@@ -281,6 +203,7 @@ fn sigterm_on_a_replica_restarts_the_sql_thread_and_leaves_no_temp_file() {
         backup_command(
             replica.socket_path(),
             &target,
+            "root",
             &["--safe-slave-backup", "--throttle=1"],
         ),
         dir.path().join("replica.stderr"),
@@ -293,7 +216,7 @@ fn sigterm_on_a_replica_restarts_the_sql_thread_and_leaves_no_temp_file() {
     // SAFETY: kill(2) on our own child.
     assert_eq!(unsafe { libc::kill(backup.pid(), libc::SIGTERM) }, 0);
     let signalled = Instant::now();
-    let (status, stderr) = backup.wait(Duration::from_secs(60));
+    let Ended { status, stderr } = backup.wait(Duration::from_secs(60));
     let took = signalled.elapsed();
     assert!(
         took < Duration::from_secs(5),
@@ -327,8 +250,13 @@ fn startup_wait_timeout_bounds_backup_stage_start() {
     holder.query_drop("LOCK TABLES d.t00 WRITE").unwrap();
     let target = dir.path().join("locked");
     let started = Instant::now();
-    let (status, stderr) = Backup::spawn(
-        backup_command(server.socket_path(), &target, &["--ftwrl-wait-timeout=1"]),
+    let Ended { status, stderr } = Backup::spawn(
+        backup_command(
+            server.socket_path(),
+            &target,
+            "root",
+            &["--ftwrl-wait-timeout=1"],
+        ),
         dir.path().join("locked.stderr"),
     )
     .wait(Duration::from_secs(60));
@@ -349,8 +277,13 @@ fn startup_wait_timeout_bounds_backup_stage_start() {
     let sleeping = std::thread::spawn(move || sleeper.query_drop("SELECT SLEEP(6)"));
     std::thread::sleep(Duration::from_millis(300));
     let target = dir.path().join("busy");
-    let (status, stderr) = Backup::spawn(
-        backup_command(server.socket_path(), &target, &["--startup-wait-timeout=2"]),
+    let Ended { status, stderr } = Backup::spawn(
+        backup_command(
+            server.socket_path(),
+            &target,
+            "root",
+            &["--startup-wait-timeout=2"],
+        ),
         dir.path().join("busy.stderr"),
     )
     .wait(Duration::from_secs(60));
@@ -366,8 +299,13 @@ fn startup_wait_timeout_bounds_backup_stage_start() {
 
     // Nothing in the way: the same option lets the backup through.
     let target = dir.path().join("free");
-    let (status, stderr) = Backup::spawn(
-        backup_command(server.socket_path(), &target, &["--startup-wait-timeout=2"]),
+    let Ended { status, stderr } = Backup::spawn(
+        backup_command(
+            server.socket_path(),
+            &target,
+            "root",
+            &["--startup-wait-timeout=2"],
+        ),
         dir.path().join("free.stderr"),
     )
     .wait(Duration::from_secs(120));

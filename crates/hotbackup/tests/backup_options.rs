@@ -12,11 +12,13 @@
 //!   complete backup) without the privilege; `--slave-info` without SLAVE MONITOR fails
 //!   before anything is copied.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{backup_command, hotbackup, Backup};
 use testkit::mysql::prelude::Queryable;
 use testkit::{TestDir, TestServer, Tool, WriteLoad, WriteLoadOptions};
 
@@ -26,10 +28,6 @@ const EXIT_FAILURE: i32 = 1;
 
 /// Longest a backup here may take before the test calls it a hang.
 const BACKUP_LIMIT: Duration = Duration::from_secs(90);
-
-fn hotbackup() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_hotbackup"))
-}
 
 /// How a backup ended.
 struct Ended {
@@ -66,38 +64,11 @@ impl Ended {
 /// `hotbackup --no-defaults --backup --target-dir=<target> --socket=... --user=<user> <extra>`,
 /// killed (and failed) after [`BACKUP_LIMIT`].
 fn backup(server: &TestServer, target: &Path, user: &str, extra: &[&str]) -> Ended {
-    let log = target.with_extension("stderr");
-    let file = fs::File::create(&log).unwrap();
-    let mut child = Command::new(hotbackup())
-        .arg("--no-defaults")
-        .arg("--backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .arg(format!("--socket={}", server.socket_path().display()))
-        .arg(format!("--user={user}"))
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(file)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + BACKUP_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the backup hung for {BACKUP_LIMIT:?}:\n{}",
-                fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let cmd = backup_command(server.socket_path(), target, user, extra);
+    let ended = Backup::spawn(cmd, target.with_extension("stderr")).wait(BACKUP_LIMIT);
     Ended {
-        code: status.code(),
-        stderr: fs::read_to_string(&log).unwrap_or_default(),
+        code: ended.status.code(),
+        stderr: ended.stderr,
     }
 }
 

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use testkit::{differing_files, file_snapshot};
+
 fn shared() -> PathBuf {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
     assert!(
@@ -55,43 +57,17 @@ fn run_prepare(dir: &Path, crash: Option<&str>) -> Output {
     cmd.output().unwrap()
 }
 
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
-fn differing(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
-    let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    names
-        .into_iter()
-        .filter(|n| a.get(*n) != b.get(*n))
-        .cloned()
-        .collect()
-}
-
 /// The sample prepared without interruption.
 fn reference() -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
     let dir = sample("reference");
-    let before = files(&dir);
+    let before = file_snapshot(&dir);
     let out = run_prepare(&dir, None);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let after = files(&dir);
+    let after = file_snapshot(&dir);
     fs::remove_dir_all(&dir).unwrap();
     (before, after)
 }
@@ -131,14 +107,11 @@ fn corrupt_page_case(name: &str, changed: &[usize], after: &BTreeMap<String, Vec
         let mut b = fs::read(&path).unwrap();
         b[page * 4096 + 2000] ^= 0xFF;
         fs::write(&path, &b).unwrap();
-        let damaged = files(&dir);
+        let damaged = file_snapshot(&dir);
         let out = run_prepare(&dir, None);
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.status.success() {
-            assert!(
-                differing(&after, &files(&dir)).is_empty(),
-                "swap {swap}: rebuilt page {page}"
-            );
+            testkit::assert_same_files(&after, &dir, &format!("swap {swap}: rebuilt page {page}"));
         } else {
             assert_eq!(out.status.code(), Some(8), "{stderr}");
             assert!(
@@ -149,9 +122,9 @@ fn corrupt_page_case(name: &str, changed: &[usize], after: &BTreeMap<String, Vec
                 "{stderr}"
             );
             assert!(
-                differing(&damaged, &files(&dir)).is_empty(),
+                differing_files(&damaged, &file_snapshot(&dir)).is_empty(),
                 "swap {swap}: a failed prepare changed the backup: {:?}",
-                differing(&damaged, &files(&dir))
+                differing_files(&damaged, &file_snapshot(&dir))
             );
             refused = true;
         }
@@ -182,12 +155,7 @@ fn killed_prepare_reruns_to_identical_bytes() {
         let stderr = String::from_utf8_lossy(&again.stderr);
         assert!(again.status.success(), "{crash}: re-run: {stderr}");
         assert!(stderr.contains("interrupted prepare"), "{crash}: {stderr}");
-        let now = files(&dir);
-        assert!(
-            differing(&expected, &now).is_empty(),
-            "{crash}: {:?}",
-            differing(&expected, &now)
-        );
+        testkit::assert_same_files(&expected, &dir, crash);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -114,34 +114,6 @@ pub fn compare(ours: &Path, theirs: &Path) -> (usize, Vec<String>) {
     (pages, diffs)
 }
 
-/// Every file under `dir` (recursively) with its contents.
-pub fn all_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
-/// Names of the files that differ between two snapshots of [`all_files`].
-pub fn differing(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
-    let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    names
-        .into_iter()
-        .filter(|n| a.get(*n) != b.get(*n))
-        .cloned()
-        .collect()
-}
-
 /// The 4k sample before prepare with its one DDL marker (`w/t_small.new`) already
 /// applied, so that a prepare changes only pages, the log and metadata.
 pub fn sample(tag: &str) -> PathBuf {
