@@ -1,5 +1,5 @@
 //! `hotbackup --prepare` on damaged and interrupted backups (the real 4k sample of
-//! `shared/testdata/redo`): a corrupt page the log reads is exit 8 naming the file,
+//! `testdata/redo`): a corrupt page the log reads is exit 8 naming the file,
 //! space and page, with the backup as it was (DDL markers and the files they name
 //! included: a `.new`, a `.ren` swap); a prepare killed at a page write (whole
 //! or torn) and run again gives the bytes of an uninterrupted prepare.
@@ -8,42 +8,16 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use testkit::{differing_files, file_snapshot};
-
-fn shared() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    assert!(
-        p.join("testdata/redo").is_dir(),
-        "the shared test data is missing: expected {}",
-        p.display()
-    );
-    p
-}
-
-static SEQ: AtomicUsize = AtomicUsize::new(0);
 
 /// The 4k sample before prepare in a fresh directory, as the backup left it: its DDL
 /// marker `w/t_small.new` (a table created during the backup) not yet in place.
 fn sample(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "hotbackup-prepare-faults-{}-{}-{tag}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    let tgz = shared().join("testdata/redo/backup4k_small_before_prepare.tgz");
-    let st = Command::new("tar")
-        .arg("xzf")
-        .arg(&tgz)
-        .arg("-C")
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    dir
+    testkit::extract_redo_sample(
+        "backup4k_small_before_prepare.tgz",
+        &format!("pfaults-{tag}"),
+    )
 }
 
 fn run_prepare(dir: &Path, crash: Option<&str>) -> Output {

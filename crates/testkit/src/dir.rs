@@ -64,6 +64,14 @@ impl TestDir {
         &self.path
     }
 
+    /// The directory, which from now on is the caller's to remove (for tests that remove
+    /// it themselves, or keep it to look at after a failure).
+    pub fn into_path(mut self) -> PathBuf {
+        let path = std::mem::take(&mut self.path);
+        std::mem::forget(self);
+        path
+    }
+
     /// Keeps the directory after drop regardless of the env var (e.g. for a failing test).
     pub fn keep(&mut self) {
         self.keep = true;

@@ -18,6 +18,8 @@
 //! * [`TestDir`]: a temporary directory that is removed on drop unless
 //!   `HOTBACKUP_KEEP_TEST_DIRS=1`; [`file_snapshot`] and [`differing_files`] tell which
 //!   files an operation changed in a directory.
+//! * [`repo_dir`] finds the repository's `testdata/` and `tools/`;
+//!   [`extract_redo_sample`] unpacks a sample backup of `testdata/redo`.
 //!
 //! Typical use:
 //!
@@ -34,6 +36,7 @@
 mod binaries;
 mod data;
 mod dir;
+mod fixture;
 mod load;
 mod oracle;
 mod process;
@@ -50,6 +53,7 @@ pub use dir::{
     assert_same_files, differing_files, file_snapshot, keep_test_dirs, TestDir, KEEP_TEST_DIRS_ENV,
     TEST_TMPDIR_ENV,
 };
+pub use fixture::{extract_redo_sample, repo_dir};
 pub use load::{WriteLoad, WriteLoadOptions, WriteLoadStats};
 pub use oracle::{
     compare_prepared, copy_dir, data_files, read_binlog_info, replay_binlog, restore_and_verify,

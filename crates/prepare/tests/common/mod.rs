@@ -5,43 +5,13 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use prepare::{Event, Progress};
 
-pub fn repo() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    assert!(
-        p.join("testdata/redo").is_dir(),
-        "the repository's testdata/redo is missing under {}",
-        p.display()
-    );
-    p
-}
-
-static SEQ: AtomicUsize = AtomicUsize::new(0);
-
-/// Extracts a sample archive into a fresh directory.
+/// Extracts a sample archive of `testdata/redo` into a fresh directory.
 pub fn extract(archive: &str, tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "hotbackup-prepare-{}-{}-{tag}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    let tgz = repo().join("testdata/redo").join(archive);
-    let st = Command::new("tar")
-        .arg("xzf")
-        .arg(&tgz)
-        .arg("-C")
-        .arg(&dir)
-        .status()
-        .expect("run tar");
-    assert!(st.success(), "tar xzf {} failed", tgz.display());
-    dir
+    testkit::extract_redo_sample(archive, &format!("prepare-{tag}"))
 }
 
 #[derive(Default)]
