@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{backup_command, Backup, Ended};
+use common::{backup_command, run_backup, Backup, Ended};
 use testkit::mysql::prelude::Queryable;
 use testkit::{PageSize, TestDir, TestServer, Tool};
 
@@ -36,11 +36,6 @@ const EXIT_WRONG_STATE: i32 = 7;
 
 /// How long any backup in this file may run before the test calls it a hang.
 const BACKUP_LIMIT: Duration = Duration::from_secs(90);
-
-/// Runs a backup to its end.
-fn run_backup(cmd: Command, dir: &Path, name: &str) -> Ended {
-    Backup::spawn(cmd, dir.join(format!("{name}.stderr"))).wait(BACKUP_LIMIT)
-}
 
 /// The failure contract: exit `code`, every needle in the FATAL ERROR message, no panic, and
 /// no completion mark in `target`.
@@ -132,6 +127,7 @@ fn server_not_running_exits_3_naming_the_socket() {
         backup_command(&socket, &target, "root", &[]),
         dir.path(),
         "nosrv",
+        BACKUP_LIMIT,
     );
     assert_failed(
         &ended,
@@ -163,6 +159,7 @@ fn refused_login_exits_3_naming_the_user() {
         backup_command(server.socket_path(), &target, "bk", &["--password=wrong"]),
         dir.path(),
         "wrong-password",
+        BACKUP_LIMIT,
     );
     assert_failed(
         &ended,
@@ -177,6 +174,7 @@ fn refused_login_exits_3_naming_the_user() {
         backup_command(server.socket_path(), &target, "nosuchuser", &[]),
         dir.path(),
         "unknown-user",
+        BACKUP_LIMIT,
     );
     assert_failed(
         &ended,
@@ -192,6 +190,7 @@ fn refused_login_exits_3_naming_the_user() {
         backup_command(server.socket_path(), &target, "bk", &["--password=x"]),
         dir.path(),
         "right-password",
+        BACKUP_LIMIT,
     );
     assert!(
         ended.status.success() && target.join(CHECKPOINTS).exists(),
@@ -229,6 +228,7 @@ fn missing_privileges_exit_1_before_copying() {
         ),
         dir.path(),
         "usage-only",
+        BACKUP_LIMIT,
     );
     // SHOW GRANTS is quoted in the message, but never the password hash it shows.
     let hash: String = server.query_one("SELECT PASSWORD('Us4ge-pw')").unwrap();
@@ -267,6 +267,7 @@ fn missing_privileges_exit_1_before_copying() {
         backup_command(server.socket_path(), &target, "no_binlog", &[]),
         dir.path(),
         "no-binlog-monitor",
+        BACKUP_LIMIT,
     );
     let message = assert_failed(
         &ended,
@@ -305,6 +306,7 @@ fn missing_privileges_exit_1_before_copying() {
         ),
         dir.path(),
         "usage-only-no-lock",
+        BACKUP_LIMIT,
     );
     assert!(
         ended.status.success() && target.join(CHECKPOINTS).exists(),
@@ -335,6 +337,7 @@ fn unusable_target_exits_7_untouched() {
         backup_command(server.socket_path(), &target, "root", &[]),
         dir.path(),
         "not-empty",
+        BACKUP_LIMIT,
     );
     assert_failed(
         &ended,
@@ -360,6 +363,7 @@ fn unusable_target_exits_7_untouched() {
         backup_command(server.socket_path(), &target, "root", &[]),
         dir.path(),
         "a-file",
+        BACKUP_LIMIT,
     );
     assert_failed(
         &ended,
@@ -507,8 +511,7 @@ fn disk_full_exits_6_naming_the_file() {
         let ended = run_backup(
             backup_command(server.socket_path(), &target, "root", &[]),
             dir.path(),
-            name,
-        );
+            name, BACKUP_LIMIT);
         let message = assert_failed(
             &ended,
             EXIT_IO,

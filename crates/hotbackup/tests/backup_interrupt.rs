@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use common::{backup_command, Backup, Ended};
+use common::{backup_command, run_backup, Backup, Ended};
 use testkit::mysql::prelude::Queryable;
 use testkit::{TestDir, TestServer};
 
@@ -139,39 +139,7 @@ fn sigterm_on_a_replica_restarts_the_sql_thread_and_leaves_no_temp_file() {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let primary = mariadb
-        .server()
-        .name("iprimary")
-        .binlog(true)
-        .server_id(1)
-        .tcp_port(port)
-        .start()
-        .unwrap();
-    let replica = mariadb
-        .server()
-        .name("ireplica")
-        .binlog(true)
-        .server_id(2)
-        .start()
-        .unwrap();
-    let start: String = primary
-        .query_one("SELECT @@GLOBAL.gtid_binlog_pos")
-        .unwrap();
-    primary
-        .exec(
-            "CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY 'replpw'; \
-             GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'",
-        )
-        .unwrap();
-    replica
-        .exec(&format!(
-            "SET GLOBAL gtid_slave_pos = '{start}'; CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={port}, MASTER_USER='repl', MASTER_PASSWORD='replpw', MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos; START SLAVE"
-        ))
-        .unwrap();
+    let (_primary, replica, _) = common::primary_and_replica(&mariadb, "i");
     // One large table on the replica only: copying it with --throttle=1 (one 640-page batch
     // per second) takes longer than the stopper's grace, so the process is ended by it.
     replica
@@ -250,16 +218,17 @@ fn startup_wait_timeout_bounds_backup_stage_start() {
     holder.query_drop("LOCK TABLES d.t00 WRITE").unwrap();
     let target = dir.path().join("locked");
     let started = Instant::now();
-    let Ended { status, stderr } = Backup::spawn(
+    let Ended { status, stderr } = run_backup(
         backup_command(
             server.socket_path(),
             &target,
             "root",
             &["--ftwrl-wait-timeout=1"],
         ),
-        dir.path().join("locked.stderr"),
-    )
-    .wait(Duration::from_secs(60));
+        dir.path(),
+        "locked",
+        Duration::from_secs(60),
+    );
     assert!(started.elapsed() < Duration::from_secs(20), "{stderr}");
     assert_fatal(
         status,
@@ -277,16 +246,17 @@ fn startup_wait_timeout_bounds_backup_stage_start() {
     let sleeping = std::thread::spawn(move || sleeper.query_drop("SELECT SLEEP(6)"));
     std::thread::sleep(Duration::from_millis(300));
     let target = dir.path().join("busy");
-    let Ended { status, stderr } = Backup::spawn(
+    let Ended { status, stderr } = run_backup(
         backup_command(
             server.socket_path(),
             &target,
             "root",
             &["--startup-wait-timeout=2"],
         ),
-        dir.path().join("busy.stderr"),
-    )
-    .wait(Duration::from_secs(60));
+        dir.path(),
+        "busy",
+        Duration::from_secs(60),
+    );
     assert_fatal(
         status,
         &stderr,
@@ -299,16 +269,17 @@ fn startup_wait_timeout_bounds_backup_stage_start() {
 
     // Nothing in the way: the same option lets the backup through.
     let target = dir.path().join("free");
-    let Ended { status, stderr } = Backup::spawn(
+    let Ended { status, stderr } = run_backup(
         backup_command(
             server.socket_path(),
             &target,
             "root",
             &["--startup-wait-timeout=2"],
         ),
-        dir.path().join("free.stderr"),
-    )
-    .wait(Duration::from_secs(120));
+        dir.path(),
+        "free",
+        Duration::from_secs(120),
+    );
     assert!(status.success(), "{stderr}");
     assert!(target.join(CHECKPOINTS).exists());
 }

@@ -1,11 +1,14 @@
 //! Helpers shared by the `hotbackup` integration tests: the binary, a backup command line,
-//! and a running backup whose stderr goes to a file the test can watch.
+//! a running backup whose stderr goes to a file the test can watch, and a primary with a
+//! GTID replica.
 #![allow(dead_code)]
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
+
+use testkit::TestServer;
 
 /// The `hotbackup` binary cargo built for these tests.
 pub fn hotbackup() -> &'static Path {
@@ -117,6 +120,11 @@ impl Backup {
     }
 }
 
+/// Runs `cmd` to its end (a failure after `limit`), its stderr in `<dir>/<name>.stderr`.
+pub fn run_backup(cmd: Command, dir: &Path, name: &str, limit: Duration) -> Ended {
+    Backup::spawn(cmd, dir.join(format!("{name}.stderr"))).wait(limit)
+}
+
 impl Drop for Backup {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
@@ -124,4 +132,59 @@ impl Drop for Backup {
             let _ = child.wait();
         }
     }
+}
+
+/// A free TCP port on 127.0.0.1 (bound and released; good enough for a test).
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// `CHANGE MASTER TO` the primary at 127.0.0.1:`port` as the `repl` user.
+pub fn change_master(port: u16) -> String {
+    format!(
+        "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={port}, MASTER_USER='repl', MASTER_PASSWORD='replpw', MASTER_CONNECT_RETRY=1"
+    )
+}
+
+/// A primary (binlog, TCP port returned) and a GTID replica of it, which replicates as
+/// `repl`; their server names start with `prefix`.
+pub fn primary_and_replica(
+    mariadb: &testkit::MariaDb,
+    prefix: &str,
+) -> (TestServer, TestServer, u16) {
+    let port = free_port();
+    let primary = mariadb
+        .server()
+        .name(&format!("{prefix}primary"))
+        .binlog(true)
+        .server_id(1)
+        .tcp_port(port)
+        .start()
+        .unwrap();
+    let replica = mariadb
+        .server()
+        .name(&format!("{prefix}replica"))
+        .binlog(true)
+        .server_id(2)
+        .start()
+        .unwrap();
+    // The replica starts from the primary's position now: what install-db wrote is not
+    // replayed (the replica has it already).
+    let start: String = primary
+        .query_one("SELECT @@GLOBAL.gtid_binlog_pos")
+        .unwrap();
+    replica
+        .exec(&format!(
+            "SET GLOBAL gtid_slave_pos = '{start}'; {}, MASTER_USE_GTID=slave_pos; START SLAVE",
+            change_master(port)
+        ))
+        .unwrap();
+    primary
+        .exec(
+            "CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY 'replpw'; \
+             GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'",
+        )
+        .unwrap();
+    (primary, replica, port)
 }
