@@ -21,9 +21,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{backup_command, run_backup, Backup, Ended};
+use common::{backup_command, create_small_tables, run_backup, Backup, Ended};
 use testkit::mysql::prelude::Queryable;
-use testkit::{PageSize, TestDir, TestServer, Tool};
+use testkit::{PageSize, TestDir, Tool};
 
 const CHECKPOINTS: &str = "xtrabackup_checkpoints";
 
@@ -103,18 +103,6 @@ fn entries(dir: &Path) -> Vec<String> {
     };
     names.sort();
     names
-}
-
-/// `n` small InnoDB tables `db.t00`…: with `--throttle=1` each takes about a second to copy.
-fn create_small_tables(server: &TestServer, db: &str, n: usize) {
-    let mut sql = format!("CREATE DATABASE {db};");
-    for i in 0..n {
-        sql.push_str(&format!(
-            "CREATE TABLE {db}.t{i:02} (id INT PRIMARY KEY, v VARCHAR(200)) ENGINE=InnoDB;\
-             INSERT INTO {db}.t{i:02} VALUES (1, REPEAT('x', 200)), (2, 'y');"
-        ));
-    }
-    server.exec(&sql).unwrap();
 }
 
 /// Case 1: nothing listens on the socket.

@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
-use common::{backup_command, run_backup, Backup, Ended};
+use common::{backup_command, create_small_tables, run_backup, Backup, Ended};
 use testkit::mysql::prelude::Queryable;
 use testkit::{TestDir, TestServer};
 
@@ -71,24 +71,13 @@ fn assert_no_temp_files(dir: &Path) {
     }
 }
 
-fn small_tables(server: &TestServer, db: &str, n: usize) {
-    let mut sql = format!("CREATE DATABASE IF NOT EXISTS {db};");
-    for i in 0..n {
-        sql.push_str(&format!(
-            "CREATE TABLE {db}.t{i:02} (id INT PRIMARY KEY, v VARCHAR(200)) ENGINE=InnoDB;\
-             INSERT INTO {db}.t{i:02} VALUES (1, REPEAT('x', 200));"
-        ));
-    }
-    server.exec(&sql).unwrap();
-}
-
 #[test]
 fn frozen_server_at_block_ddl_fails_with_exit_3_within_the_bound() {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
     let server = mariadb.server().name("ifrozen").start().unwrap();
-    small_tables(&server, "d", 4);
+    create_small_tables(&server, "d", 4);
     let dir = TestDir::new("interrupt-frozen").unwrap();
     let target = dir.path().join("bk");
     let mut backup = Backup::spawn(
@@ -208,7 +197,7 @@ fn startup_wait_timeout_bounds_backup_stage_start() {
         return;
     };
     let server = mariadb.server().name("istartup").start().unwrap();
-    small_tables(&server, "d", 1);
+    create_small_tables(&server, "d", 1);
     let dir = TestDir::new("interrupt-startup").unwrap();
 
     // mariadb-backup's backup_lock_wait_timeout.test: LOCK TABLES ... WRITE held by an idle

@@ -1,6 +1,6 @@
 //! Helpers shared by the `hotbackup` integration tests: the binary, a backup command line,
-//! a running backup whose stderr goes to a file the test can watch, and a primary with a
-//! GTID replica.
+//! a running backup whose stderr goes to a file the test can watch, small tables to back
+//! up, and a primary with a GTID replica.
 #![allow(dead_code)]
 
 use std::fs;
@@ -132,6 +132,18 @@ impl Drop for Backup {
             let _ = child.wait();
         }
     }
+}
+
+/// `n` small InnoDB tables `db.t00`…: with `--throttle=1` each takes about a second to copy.
+pub fn create_small_tables(server: &TestServer, db: &str, n: usize) {
+    let mut sql = format!("CREATE DATABASE IF NOT EXISTS {db};");
+    for i in 0..n {
+        sql.push_str(&format!(
+            "CREATE TABLE {db}.t{i:02} (id INT PRIMARY KEY, v VARCHAR(200)) ENGINE=InnoDB;\
+             INSERT INTO {db}.t{i:02} VALUES (1, REPEAT('x', 200)), (2, 'y');"
+        ));
+    }
+    server.exec(&sql).unwrap();
 }
 
 /// A free TCP port on 127.0.0.1 (bound and released; good enough for a test).
