@@ -13,14 +13,17 @@
 //! than a small test server writes); `crates/redo-tailer/tests` covers it deterministically
 //! with a stalled tailer.
 
+mod common;
+
 use std::fs;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::{backup_command, create_small_tables, run_backup, Backup, Ended};
 use testkit::mysql::prelude::Queryable;
-use testkit::{PageSize, TestDir, TestServer, Tool};
+use testkit::{PageSize, TestDir, Tool};
 
 const CHECKPOINTS: &str = "xtrabackup_checkpoints";
 
@@ -33,123 +36,6 @@ const EXIT_WRONG_STATE: i32 = 7;
 
 /// How long any backup in this file may run before the test calls it a hang.
 const BACKUP_LIMIT: Duration = Duration::from_secs(90);
-
-fn hotbackup() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_hotbackup"))
-}
-
-/// `hotbackup --no-defaults --backup --target-dir=<target> --socket=<socket> --user=<user>`.
-fn backup_command(socket: &Path, target: &Path, user: &str, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(hotbackup());
-    cmd.arg("--no-defaults")
-        .arg("--backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .arg(format!("--socket={}", socket.display()))
-        .arg(format!("--user={user}"))
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    cmd
-}
-
-/// A running `hotbackup`, its stderr going to a file the test can watch.
-struct Backup {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-/// How a backup ended.
-struct Ended {
-    status: ExitStatus,
-    stderr: String,
-}
-
-impl Backup {
-    fn spawn(mut cmd: Command, log: PathBuf) -> Backup {
-        let file = fs::File::create(&log).unwrap();
-        cmd.stderr(file);
-        let child = cmd.spawn().unwrap();
-        Backup {
-            child: Some(child),
-            log,
-        }
-    }
-
-    fn pid(&self) -> libc::pid_t {
-        self.child.as_ref().map_or(0, |c| c.id() as libc::pid_t)
-    }
-
-    fn stderr(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn has_exited(&mut self) -> bool {
-        match self.child.as_mut() {
-            Some(child) => child.try_wait().unwrap().is_some(),
-            None => true,
-        }
-    }
-
-    /// Waits until the log has a line for which `accept` is true; panics (with the log) if
-    /// the backup ends or `timeout` passes first. Returns that line.
-    fn wait_for_line(&mut self, timeout: Duration, accept: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let text = self.stderr();
-            if let Some(line) = text.lines().find(|l| accept(l)) {
-                return line.to_string();
-            }
-            assert!(
-                !self.has_exited(),
-                "the backup ended before the expected point:\n{text}"
-            );
-            assert!(
-                Instant::now() < deadline,
-                "the backup did not reach the expected point within {timeout:?}:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Waits for the end; a backup still running after `limit` is killed and is a failure.
-    fn wait(mut self, limit: Duration) -> Ended {
-        let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                break status;
-            }
-            if Instant::now() >= deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!(
-                    "hotbackup hung: still running {limit:?} after the fault; killed. Log:\n{}",
-                    self.stderr()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Ended {
-            status,
-            stderr: self.stderr(),
-        }
-    }
-}
-
-impl Drop for Backup {
-    fn drop(&mut self) {
-        // A failing test must not leave a backup running against a server being removed.
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-/// Runs a backup to its end.
-fn run_backup(cmd: Command, dir: &Path, name: &str) -> Ended {
-    Backup::spawn(cmd, dir.join(format!("{name}.stderr"))).wait(BACKUP_LIMIT)
-}
 
 /// The failure contract: exit `code`, every needle in the FATAL ERROR message, no panic, and
 /// no completion mark in `target`.
@@ -219,18 +105,6 @@ fn entries(dir: &Path) -> Vec<String> {
     names
 }
 
-/// `n` small InnoDB tables `db.t00`…: with `--throttle=1` each takes about a second to copy.
-fn create_small_tables(server: &TestServer, db: &str, n: usize) {
-    let mut sql = format!("CREATE DATABASE {db};");
-    for i in 0..n {
-        sql.push_str(&format!(
-            "CREATE TABLE {db}.t{i:02} (id INT PRIMARY KEY, v VARCHAR(200)) ENGINE=InnoDB;\
-             INSERT INTO {db}.t{i:02} VALUES (1, REPEAT('x', 200)), (2, 'y');"
-        ));
-    }
-    server.exec(&sql).unwrap();
-}
-
 /// Case 1: nothing listens on the socket.
 #[test]
 fn server_not_running_exits_3_naming_the_socket() {
@@ -241,6 +115,7 @@ fn server_not_running_exits_3_naming_the_socket() {
         backup_command(&socket, &target, "root", &[]),
         dir.path(),
         "nosrv",
+        BACKUP_LIMIT,
     );
     assert_failed(
         &ended,
@@ -272,6 +147,7 @@ fn refused_login_exits_3_naming_the_user() {
         backup_command(server.socket_path(), &target, "bk", &["--password=wrong"]),
         dir.path(),
         "wrong-password",
+        BACKUP_LIMIT,
     );
     assert_failed(
         &ended,
@@ -286,6 +162,7 @@ fn refused_login_exits_3_naming_the_user() {
         backup_command(server.socket_path(), &target, "nosuchuser", &[]),
         dir.path(),
         "unknown-user",
+        BACKUP_LIMIT,
     );
     assert_failed(
         &ended,
@@ -301,6 +178,7 @@ fn refused_login_exits_3_naming_the_user() {
         backup_command(server.socket_path(), &target, "bk", &["--password=x"]),
         dir.path(),
         "right-password",
+        BACKUP_LIMIT,
     );
     assert!(
         ended.status.success() && target.join(CHECKPOINTS).exists(),
@@ -338,6 +216,7 @@ fn missing_privileges_exit_1_before_copying() {
         ),
         dir.path(),
         "usage-only",
+        BACKUP_LIMIT,
     );
     // SHOW GRANTS is quoted in the message, but never the password hash it shows.
     let hash: String = server.query_one("SELECT PASSWORD('Us4ge-pw')").unwrap();
@@ -376,6 +255,7 @@ fn missing_privileges_exit_1_before_copying() {
         backup_command(server.socket_path(), &target, "no_binlog", &[]),
         dir.path(),
         "no-binlog-monitor",
+        BACKUP_LIMIT,
     );
     let message = assert_failed(
         &ended,
@@ -414,6 +294,7 @@ fn missing_privileges_exit_1_before_copying() {
         ),
         dir.path(),
         "usage-only-no-lock",
+        BACKUP_LIMIT,
     );
     assert!(
         ended.status.success() && target.join(CHECKPOINTS).exists(),
@@ -444,6 +325,7 @@ fn unusable_target_exits_7_untouched() {
         backup_command(server.socket_path(), &target, "root", &[]),
         dir.path(),
         "not-empty",
+        BACKUP_LIMIT,
     );
     assert_failed(
         &ended,
@@ -469,6 +351,7 @@ fn unusable_target_exits_7_untouched() {
         backup_command(server.socket_path(), &target, "root", &[]),
         dir.path(),
         "a-file",
+        BACKUP_LIMIT,
     );
     assert_failed(
         &ended,
@@ -616,8 +499,7 @@ fn disk_full_exits_6_naming_the_file() {
         let ended = run_backup(
             backup_command(server.socket_path(), &target, "root", &[]),
             dir.path(),
-            name,
-        );
+            name, BACKUP_LIMIT);
         let message = assert_failed(
             &ended,
             EXIT_IO,

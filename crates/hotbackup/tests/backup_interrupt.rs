@@ -9,11 +9,14 @@
 //!   `LOCK TABLES` holder makes `BACKUP STAGE START` time out, a running statement makes the
 //!   startup wait give up, both with exit 1 before anything is copied.
 
+mod common;
+
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::Path;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
+use common::{backup_command, create_small_tables, run_backup, Backup, Ended};
 use testkit::mysql::prelude::Queryable;
 use testkit::{TestDir, TestServer};
 
@@ -23,87 +26,6 @@ const EXIT_CONNECTION: i32 = 3;
 
 /// The documented bound: `SERVER_SILENCE` (30 s) + ping interval + cleanup.
 const FROZEN_BOUND: Duration = Duration::from_secs(38);
-
-fn backup_command(socket: &Path, target: &Path, extra: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotbackup"));
-    cmd.arg("--no-defaults")
-        .arg("--backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .arg(format!("--socket={}", socket.display()))
-        .arg("--user=root")
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    cmd
-}
-
-/// A running backup with its stderr in a file; killed on drop.
-struct Backup {
-    child: Option<Child>,
-    log: PathBuf,
-}
-
-impl Backup {
-    fn spawn(mut cmd: Command, log: PathBuf) -> Backup {
-        cmd.stderr(fs::File::create(&log).unwrap());
-        Backup {
-            child: Some(cmd.spawn().unwrap()),
-            log,
-        }
-    }
-
-    fn stderr(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    fn pid(&self) -> libc::pid_t {
-        self.child.as_ref().map_or(0, |c| c.id() as libc::pid_t)
-    }
-
-    /// Waits for a log line containing `needle`.
-    fn wait_for(&mut self, needle: &str, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let text = self.stderr();
-            if text.contains(needle) {
-                return;
-            }
-            let exited = self.child.as_mut().unwrap().try_wait().unwrap().is_some();
-            assert!(!exited, "the backup ended before {needle:?}:\n{text}");
-            assert!(
-                Instant::now() < deadline,
-                "no {needle:?} within {timeout:?}:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
-
-    /// Waits for the end (killing it after `limit`): status, stderr.
-    fn wait(mut self, limit: Duration) -> (ExitStatus, String) {
-        let mut child = self.child.take().unwrap();
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return (status, self.stderr());
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("the backup hung for {limit:?}:\n{}", self.stderr());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for Backup {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
 
 /// SIGSTOPs a server; SIGCONT on drop, so that a failing test never leaves it stopped.
 struct Frozen(libc::pid_t);
@@ -149,28 +71,17 @@ fn assert_no_temp_files(dir: &Path) {
     }
 }
 
-fn small_tables(server: &TestServer, db: &str, n: usize) {
-    let mut sql = format!("CREATE DATABASE IF NOT EXISTS {db};");
-    for i in 0..n {
-        sql.push_str(&format!(
-            "CREATE TABLE {db}.t{i:02} (id INT PRIMARY KEY, v VARCHAR(200)) ENGINE=InnoDB;\
-             INSERT INTO {db}.t{i:02} VALUES (1, REPEAT('x', 200));"
-        ));
-    }
-    server.exec(&sql).unwrap();
-}
-
 #[test]
 fn frozen_server_at_block_ddl_fails_with_exit_3_within_the_bound() {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
     let server = mariadb.server().name("ifrozen").start().unwrap();
-    small_tables(&server, "d", 4);
+    create_small_tables(&server, "d", 4);
     let dir = TestDir::new("interrupt-frozen").unwrap();
     let target = dir.path().join("bk");
     let mut backup = Backup::spawn(
-        backup_command(server.socket_path(), &target, &["--throttle=1"]),
+        backup_command(server.socket_path(), &target, "root", &["--throttle=1"]),
         dir.path().join("frozen.stderr"),
     );
     // Once BACKUP STAGE START is held (the Aria logs are copied right after it), a DDL that
@@ -186,7 +97,7 @@ fn frozen_server_at_block_ddl_fails_with_exit_3_within_the_bound() {
     std::thread::sleep(Duration::from_millis(300));
     let frozen = Frozen::freeze(&server);
     let stopped = Instant::now();
-    let (status, stderr) = backup.wait(Duration::from_secs(120));
+    let Ended { status, stderr } = backup.wait(Duration::from_secs(120));
     let took = stopped.elapsed();
     drop(frozen);
     let _ = blocker.join();
@@ -217,39 +128,7 @@ fn sigterm_on_a_replica_restarts_the_sql_thread_and_leaves_no_temp_file() {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let primary = mariadb
-        .server()
-        .name("iprimary")
-        .binlog(true)
-        .server_id(1)
-        .tcp_port(port)
-        .start()
-        .unwrap();
-    let replica = mariadb
-        .server()
-        .name("ireplica")
-        .binlog(true)
-        .server_id(2)
-        .start()
-        .unwrap();
-    let start: String = primary
-        .query_one("SELECT @@GLOBAL.gtid_binlog_pos")
-        .unwrap();
-    primary
-        .exec(
-            "CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY 'replpw'; \
-             GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'",
-        )
-        .unwrap();
-    replica
-        .exec(&format!(
-            "SET GLOBAL gtid_slave_pos = '{start}'; CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={port}, MASTER_USER='repl', MASTER_PASSWORD='replpw', MASTER_CONNECT_RETRY=1, MASTER_USE_GTID=slave_pos; START SLAVE"
-        ))
-        .unwrap();
+    let (_primary, replica, _) = common::primary_and_replica(&mariadb, "i");
     // One large table on the replica only: copying it with --throttle=1 (one 640-page batch
     // per second) takes longer than the stopper's grace, so the process is ended by it.
     replica
@@ -281,6 +160,7 @@ fn sigterm_on_a_replica_restarts_the_sql_thread_and_leaves_no_temp_file() {
         backup_command(
             replica.socket_path(),
             &target,
+            "root",
             &["--safe-slave-backup", "--throttle=1"],
         ),
         dir.path().join("replica.stderr"),
@@ -293,7 +173,7 @@ fn sigterm_on_a_replica_restarts_the_sql_thread_and_leaves_no_temp_file() {
     // SAFETY: kill(2) on our own child.
     assert_eq!(unsafe { libc::kill(backup.pid(), libc::SIGTERM) }, 0);
     let signalled = Instant::now();
-    let (status, stderr) = backup.wait(Duration::from_secs(60));
+    let Ended { status, stderr } = backup.wait(Duration::from_secs(60));
     let took = signalled.elapsed();
     assert!(
         took < Duration::from_secs(5),
@@ -317,7 +197,7 @@ fn startup_wait_timeout_bounds_backup_stage_start() {
         return;
     };
     let server = mariadb.server().name("istartup").start().unwrap();
-    small_tables(&server, "d", 1);
+    create_small_tables(&server, "d", 1);
     let dir = TestDir::new("interrupt-startup").unwrap();
 
     // mariadb-backup's backup_lock_wait_timeout.test: LOCK TABLES ... WRITE held by an idle
@@ -327,11 +207,17 @@ fn startup_wait_timeout_bounds_backup_stage_start() {
     holder.query_drop("LOCK TABLES d.t00 WRITE").unwrap();
     let target = dir.path().join("locked");
     let started = Instant::now();
-    let (status, stderr) = Backup::spawn(
-        backup_command(server.socket_path(), &target, &["--ftwrl-wait-timeout=1"]),
-        dir.path().join("locked.stderr"),
-    )
-    .wait(Duration::from_secs(60));
+    let Ended { status, stderr } = run_backup(
+        backup_command(
+            server.socket_path(),
+            &target,
+            "root",
+            &["--ftwrl-wait-timeout=1"],
+        ),
+        dir.path(),
+        "locked",
+        Duration::from_secs(60),
+    );
     assert!(started.elapsed() < Duration::from_secs(20), "{stderr}");
     assert_fatal(
         status,
@@ -349,11 +235,17 @@ fn startup_wait_timeout_bounds_backup_stage_start() {
     let sleeping = std::thread::spawn(move || sleeper.query_drop("SELECT SLEEP(6)"));
     std::thread::sleep(Duration::from_millis(300));
     let target = dir.path().join("busy");
-    let (status, stderr) = Backup::spawn(
-        backup_command(server.socket_path(), &target, &["--startup-wait-timeout=2"]),
-        dir.path().join("busy.stderr"),
-    )
-    .wait(Duration::from_secs(60));
+    let Ended { status, stderr } = run_backup(
+        backup_command(
+            server.socket_path(),
+            &target,
+            "root",
+            &["--startup-wait-timeout=2"],
+        ),
+        dir.path(),
+        "busy",
+        Duration::from_secs(60),
+    );
     assert_fatal(
         status,
         &stderr,
@@ -366,11 +258,17 @@ fn startup_wait_timeout_bounds_backup_stage_start() {
 
     // Nothing in the way: the same option lets the backup through.
     let target = dir.path().join("free");
-    let (status, stderr) = Backup::spawn(
-        backup_command(server.socket_path(), &target, &["--startup-wait-timeout=2"]),
-        dir.path().join("free.stderr"),
-    )
-    .wait(Duration::from_secs(120));
+    let Ended { status, stderr } = run_backup(
+        backup_command(
+            server.socket_path(),
+            &target,
+            "root",
+            &["--startup-wait-timeout=2"],
+        ),
+        dir.path(),
+        "free",
+        Duration::from_secs(120),
+    );
     assert!(status.success(), "{stderr}");
     assert!(target.join(CHECKPOINTS).exists());
 }

@@ -12,11 +12,13 @@
 //!   complete backup) without the privilege; `--slave-info` without SLAVE MONITOR fails
 //!   before anything is copied.
 
+mod common;
+
 use std::fs;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{backup_command, change_master, hotbackup, primary_and_replica, Backup};
 use testkit::mysql::prelude::Queryable;
 use testkit::{TestDir, TestServer, Tool, WriteLoad, WriteLoadOptions};
 
@@ -26,10 +28,6 @@ const EXIT_FAILURE: i32 = 1;
 
 /// Longest a backup here may take before the test calls it a hang.
 const BACKUP_LIMIT: Duration = Duration::from_secs(90);
-
-fn hotbackup() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_hotbackup"))
-}
 
 /// How a backup ended.
 struct Ended {
@@ -66,45 +64,12 @@ impl Ended {
 /// `hotbackup --no-defaults --backup --target-dir=<target> --socket=... --user=<user> <extra>`,
 /// killed (and failed) after [`BACKUP_LIMIT`].
 fn backup(server: &TestServer, target: &Path, user: &str, extra: &[&str]) -> Ended {
-    let log = target.with_extension("stderr");
-    let file = fs::File::create(&log).unwrap();
-    let mut child = Command::new(hotbackup())
-        .arg("--no-defaults")
-        .arg("--backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .arg(format!("--socket={}", server.socket_path().display()))
-        .arg(format!("--user={user}"))
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(file)
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + BACKUP_LIMIT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "the backup hung for {BACKUP_LIMIT:?}:\n{}",
-                fs::read_to_string(&log).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let cmd = backup_command(server.socket_path(), target, user, extra);
+    let ended = Backup::spawn(cmd, target.with_extension("stderr")).wait(BACKUP_LIMIT);
     Ended {
-        code: status.code(),
-        stderr: fs::read_to_string(&log).unwrap_or_default(),
+        code: ended.status.code(),
+        stderr: ended.stderr,
     }
-}
-
-/// A free TCP port on 127.0.0.1 (bound and released; good enough for a test).
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
 }
 
 /// A column of `SHOW SLAVE STATUS`, by name.
@@ -150,57 +115,12 @@ fn wait_caught_up(primary: &TestServer, replica: &TestServer) {
     );
 }
 
-/// `CHANGE MASTER TO` the primary at 127.0.0.1:`port` as the `repl` user.
-fn change_master(port: u16) -> String {
-    format!(
-        "CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT={port}, MASTER_USER='repl', MASTER_PASSWORD='replpw', MASTER_CONNECT_RETRY=1"
-    )
-}
-
-/// A primary (binlog, TCP) with a mixed schema and a GTID replica of it.
-fn primary_and_replica(mariadb: &testkit::MariaDb) -> (TestServer, TestServer, u16) {
-    let port = free_port();
-    let primary = mariadb
-        .server()
-        .name("primary")
-        .binlog(true)
-        .server_id(1)
-        .tcp_port(port)
-        .start()
-        .unwrap();
-    let replica = mariadb
-        .server()
-        .name("replica")
-        .binlog(true)
-        .server_id(2)
-        .start()
-        .unwrap();
-    // The replica starts from the primary's position now: what install-db wrote is not
-    // replayed (the replica has it already).
-    let start: String = primary
-        .query_one("SELECT @@GLOBAL.gtid_binlog_pos")
-        .unwrap();
-    replica
-        .exec(&format!(
-            "SET GLOBAL gtid_slave_pos = '{start}'; {}, MASTER_USE_GTID=slave_pos; START SLAVE",
-            change_master(port)
-        ))
-        .unwrap();
-    primary
-        .exec(
-            "CREATE USER 'repl'@'127.0.0.1' IDENTIFIED BY 'replpw'; \
-             GRANT REPLICATION SLAVE ON *.* TO 'repl'@'127.0.0.1'",
-        )
-        .unwrap();
-    (primary, replica, port)
-}
-
 #[test]
 fn replica_backup_with_slave_info_and_safe_slave_backup() {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
-    let (primary, replica, port) = primary_and_replica(&mariadb);
+    let (primary, replica, port) = primary_and_replica(&mariadb, "");
     let schema = testkit::create_mixed_schema(&primary, "shop", 300).unwrap();
     wait_caught_up(&primary, &replica);
     assert_sql_thread_running(&replica, "setup");

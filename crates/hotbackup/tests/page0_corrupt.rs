@@ -8,11 +8,13 @@
 //! writes to `t` afterwards, so the server never rewrites page 0 during the test, and its
 //! clean copy in the buffer pool keeps the server itself running.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
+use common::backup_command;
 use testkit::TestDir;
 
 const EXIT_SOURCE_CORRUPT: i32 = 4;
@@ -20,15 +22,7 @@ const EXIT_SOURCE_CORRUPT: i32 = 4;
 const FSP_SPACE_FLAGS_AT: u64 = 54;
 
 fn backup(socket: &Path, target: &Path, extra: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hotbackup"))
-        .arg("--no-defaults")
-        .arg("--backup")
-        .arg(format!("--target-dir={}", target.display()))
-        .arg(format!("--socket={}", socket.display()))
-        .arg("--user=root")
-        .args(extra)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
+    let out = backup_command(socket, target, "root", extra)
         .output()
         .unwrap();
     (

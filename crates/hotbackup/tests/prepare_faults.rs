@@ -1,5 +1,5 @@
 //! `hotbackup --prepare` on damaged and interrupted backups (the real 4k sample of
-//! `shared/testdata/redo`): a corrupt page the log reads is exit 8 naming the file,
+//! `testdata/redo`): a corrupt page the log reads is exit 8 naming the file,
 //! space and page, with the backup as it was (DDL markers and the files they name
 //! included: a `.new`, a `.ren` swap); a prepare killed at a page write (whole
 //! or torn) and run again gives the bytes of an uninterrupted prepare.
@@ -8,40 +8,16 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-fn shared() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    assert!(
-        p.join("testdata/redo").is_dir(),
-        "the shared test data is missing: expected {}",
-        p.display()
-    );
-    p
-}
-
-static SEQ: AtomicUsize = AtomicUsize::new(0);
+use testkit::{differing_files, file_snapshot};
 
 /// The 4k sample before prepare in a fresh directory, as the backup left it: its DDL
 /// marker `w/t_small.new` (a table created during the backup) not yet in place.
 fn sample(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "hotbackup-prepare-faults-{}-{}-{tag}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    let tgz = shared().join("testdata/redo/backup4k_small_before_prepare.tgz");
-    let st = Command::new("tar")
-        .arg("xzf")
-        .arg(&tgz)
-        .arg("-C")
-        .arg(&dir)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    dir
+    testkit::extract_redo_sample(
+        "backup4k_small_before_prepare.tgz",
+        &format!("pfaults-{tag}"),
+    )
 }
 
 fn run_prepare(dir: &Path, crash: Option<&str>) -> Output {
@@ -55,43 +31,17 @@ fn run_prepare(dir: &Path, crash: Option<&str>) -> Output {
     cmd.output().unwrap()
 }
 
-fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
-fn differing(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
-    let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    names
-        .into_iter()
-        .filter(|n| a.get(*n) != b.get(*n))
-        .cloned()
-        .collect()
-}
-
 /// The sample prepared without interruption.
 fn reference() -> (BTreeMap<String, Vec<u8>>, BTreeMap<String, Vec<u8>>) {
     let dir = sample("reference");
-    let before = files(&dir);
+    let before = file_snapshot(&dir);
     let out = run_prepare(&dir, None);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let after = files(&dir);
+    let after = file_snapshot(&dir);
     fs::remove_dir_all(&dir).unwrap();
     (before, after)
 }
@@ -131,14 +81,11 @@ fn corrupt_page_case(name: &str, changed: &[usize], after: &BTreeMap<String, Vec
         let mut b = fs::read(&path).unwrap();
         b[page * 4096 + 2000] ^= 0xFF;
         fs::write(&path, &b).unwrap();
-        let damaged = files(&dir);
+        let damaged = file_snapshot(&dir);
         let out = run_prepare(&dir, None);
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.status.success() {
-            assert!(
-                differing(&after, &files(&dir)).is_empty(),
-                "swap {swap}: rebuilt page {page}"
-            );
+            testkit::assert_same_files(&after, &dir, &format!("swap {swap}: rebuilt page {page}"));
         } else {
             assert_eq!(out.status.code(), Some(8), "{stderr}");
             assert!(
@@ -149,9 +96,9 @@ fn corrupt_page_case(name: &str, changed: &[usize], after: &BTreeMap<String, Vec
                 "{stderr}"
             );
             assert!(
-                differing(&damaged, &files(&dir)).is_empty(),
+                differing_files(&damaged, &file_snapshot(&dir)).is_empty(),
                 "swap {swap}: a failed prepare changed the backup: {:?}",
-                differing(&damaged, &files(&dir))
+                differing_files(&damaged, &file_snapshot(&dir))
             );
             refused = true;
         }
@@ -182,12 +129,7 @@ fn killed_prepare_reruns_to_identical_bytes() {
         let stderr = String::from_utf8_lossy(&again.stderr);
         assert!(again.status.success(), "{crash}: re-run: {stderr}");
         assert!(stderr.contains("interrupted prepare"), "{crash}: {stderr}");
-        let now = files(&dir);
-        assert!(
-            differing(&expected, &now).is_empty(),
-            "{crash}: {:?}",
-            differing(&expected, &now)
-        );
+        testkit::assert_same_files(&expected, &dir, crash);
         fs::remove_dir_all(&dir).unwrap();
     }
 }

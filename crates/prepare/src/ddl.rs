@@ -229,21 +229,12 @@ mod tests {
     use super::*;
     use std::collections::BTreeMap;
     use std::path::PathBuf;
-    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use crate::progress::NoProgress;
 
-    static SEQ: AtomicUsize = AtomicUsize::new(0);
-
+    /// A fresh directory; each test removes it at its end.
     fn tmpdir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!(
-            "hotbackup-ddl-{}-{}",
-            std::process::id(),
-            SEQ.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(&d).unwrap();
-        d
+        testkit::TestDir::new("ddl").unwrap().into_path()
     }
 
     /// A page 0 head carrying `id` in both space id fields (flags 0x15: 16k, full_crc32).

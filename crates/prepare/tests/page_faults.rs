@@ -11,14 +11,15 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use common::{all_files, as_taken, differing, phys_page_size, sample, Recorder};
+use common::{as_taken, phys_page_size, sample, Recorder};
 use prepare::{prepare, CrashPoint, PrepareError, PrepareOptions, PrepareSummary, JOURNAL};
+use testkit::{differing_files, file_snapshot};
 
 /// The sample prepared without interruption: (all files, summary).
 fn reference(options: &PrepareOptions) -> (BTreeMap<String, Vec<u8>>, PrepareSummary) {
     let dir = sample("reference");
     let s = prepare(&dir, options, &Recorder::default()).unwrap();
-    let files = all_files(&dir);
+    let files = file_snapshot(&dir);
     fs::remove_dir_all(&dir).unwrap();
     (files, s)
 }
@@ -68,7 +69,7 @@ fn corrupt_page_the_log_reads_fails_and_leaves_the_directory_as_it_was() {
     let options = PrepareOptions::default();
     let (after, _) = reference(&options);
     let probe = sample("probe");
-    let before = all_files(&probe);
+    let before = file_snapshot(&probe);
     fs::remove_dir_all(&probe).unwrap();
     let (changed, _) = changed_and_untouched(&before, &after);
     assert!(changed.len() > 100, "pages changed: {}", changed.len());
@@ -87,7 +88,7 @@ fn corrupt_page_the_log_reads_fails_and_leaves_the_directory_as_it_was() {
         let file = as_taken_name(name);
         let phys = phys_page_size(&before[name]);
         damage(&dir.join(file), *page_no, phys);
-        let damaged = all_files(&dir);
+        let damaged = file_snapshot(&dir);
         assert!(damaged.contains_key("w/t_small.new"));
         match prepare(&dir, &options, &Recorder::default()) {
             Err(err @ PrepareError::CorruptPage { .. }) => {
@@ -110,20 +111,18 @@ fn corrupt_page_the_log_reads_fails_and_leaves_the_directory_as_it_was() {
                         && msg.contains("take a new backup"),
                     "{msg}"
                 );
-                let now = all_files(&dir);
-                assert!(
-                    differing(&damaged, &now).is_empty(),
-                    "{name} page {page_no}: a refused prepare changed {:?}",
-                    differing(&damaged, &now)
+                testkit::assert_same_files(
+                    &damaged,
+                    &dir,
+                    &format!("{name} page {page_no}: a refused prepare changed"),
                 );
             }
             Ok(_) => {
                 // Rebuilt from the log without reading it.
-                let now = all_files(&dir);
-                assert!(
-                    differing(&after, &now).is_empty(),
-                    "{name} page {page_no}: rebuilt page, result differs: {:?}",
-                    differing(&after, &now)
+                testkit::assert_same_files(
+                    &after,
+                    &dir,
+                    &format!("{name} page {page_no}: rebuilt page, result differs"),
                 );
             }
             Err(e) => panic!("{name} page {page_no}: {e}"),
@@ -164,17 +163,16 @@ fn swap_with_a_corrupt_page_fails_and_leaves_the_directory_as_it_was() {
     let (after, s) = reference(&options);
     let expected = swapped(&after);
     let probe = sample("probe");
-    let before = all_files(&probe);
+    let before = file_snapshot(&probe);
     fs::remove_dir_all(&probe).unwrap();
 
     // Undamaged: the swap and the .new are applied and the pages follow their space.
     let dir = swap_sample("swap");
     prepare(&dir, &options, &Recorder::default()).unwrap();
-    let now = all_files(&dir);
-    assert!(
-        differing(&expected, &now).is_empty(),
-        "{:?}",
-        differing(&expected, &now)
+    testkit::assert_same_files(
+        &expected,
+        &dir,
+        "the swap and the .new applied, result differs",
     );
     fs::remove_dir_all(&dir).unwrap();
 
@@ -190,7 +188,7 @@ fn swap_with_a_corrupt_page_fails_and_leaves_the_directory_as_it_was() {
     for &page_no in of_dyn.iter().step_by((of_dyn.len() / 6).max(1)) {
         let dir = swap_sample("swap-corrupt");
         damage(&dir.join("w/t_dyn.ibd"), page_no, 4096);
-        let damaged = all_files(&dir);
+        let damaged = file_snapshot(&dir);
         match prepare(&dir, &options, &Recorder::default()) {
             Err(err @ PrepareError::CorruptPage { .. }) => {
                 let msg = err.to_string();
@@ -198,21 +196,19 @@ fn swap_with_a_corrupt_page_fails_and_leaves_the_directory_as_it_was() {
                     msg.contains("t_dyn.ibd") && msg.contains(&format!("page {page_no} of")),
                     "{msg}"
                 );
-                let now = all_files(&dir);
-                assert!(
-                    differing(&damaged, &now).is_empty(),
-                    "page {page_no}: a refused prepare changed {:?}",
-                    differing(&damaged, &now)
+                testkit::assert_same_files(
+                    &damaged,
+                    &dir,
+                    &format!("page {page_no}: a refused prepare changed"),
                 );
                 assert!(!dir.join(DDL_JOURNAL).exists());
                 refused = true;
             }
             Ok(_) => {
-                let now = all_files(&dir);
-                assert!(
-                    differing(&expected, &now).is_empty(),
-                    "page {page_no}: rebuilt page, result differs: {:?}",
-                    differing(&expected, &now)
+                testkit::assert_same_files(
+                    &expected,
+                    &dir,
+                    &format!("page {page_no}: rebuilt page, result differs"),
                 );
             }
             Err(e) => panic!("page {page_no}: {e}"),
@@ -265,13 +261,7 @@ fn ddl_plan_of_a_killed_prepare_is_finished_first() {
     prepare(&dir, &PrepareOptions::default(), &rec).unwrap();
     let events = rec.0.lock().unwrap().join("\n");
     assert!(events.contains("Renamed"), "{events}");
-    let now = all_files(&dir);
-    let expected = swapped(&after);
-    assert!(
-        differing(&expected, &now).is_empty(),
-        "{:?}",
-        differing(&expected, &now)
-    );
+    testkit::assert_same_files(&swapped(&after), &dir, "the swap applied, result differs");
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -279,18 +269,13 @@ fn ddl_plan_of_a_killed_prepare_is_finished_first() {
 fn missing_tablespace_fails_before_the_markers_are_applied() {
     let dir = swap_sample("missing");
     fs::remove_file(dir.join("w/t_zip.ibd")).unwrap();
-    let taken = all_files(&dir);
+    let taken = file_snapshot(&dir);
     let err = prepare(&dir, &PrepareOptions::default(), &Recorder::default()).unwrap_err();
     assert!(
         matches!(err, PrepareError::MissingTablespace { .. }),
         "{err}"
     );
-    let now = all_files(&dir);
-    assert!(
-        differing(&taken, &now).is_empty(),
-        "{:?}",
-        differing(&taken, &now)
-    );
+    testkit::assert_same_files(&taken, &dir, "a refused prepare changed");
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -299,7 +284,7 @@ fn corrupt_page_the_log_does_not_read_is_left_as_it_is() {
     let options = PrepareOptions::default();
     let (after, _) = reference(&options);
     let probe = sample("probe");
-    let before = all_files(&probe);
+    let before = file_snapshot(&probe);
     fs::remove_dir_all(&probe).unwrap();
     let (_, untouched) = changed_and_untouched(&before, &after);
     let (name, page_no) = untouched
@@ -311,8 +296,8 @@ fn corrupt_page_the_log_does_not_read_is_left_as_it_is() {
     damage(&dir.join(name), *page_no, phys);
     let damaged = fs::read(dir.join(name)).unwrap();
     prepare(&dir, &options, &Recorder::default()).unwrap();
-    let now = all_files(&dir);
-    assert_eq!(differing(&after, &now), vec![name.clone()]);
+    let now = file_snapshot(&dir);
+    assert_eq!(differing_files(&after, &now), vec![name.clone()]);
     let range = page_no * phys..(page_no + 1) * phys;
     assert_eq!(now[name][range.clone()], damaged[range], "never re-stamped");
     fs::remove_dir_all(&dir).unwrap();
@@ -362,11 +347,10 @@ fn crash_and_rerun_in(
     prepare(&dir, options, &rec).unwrap_or_else(|e| panic!("write {n} torn={torn}: re-run: {e}"));
     let events = rec.0.lock().unwrap().join("\n");
     assert!(events.contains("Journal"), "write {n}: {events}");
-    let now = all_files(&dir);
-    assert!(
-        differing(expected, &now).is_empty(),
-        "write {n} torn={torn}: differs from an uninterrupted prepare: {:?}",
-        differing(expected, &now)
+    testkit::assert_same_files(
+        expected,
+        &dir,
+        &format!("write {n} torn={torn}: differs from an uninterrupted prepare"),
     );
     fs::remove_dir_all(&dir).unwrap();
 }
@@ -440,7 +424,7 @@ fn untouched_page(free: bool) -> (String, u32, u32, BTreeMap<String, Vec<u8>>) {
     let options = PrepareOptions::default();
     let (after, _) = reference(&options);
     let probe = sample("probe");
-    let before = all_files(&probe);
+    let before = file_snapshot(&probe);
     fs::remove_dir_all(&probe).unwrap();
     let (_, untouched) = changed_and_untouched(&before, &after);
     let (name, page) = untouched
@@ -468,8 +452,8 @@ fn listed_corrupted_page_that_is_free_is_zeroed_and_the_list_removed() {
         "{events}"
     );
     assert!(!dir.join("innodb_corrupted_pages").exists());
-    let now = all_files(&dir);
-    assert_eq!(differing(&expected, &now), vec![name.clone()]);
+    let now = file_snapshot(&dir);
+    assert_eq!(differing_files(&expected, &now), vec![name.clone()]);
     let (t, e) = (&now[&name], &expected[&name]);
     let at = page as usize * 4096;
     assert!(t[at..at + 4096].iter().all(|&b| b == 0), "zeroed");
@@ -488,7 +472,7 @@ fn listed_corrupted_page_in_use_fails_and_stays_listed() {
     // As taken: `w/t_small.new` must still be there after the refusal.
     let dir = as_taken("listed-used");
     list_corrupted(&dir, &table, space, &format!("{page} {free}"));
-    let listed = all_files(&dir);
+    let listed = file_snapshot(&dir);
     let rec = Recorder::default();
     let err = prepare(&dir, &PrepareOptions::default(), &rec)
         .map(|_| rec.0.lock().unwrap().join("\n"))
@@ -503,11 +487,7 @@ fn listed_corrupted_page_in_use_fails_and_stays_listed() {
     );
     // Decided before the first write (the allocation bitmap is not changed by the
     // log): the directory, list included, is as it was.
-    assert!(
-        differing(&listed, &all_files(&dir)).is_empty(),
-        "{:?}",
-        differing(&listed, &all_files(&dir))
-    );
+    testkit::assert_same_files(&listed, &dir, "a refused prepare changed");
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -528,7 +508,7 @@ fn prepare_killed_mid_batch_with_many_journal_segments_reruns_to_identical_bytes
     let (expected, s) = reference(&options);
     let (plain, _) = reference(&PrepareOptions::default());
     assert!(
-        differing(&plain, &expected).is_empty(),
+        differing_files(&plain, &expected).is_empty(),
         "chunking changes nothing"
     );
     let total = 2 * s.pages_written;

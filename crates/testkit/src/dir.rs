@@ -1,5 +1,6 @@
 //! Temporary directories for servers and backups, removed on drop unless asked to keep them.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -63,6 +64,14 @@ impl TestDir {
         &self.path
     }
 
+    /// The directory, which from now on is the caller's to remove (for tests that remove
+    /// it themselves, or keep it to look at after a failure).
+    pub fn into_path(mut self) -> PathBuf {
+        let path = std::mem::take(&mut self.path);
+        std::mem::forget(self);
+        path
+    }
+
     /// Keeps the directory after drop regardless of the env var (e.g. for a failing test).
     pub fn keep(&mut self) {
         self.keep = true;
@@ -82,4 +91,53 @@ impl Drop for TestDir {
             );
         }
     }
+}
+
+/// Every file under `dir` (recursively), by its path relative to `dir`, with its contents:
+/// take one before and one after an operation and compare them with [`differing_files`].
+///
+/// # Panics
+/// If a directory or file cannot be read (a test helper: the panic names the path).
+pub fn file_snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&d).unwrap_or_else(|e| panic!("cannot list {}: {e}", d.display()));
+        for entry in entries {
+            let p = entry
+                .unwrap_or_else(|e| panic!("cannot list {}: {e}", d.display()))
+                .path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                let bytes = std::fs::read(&p)
+                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+                out.insert(rel, bytes);
+            }
+        }
+    }
+    out
+}
+
+/// The names present in only one of two [`file_snapshot`]s or with other contents, sorted.
+pub fn differing_files(
+    a: &BTreeMap<String, Vec<u8>>,
+    b: &BTreeMap<String, Vec<u8>>,
+) -> Vec<String> {
+    let names: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    names
+        .into_iter()
+        .filter(|n| a.get(*n) != b.get(*n))
+        .cloned()
+        .collect()
+}
+
+/// Panics unless the files under `dir` are exactly those of `expected` (a
+/// [`file_snapshot`]), with a message that starts with `what` and names the files that
+/// differ.
+pub fn assert_same_files(expected: &BTreeMap<String, Vec<u8>>, dir: &Path, what: &str) {
+    let differ = differing_files(expected, &file_snapshot(dir));
+    assert!(differ.is_empty(), "{what}: {differ:?}");
 }

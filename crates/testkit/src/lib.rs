@@ -16,7 +16,10 @@
 //!   handle; [`WriteLoad`] writes to them from a background thread while a backup runs;
 //!   [`Sysbench`] drives `sysbench oltp_read_write` for a bounded time.
 //! * [`TestDir`]: a temporary directory that is removed on drop unless
-//!   `HOTBACKUP_KEEP_TEST_DIRS=1`.
+//!   `HOTBACKUP_KEEP_TEST_DIRS=1`; [`file_snapshot`] and [`differing_files`] tell which
+//!   files an operation changed in a directory.
+//! * [`repo_dir`] finds the repository's `testdata/` and `tools/`;
+//!   [`extract_redo_sample`] unpacks a sample backup of `testdata/redo`.
 //!
 //! Typical use:
 //!
@@ -33,6 +36,7 @@
 mod binaries;
 mod data;
 mod dir;
+mod fixture;
 mod load;
 mod oracle;
 mod process;
@@ -45,7 +49,11 @@ pub use binaries::{
     ci_requires_mariadb, find_mariadb, find_sysbench, require_mariadb, require_sysbench, MariaDb,
 };
 pub use data::{create_mixed_schema, MixedSchema};
-pub use dir::{keep_test_dirs, TestDir, KEEP_TEST_DIRS_ENV, TEST_TMPDIR_ENV};
+pub use dir::{
+    assert_same_files, differing_files, file_snapshot, keep_test_dirs, TestDir, KEEP_TEST_DIRS_ENV,
+    TEST_TMPDIR_ENV,
+};
+pub use fixture::{extract_redo_sample, repo_dir};
 pub use load::{WriteLoad, WriteLoadOptions, WriteLoadStats};
 pub use oracle::{
     compare_prepared, copy_dir, data_files, read_binlog_info, replay_binlog, restore_and_verify,

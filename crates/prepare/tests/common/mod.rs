@@ -5,43 +5,13 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use prepare::{Event, Progress};
 
-pub fn repo() -> PathBuf {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    assert!(
-        p.join("testdata/redo").is_dir(),
-        "the repository's testdata/redo is missing under {}",
-        p.display()
-    );
-    p
-}
-
-static SEQ: AtomicUsize = AtomicUsize::new(0);
-
-/// Extracts a sample archive into a fresh directory.
+/// Extracts a sample archive of `testdata/redo` into a fresh directory.
 pub fn extract(archive: &str, tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "hotbackup-prepare-{}-{}-{tag}",
-        std::process::id(),
-        SEQ.fetch_add(1, Ordering::Relaxed)
-    ));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    let tgz = repo().join("testdata/redo").join(archive);
-    let st = Command::new("tar")
-        .arg("xzf")
-        .arg(&tgz)
-        .arg("-C")
-        .arg(&dir)
-        .status()
-        .expect("run tar");
-    assert!(st.success(), "tar xzf {} failed", tgz.display());
-    dir
+    testkit::extract_redo_sample(archive, &format!("prepare-{tag}"))
 }
 
 #[derive(Default)]
@@ -112,34 +82,6 @@ pub fn compare(ours: &Path, theirs: &Path) -> (usize, Vec<String>) {
         }
     }
     (pages, diffs)
-}
-
-/// Every file under `dir` (recursively) with its contents.
-pub fn all_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                out.insert(rel, fs::read(&p).unwrap());
-            }
-        }
-    }
-    out
-}
-
-/// Names of the files that differ between two snapshots of [`all_files`].
-pub fn differing(a: &BTreeMap<String, Vec<u8>>, b: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
-    let names: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    names
-        .into_iter()
-        .filter(|n| a.get(*n) != b.get(*n))
-        .cloned()
-        .collect()
 }
 
 /// The 4k sample before prepare with its one DDL marker (`w/t_small.new`) already

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 
@@ -11,16 +11,7 @@ use innodb::redo::{Decoder, EndOfLog, LogFile, MtrFormat, Step, START_OFFSET};
 use innodb::Lsn;
 use redo_tailer::{FileOp, FileOpFn, ServerLsnFn};
 
-/// The repository root (its `testdata/` and `tools/`).
-pub fn repo_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    assert!(
-        dir.join("testdata/redo/README.md").is_file(),
-        "redo samples missing: expected them in {}",
-        dir.display()
-    );
-    dir
-}
+pub use testkit::repo_dir;
 
 /// A gunzipped sample of `testdata/redo`.
 pub fn read_sample(name: &str) -> Vec<u8> {
