@@ -750,3 +750,52 @@ fn interrupted_backup_leaves_no_lock_and_no_mark() {
             .unwrap_or_else(|e| panic!("{name}: DDL blocked after the interrupted backup: {e}"));
     }
 }
+
+/// MyRocks data cannot be copied by hotbackup (mariadb-backup copies it by default): a server
+/// with a `#rocksdb` directory is refused before anything is written, and only
+/// `--skip-rocksdb-backup` takes a backup without it.
+#[test]
+fn myrocks_data_is_refused_unless_skipped() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let server = mariadb.server().name("frocks").start().unwrap();
+    let rocks = server.datadir().join("#rocksdb");
+    std::fs::create_dir_all(&rocks).unwrap();
+    std::fs::write(rocks.join("CURRENT"), "MANIFEST-000001\n").unwrap();
+    let dir = TestDir::new("faults-rocks").unwrap();
+
+    let target = dir.path().join("refused");
+    let ended = run_backup(
+        backup_command(server.socket_path(), &target, "root", &[]),
+        dir.path(),
+        "refused",
+        BACKUP_LIMIT,
+    );
+    assert_failed(
+        &ended,
+        EXIT_FAILURE,
+        &["MyRocks", "#rocksdb", "--skip-rocksdb-backup"],
+        &target,
+    );
+    assert!(
+        !target.exists(),
+        "nothing may be written: {}",
+        target.display()
+    );
+
+    let target = dir.path().join("skipped");
+    let ended = run_backup(
+        backup_command(
+            server.socket_path(),
+            &target,
+            "root",
+            &["--skip-rocksdb-backup"],
+        ),
+        dir.path(),
+        "skipped",
+        BACKUP_LIMIT,
+    );
+    assert_eq!(ended.status.code(), Some(0), "{}", ended.stderr);
+    assert!(target.join(CHECKPOINTS).exists());
+}

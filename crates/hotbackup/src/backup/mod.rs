@@ -126,6 +126,9 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         log.info("--galera-info is specified on the command line, but the server does not support Galera replication. Ignoring the option.");
     }
     let paths = server_paths(&vars)?;
+    if opts.rocksdb_backup {
+        refuse_myrocks(&mut main, &paths.datadir)?;
+    }
     if let Some(configured) = &opts.datadir {
         if canonical(configured) != canonical(&paths.datadir) {
             log.info(&format!(
@@ -772,6 +775,37 @@ fn copy_everything(
 
 /// The server's current InnoDB LSN; without InnoDB ([`innodb_off`]) the end of its log, which
 /// nothing writes: the start checkpoint's end.
+/// mariadb-backup copies MyRocks data by default; hotbackup cannot, so a server with the
+/// MyRocks engine loaded or a `#rocksdb` directory in its datadir is refused before anything
+/// is written, unless `--skip-rocksdb-backup` says to leave MyRocks out.
+fn refuse_myrocks(main: &mut Session, datadir: &Path) -> Result<(), Failure> {
+    let rows =
+        main.query_rows("SELECT SUPPORT FROM information_schema.ENGINES WHERE ENGINE = 'ROCKSDB'")?;
+    let loaded = rows
+        .iter()
+        .flatten()
+        .flatten()
+        .any(|s| s.eq_ignore_ascii_case("YES") || s.eq_ignore_ascii_case("DEFAULT"));
+    let dir = datadir.join("#rocksdb");
+    let has_files = std::fs::read_dir(&dir).is_ok_and(|mut d| d.next().is_some());
+    if loaded || has_files {
+        return Err(Failure::new(
+            Code::Failure,
+            format!(
+                "the server has MyRocks data ({}), which this version of hotbackup cannot back \
+                 up; mariadb-backup copies it by default. Back up with mariadb-backup, or pass \
+                 --skip-rocksdb-backup to take a backup without the MyRocks tables",
+                if loaded {
+                    "the ROCKSDB engine is loaded".to_string()
+                } else {
+                    format!("{} is not empty", dir.display())
+                }
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn server_lsn(
     ctx: &Context,
     main: &mut Session,

@@ -229,6 +229,7 @@ impl Engine {
             extra_lsndir: self.path(Opt::ExtraLsndir),
             no_lock: self.flag(Opt::NoLock),
             verbose: self.flag(Opt::Verbose),
+            rocksdb_backup: self.flag(Opt::RocksdbBackup),
             slave_info: self.flag(Opt::SlaveInfo),
             safe_slave_backup: self.flag(Opt::SafeSlaveBackup),
             safe_slave_backup_timeout_s: self.unsigned(Opt::SafeSlaveBackupTimeout),

@@ -239,6 +239,9 @@ pub struct Options {
     pub no_lock: bool,
     /// `-V`, `--verbose`: `>> log scanned up to (LSN)` at every stage of a backup.
     pub verbose: bool,
+    /// `--rocksdb-backup` (on unless `--skip-rocksdb-backup`): hotbackup cannot copy MyRocks
+    /// data, so a server with MyRocks is refused unless this is turned off.
+    pub rocksdb_backup: bool,
     /// `--slave-info`.
     pub slave_info: bool,
     /// `--safe-slave-backup`.

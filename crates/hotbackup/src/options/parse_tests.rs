@@ -108,6 +108,7 @@ fn field(o: &Options, name: &str) -> String {
         "extra-lsndir" => path(&o.extra_lsndir),
         "no-lock" => o.no_lock.to_string(),
         "verbose" => o.verbose.to_string(),
+        "rocksdb-backup" => o.rocksdb_backup.to_string(),
         "slave-info" => o.slave_info.to_string(),
         "safe-slave-backup" => o.safe_slave_backup.to_string(),
         "safe-slave-backup-timeout" => o.safe_slave_backup_timeout_s.to_string(),
