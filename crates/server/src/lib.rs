@@ -241,6 +241,18 @@ pub struct BinlogPosition {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Variables(pub BTreeMap<String, String>);
 
+impl<'a> FromIterator<(&'a str, &'a str)> for Variables {
+    /// Variables from (name, value) pairs, as tests and callers without a server build them.
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a str)>>(pairs: I) -> Variables {
+        Variables(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        )
+    }
+}
+
 impl Variables {
     /// The value of a variable, if the server has it.
     pub fn get(&self, name: &str) -> Option<&str> {

@@ -95,12 +95,7 @@ mod tests {
     use backup_meta::MetaFile;
 
     fn vars(pairs: &[(&str, &str)]) -> Variables {
-        Variables(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        )
+        pairs.iter().copied().collect()
     }
 
     #[test]

@@ -92,15 +92,9 @@ fn page_size_of(path: &Path) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn vars(pairs: &[(&str, &str)]) -> Variables {
-        Variables(
-            pairs
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect::<BTreeMap<_, _>>(),
-        )
+        pairs.iter().copied().collect()
     }
 
     fn no_options() -> Innodb {
