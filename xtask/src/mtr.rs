@@ -287,13 +287,67 @@ pub fn run(args: &[String]) -> Result<()> {
     let work = PathBuf::from(format!("/tmp/hotbackup-mtr-{}", std::process::id()));
     let bindir = work.join("bin");
     client_bindir(&hotbackup, &bindir)?;
-    let vardir = work.join("var");
-
     let not_run: Vec<&str> = expectations
         .iter()
         .filter(|(_, e)| matches!(e, Expect::NotRun(_)))
         .map(|(k, _)| k.as_str())
         .collect();
+    let log_path = root.join("target/mtr.log");
+    let mut log = std::fs::File::create(&log_path)?;
+    println!(
+        "running the mariabackup suite with {} as mariadb-backup",
+        hotbackup.display()
+    );
+    // mariadb-test-run.pl sometimes dies of SIGPIPE near the end of a run with many fast
+    // failures, leaving the last tests unrun: those are run again (up to twice), so that every
+    // listed test gets a result or the run fails.
+    let mut results: Vec<Result1> = Vec::new();
+    let mut wanted = args.tests.clone();
+    let mut killed = None;
+    for round in 0..3 {
+        let vardir = work.join(format!("var{round}"));
+        let (mut got, status) = run_once(&bindir, &vardir, &args, &wanted, &not_run, &mut log)?;
+        results.append(&mut got);
+        use std::os::unix::process::ExitStatusExt;
+        killed = status.signal();
+        let missing = unrun(&expectations, &results, &args.tests);
+        if killed.is_none() || missing.is_empty() {
+            killed = None;
+            break;
+        }
+        println!(
+            "mariadb-test-run.pl was killed by signal {} before it ran {}; running them again",
+            killed.unwrap_or(0),
+            missing.join(" ")
+        );
+        wanted = missing;
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    ensure!(
+        !results.is_empty(),
+        "mtr reported no result; its output is in {}",
+        log_path.display()
+    );
+    report(&expectations, &results, args.tests.is_empty())?;
+    ensure!(
+        killed.is_none(),
+        "mariadb-test-run.pl was killed by signal {killed:?} three times before it finished; its \
+         output is in {}",
+        log_path.display()
+    );
+    Ok(())
+}
+
+/// One run of mariadb-test-run.pl on `tests` (all when empty): its result lines, its status.
+fn run_once(
+    bindir: &Path,
+    vardir: &Path,
+    args: &Args,
+    tests: &[String],
+    not_run: &[&str],
+    log: &mut std::fs::File,
+) -> Result<(Vec<Result1>, std::process::ExitStatus)> {
+    use std::io::{BufRead, Write};
     let mut cmd = Command::new("perl");
     cmd.current_dir(SUITE_DIR).arg("mariadb-test-run.pl");
     if !not_run.is_empty() {
@@ -305,23 +359,15 @@ pub fn run(args: &[String]) -> Result<()> {
         .arg(format!("--parallel={}", args.parallel))
         .arg(format!("--testcase-timeout={}", args.timeout_min))
         .args(["--force", "--retry=0", "--max-test-fail=0"])
-        .args(&args.tests)
+        .args(tests)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    println!(
-        "running the mariabackup suite with {} as mariadb-backup (vardir {})",
-        hotbackup.display(),
-        vardir.display()
-    );
     let mut child = cmd.spawn().context("cannot start mariadb-test-run.pl")?;
     let stdout = child.stdout.take().expect("piped");
     let mut results = Vec::new();
-    let log_path = root.join("target/mtr.log");
-    let mut log = std::fs::File::create(&log_path)?;
-    use std::io::{BufRead, Write};
-    for line in std::io::BufReader::new(stdout).lines() {
-        let line = line?;
+    for line in std::io::BufReader::new(stdout).split(b'\n') {
+        let line = String::from_utf8_lossy(&line?).into_owned();
         writeln!(log, "{line}")?;
         if let Some(r) = parse_result_line(&line) {
             println!("{line}");
@@ -329,25 +375,34 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     let status = child.wait()?;
-    let _ = std::fs::remove_dir_all(&work);
-    ensure!(
-        !results.is_empty(),
-        "mtr reported no result (exit {status}); its output is in {}",
-        log_path.display()
-    );
     if !status.success() {
         println!("mariadb-test-run.pl exited with {status}");
     }
-    report(&expectations, &results, args.tests.is_empty())?;
-    // mtr exits 1 when tests fail; a signal means it did not finish the suite.
-    use std::os::unix::process::ExitStatusExt;
-    ensure!(
-        status.signal().is_none(),
-        "mariadb-test-run.pl was killed by signal {:?} before it finished; its output is in {}",
-        status.signal(),
-        log_path.display()
-    );
-    Ok(())
+    Ok((results, status))
+}
+
+/// The tests (names, for mtr's command line) that have no result yet: of `asked` when
+/// tests were named, else of the expectations file (except those kept out of the run).
+fn unrun(
+    expectations: &BTreeMap<String, Expect>,
+    results: &[Result1],
+    asked: &[String],
+) -> Vec<String> {
+    let listed: Vec<String> = if asked.is_empty() {
+        expectations
+            .iter()
+            .filter(|(_, e)| !matches!(e, Expect::NotRun(_)))
+            .map(|(k, _)| k.split(' ').next().unwrap_or(k).to_string())
+            .collect()
+    } else {
+        asked.to_vec()
+    };
+    let mut out: Vec<String> = listed
+        .into_iter()
+        .filter(|t| !results.iter().any(|r| &r.test == t))
+        .collect();
+    out.dedup();
+    out
 }
 
 fn report(
@@ -528,5 +583,24 @@ mod tests {
         }
         assert!(parse_expectations("x maybe\n").is_err());
         assert!(parse_expectations("x pass\nx pass\n").is_err());
+    }
+
+    #[test]
+    fn tests_mtr_did_not_run() {
+        let map = parse_expectations(
+            "a pass\nb 'x' pass\nb 'y' fails: z\nc skip\nd not-run: kills mtr\n",
+        )
+        .unwrap();
+        let ran = |t: &str| Result1 {
+            test: t.into(),
+            combination: None,
+            outcome: Outcome::Pass,
+        };
+        assert_eq!(unrun(&map, &[ran("a")], &[]), ["b", "c"]);
+        assert_eq!(
+            unrun(&map, &[ran("a"), ran("b"), ran("c")], &[]),
+            Vec::<String>::new()
+        );
+        assert_eq!(unrun(&map, &[ran("a")], &["a".into(), "c".into()]), ["c"]);
     }
 }
