@@ -299,28 +299,39 @@ pub fn run(args: &[String]) -> Result<()> {
         hotbackup.display()
     );
     // mariadb-test-run.pl sometimes dies of SIGPIPE near the end of a run with many fast
-    // failures, leaving the last tests unrun: those are run again (up to twice), so that every
-    // listed test gets a result or the run fails.
+    // failures, leaving the last tests unrun. Its --dry-run lists every (test, combination)
+    // first; what a run leaves without a result is run again (up to twice), and a combination
+    // that never gets a result fails the run.
+    let expected = dry_run(&bindir, &work.join("dry"), &args.tests, &not_run)?;
     let mut results: Vec<Result1> = Vec::new();
     let mut wanted = args.tests.clone();
-    let mut killed = None;
+    let mut missing = Vec::new();
     for round in 0..3 {
         let vardir = work.join(format!("var{round}"));
-        let (mut got, status) = run_once(&bindir, &vardir, &args, &wanted, &not_run, &mut log)?;
-        results.append(&mut got);
-        use std::os::unix::process::ExitStatusExt;
-        killed = status.signal();
-        let missing = unrun(&expectations, &results, &args.tests);
-        if killed.is_none() || missing.is_empty() {
-            killed = None;
+        let (got, status) = run_once(&bindir, &vardir, &args, &wanted, &not_run, &mut log)?;
+        for r in got {
+            if !results
+                .iter()
+                .any(|o| o.test == r.test && o.combination == r.combination)
+            {
+                results.push(r);
+            }
+        }
+        missing = expected
+            .iter()
+            .filter(|(t, c)| !results.iter().any(|r| &r.test == t && &r.combination == c))
+            .cloned()
+            .collect::<Vec<_>>();
+        if missing.is_empty() {
             break;
         }
+        let mut names: Vec<String> = missing.iter().map(|(t, _)| t.clone()).collect();
+        names.dedup();
         println!(
-            "mariadb-test-run.pl was killed by signal {} before it ran {}; running them again",
-            killed.unwrap_or(0),
-            missing.join(" ")
+            "mariadb-test-run.pl exited with {status} before it ran {}; running them again",
+            names.join(" ")
         );
-        wanted = missing;
+        wanted = names;
     }
     let _ = std::fs::remove_dir_all(&work);
     ensure!(
@@ -330,12 +341,65 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     report(&expectations, &results, args.tests.is_empty())?;
     ensure!(
-        killed.is_none(),
-        "mariadb-test-run.pl was killed by signal {killed:?} three times before it finished; its \
-         output is in {}",
+        missing.is_empty(),
+        "mtr never ran {} after three tries; its output is in {}",
+        missing
+            .iter()
+            .map(|(t, c)| match c {
+                Some(c) => format!("{t} '{c}'"),
+                None => t.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
         log_path.display()
     );
     Ok(())
+}
+
+/// Every (test, combination) mtr would run for `tests` (all when empty), from `--dry-run`.
+fn dry_run(
+    bindir: &Path,
+    vardir: &Path,
+    tests: &[String],
+    not_run: &[&str],
+) -> Result<Vec<(String, Option<String>)>> {
+    let mut cmd = Command::new("perl");
+    cmd.current_dir(SUITE_DIR).arg("mariadb-test-run.pl");
+    if !not_run.is_empty() {
+        cmd.arg(format!("--skip-test=^({})$", not_run.join("|")));
+    }
+    let out = cmd
+        .arg("--suite=mariabackup")
+        .arg("--dry-run")
+        .arg(format!("--vardir={}", vardir.display()))
+        .arg(format!("--client-bindir={}", bindir.display()))
+        .args(tests)
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot start mariadb-test-run.pl --dry-run")?;
+    let list: Vec<_> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(parse_dry_run_line)
+        .collect();
+    ensure!(
+        !list.is_empty(),
+        "mariadb-test-run.pl --dry-run listed no test (exit {})",
+        out.status
+    );
+    Ok(list)
+}
+
+/// `mariabackup.full_backup '32k'` → (`full_backup`, `Some("32k")`).
+fn parse_dry_run_line(line: &str) -> Option<(String, Option<String>)> {
+    let rest = line.trim().strip_prefix("mariabackup.")?;
+    if rest.contains(" [ ") {
+        return None;
+    }
+    Some(match rest.split_once(' ') {
+        Some((t, c)) => (t.to_string(), Some(c.trim().trim_matches('\'').to_string())),
+        None => (rest.to_string(), None),
+    })
 }
 
 /// One run of mariadb-test-run.pl on `tests` (all when empty): its result lines, its status.
@@ -379,30 +443,6 @@ fn run_once(
         println!("mariadb-test-run.pl exited with {status}");
     }
     Ok((results, status))
-}
-
-/// The tests (names, for mtr's command line) that have no result yet: of `asked` when
-/// tests were named, else of the expectations file (except those kept out of the run).
-fn unrun(
-    expectations: &BTreeMap<String, Expect>,
-    results: &[Result1],
-    asked: &[String],
-) -> Vec<String> {
-    let listed: Vec<String> = if asked.is_empty() {
-        expectations
-            .iter()
-            .filter(|(_, e)| !matches!(e, Expect::NotRun(_)))
-            .map(|(k, _)| k.split(' ').next().unwrap_or(k).to_string())
-            .collect()
-    } else {
-        asked.to_vec()
-    };
-    let mut out: Vec<String> = listed
-        .into_iter()
-        .filter(|t| !results.iter().any(|r| &r.test == t))
-        .collect();
-    out.dedup();
-    out
 }
 
 fn report(
@@ -586,21 +626,16 @@ mod tests {
     }
 
     #[test]
-    fn tests_mtr_did_not_run() {
-        let map = parse_expectations(
-            "a pass\nb 'x' pass\nb 'y' fails: z\nc skip\nd not-run: kills mtr\n",
-        )
-        .unwrap();
-        let ran = |t: &str| Result1 {
-            test: t.into(),
-            combination: None,
-            outcome: Outcome::Pass,
-        };
-        assert_eq!(unrun(&map, &[ran("a")], &[]), ["b", "c"]);
+    fn dry_run_lines() {
         assert_eq!(
-            unrun(&map, &[ran("a"), ran("b"), ran("c")], &[]),
-            Vec::<String>::new()
+            parse_dry_run_line("mariabackup.full_backup '32k'"),
+            Some(("full_backup".into(), Some("32k".into())))
         );
-        assert_eq!(unrun(&map, &[ran("a")], &["a".into(), "c".into()]), ["c"]);
+        assert_eq!(
+            parse_dry_run_line("mariabackup.aria_backup"),
+            Some(("aria_backup".into(), None))
+        );
+        assert_eq!(parse_dry_run_line("mariabackup.x   [ pass ]  12"), None);
+        assert_eq!(parse_dry_run_line("Collecting tests..."), None);
     }
 }
