@@ -55,7 +55,13 @@ fn a_long_statement_on_a_live_server_is_never_cut() {
     let started = Instant::now();
     let slept = session.query_value("SELECT SLEEP(5)").unwrap();
     assert_eq!(slept.as_deref(), Some("0"));
-    assert!(started.elapsed() >= Duration::from_secs(5));
+    // SLEEP() may end a few milliseconds early by the client's clock (seen under load in
+    // CI); "0" already says it was not interrupted.
+    assert!(
+        started.elapsed() >= Duration::from_millis(4500),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(watchdog.stopped(), None);
 }
 
