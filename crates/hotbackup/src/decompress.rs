@@ -116,13 +116,14 @@ fn plan(target: &Path, files: &[PathBuf]) -> Result<Vec<Job>, Failure> {
             return Err(Failure::new(
                 Code::Failure,
                 format!(
-                    "Error: invalid file name {shown}: mariadb-backup decompresses only names of \
-                     letters, digits and -.@/_# (rename it or decompress it with qpress)"
+                    "invalid file name {shown}: as mariadb-backup, --decompress takes only names \
+                     of letters, digits and -.@/_# (rename the file, or decompress it with qpress)"
                 ),
             ));
         }
-        let src = target.join(rel);
-        let dest = target.join(&shown[..shown.len() - SUFFIX.len()]);
+        let inner = rel.strip_prefix(".").unwrap_or(rel).to_string_lossy();
+        let src = target.join(&*inner);
+        let dest = target.join(&inner[..inner.len() - SUFFIX.len()]);
         for path in [dest.clone(), temp_path(&dest)] {
             if std::fs::symlink_metadata(&path).is_ok() {
                 return Err(Failure::new(
@@ -215,7 +216,8 @@ mod tests {
         std::fs::write(dir.join("db/t.ibd.qp"), b"").unwrap();
         let files = [PathBuf::from("./db/t.ibd.qp")];
         let jobs = plan(&dir, &files).unwrap();
-        assert_eq!(jobs[0].dest, dir.join("./db/t.ibd"));
+        assert_eq!(jobs[0].src, dir.join("db/t.ibd.qp"));
+        assert_eq!(jobs[0].dest, dir.join("db/t.ibd"));
         assert_eq!(jobs[0].shown, "./db/t.ibd.qp");
 
         std::fs::write(dir.join("db/t.ibd.hotbackup-decompress"), b"").unwrap();
@@ -234,7 +236,7 @@ mod tests {
         let e = plan(&dir, &[PathBuf::from("./a;b.qp")]).err().unwrap();
         assert_eq!(e.code, Code::Failure);
         assert!(
-            e.message.starts_with("Error: invalid file name ./a;b.qp"),
+            e.message.starts_with("invalid file name ./a;b.qp"),
             "{}",
             e.message
         );
