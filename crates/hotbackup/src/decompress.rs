@@ -29,8 +29,9 @@ use crate::options::{table::MAX_PARALLEL, Options};
 
 /// Suffix of the archives.
 const SUFFIX: &str = ".qp";
-/// Suffix of an output being written; only ever created by this module.
-const TEMP_SUFFIX: &str = ".hotbackup-decompress";
+/// An output being written is `.<name>.hotbackup-tmp` next to it: hotbackup's mark for its own
+/// temporary files, which `--copy-back` never copies and a later run may remove.
+const TEMP_MARK: &str = ".hotbackup-tmp";
 
 /// One archive and where its contents go.
 struct Job {
@@ -107,12 +108,12 @@ fn list(dir: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The jobs, after checking every name and that no output or temporary file exists.
+/// The jobs, after checking every name and that no output exists.
 fn plan(target: &Path, files: &[PathBuf]) -> Result<Vec<Job>, Failure> {
     let mut jobs = Vec::with_capacity(files.len());
     for rel in files {
         let shown = rel.to_string_lossy().into_owned();
-        if rel.to_str().is_none_or(|s| !name_is_safe(s)) {
+        if !rel.to_str().is_some_and(name_is_safe) {
             return Err(Failure::new(
                 Code::Failure,
                 format!(
@@ -124,17 +125,15 @@ fn plan(target: &Path, files: &[PathBuf]) -> Result<Vec<Job>, Failure> {
         let inner = rel.strip_prefix(".").unwrap_or(rel).to_string_lossy();
         let src = target.join(&*inner);
         let dest = target.join(&inner[..inner.len() - SUFFIX.len()]);
-        for path in [dest.clone(), temp_path(&dest)] {
-            if std::fs::symlink_metadata(&path).is_ok() {
-                return Err(Failure::new(
-                    Code::Io,
-                    format!(
-                        "{} already exists and is never overwritten (an earlier --decompress?): \
-                         remove it, or the .qp file, and run again; nothing was decompressed",
-                        path.display()
-                    ),
-                ));
-            }
+        if std::fs::symlink_metadata(&dest).is_ok() {
+            return Err(Failure::new(
+                Code::Io,
+                format!(
+                    "{} already exists and is never overwritten (an earlier --decompress?): \
+                     remove it, or the .qp file, and run again; nothing was decompressed",
+                    dest.display()
+                ),
+            ));
         }
         jobs.push(Job { src, dest, shown });
     }
@@ -148,9 +147,10 @@ fn name_is_safe(name: &str) -> bool {
 }
 
 fn temp_path(dest: &Path) -> PathBuf {
-    let mut name = dest.as_os_str().to_owned();
-    name.push(TEMP_SUFFIX);
-    PathBuf::from(name)
+    let mut name = std::ffi::OsString::from(".");
+    name.push(dest.file_name().unwrap_or_default());
+    name.push(TEMP_MARK);
+    dest.with_file_name(name)
 }
 
 /// Decompresses one archive: temporary file, fsync, rename without replacing, fsync of the
@@ -163,6 +163,13 @@ fn decompress_one(
 ) -> Result<(), Failure> {
     log.line(thread, &format!("decompressing {}", job.shown));
     let temp = temp_path(&job.dest);
+    // Left by a run that was killed while writing it.
+    match std::fs::remove_file(&temp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(io_failure("remove", &temp, e))
+        }
+        _ => {}
+    }
     qpress::decompress_file(&job.src, &temp).map_err(|e| match e {
         qpress::Error::Corrupt { offset, what } => Failure::new(
             Code::BackupCorrupt,
@@ -220,17 +227,13 @@ mod tests {
         assert_eq!(jobs[0].dest, dir.join("db/t.ibd"));
         assert_eq!(jobs[0].shown, "./db/t.ibd.qp");
 
-        std::fs::write(dir.join("db/t.ibd.hotbackup-decompress"), b"").unwrap();
-        let e = plan(&dir, &files).err().unwrap();
-        assert_eq!(e.code, Code::Io);
-        assert!(
-            e.message
-                .contains("t.ibd.hotbackup-decompress already exists"),
-            "{}",
-            e.message
+        assert_eq!(
+            temp_path(&jobs[0].dest),
+            dir.join("db/.t.ibd.hotbackup-tmp")
         );
         std::fs::write(dir.join("db/t.ibd"), b"").unwrap();
         let e = plan(&dir, &files).err().unwrap();
+        assert_eq!(e.code, Code::Io);
         assert!(e.message.contains("t.ibd already exists"), "{}", e.message);
 
         let e = plan(&dir, &[PathBuf::from("./a;b.qp")]).err().unwrap();

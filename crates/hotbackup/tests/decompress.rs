@@ -71,7 +71,7 @@ fn mariadb_backup_compressed_backup_decompresses_prepares_and_restores() {
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("completed OK!"), "{stderr}");
     assert!(files_ending(&target, ".qp").is_empty(), "{stderr}");
-    assert!(files_ending(&target, ".hotbackup-decompress").is_empty());
+    assert!(files_ending(&target, ".hotbackup-tmp").is_empty());
     for qp in &archives {
         let name = qp.to_str().unwrap().strip_suffix(".qp").unwrap();
         assert!(
@@ -148,7 +148,7 @@ fn damaged_archive_exits_8_and_nothing_is_removed_or_overwritten() {
         !target.join("ibdata1").exists(),
         "partial output under the final name"
     );
-    assert!(files_ending(&target, ".hotbackup-decompress").is_empty());
+    assert!(files_ending(&target, ".hotbackup-tmp").is_empty());
 
     // Files decompressed before the failure are complete; their archives are gone only
     // because --remove-original was given.
