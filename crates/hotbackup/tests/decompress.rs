@@ -191,7 +191,9 @@ fn unsafe_file_name_is_refused_before_anything_is_written() {
     assert!(!dir.path().join("good").exists());
     assert!(!dir.path().join("b.qp").exists());
 
+    // A temporary file left by a killed run is replaced, never published.
     std::fs::remove_file(dir.path().join("a;touch b.qp")).unwrap();
+    std::fs::write(dir.path().join(".good.hotbackup-tmp"), b"partial").unwrap();
     let out = decompress(dir.path(), &["--remove-original"]);
     assert!(
         out.status.success(),
@@ -200,6 +202,7 @@ fn unsafe_file_name_is_refused_before_anything_is_written() {
     );
     assert_eq!(std::fs::read(dir.path().join("good")).unwrap(), b"payload");
     assert!(!good.exists());
+    assert!(!dir.path().join(".good.hotbackup-tmp").exists());
 }
 
 fn qpress_archive(name: &[u8], data: &[u8]) -> Vec<u8> {
