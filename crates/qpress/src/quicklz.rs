@@ -364,10 +364,14 @@ fn decode_body(
                     what: "bytes past the block's end",
                 });
             }
-            // Byte by byte: source and destination may overlap (runs).
-            for i in 0..len {
-                let b = out[from + i];
-                out.push(b);
+            if from + len <= dst {
+                out.extend_from_within(from..from + len);
+            } else {
+                // Source and destination overlap (a run): byte by byte.
+                for i in 0..len {
+                    let b = out[from + i];
+                    out.push(b);
+                }
             }
             while hashed <= dst {
                 table[hash_at(out, hashed)] = hashed;

@@ -67,9 +67,17 @@ impl<W: Write> Compressor<W> {
         self
     }
 
-    /// Bytes buffered before compressing: one chunk per thread.
+    /// Bytes buffered before compressing: with threads, a run of chunks each (up to 1 MiB), so
+    /// that starting the threads costs little next to the work they get.
     fn capacity(&self) -> usize {
-        self.chunk_size.saturating_mul(self.threads)
+        let per_thread = if self.threads == 1 {
+            1
+        } else {
+            ((1 << 20) / self.chunk_size).clamp(1, 16)
+        };
+        self.chunk_size
+            .saturating_mul(self.threads)
+            .saturating_mul(per_thread)
     }
 
     /// Compresses and writes everything pending (full chunks, and a short last one).
@@ -84,20 +92,17 @@ impl<W: Write> Compressor<W> {
                 self.scratch = block;
             }
         } else {
+            // Each thread takes a run of consecutive chunks; blocks are written in order.
+            let chunk_size = self.chunk_size;
+            let run_len = pending.len().div_ceil(self.threads).div_ceil(chunk_size) * chunk_size;
             let blocks: Vec<(usize, Vec<u8>)> = std::thread::scope(|scope| {
                 let workers: Vec<_> = pending
-                    .chunks(self.chunk_size)
-                    .map(|chunk| {
-                        scope.spawn(move || {
-                            let mut block = Vec::with_capacity(chunk.len() + 16);
-                            quicklz::compress(chunk, &mut block);
-                            (chunk.len(), block)
-                        })
-                    })
+                    .chunks(run_len)
+                    .map(|run| scope.spawn(move || compress_run(run, chunk_size)))
                     .collect();
                 workers
                     .into_iter()
-                    .map(|w| {
+                    .flat_map(|w| {
                         w.join()
                             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
                     })
@@ -160,4 +165,15 @@ impl<W: Write> Write for Compressor<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// Each `chunk_size` piece of `run` as a block, with its original length.
+fn compress_run(run: &[u8], chunk_size: usize) -> Vec<(usize, Vec<u8>)> {
+    run.chunks(chunk_size)
+        .map(|chunk| {
+            let mut block = Vec::with_capacity(chunk.len() + 16);
+            quicklz::compress(chunk, &mut block);
+            (chunk.len(), block)
+        })
+        .collect()
 }
