@@ -177,3 +177,65 @@ fn compress_run(run: &[u8], chunk_size: usize) -> Vec<(usize, Vec<u8>)> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decompress;
+
+    fn archive(data: &[u8], chunk: usize, threads: usize, piece: usize) -> Vec<u8> {
+        let mut c = Compressor::new(Vec::new(), b"f.ibd", chunk)
+            .unwrap()
+            .threads(threads);
+        for p in data.chunks(piece) {
+            c.write_all(p).unwrap();
+        }
+        assert_eq!(c.bytes_in(), data.len() as u64);
+        c.finish().unwrap()
+    }
+
+    #[test]
+    fn layout_and_roundtrip() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i / 7 % 251) as u8).collect();
+        // (length, chunk size): empty file, one short chunk, exact chunks, a short last one.
+        for (len, chunk) in [
+            (0, 1024),
+            (1, 1024),
+            (4096, 1024),
+            (5000, 1024),
+            (300_000, 65536),
+        ] {
+            let data = &data[..len];
+            let one = archive(data, chunk, 1, 10_000);
+            for (threads, piece) in [(1, 1), (2, 333), (4, 1 << 20)] {
+                assert!(
+                    archive(data, chunk, threads, piece) == one,
+                    "{len} {chunk} {threads}"
+                );
+            }
+            let blocks = one.windows(8).filter(|w| w == BLOCK_MAGIC).count();
+            assert_eq!(blocks, len.div_ceil(chunk), "{len} {chunk}");
+            assert_eq!(&one[..8], ARCHIVE_MAGIC);
+            assert_eq!(&one[8..16], &(chunk as u64).to_le_bytes());
+            assert_eq!(&one[16..27], b"F\x05\0\0\0f.ibd\0");
+            assert_eq!(&one[one.len() - 16..], b"ENDSENDS\0\0\0\0\0\0\0\0");
+            let mut out = Vec::new();
+            let summary = decompress(&one[..], &mut out).unwrap();
+            assert!(out == data);
+            assert_eq!((summary.bytes, summary.blocks), (len as u64, blocks as u64));
+            assert_eq!(summary.name, b"f.ibd");
+        }
+    }
+
+    #[test]
+    fn refusals() {
+        for (name, chunk) in [
+            (&b"a\0b"[..], 1024),
+            (b"a", 0),
+            (b"a", quicklz::MAX_INPUT + 1),
+        ] {
+            let e = Compressor::new(Vec::new(), name, chunk).err().unwrap();
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
+        }
+    }
+}
