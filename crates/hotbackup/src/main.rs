@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 mod backup;
 mod copyback;
+mod decompress;
 mod exit;
 mod failure;
 mod log;
@@ -87,7 +88,8 @@ fn run(opts: &options::Options, shown_args: &[String]) -> ExitCode {
         Some(options::Mode::Prepare) => prepare::run(opts, &log),
         Some(options::Mode::CopyBack) => copyback::run(opts, &log, false),
         Some(options::Mode::MoveBack) => copyback::run(opts, &log, true),
-        // --decompress is refused by the parser, and no mode comes only with --print-param.
+        Some(options::Mode::Decompress) => decompress::run(opts, &log),
+        // No mode comes only with --print-param.
         other => {
             let what = other.map_or("no mode", options::Mode::option);
             eprintln!("hotbackup: {what} is not supported by this version of hotbackup");

@@ -141,7 +141,6 @@ fn refused_options_exit_2_and_write_nothing() {
         "--databases=x",
         "--compress=quicklz",
         "--export",
-        "--decompress",
         "--ssl-verify-server-cert",
         "--innodb-force-recovery=1",
     ] {

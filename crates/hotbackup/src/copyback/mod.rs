@@ -20,6 +20,7 @@ mod plan;
 mod transfer;
 
 pub use plan::is_temp_file;
+pub(crate) use transfer::sync_dir;
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};

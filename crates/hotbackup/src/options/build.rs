@@ -241,6 +241,7 @@ impl Engine {
             startup_wait_timeout_s: self
                 .unsigned(self.later(Opt::StartupWaitTimeout, Opt::FtwrlWaitTimeout)),
             log_innodb_page_corruption: self.flag(Opt::LogInnodbPageCorruption),
+            remove_original: self.flag(Opt::RemoveOriginal),
             force_non_empty_directories: self.flag(Opt::ForceNonEmptyDirectories),
             aria_log_dir_path: self.path(Opt::AriaLogDirPath),
             log_checkpoint_now: self.flag(Opt::InnodbLogCheckpointNow),

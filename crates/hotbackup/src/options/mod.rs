@@ -75,7 +75,7 @@ pub enum Mode {
     CopyBack,
     /// `--move-back`.
     MoveBack,
-    /// `--decompress` (refused by this version: see `refuse.rs`).
+    /// `--decompress`.
     Decompress,
 }
 
@@ -261,6 +261,8 @@ pub struct Options {
     pub startup_wait_timeout_s: u64,
     /// `--log-innodb-page-corruption`.
     pub log_innodb_page_corruption: bool,
+    /// `--remove-original`: with `--decompress`, remove each `.qp` once decompressed.
+    pub remove_original: bool,
     /// `--force-non-empty-directories`.
     pub force_non_empty_directories: bool,
     /// `--aria-log-dir-path`.

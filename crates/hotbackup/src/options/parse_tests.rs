@@ -756,11 +756,7 @@ fn modes() {
         NOFILES,
         &["error=--prepare and --backup cannot be used together; give exactly one mode"],
     );
-    check(
-        &["--decompress"],
-        NOFILES,
-        &["error=--decompress is not supported by this version of hotbackup"],
-    );
+    check(&["--decompress"], NOFILES, &["mode=--decompress"]);
     check(
         &[],
         NOFILES,

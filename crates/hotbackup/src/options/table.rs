@@ -270,12 +270,13 @@ option_table! {
         Client,
         "disable the version check",
     )),
-    Decompress => refused(b(
+    Decompress => b(
         "decompress",
         false,
         Client,
-        "decompress the .qp files of a --compress backup",
-    )),
+        "decompress the .qp files of a --compress backup (built in, no qpress needed; never \
+         overwrites a file)",
+    ),
     User => short(t("user", Client, "user name for the server connection"), 'u'),
     Host => short(t("host", Client, "host name for a TCP connection to the server"), 'H'),
     Port => short(n("port", 0, 0, UINT_MAX, Client, "TCP port for the server connection"), 'P'),
@@ -308,12 +309,12 @@ option_table! {
         "base the incremental backup on the backup with this uuid in \
          mysql.mariadb_backup_history",
     )),
-    RemoveOriginal => refused(b(
+    RemoveOriginal => b(
         "remove-original",
         false,
         Client,
-        "with --decompress: remove the .qp files",
-    )),
+        "with --decompress: remove each .qp file once its output is written and synced",
+    ),
     // "Old disabled option which has no effect anymore" in mariadb-backup.
     FtwrlWaitQueryType => no_effect(any(
         "ftwrl-wait-query-type",

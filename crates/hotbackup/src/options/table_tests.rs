@@ -59,7 +59,12 @@ fn implemented_options_reach_options() {
         match opt {
             Opt::Help => assert!(matches!(parse(&[&arg]).result, Ok(Command::Help))),
             Opt::Version => assert!(matches!(parse(&[&arg]).result, Ok(Command::Version))),
-            Opt::Backup | Opt::Prepare | Opt::ApplyLog | Opt::CopyBack | Opt::MoveBack => {
+            Opt::Backup
+            | Opt::Prepare
+            | Opt::ApplyLog
+            | Opt::CopyBack
+            | Opt::MoveBack
+            | Opt::Decompress => {
                 let o = options(&["--print-param", &arg]);
                 assert!(o.mode.is_some(), "{arg}");
             }
