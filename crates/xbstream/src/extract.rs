@@ -61,11 +61,7 @@ pub enum ExtractError {
     Stream(ReadError),
     /// A well-formed chunk that must not be applied: an unsafe path, a payload out of order,
     /// a rename or remove of a file still being written.
-    Rejected {
-        at: u64,
-        path: String,
-        why: String,
-    },
+    Rejected { at: u64, path: String, why: String },
     /// The stream ended (at a chunk boundary) while these files were unfinished.
     Incomplete { at: u64, files: Vec<String> },
     /// The input held no chunk at all (the producer failed before writing anything).
@@ -302,18 +298,21 @@ impl Dispatch<'_> {
             Body::Ignored(_) => Ok(()),
             Body::Remove | Body::Rename(_) => {
                 if self.open.contains_key(&path) {
-                    return Err(reject("rename or remove of a file still being written".into()));
+                    return Err(reject(
+                        "rename or remove of a file still being written".into(),
+                    ));
                 }
                 let new = match &body {
                     Body::Rename(new) => Some(new.clone()),
                     _ => None,
                 };
-                let new_comps = match &new {
-                    Some(n) => Some(components(n).map_err(|why| {
-                        reject(format!("unsafe new path '{}': {why}", lossy(n)))
-                    })?),
-                    None => None,
-                };
+                let new_comps =
+                    match &new {
+                        Some(n) => Some(components(n).map_err(|why| {
+                            reject(format!("unsafe new path '{}': {why}", lossy(n)))
+                        })?),
+                        None => None,
+                    };
                 if new.as_deref().is_some_and(|n| self.open.contains_key(n)) {
                     return Err(reject("rename onto a file still being written".into()));
                 }

@@ -165,7 +165,9 @@ impl<R: Read> Reader<R> {
         if path_len > MAX_PATH_LEN as u64 {
             return Err(err(at, None, ReadErrorKind::PathTooLong(path_len)));
         }
-        let path = self.read_vec(path_len, "path").map_err(|k| err(at, None, k))?;
+        let path = self
+            .read_vec(path_len, "path")
+            .map_err(|k| err(at, None, k))?;
         let named = Some(String::from_utf8_lossy(&path).into_owned());
         let fail = |k| err(at, named.clone(), k);
         let body = match kind {
@@ -195,7 +197,10 @@ impl<R: Read> Reader<R> {
                 if len > MAX_PAYLOAD {
                     return Err(fail(ReadErrorKind::PayloadTooLarge(len)));
                 }
-                if offset.checked_add(len).is_none_or(|end| end > i64::MAX as u64) {
+                if offset
+                    .checked_add(len)
+                    .is_none_or(|end| end > i64::MAX as u64)
+                {
                     return Err(fail(ReadErrorKind::OffsetTooLarge(offset)));
                 }
                 let data = self.read_vec(len, "payload").map_err(fail)?;

@@ -122,11 +122,7 @@ impl Root {
     pub fn create_file(&self, comps: &[&[u8]], rewrite: bool) -> io::Result<File> {
         let p = self.parent(comps, true)?;
         let c = cstr(p.name)?;
-        let mode = if rewrite {
-            libc::O_TRUNC
-        } else {
-            libc::O_EXCL
-        };
+        let mode = if rewrite { libc::O_TRUNC } else { libc::O_EXCL };
         let fd = check(unsafe {
             libc::openat(
                 p.raw(),

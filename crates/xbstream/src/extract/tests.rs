@@ -68,7 +68,13 @@ fn backup_like() -> Vec<u8> {
     chunk::eof(&mut s, "db/gone.frm");
     chunk::rename(&mut s, "db/old.frm", "db/new.frm");
     chunk::remove(&mut s, "db/gone.frm");
-    payload(&mut s, 0, "xtrabackup_checkpoints", 0, b"backup_type = full-backuped\n");
+    payload(
+        &mut s,
+        0,
+        "xtrabackup_checkpoints",
+        0,
+        b"backup_type = full-backuped\n",
+    );
     chunk::eof(&mut s, "xtrabackup_checkpoints");
     payload(&mut s, 0, "ib_logfile0", 10, b"-part-2");
     chunk::eof(&mut s, "ib_logfile0");
@@ -150,15 +156,50 @@ fn rejected_streams() {
     let mut bad_rename = one("a");
     chunk::rename(&mut bad_rename, "a", "../b");
     let cases: Vec<(&str, Vec<u8>, bool, &[&str])> = vec![
-        ("dotdot", one("../../data.dat"), true, &["'..'", "../../data.dat"]),
-        ("inner dotdot", one("db/../../x"), true, &["'..'", "offset 0"]),
+        (
+            "dotdot",
+            one("../../data.dat"),
+            true,
+            &["'..'", "../../data.dat"],
+        ),
+        (
+            "inner dotdot",
+            one("db/../../x"),
+            true,
+            &["'..'", "offset 0"],
+        ),
         ("absolute", one("/tmp/x"), true, &["absolute", "/tmp/x"]),
-        ("empty component", one("a//b"), true, &["empty path component"]),
+        (
+            "empty component",
+            one("a//b"),
+            true,
+            &["empty path component"],
+        ),
         ("crc", bad_crc, true, &["CRC-32", "db/t.ibd", "offset 0"]),
-        ("unknown type", unknown, true, &["unknown chunk type 0x51", "offset 0"]),
-        ("out of order", out_of_order, true, &["offset 5", "continues at 3", "'f'"]),
-        ("unfinished", unfinished, true, &["db/half.ibd", "cut short"]),
-        ("rename of open", rename_of_open(), true, &["still being written"]),
+        (
+            "unknown type",
+            unknown,
+            true,
+            &["unknown chunk type 0x51", "offset 0"],
+        ),
+        (
+            "out of order",
+            out_of_order,
+            true,
+            &["offset 5", "continues at 3", "'f'"],
+        ),
+        (
+            "unfinished",
+            unfinished,
+            true,
+            &["db/half.ibd", "cut short"],
+        ),
+        (
+            "rename of open",
+            rename_of_open(),
+            true,
+            &["still being written"],
+        ),
         ("unsafe rename", bad_rename, true, &["../b"]),
         ("empty", Vec::new(), true, &["empty"]),
     ];
