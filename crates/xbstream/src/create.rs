@@ -111,19 +111,19 @@ mod tests {
         let src = base.join("src");
         std::fs::create_dir_all(src.join("db")).unwrap();
         let big: Vec<u8> = (0..3 * READ_SIZE + 17).map(|i| (i % 251) as u8).collect();
-        std::fs::write(src.join("db/big.ibd"), &big).unwrap();
+        std::fs::write(src.join("db/big.bin"), &big).unwrap();
         std::fs::write(src.join("small"), b"hello").unwrap();
         std::fs::write(src.join("empty"), b"").unwrap();
 
         let mut stream = Vec::new();
         let mut seen = Vec::new();
         let files = [
-            Path::new("db/big.ibd"),
+            Path::new("db/big.bin"),
             Path::new("small"),
             Path::new("empty"),
         ];
         create(&mut stream, &src, &files, &mut |n| seen.push(n.to_string())).unwrap();
-        assert_eq!(seen, ["db/big.ibd", "small", "empty"]);
+        assert_eq!(seen, ["db/big.bin", "small", "empty"]);
 
         let dst = base.join("dst");
         std::fs::create_dir(&dst).unwrap();
@@ -136,7 +136,7 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(std::fs::read(dst.join("db/big.ibd")).unwrap(), big);
+        assert_eq!(std::fs::read(dst.join("db/big.bin")).unwrap(), big);
         assert_eq!(std::fs::read(dst.join("small")).unwrap(), b"hello");
         assert_eq!(std::fs::read(dst.join("empty")).unwrap(), b"");
 

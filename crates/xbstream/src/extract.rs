@@ -5,12 +5,14 @@
 //!
 //! `xtrabackup_checkpoints` marks a complete backup, so it is held in memory and written only
 //! after the stream has ended cleanly with every file complete and everything else is on disk
-//! (`syncfs`): a cut or damaged stream never leaves one behind.
+//! (`syncfs`): a cut or damaged stream never leaves one behind. A backup stream cut between
+//! two files is caught by `backup` (the files a backup ends with).
 //!
 //! With `parallel > 1`, chunks are read and checked in one thread and written by workers
 //! chosen by path (so one file's chunks stay in order); removes and renames wait until every
 //! earlier write is done.
 
+mod backup;
 mod dir;
 
 use std::collections::hash_map::DefaultHasher;
@@ -27,6 +29,8 @@ use std::sync::Mutex;
 
 use crate::chunk::FLAG_REWRITE;
 use crate::reader::{Body, ReadError, Reader};
+use backup::BackupFiles;
+pub use backup::BACKUP_FILES;
 pub use dir::components;
 use dir::Root;
 
@@ -64,6 +68,13 @@ pub enum ExtractError {
     Rejected { at: u64, path: String, why: String },
     /// The stream ended (at a chunk boundary) while these files were unfinished.
     Incomplete { at: u64, files: Vec<String> },
+    /// The stream ended at a chunk boundary, every file complete, but it is a backup stream
+    /// without these files: it was cut between two files.
+    MissingBackupFiles {
+        at: u64,
+        marker: String,
+        files: Vec<String>,
+    },
     /// The input held no chunk at all (the producer failed before writing anything).
     Empty,
     /// The file exists in the directory and the stream does not say it may be replaced.
@@ -85,6 +96,7 @@ impl ExtractError {
             ExtractError::Stream(e) => !e.is_io(),
             ExtractError::Rejected { .. }
             | ExtractError::Incomplete { .. }
+            | ExtractError::MissingBackupFiles { .. }
             | ExtractError::Empty => true,
             ExtractError::Exists { .. } | ExtractError::Io { .. } => false,
         }
@@ -103,6 +115,12 @@ impl fmt::Display for ExtractError {
                 "the stream ends at offset {at} but {} file(s) never got their end chunk: {}; \
                  the stream was cut short",
                 files.len(),
+                files.join(", ")
+            ),
+            ExtractError::MissingBackupFiles { at, marker, files } => write!(
+                f,
+                "the stream ends at offset {at}; it holds a backup ('{marker}') but not {}: it \
+                 was cut short between two files (xtrabackup_checkpoints was not written)",
                 files.join(", ")
             ),
             ExtractError::Empty => write!(
@@ -251,6 +269,7 @@ struct Dispatch<'a> {
     held: Option<Held>,
     on_file: &'a (dyn Fn(&str) + Sync),
     summary: Summary,
+    backup: BackupFiles,
 }
 
 impl Dispatch<'_> {
@@ -397,6 +416,7 @@ impl Dispatch<'_> {
         is_held: bool,
     ) -> Result<(), ExtractError> {
         let rewrite = flags & FLAG_REWRITE != 0;
+        self.backup.note(path);
         (self.on_file)(&lossy(path));
         self.summary.files += 1;
         if is_held {
@@ -466,6 +486,7 @@ pub fn extract<R: Read>(
             held: None,
             on_file: options.on_file,
             summary: Summary::default(),
+            backup: BackupFiles::default(),
         };
         let r = read_all(&mut d, input);
         // Dropping the senders ends the workers; the scope joins them.
@@ -515,6 +536,13 @@ fn read_all<R: Read>(d: &mut Dispatch<'_>, input: R) -> Result<(), ExtractError>
         files.sort();
         return Err(ExtractError::Incomplete {
             at: reader.position(),
+            files,
+        });
+    }
+    if let Some((marker, files)) = d.backup.missing() {
+        return Err(ExtractError::MissingBackupFiles {
+            at: reader.position(),
+            marker,
             files,
         });
     }

@@ -48,8 +48,9 @@ fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     out
 }
 
-/// A stream shaped like mariadb-backup's: the log opened first and closed last, data files
-/// (one rewritten in place through a seek), a rename and a remove, the checkpoints file.
+/// A stream shaped like mariadb-backup's: the log opened first, data files (one rewritten in
+/// place through a seek), a rename and a remove, the log closed, then the checkpoints,
+/// `backup-my.cnf` and `xtrabackup_info`.
 fn backup_like() -> Vec<u8> {
     let mut s = Vec::new();
     payload(&mut s, 0, "ib_logfile0", 0, b"log-part-1");
@@ -68,16 +69,21 @@ fn backup_like() -> Vec<u8> {
     chunk::eof(&mut s, "db/gone.frm");
     chunk::rename(&mut s, "db/old.frm", "db/new.frm");
     chunk::remove(&mut s, "db/gone.frm");
+    payload(&mut s, 0, "ib_logfile0", 10, b"-part-2");
+    chunk::eof(&mut s, "ib_logfile0");
+    let cp: &[u8] = b"backup_type = full-backuped\n";
+    payload(&mut s, 0, "xtrabackup_checkpoints", 0, cp);
+    chunk::eof(&mut s, "xtrabackup_checkpoints");
+    payload(&mut s, 0, "backup-my.cnf", 0, b"[mysqld]\n");
+    chunk::eof(&mut s, "backup-my.cnf");
     payload(
         &mut s,
         0,
-        "xtrabackup_checkpoints",
+        "xtrabackup_info",
         0,
-        b"backup_type = full-backuped\n",
+        b"tool_name = mariabackup\n",
     );
-    chunk::eof(&mut s, "xtrabackup_checkpoints");
-    payload(&mut s, 0, "ib_logfile0", 10, b"-part-2");
-    chunk::eof(&mut s, "ib_logfile0");
+    chunk::eof(&mut s, "xtrabackup_info");
     s
 }
 
@@ -88,6 +94,8 @@ fn backup_like_files() -> BTreeMap<String, Vec<u8>> {
         ("ib_logfile0", b"log-part-1-part-2".to_vec()),
         ("db/t.ibd", t),
         ("db/new.frm", b"frm".to_vec()),
+        ("backup-my.cnf", b"[mysqld]\n".to_vec()),
+        ("xtrabackup_info", b"tool_name = mariabackup\n".to_vec()),
         ("ibdata1", b"01xy456789ab".to_vec()),
         (
             "xtrabackup_checkpoints",
@@ -104,7 +112,7 @@ fn a_backup_like_stream_extracts_at_every_parallelism() {
     for parallel in [1, 2, 4] {
         let d = tmp(&format!("good{parallel}"));
         let s = run(&backup_like(), &d, parallel).unwrap();
-        assert_eq!(s.files, 6, "parallel {parallel}");
+        assert_eq!(s.files, 8, "parallel {parallel}");
         assert_eq!(files(&d), backup_like_files(), "parallel {parallel}");
         std::fs::remove_dir_all(&d).unwrap();
     }
@@ -225,6 +233,12 @@ fn an_existing_file_is_replaced_only_with_the_rewrite_flag() {
             let mut s = Vec::new();
             payload(&mut s, flags, path, 0, b"new");
             chunk::eof(&mut s, path);
+            if path == "xtrabackup_checkpoints" {
+                for other in &BACKUP_FILES[1..] {
+                    payload(&mut s, 0, other, 0, b"x");
+                    chunk::eof(&mut s, other);
+                }
+            }
             let r = run(&s, &d, 1);
             assert_eq!(r.is_ok(), want_ok, "{path} flags {flags}: {r:?}");
             let want: &[u8] = if want_ok { b"new" } else { b"old" };
