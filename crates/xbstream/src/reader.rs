@@ -378,7 +378,8 @@ mod tests {
         chunk::rename(&mut empty_rename, "p", "");
 
         type Check = fn(&ReadErrorKind) -> bool;
-        let cases: Vec<(&str, Vec<u8>, u64, Option<&str>, Check)> = vec![
+        type Case<'a> = (&'a str, Vec<u8>, u64, Option<&'a str>, Check);
+        let cases: Vec<Case> = vec![
             ("crc", bad_crc, second_at, Some("db/u.ibd"), |k| {
                 matches!(k, ReadErrorKind::Checksum { .. })
             }),

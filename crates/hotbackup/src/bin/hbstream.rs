@@ -232,13 +232,13 @@ fn main() -> ExitCode {
                 let (code, hint) = if e.is_damaged() {
                     (
                         Code::BackupCorrupt,
-                        "the stream is damaged or incomplete: nothing it holds can be trusted; \
-                         take the backup again",
+                        "The stream is damaged, cut short or unsafe: do not use what was \
+                         extracted; stream the backup again",
                     )
                 } else {
                     (
                         Code::Io,
-                        "fix the target directory (free space, permissions, extract into an \
+                        "Fix the target directory (free space, permissions; extract into an \
                          empty directory) and extract again",
                     )
                 };
