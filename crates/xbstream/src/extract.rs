@@ -39,7 +39,7 @@ pub const CHECKPOINTS: &[u8] = b"xtrabackup_checkpoints";
 /// `xtrabackup_checkpoints` is a few lines; anything bigger is not one.
 const MAX_HELD: u64 = 1 << 20;
 /// Jobs queued per worker (each may hold one payload).
-const QUEUE: usize = 4;
+const QUEUE: usize = 2;
 
 /// How to extract.
 pub struct Options<'a> {
