@@ -14,18 +14,16 @@
 
 mod backup;
 mod dir;
+mod worker;
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::{self, Read};
-use std::os::unix::fs::FileExt;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Mutex;
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{sync_channel, SyncSender};
 
 use crate::chunk::FLAG_REWRITE;
 use crate::reader::{Body, ReadError, Reader};
@@ -33,6 +31,7 @@ use backup::BackupFiles;
 pub use backup::BACKUP_FILES;
 pub use dir::components;
 use dir::Root;
+use worker::{worker, Failure, Job};
 
 /// The file whose presence says "this backup is complete".
 pub const CHECKPOINTS: &[u8] = b"xtrabackup_checkpoints";
@@ -151,101 +150,6 @@ impl std::error::Error for ExtractError {}
 
 fn lossy(p: &[u8]) -> String {
     String::from_utf8_lossy(p).into_owned()
-}
-
-enum Job {
-    Open {
-        path: Vec<u8>,
-        at: u64,
-        rewrite: bool,
-    },
-    Write {
-        path: Vec<u8>,
-        at: u64,
-        offset: u64,
-        data: Vec<u8>,
-    },
-    Close {
-        path: Vec<u8>,
-    },
-    /// Acknowledged once every earlier job of this worker is done.
-    Barrier(SyncSender<()>),
-}
-
-/// The first error any worker hit.
-struct Failure {
-    set: AtomicBool,
-    first: Mutex<Option<ExtractError>>,
-}
-
-impl Failure {
-    fn record(&self, e: ExtractError) {
-        let mut first = self.first.lock().unwrap_or_else(|p| p.into_inner());
-        if first.is_none() {
-            *first = Some(e);
-        }
-        self.set.store(true, Ordering::SeqCst);
-    }
-
-    fn take(&self) -> Option<ExtractError> {
-        self.first.lock().unwrap_or_else(|p| p.into_inner()).take()
-    }
-}
-
-fn worker(root: &Root, jobs: Receiver<Job>, failure: &Failure) {
-    let mut files: HashMap<Vec<u8>, File> = HashMap::new();
-    for job in jobs {
-        if failure.set.load(Ordering::SeqCst) {
-            if let Job::Barrier(ack) = job {
-                let _ = ack.send(());
-            }
-            continue;
-        }
-        match job {
-            Job::Open { path, at, rewrite } => {
-                let comps = components(&path).expect("checked by the reader thread");
-                match root.create_file(&comps, rewrite) {
-                    Ok(f) => {
-                        files.insert(path, f);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                        failure.record(ExtractError::Exists {
-                            at,
-                            path: lossy(&path),
-                        })
-                    }
-                    Err(err) => failure.record(ExtractError::Io {
-                        at: Some(at),
-                        path: lossy(&path),
-                        what: "create",
-                        err,
-                    }),
-                }
-            }
-            Job::Write {
-                path,
-                at,
-                offset,
-                data,
-            } => {
-                let f = files.get(&path).expect("opened before written");
-                if let Err(err) = f.write_all_at(&data, offset) {
-                    failure.record(ExtractError::Io {
-                        at: Some(at),
-                        path: lossy(&path),
-                        what: "write",
-                        err,
-                    });
-                }
-            }
-            Job::Close { path } => {
-                files.remove(&path);
-            }
-            Job::Barrier(ack) => {
-                let _ = ack.send(());
-            }
-        }
-    }
 }
 
 /// `xtrabackup_checkpoints`, kept in memory until the stream proves complete.
@@ -465,10 +369,7 @@ pub fn extract<R: Read>(
         what: "open the directory",
         err,
     })?;
-    let failure = Failure {
-        set: AtomicBool::new(false),
-        first: Mutex::new(None),
-    };
+    let failure = Failure::new();
     let root = &root;
     let failure_ref = &failure;
     let (result, held) = std::thread::scope(|s| {
