@@ -1,5 +1,5 @@
 //! Extracts a stream into a directory, like `mbstream -x`, but refusing what mbstream lets
-//! through: every chunk is validated before anything is written, no path may leave the
+//! through: each chunk is validated before it is applied, no path may leave the
 //! directory, an existing file is only replaced when the chunk allows it, and a stream that
 //! ends with a file unfinished is an error.
 //!
