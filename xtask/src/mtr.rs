@@ -3,8 +3,8 @@
 //!
 //! The suite (Debian package `mariadb-test`) finds the tool as `$client_bindir/mariabackup`, so
 //! the runner builds a directory of symlinks to the real client programs in which `mariabackup`
-//! and `mariadb-backup` are hotbackup's binary. `mbstream` stays MariaDB's until hotbackup ships
-//! its own extractor.
+//! and `mariadb-backup` are hotbackup's binary and `mbstream` is hotbackup's `hbstream` (built
+//! next to it; MariaDB's when it is missing).
 //!
 //! Every test of the suite is listed in the expectations file with one of `pass`, `skip`,
 //! `fails: <missing capability>`, `differs: <deliberate difference>` or `not-run: <why>` (a
@@ -232,8 +232,10 @@ fn parse_args(args: &[String]) -> Result<Args> {
     Ok(out)
 }
 
-/// A directory of symlinks to the real client programs with hotbackup as mariadb-backup.
+/// A directory of symlinks to the real client programs with hotbackup as mariadb-backup and
+/// hbstream (next to it) as mbstream.
 fn client_bindir(hotbackup: &Path, dir: &Path) -> Result<()> {
+    let hbstream = hotbackup.with_file_name("hbstream");
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir)?;
     for entry in std::fs::read_dir("/usr/bin")? {
@@ -250,12 +252,16 @@ fn client_bindir(hotbackup: &Path, dir: &Path) -> Result<()> {
             || n == "perror"
             || n == "replace"
             || n == "resolveip";
-        if wanted && n != "mariadb-backup" && n != "mariabackup" {
+        let ours = n == "mbstream" && hbstream.exists();
+        if wanted && n != "mariadb-backup" && n != "mariabackup" && !ours {
             std::os::unix::fs::symlink(entry.path(), dir.join(&name))?;
         }
     }
     for name in ["mariabackup", "mariadb-backup"] {
         std::os::unix::fs::symlink(hotbackup, dir.join(name))?;
+    }
+    if hbstream.exists() {
+        std::os::unix::fs::symlink(&hbstream, dir.join("mbstream"))?;
     }
     Ok(())
 }
@@ -276,7 +282,7 @@ pub fn run(args: &[String]) -> Result<()> {
         None => {
             println!("building hotbackup");
             let st = Command::new(env!("CARGO"))
-                .args(["build", "-q", "-p", "hotbackup", "--bin", "hotbackup"])
+                .args(["build", "-q", "-p", "hotbackup", "--bins"])
                 .current_dir(&root)
                 .status()?;
             ensure!(st.success(), "cargo build -p hotbackup failed");

@@ -17,6 +17,9 @@
 //! All integers are little-endian. This is the format of mariadb-backup 10.11.
 
 pub mod chunk;
+pub mod create;
+pub mod extract;
+pub mod reader;
 pub mod writer;
 
 pub use chunk::{ChunkType, FLAG_IGNORABLE, FLAG_REWRITE, MAGIC, MAX_PATH_LEN};
