@@ -49,7 +49,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use backup_meta::{BackupType, BinlogPosInnodb, Checkpoints, FileMode, MetaFile};
+use backup_meta::names::XTRABACKUP_BINLOG_INFO;
+use backup_meta::{BackupType, BinlogInfo, BinlogPosInnodb, Checkpoints, FileMode, MetaFile};
 use innodb::apply::{apply_record, stamp_page, Effect};
 use innodb::page::fil::FIL_PAGE_LSN;
 use innodb::redo::prepared_log;
@@ -139,7 +140,8 @@ pub struct PrepareSummary {
     /// Pages read from the backup and validated before anything was written.
     pub pages_checked: u64,
     /// The binlog position of the last InnoDB commit in the backup, as recorded in
-    /// the rollback segments (written to `xtrabackup_binlog_pos_innodb`).
+    /// the rollback segments; `None` when InnoDB recorded no file name
+    /// (`xtrabackup_binlog_pos_innodb` is written either way).
     pub binlog_pos_innodb: Option<BinlogPosInnodb>,
 }
 
@@ -443,14 +445,24 @@ pub fn prepare(
     }
     // As mariadb-backup: the position InnoDB recorded, before the backup is marked
     // prepared (a prepare killed after it runs again and rewrites it).
-    summary.binlog_pos_innodb = binlog::recorded_position(&spaces, page_size)?;
-    if let Some(pos) = &summary.binlog_pos_innodb {
-        progress.event(Event::BinlogPosition {
-            file: &pos.file,
+    // Written even when InnoDB recorded none (`"\t0\n"`), as mariadb-backup 10.11 does.
+    let pos = binlog::recorded_position(&spaces, page_size)?;
+    progress.event(Event::BinlogPosition {
+        file: &pos.file,
+        position: pos.position,
+    });
+    pos.write(&dir.join(XTRABACKUP_BINLOG_POS_INNODB), FileMode::Fopen)?;
+    if checkpoints.recover_binlog_info {
+        // A `--binlog-info=LOCKLESS` backup: mariadb-backup writes the same position as
+        // the backup's binlog position.
+        BinlogInfo {
+            file: pos.file.clone(),
             position: pos.position,
-        });
-        pos.write(&dir.join(XTRABACKUP_BINLOG_POS_INNODB), FileMode::Fopen)?;
+            gtid: None,
+        }
+        .write(&dir.join(XTRABACKUP_BINLOG_INFO), FileMode::Fopen)?;
     }
+    summary.binlog_pos_innodb = (!pos.file.is_empty()).then_some(pos);
     let first_lsn = Lsn(end_lsn.0.saturating_sub(PREPARED_LOG_MTR_LEN));
     let new_log = prepared_log(first_lsn).map_err(|source| PrepareError::LogHeader {
         path: log.path.clone(),
@@ -460,6 +472,9 @@ pub fn prepare(
     backup_meta::write_atomic(&dir.join(IB_LOGFILE0), &new_log, FileMode::Datasink)?;
     let prepared = Checkpoints {
         backup_type: BackupType::LogApplied,
+        // mariadb-backup writes whether *this* run has `--binlog-info=LOCKLESS`: a prepare
+        // never does (the position was recovered above).
+        recover_binlog_info: false,
         ..checkpoints
     };
     prepared.write(&cp_path, FileMode::Datasink)?;
