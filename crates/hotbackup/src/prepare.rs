@@ -18,6 +18,14 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     // out, while its log still changes them: their records are skipped, as mariadb-backup
     // does ("All redo log for this file will be ignored"). In a full backup a missing
     // tablespace is damage, and an error.
+    if opts.innodb_force_recovery >= 1 {
+        // mariadb-backup's line (its mtr test looks for it), then what it means here.
+        log.info(&format!(
+            "innodb_force_recovery = {}",
+            opts.innodb_force_recovery
+        ));
+        log.info(FORCE_RECOVERY_WARNING);
+    }
     let partial = is_partial(&target);
     if partial {
         log.info(
@@ -50,6 +58,15 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     log.info("completed OK!");
     Ok(())
 }
+
+/// What `--innodb-force-recovery=1` does here: nothing that could leave the backup
+/// inconsistent. mariadb-backup then skips corrupt pages, malformed log records and missing
+/// tablespaces with warnings and still marks the backup prepared.
+const FORCE_RECOVERY_WARNING: &str = "Warning: innodb_force_recovery=1 does not make hotbackup \
+     skip anything: a corrupt page, a malformed log record or a missing tablespace still \
+     stops this prepare (exit 8), so a backup it prepares is consistent. To salvage what \
+     a damaged backup holds, prepare a copy with mariadb-backup --prepare \
+     --innodb-force-recovery=1 and check every table.";
 
 /// Test hook (not an option): `HOTBACKUP_TEST_PREPARE_CRASH=N` aborts the process at
 /// the N-th page write of the prepare (journal and in place counted together),

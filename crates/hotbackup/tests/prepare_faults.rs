@@ -3,6 +3,8 @@
 //! space and page, with the backup as it was (DDL markers and the files they name
 //! included: a `.new`, a `.ren` swap); a prepare killed at a page write (whole
 //! or torn) and run again gives the bytes of an uninterrupted prepare.
+//! `--innodb-force-recovery=1` (2 is clamped to 1, as my_getopt does) changes none of that:
+//! it is printed as mariadb-backup prints it, with a warning that nothing is skipped.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -21,9 +23,14 @@ fn sample(tag: &str) -> PathBuf {
 }
 
 fn run_prepare(dir: &Path, crash: Option<&str>) -> Output {
+    run_prepare_with(dir, crash, &[])
+}
+
+fn run_prepare_with(dir: &Path, crash: Option<&str>, extra: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_hotbackup"));
     cmd.arg("--prepare")
-        .arg(format!("--target-dir={}", dir.display()));
+        .arg(format!("--target-dir={}", dir.display()))
+        .args(extra);
     cmd.env_remove("HOTBACKUP_TEST_PREPARE_CRASH");
     if let Some(c) = crash {
         cmd.env("HOTBACKUP_TEST_PREPARE_CRASH", c);
@@ -132,4 +139,61 @@ fn killed_prepare_reruns_to_identical_bytes() {
         testkit::assert_same_files(&expected, &dir, crash);
         fs::remove_dir_all(&dir).unwrap();
     }
+}
+
+/// `--innodb-force-recovery` at prepare: mariadb-backup's line `innodb_force_recovery = 1`
+/// (2 is clamped), the warning, the same bytes as without it on a sound backup, and still
+/// exit 8 with the backup untouched on a page the log reads that is corrupt.
+#[test]
+fn force_recovery_is_printed_and_skips_nothing() {
+    let (before, after) = reference();
+    let dir = sample("force-ok");
+    let out = run_prepare_with(&dir, None, &["--innodb-force-recovery=2"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("innodb_force_recovery = 1"), "{stderr}");
+    assert!(
+        stderr.contains("innodb_force_recovery=1 does not make hotbackup skip anything"),
+        "{stderr}"
+    );
+    testkit::assert_same_files(&after, &dir, "force recovery, sound backup");
+    fs::remove_dir_all(&dir).unwrap();
+    // 0 prints nothing.
+    let dir = sample("force-0");
+    let out = run_prepare_with(&dir, None, &["--innodb-force-recovery=0"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("innodb_force_recovery"), "{stderr}");
+    fs::remove_dir_all(&dir).unwrap();
+
+    // A page the log reads, damaged: still refused.
+    let name = "w/t_dyn.ibd";
+    let (old, new) = (&before[name], &after[name]);
+    let read_by_log: Vec<usize> = (1..old.len() / 4096)
+        .filter(|&i| old[i * 4096..(i + 1) * 4096] != new[i * 4096..(i + 1) * 4096])
+        .filter(|&i| old[i * 4096..(i + 1) * 4096].iter().any(|&b| b != 0))
+        .collect();
+    let mut refused = false;
+    for &page in read_by_log.iter().take(6) {
+        let dir = sample("force-corrupt");
+        let path = dir.join(name);
+        let mut b = fs::read(&path).unwrap();
+        b[page * 4096 + 2000] ^= 0xFF;
+        fs::write(&path, &b).unwrap();
+        let damaged = file_snapshot(&dir);
+        let out = run_prepare_with(&dir, None, &["--innodb-force-recovery=1"]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if !out.status.success() {
+            assert_eq!(out.status.code(), Some(8), "{stderr}");
+            assert!(stderr.contains("innodb_force_recovery = 1"), "{stderr}");
+            assert!(!stderr.contains("completed OK"), "{stderr}");
+            assert!(differing_files(&damaged, &file_snapshot(&dir)).is_empty());
+            refused = true;
+        }
+        fs::remove_dir_all(&dir).unwrap();
+        if refused {
+            break;
+        }
+    }
+    assert!(refused, "no damaged page of {name} was refused");
 }

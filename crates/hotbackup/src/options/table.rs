@@ -684,17 +684,19 @@ option_table! {
         Server,
         "check the backup user's privileges first",
     ),
-    InnodbForceRecovery => refused(with_arg(
+    // my_getopt clamps it to 0..1 (SRV_FORCE_IGNORE_CORRUPT). --backup refuses it (exit 1,
+    // innodb_param.rs); --prepare prints it and warns that hotbackup ignores no corruption.
+    InnodbForceRecovery => with_arg(
         n(
             "innodb-force-recovery",
             0,
             0,
             1,
             Server,
-            "with --prepare: crash recovery mode that ignores page corruption (emergencies only)",
+            "with --prepare: accepted (0 or 1), but hotbackup never skips corruption: a damaged backup still fails",
         ),
         Optional,
-    )),
+    ),
     // As mariadb-backup: asks the server for `SET GLOBAL innodb_log_checkpoint_now=ON` and
     // carries on, with a warning, when the server refuses it.
     InnodbLogCheckpointNow => b(
