@@ -10,10 +10,12 @@
 //!
 //! Every other option keeps its place and spelling: mariadb-backup parses the rest of an
 //! innobackupex command line with its ordinary options too, and the normal parser then
-//! accepts or refuses each one as it would without `--innobackupex`. The innobackupex-only
-//! options without a counterpart (`--include`, `--incremental`, `--decompress`,
-//! `--version`, `--help`, which print innobackupex's own texts) and short options are
-//! refused (exit 2, naming them). Arguments keep their text, so the parser's password
+//! accepts or refuses each one as it would without `--innobackupex`. `--incremental` only
+//! allows `--incremental-basedir`, `--incremental-lsn`, `--incremental-history-name/uuid`
+//! (innobackupex refuses them without it) and is then dropped. The innobackupex-only
+//! options without a counterpart (`--include`, `--decompress`, `--version`, `--help`,
+//! which print innobackupex's own texts) and short options are refused (exit 2, naming
+//! them). Arguments keep their text, so the parser's password
 //! positions map back to the real argv through [`Translated::origin`].
 
 use super::{Error, ErrorKind};
@@ -55,13 +57,20 @@ const REQUIRED_VALUE: &[&str] = &[
     "defaults-group-suffix",
 ];
 
+/// What an incremental backup needs with innobackupex's `--incremental`.
+const INCREMENTAL_SOURCES: &[&str] = &[
+    "incremental-basedir",
+    "incremental-lsn",
+    "incremental-history-name",
+    "incremental-history-uuid",
+];
+
 /// innobackupex-only options that are not translated.
 const REFUSED: &[(&str, &str)] = &[
     (
         "include",
         "use --tables (not supported by hotbackup either) or back up everything",
     ),
-    ("incremental", "hotbackup does not take incremental backups"),
     ("decompress", "hotbackup does not compress backups"),
     ("version", "use hotbackup --version"),
     ("help", "use hotbackup --help"),
@@ -91,6 +100,8 @@ pub fn translate(args: &[String], timestamp: &str) -> Result<Translated, Error> 
     let mut position: Option<&str> = None;
     let mut no_timestamp = false;
     let mut other_mode = false;
+    let mut incremental = false;
+    let mut incremental_source: Option<String> = None;
     let mut i = 1;
     while i < args.len() {
         let arg = args[i].as_str();
@@ -120,7 +131,11 @@ pub fn translate(args: &[String], timestamp: &str) -> Result<Translated, Error> 
         }
         match name.as_str() {
             "no-timestamp" => no_timestamp = true,
+            "incremental" => incremental = true,
             _ => {
+                if INCREMENTAL_SOURCES.contains(&name.as_str()) {
+                    incremental_source = Some(name.clone());
+                }
                 match name.as_str() {
                     "apply-log" => out.apply_log = true,
                     "copy-back" | "move-back" | "prepare" | "backup" => other_mode = true,
@@ -136,6 +151,19 @@ pub fn translate(args: &[String], timestamp: &str) -> Result<Translated, Error> 
             }
         }
         i += 1;
+    }
+    match (incremental, incremental_source) {
+        (false, Some(name)) => {
+            return Err(refuse(format!(
+                "--{name} requires the --incremental option (as in innobackupex)"
+            )))
+        }
+        (true, None) => {
+            return Err(refuse(
+                "--incremental needs --incremental-basedir or --incremental-lsn".to_string(),
+            ))
+        }
+        _ => {}
     }
     let Some(dir) = position else {
         return Err(refuse(
@@ -221,6 +249,18 @@ mod tests {
                 &["--copy-back", "--target-dir=/b"],
                 false,
             ),
+            // --incremental is dropped; the ordinary parser judges --incremental-basedir.
+            (
+                &[
+                    "--incremental",
+                    "--incremental-basedir",
+                    "/f",
+                    "--no-timestamp",
+                    "/b",
+                ],
+                &["--incremental-basedir", "/f", "--backup", "--target-dir=/b"],
+                false,
+            ),
             // A required value may be the next argument; it is not the directory.
             (
                 &["--user", "root", "--password=pw", "--no-timestamp", "/b"],
@@ -254,7 +294,14 @@ mod tests {
             (&["--no-timestamp"], "missing argument"),
             (&["/a", "/b"], "extra argument \"/b\""),
             (&["--include=db.t", "/b"], "--include is not translated"),
-            (&["--incremental", "/b"], "--incremental is not translated"),
+            (
+                &["--incremental", "/b"],
+                "--incremental needs --incremental-basedir",
+            ),
+            (
+                &["--incremental-basedir=/f", "/b"],
+                "--incremental-basedir requires the --incremental option",
+            ),
             (&["--decompress", "/b"], "--decompress is not translated"),
             (&["-uroot", "/b"], "-uroot: short options"),
             (&["--version"], "--version is not translated"),
