@@ -210,7 +210,7 @@ pub fn parse_innobackupex(args: &[String], env: &Env, timestamp: &str) -> Parsed
             .iter()
             .filter_map(|s| {
                 let arg = translated.origin.get(s.arg).copied().flatten()?;
-                Some(Secret { arg, ..s.clone() })
+                Some(Secret { arg, ..*s })
             })
             .collect();
     }
