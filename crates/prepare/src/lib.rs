@@ -100,6 +100,11 @@ pub struct PrepareOptions {
     /// Skip (with an [`Event::MissingSkipped`]) records for tablespaces that have no
     /// file instead of failing.
     pub ignore_missing_tablespaces: bool,
+    /// `innodb_force_recovery=1`, as mariadb-backup: a corrupt page the log reads keeps
+    /// its bytes and does not get its records ([`Event::CorruptPageSkipped`]) instead of
+    /// failing the prepare. The prepared backup is then not consistent; the caller must
+    /// say so.
+    pub force_recovery: bool,
     /// Test hook: stop at this page write as a crash would.
     #[doc(hidden)]
     pub crash_point: Option<CrashPoint>,
@@ -112,6 +117,7 @@ impl Default for PrepareOptions {
             threads: None,
             page_size: None,
             ignore_missing_tablespaces: false,
+            force_recovery: false,
             crash_point: None,
         }
     }
@@ -139,6 +145,9 @@ pub struct PrepareSummary {
     pub pages_not_written: u64,
     /// Pages read from the backup and validated before anything was written.
     pub pages_checked: u64,
+    /// Corrupt pages left without their records (only with `force_recovery`): when not
+    /// 0, the prepared backup is not consistent.
+    pub corrupt_pages_skipped: u64,
     /// The binlog position of the last InnoDB commit in the backup, as recorded in
     /// the rollback segments; `None` when InnoDB recorded no file name
     /// (`xtrabackup_binlog_pos_innodb` is written either way).
@@ -275,14 +284,30 @@ pub fn prepare(
     // Every backup page the log reads is validated before the first write: a corrupt
     // page fails the prepare with the directory as it was (mariadb-backup: "Unable to
     // apply log to corrupted page").
-    let pages_checked = pool.install(|| {
-        check::pages_read_by_log(&spaces, &scan.page_list, |id| {
-            check::read_by_log(&scan, applied, id)
-        })
+    let checked = pool.install(|| {
+        check::pages_read_by_log(
+            &spaces,
+            &scan.page_list,
+            |id| check::read_by_log(&scan, applied, id),
+            options.force_recovery,
+        )
     })?;
+    let pages_checked = checked.pages;
     progress.event(Event::PagesChecked {
         pages: pages_checked,
     });
+    // innodb_force_recovery: these keep their bytes and get none of their records.
+    let skipped: FxHashSet<PageId> = checked.corrupt.iter().map(|(id, _)| *id).collect();
+    for (id, what) in &checked.corrupt {
+        if let Some(sp) = spaces.get(&id.space) {
+            progress.event(Event::CorruptPageSkipped {
+                path: &sp.path,
+                space: id.space,
+                page_no: id.page_no,
+                what,
+            });
+        }
+    }
     let mut listed = corrupted::read(dir)?;
     if let Some(listed) = listed.as_mut() {
         listed.check_before(&scan, &spaces, applied)?;
@@ -336,6 +361,7 @@ pub fn prepare(
         n_records: scan.n_records,
         n_batches,
         pages_checked,
+        corrupt_pages_skipped: skipped.len() as u64,
         ..Default::default()
     };
     // How pass 2 filters each space's records.
@@ -384,7 +410,11 @@ pub fn prepare(
                 .par_iter()
                 .filter_map(|(id, slot)| {
                     let sp = spaces.get(&id.space)?;
-                    let page = apply_page(&log, sp, *id, &blog, slot);
+                    let page = if skipped.contains(id) {
+                        Ok(None)
+                    } else {
+                        apply_page(&log, sp, *id, &blog, slot)
+                    };
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                     if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
                         progress.event(Event::PagesApplied { done: n, total });

@@ -685,7 +685,7 @@ option_table! {
         "check the backup user's privileges first",
     ),
     // my_getopt clamps it to 0..1 (SRV_FORCE_IGNORE_CORRUPT). --backup refuses it (exit 1,
-    // innodb_param.rs); --prepare prints it and warns that hotbackup ignores no corruption.
+    // innodb_param.rs); --prepare leaves corrupt pages without their redo (prepare.rs).
     InnodbForceRecovery => with_arg(
         n(
             "innodb-force-recovery",
@@ -693,7 +693,7 @@ option_table! {
             0,
             1,
             Server,
-            "with --prepare: accepted (0 or 1), but hotbackup never skips corruption: a damaged backup still fails",
+            "with --prepare: leave corrupt pages without their redo instead of failing; the backup is then NOT consistent (emergencies only)",
         ),
         Optional,
     ),
