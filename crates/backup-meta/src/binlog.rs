@@ -69,11 +69,11 @@ impl MetaFile for BinlogInfo {
 
 /// The content of `xtrabackup_binlog_pos_innodb`: the binlog position InnoDB recorded for its
 /// last committed transaction, found by `--prepare` (`"%s\t%llu\n"`, e.g.
-/// `./mysql-bin.000001\t79960\n`). It can be older than the backup's real position; see
-/// [`BinlogInfo`] for that.
+/// `./mysql-bin.000001\t79960\n`; `\t0\n` when InnoDB recorded none). It can be older than
+/// the backup's real position; see [`BinlogInfo`] for that.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BinlogPosInnodb {
-    /// Binlog file name as InnoDB stored it (usually with a `./` prefix).
+    /// Binlog file name as InnoDB stored it (usually with a `./` prefix); empty when none.
     pub file: String,
     /// Byte position.
     pub position: u64,
@@ -85,8 +85,9 @@ impl MetaFile for BinlogPosInnodb {
     fn parse(text: &str) -> Result<Self, ParseError> {
         let fields = single_line_fields(text)?;
         match fields.as_slice() {
+            // Empty when InnoDB recorded no position: mariadb-backup writes `"\t0\n"`.
             [file, position] => Ok(BinlogPosInnodb {
-                file: parse_file_name(file)?,
+                file: file.to_string(),
                 position: parse_position(position)?,
             }),
             _ => Err(ParseError::Expected {

@@ -314,6 +314,17 @@ fn binlog_files_reject_malformed() {
     );
 }
 
+/// mariadb-backup 10.11 `--prepare` writes `"\t0\n"` when InnoDB recorded no binlog position.
+#[test]
+fn binlog_pos_innodb_without_a_position() {
+    let none = BinlogPosInnodb {
+        file: String::new(),
+        position: 0,
+    };
+    assert_eq!(BinlogPosInnodb::parse("\t0\n").unwrap(), none);
+    assert_eq!(none.render(), "\t0\n");
+}
+
 // ---------------------------------------------------------------- slave info
 
 fn row(name: &str, file: &str, pos: u64, using_gtid: &str) -> SlaveStatusRow {

@@ -14,6 +14,15 @@ use crate::options::Options;
 pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     let target =
         std::path::absolute(&opts.target_dir).map_err(|e| Failure::io(&opts.target_dir, e))?;
+    let force_recovery = opts.innodb_force_recovery >= 1;
+    if force_recovery {
+        // mariadb-backup's line (its mtr test looks for it), then what it means here.
+        log.info(&format!(
+            "innodb_force_recovery = {}",
+            opts.innodb_force_recovery
+        ));
+        log.info(FORCE_RECOVERY_WARNING);
+    }
     // A partial backup (--databases, --tables...) lacks the files of the tables it left
     // out, while its log still changes them: their records are skipped, as mariadb-backup
     // does ("All redo log for this file will be ignored"). In a full backup a missing
@@ -27,6 +36,7 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     let options = PrepareOptions {
         use_memory: opts.use_memory.max(8 << 20),
         ignore_missing_tablespaces: partial,
+        force_recovery,
         crash_point: test_crash_point(),
         ..PrepareOptions::default()
     };
@@ -47,9 +57,27 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
             summary.pages_written
         ));
     }
+    if summary.corrupt_pages_skipped > 0 {
+        // mariadb-backup ends with "completed OK!" here; a script waiting for that line
+        // must not take this backup for a sound one. Exit 0: the prepare did what was asked.
+        log.info(&format!(
+            "completed with innodb_force_recovery=1, but the backup is NOT consistent: {} \
+             corrupt page(s) were left without their redo log (named above). Restore it only \
+             to salvage data, run CHECK TABLE on every table, and take a new backup.",
+            summary.corrupt_pages_skipped
+        ));
+        return Ok(());
+    }
     log.info("completed OK!");
     Ok(())
 }
+
+/// What `--innodb-force-recovery=1` does here. mariadb-backup also skips malformed log
+/// records and tablespaces without a file; hotbackup keeps refusing those (exit 8).
+const FORCE_RECOVERY_WARNING: &str = "Warning: innodb_force_recovery=1: a corrupt page the \
+     redo log reads is left as it is, without its log records, instead of failing the \
+     prepare; if there is one, the prepared backup is NOT consistent (said again at the \
+     end). A malformed log record or a missing tablespace still stops the prepare (exit 8).";
 
 /// Test hook (not an option): `HOTBACKUP_TEST_PREPARE_CRASH=N` aborts the process at
 /// the N-th page write of the prepare (journal and in place counted together),
@@ -118,7 +146,18 @@ impl Progress for LogProgress<'_> {
                 if zeroed { " (free: zeroed)" } else { " (rebuilt by the log)" }
             )),
             Event::PagesChecked { pages } => self.log.info(&format!(
-                "{pages} page(s) the log reads are valid"
+                "{pages} page(s) the log reads checked"
+            )),
+            Event::CorruptPageSkipped {
+                path,
+                space,
+                page_no,
+                what,
+            } => self.log.info(&format!(
+                "Warning: innodb_force_recovery=1: unable to apply log to corrupted page \
+                 {page_no} of tablespace {space} in file {}: {what}; the page is left as it \
+                 is, without its log records",
+                path.display()
             )),
             Event::LogScanned {
                 checkpoint_lsn,

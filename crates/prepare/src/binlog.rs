@@ -13,9 +13,11 @@
 //! ```
 //!
 //! Of the rollback segments that hold a name, the greatest name wins, and for equal
-//! names the greatest offset; any of them beats a legacy position. The result is the
-//! position of the last InnoDB commit the backup contains, which can be older than the
-//! backup's real position (`xtrabackup_binlog_info`).
+//! names the greatest offset; any of them beats a legacy position (taken whole when its
+//! magic is there, even with an empty name). The result is the position of the last
+//! InnoDB commit the backup contains, which can be older than the backup's real position
+//! (`xtrabackup_binlog_info`). Without any, the position is an empty name and offset 0:
+//! mariadb-backup 10.11 then still writes the file, as `"\t0\n"`.
 
 use std::collections::HashMap;
 
@@ -46,7 +48,7 @@ const LEGACY_FROM_END: usize = 1000;
 const LEGACY_MAGIC: u32 = 873_422_344;
 
 /// A recorded position: the stored file name bytes (up to the NUL) and the offset.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Recorded {
     name: Vec<u8>,
     offset: u64,
@@ -56,11 +58,11 @@ fn be64(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// The NUL-terminated name at `at`; `None` when it is empty.
+/// The NUL-terminated name at `at` (empty when its first byte is NUL).
 fn name_at(b: &[u8], at: usize) -> Option<Vec<u8>> {
     let field = b.get(at..at + BINLOG_NAME_LEN)?;
     let len = field.iter().position(|&c| c == 0).unwrap_or(field.len());
-    (len > 0).then(|| field[..len].to_vec())
+    Some(field[..len].to_vec())
 }
 
 /// The (space, page) of every rollback segment listed in the TRX_SYS page.
@@ -80,13 +82,18 @@ fn rseg_position(page: &[u8], page_size: usize) -> Option<Recorded> {
         return None; // not the current format: no binlog fields
     }
     let max_trx_id = PAGE_DATA + TRX_RSEG_UNDO_SLOTS + page_size / 16 * TRX_RSEG_SLOT_SIZE;
+    let name = name_at(page, max_trx_id + 16)?;
+    if name.is_empty() {
+        return None; // the server skips a segment without a name, offset and all
+    }
     Some(Recorded {
-        name: name_at(page, max_trx_id + 16)?,
+        name,
         offset: be64(page, max_trx_id + 8)?,
     })
 }
 
-/// The position stored in the TRX_SYS page by servers before MariaDB 10.3.5, if any.
+/// The position stored in the TRX_SYS page by servers before MariaDB 10.3.5, if its magic
+/// is there (the server then takes name and offset as they are, an empty name too).
 fn legacy_position(trx_sys: &[u8], page_size: usize) -> Option<Recorded> {
     let at = PAGE_DATA + page_size.checked_sub(LEGACY_FROM_END)?;
     if be32(trx_sys, at) != LEGACY_MAGIC {
@@ -114,14 +121,18 @@ fn read_page(space: &Space, page_no: u32, page_size: usize) -> Result<Vec<u8>, P
     Ok(page)
 }
 
-/// The binlog position recorded in the prepared data files, if the server recorded one.
-/// Rollback segments in tablespaces the backup does not have are skipped.
+/// The binlog position recorded in the prepared data files: an empty name and offset 0
+/// when the server recorded none (mariadb-backup writes that too). Rollback segments in
+/// tablespaces the backup does not have are skipped.
 pub(crate) fn recorded_position(
     spaces: &HashMap<SpaceId, Space>,
     page_size: usize,
-) -> Result<Option<BinlogPosInnodb>, PrepareError> {
+) -> Result<BinlogPosInnodb, PrepareError> {
     let Some(system) = spaces.get(&SpaceId::SYSTEM) else {
-        return Ok(None);
+        return Ok(BinlogPosInnodb {
+            file: String::new(),
+            position: 0,
+        });
     };
     let trx_sys = read_page(system, TRX_SYS_PAGE_NO, page_size)?;
     let mut found = Vec::new();
@@ -133,11 +144,13 @@ pub(crate) fn recorded_position(
             ));
         }
     }
-    let best = latest(found).or_else(|| legacy_position(&trx_sys, page_size));
-    Ok(best.map(|r| BinlogPosInnodb {
-        file: String::from_utf8_lossy(&r.name).into_owned(),
-        position: r.offset,
-    }))
+    let best = latest(found)
+        .or_else(|| legacy_position(&trx_sys, page_size))
+        .unwrap_or_default();
+    Ok(BinlogPosInnodb {
+        file: String::from_utf8_lossy(&best.name).into_owned(),
+        position: best.offset,
+    })
 }
 
 #[cfg(test)]
@@ -191,6 +204,7 @@ mod tests {
                 Some(rec("./mysql-bin.000002", 342)),
             ),
             (rseg_with(0, "", 342), None),
+            (rseg_with(0, "\0./mysql-bin.000002", 342), None),
             (rseg_with(1, "./mysql-bin.000002", 342), None),
         ];
         for (page, want) in cases {
@@ -232,5 +246,8 @@ mod tests {
         assert_eq!(legacy_position(&page, PAGE), None);
         page[at..at + 4].copy_from_slice(&LEGACY_MAGIC.to_be_bytes());
         assert_eq!(legacy_position(&page, PAGE), Some(rec("./old.01", 4242)));
+        // With the magic, an empty name still carries its offset (the server copies both).
+        page[at + 12] = 0;
+        assert_eq!(legacy_position(&page, PAGE), Some(rec("", 4242)));
     }
 }

@@ -47,14 +47,23 @@ pub(crate) fn read_by_log(scan: &Scan, applied: impl Fn(SpaceId) -> bool, id: Pa
         && scan.spaces.get(&id.space).is_none_or(|n| n.trim.is_none())
 }
 
+/// What [`pages_read_by_log`] found.
+pub(crate) struct Checked {
+    /// Pages read and validated.
+    pub pages: u64,
+    /// The corrupt ones, in page order, with what is wrong (only with `keep_corrupt`).
+    pub corrupt: Vec<(PageId, String)>,
+}
+
 /// Reads and validates, in parallel, every page of `pages` that `read` selects; fails
-/// naming the first corrupt page (in page order) and how many more there are.
-/// Returns how many pages were checked.
+/// naming the first corrupt page (in page order) and how many more there are, or with
+/// `keep_corrupt` (innodb_force_recovery) returns them.
 pub(crate) fn pages_read_by_log(
     spaces: &HashMap<SpaceId, Space>,
     pages: &[PageId],
     read: impl Fn(PageId) -> bool + Sync,
-) -> Result<u64, PrepareError> {
+    keep_corrupt: bool,
+) -> Result<Checked, PrepareError> {
     let mut lens: HashMap<SpaceId, u64> = HashMap::new();
     for (id, sp) in spaces {
         let len = sp
@@ -89,10 +98,15 @@ pub(crate) fn pages_read_by_log(
         bad.push(f?);
     }
     bad.sort_by_key(|(id, _)| *id);
-    if let Some((id, what)) = bad.first() {
-        if let Some(sp) = spaces.get(&id.space) {
-            return Err(corrupt(sp, id.page_no, what.clone(), bad.len() - 1));
+    if !keep_corrupt {
+        if let Some((id, what)) = bad.first() {
+            if let Some(sp) = spaces.get(&id.space) {
+                return Err(corrupt(sp, id.page_no, what.clone(), bad.len() - 1));
+            }
         }
     }
-    Ok(pages.iter().filter(|id| read(**id)).count() as u64)
+    Ok(Checked {
+        pages: pages.iter().filter(|id| read(**id)).count() as u64,
+        corrupt: bad,
+    })
 }

@@ -49,7 +49,8 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use backup_meta::{BackupType, BinlogPosInnodb, Checkpoints, FileMode, MetaFile};
+use backup_meta::names::XTRABACKUP_BINLOG_INFO;
+use backup_meta::{BackupType, BinlogInfo, BinlogPosInnodb, Checkpoints, FileMode, MetaFile};
 use innodb::apply::{apply_record, stamp_page, Effect};
 use innodb::page::fil::FIL_PAGE_LSN;
 use innodb::redo::prepared_log;
@@ -99,6 +100,11 @@ pub struct PrepareOptions {
     /// Skip (with an [`Event::MissingSkipped`]) records for tablespaces that have no
     /// file instead of failing.
     pub ignore_missing_tablespaces: bool,
+    /// `innodb_force_recovery=1`, as mariadb-backup: a corrupt page the log reads keeps
+    /// its bytes and does not get its records ([`Event::CorruptPageSkipped`]) instead of
+    /// failing the prepare. The prepared backup is then not consistent; the caller must
+    /// say so.
+    pub force_recovery: bool,
     /// Test hook: stop at this page write as a crash would.
     #[doc(hidden)]
     pub crash_point: Option<CrashPoint>,
@@ -111,6 +117,7 @@ impl Default for PrepareOptions {
             threads: None,
             page_size: None,
             ignore_missing_tablespaces: false,
+            force_recovery: false,
             crash_point: None,
         }
     }
@@ -138,8 +145,12 @@ pub struct PrepareSummary {
     pub pages_not_written: u64,
     /// Pages read from the backup and validated before anything was written.
     pub pages_checked: u64,
+    /// Corrupt pages left without their records (only with `force_recovery`): when not
+    /// 0, the prepared backup is not consistent.
+    pub corrupt_pages_skipped: u64,
     /// The binlog position of the last InnoDB commit in the backup, as recorded in
-    /// the rollback segments (written to `xtrabackup_binlog_pos_innodb`).
+    /// the rollback segments; `None` when InnoDB recorded no file name
+    /// (`xtrabackup_binlog_pos_innodb` is written either way).
     pub binlog_pos_innodb: Option<BinlogPosInnodb>,
 }
 
@@ -273,14 +284,30 @@ pub fn prepare(
     // Every backup page the log reads is validated before the first write: a corrupt
     // page fails the prepare with the directory as it was (mariadb-backup: "Unable to
     // apply log to corrupted page").
-    let pages_checked = pool.install(|| {
-        check::pages_read_by_log(&spaces, &scan.page_list, |id| {
-            check::read_by_log(&scan, applied, id)
-        })
+    let checked = pool.install(|| {
+        check::pages_read_by_log(
+            &spaces,
+            &scan.page_list,
+            |id| check::read_by_log(&scan, applied, id),
+            options.force_recovery,
+        )
     })?;
+    let pages_checked = checked.pages;
     progress.event(Event::PagesChecked {
         pages: pages_checked,
     });
+    // innodb_force_recovery: these keep their bytes and get none of their records.
+    let skipped: FxHashSet<PageId> = checked.corrupt.iter().map(|(id, _)| *id).collect();
+    for (id, what) in &checked.corrupt {
+        if let Some(sp) = spaces.get(&id.space) {
+            progress.event(Event::CorruptPageSkipped {
+                path: &sp.path,
+                space: id.space,
+                page_no: id.page_no,
+                what,
+            });
+        }
+    }
     let mut listed = corrupted::read(dir)?;
     if let Some(listed) = listed.as_mut() {
         listed.check_before(&scan, &spaces, applied)?;
@@ -334,6 +361,7 @@ pub fn prepare(
         n_records: scan.n_records,
         n_batches,
         pages_checked,
+        corrupt_pages_skipped: skipped.len() as u64,
         ..Default::default()
     };
     // How pass 2 filters each space's records.
@@ -382,7 +410,11 @@ pub fn prepare(
                 .par_iter()
                 .filter_map(|(id, slot)| {
                     let sp = spaces.get(&id.space)?;
-                    let page = apply_page(&log, sp, *id, &blog, slot);
+                    let page = if skipped.contains(id) {
+                        Ok(None)
+                    } else {
+                        apply_page(&log, sp, *id, &blog, slot)
+                    };
                     let n = done.fetch_add(1, Ordering::Relaxed) + 1;
                     if n / PROGRESS_EVERY != (n - 1) / PROGRESS_EVERY || n == total {
                         progress.event(Event::PagesApplied { done: n, total });
@@ -443,14 +475,24 @@ pub fn prepare(
     }
     // As mariadb-backup: the position InnoDB recorded, before the backup is marked
     // prepared (a prepare killed after it runs again and rewrites it).
-    summary.binlog_pos_innodb = binlog::recorded_position(&spaces, page_size)?;
-    if let Some(pos) = &summary.binlog_pos_innodb {
-        progress.event(Event::BinlogPosition {
-            file: &pos.file,
+    // Written even when InnoDB recorded none (`"\t0\n"`), as mariadb-backup 10.11 does.
+    let pos = binlog::recorded_position(&spaces, page_size)?;
+    progress.event(Event::BinlogPosition {
+        file: &pos.file,
+        position: pos.position,
+    });
+    pos.write(&dir.join(XTRABACKUP_BINLOG_POS_INNODB), FileMode::Fopen)?;
+    if checkpoints.recover_binlog_info {
+        // A `--binlog-info=LOCKLESS` backup: mariadb-backup writes the same position as
+        // the backup's binlog position.
+        BinlogInfo {
+            file: pos.file.clone(),
             position: pos.position,
-        });
-        pos.write(&dir.join(XTRABACKUP_BINLOG_POS_INNODB), FileMode::Fopen)?;
+            gtid: None,
+        }
+        .write(&dir.join(XTRABACKUP_BINLOG_INFO), FileMode::Fopen)?;
     }
+    summary.binlog_pos_innodb = (!pos.file.is_empty()).then_some(pos);
     let first_lsn = Lsn(end_lsn.0.saturating_sub(PREPARED_LOG_MTR_LEN));
     let new_log = prepared_log(first_lsn).map_err(|source| PrepareError::LogHeader {
         path: log.path.clone(),
@@ -460,6 +502,9 @@ pub fn prepare(
     backup_meta::write_atomic(&dir.join(IB_LOGFILE0), &new_log, FileMode::Datasink)?;
     let prepared = Checkpoints {
         backup_type: BackupType::LogApplied,
+        // mariadb-backup writes whether *this* run has `--binlog-info=LOCKLESS`: a prepare
+        // never does (the position was recovered above).
+        recover_binlog_info: false,
         ..checkpoints
     };
     prepared.write(&cp_path, FileMode::Datasink)?;

@@ -104,6 +104,18 @@ pub enum Event<'a> {
         /// Pages with records.
         n_pages: usize,
     },
+    /// With `force_recovery`: a corrupt page the log reads was left as it is, without
+    /// its records (mariadb-backup: "Unable to apply log to corrupted page").
+    CorruptPageSkipped {
+        /// The data file.
+        path: &'a Path,
+        /// Its tablespace.
+        space: SpaceId,
+        /// The page.
+        page_no: PageNo,
+        /// What the validator found.
+        what: &'a str,
+    },
     /// A data file was extended to the size the log gives.
     FileExtended {
         /// The file.

@@ -326,7 +326,7 @@ pub fn compare_prepared(expected: &Path, got: &Path, page_size: usize) -> Result
             }
         }
     }
-    // Written by prepare; the binlog position file only when InnoDB recorded one.
+    // Written by prepare (both tools write the binlog position file, `\t0\n` without one).
     let read_if_there = |path: PathBuf| match std::fs::read(&path) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

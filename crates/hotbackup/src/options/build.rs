@@ -149,13 +149,18 @@ impl Engine {
         // --print-param only prints: nothing is backed up, so nothing is refused. Refusals
         // come before the mode checks: `--backup --decompress` is about --decompress.
         let print_param = self.flag(Opt::PrintParam);
-        // Before the refusals: with --backup, mariadb-backup's own refusal (exit 1); with
-        // --prepare the option is refused below as not supported yet.
+        // Before the refusals: with --backup, mariadb-backup's own refusal (exit 1); --prepare
+        // reads it, --copy-back ignores it (mariadb-backup starts no InnoDB there).
         let prepare_given = self.flag(Opt::Prepare) || self.flag(Opt::ApplyLog);
         if !print_param && self.flag(Opt::Backup) && !prepare_given {
             innodb_param::force_recovery_for_backup(
                 self.num(Opt::InnodbForceRecovery),
                 &self.origin(Opt::InnodbForceRecovery),
+                if self.innobackupex {
+                    "--apply-log"
+                } else {
+                    "--prepare"
+                },
             )?;
         }
         if !print_param {
@@ -245,6 +250,7 @@ impl Engine {
             force_non_empty_directories: self.flag(Opt::ForceNonEmptyDirectories),
             aria_log_dir_path: self.path(Opt::AriaLogDirPath),
             log_checkpoint_now: self.flag(Opt::InnodbLogCheckpointNow),
+            innodb_force_recovery: self.u32(Opt::InnodbForceRecovery),
             #[cfg(test)]
             origins: self
                 .settings

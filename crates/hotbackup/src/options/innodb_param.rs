@@ -6,8 +6,8 @@
 //!   of two". A valid value changes nothing in hotbackup: it is only the size in which the
 //!   server writes its own ib_logfile0.
 //! * `--innodb-force-recovery` (clamped to 0..1) with `--backup`: "The option
-//!   "innodb_force_recovery" should only be used with "--prepare"." (hotbackup's --prepare
-//!   does not implement it yet: there it is refused as unsupported, exit 2).
+//!   "innodb_force_recovery" should only be used with "--prepare"." (`"--apply-log"` for an
+//!   innobackupex command line).
 
 use super::{Error, ErrorKind, Mode, Origin};
 
@@ -29,15 +29,20 @@ pub(super) fn write_ahead_size(
     ))
 }
 
-/// Refuses a force-recovery level for `--backup`, as mariadb-backup does.
-pub(super) fn force_recovery_for_backup(level: i64, origin: &Origin) -> Result<(), Error> {
+/// Refuses a force-recovery level for `--backup`, as mariadb-backup does; `prepare_flag` is
+/// how the command line spells prepare (`--prepare`, or `--apply-log` for innobackupex).
+pub(super) fn force_recovery_for_backup(
+    level: i64,
+    origin: &Origin,
+    prepare_flag: &str,
+) -> Result<(), Error> {
     if level < 1 {
         return Ok(());
     }
     Err(Error::new(
         ErrorKind::InnodbSetting,
         format!(
-            "The option \"innodb_force_recovery\" should only be used with \"--prepare\" \
+            "The option \"innodb_force_recovery\" should only be used with \"{prepare_flag}\" \
              (innodb_force_recovery={level} from {origin})."
         ),
     ))
@@ -85,8 +90,8 @@ mod tests {
     #[test]
     fn force_recovery_is_for_prepare_only() {
         let o = Origin::CommandLine;
-        assert!(force_recovery_for_backup(0, &o).is_ok());
-        let e = force_recovery_for_backup(1, &o).unwrap_err();
+        assert!(force_recovery_for_backup(0, &o, "--prepare").is_ok());
+        let e = force_recovery_for_backup(1, &o, "--prepare").unwrap_err();
         assert_eq!(e.kind, ErrorKind::InnodbSetting);
         assert!(!e.is_usage());
         assert!(

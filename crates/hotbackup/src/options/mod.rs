@@ -22,6 +22,7 @@
 mod build;
 pub mod cnf;
 pub mod help;
+mod innobackupex;
 mod innodb_param;
 pub mod parse;
 mod print_param;
@@ -269,6 +270,8 @@ pub struct Options {
     pub aria_log_dir_path: Option<PathBuf>,
     /// `--innodb-log-checkpoint-now`: ask the server for a checkpoint before the backup.
     pub log_checkpoint_now: bool,
+    /// `--innodb-force-recovery` (0 or 1; only `--prepare` reads it).
+    pub innodb_force_recovery: u32,
     /// Where each given option's final value came from, by canonical name (tests only).
     #[cfg(test)]
     pub origins: BTreeMap<&'static str, Origin>,
@@ -303,8 +306,8 @@ pub enum ErrorKind {
     DefaultsNotFirst,
     /// An option file that is missing (when required) or malformed (mariadb-backup: exit 1).
     OptionFile,
-    /// Accepted by mariadb-backup but not by this version of hotbackup (`--innobackupex`,
-    /// `--stream`, ...: see `refuse.rs`).
+    /// Accepted by mariadb-backup but not by this version of hotbackup (`--stream`, an
+    /// untranslated innobackupex option, ...: see `refuse.rs`, `innobackupex.rs`).
     Unsupported,
     /// A value my_getopt accepts but mariadb-backup's embedded InnoDB then refuses when it
     /// starts (`--innodb-log-write-ahead-size=4095`, `--backup --innodb-force-recovery=1`):

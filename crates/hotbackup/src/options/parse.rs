@@ -179,7 +179,45 @@ pub fn parse_args_os(args: impl IntoIterator<Item = OsString>, env: &Env) -> Par
             }
         }
     }
+    if strings.first().map(String::as_str) == Some("--innobackupex") {
+        let now = crate::log::now_local().replace(' ', "_").replace(':', "-");
+        return parse_innobackupex(&strings, env, &now);
+    }
     parse_args(&strings, env)
+}
+
+/// Parses an innobackupex command line (`args[0]` is `--innobackupex`): translated by
+/// [`super::innobackupex`], then parsed as usual; password positions refer to `args`.
+pub fn parse_innobackupex(args: &[String], env: &Env, timestamp: &str) -> Parsed {
+    let translated = match super::innobackupex::translate(args, timestamp) {
+        Ok(t) => t,
+        Err(e) => {
+            return Parsed {
+                warnings: Vec::new(),
+                result: Err(e),
+            }
+        }
+    };
+    let mut engine = Engine {
+        innobackupex: true,
+        ..Engine::default()
+    };
+    let mut result = engine.run(&translated.args, env);
+    if let Ok(Command::Run(opts)) = &mut result {
+        // Passwords are in arguments the translation kept as they were.
+        opts.command_line_secrets = opts
+            .command_line_secrets
+            .iter()
+            .filter_map(|s| {
+                let arg = translated.origin.get(s.arg).copied().flatten()?;
+                Some(Secret { arg, ..*s })
+            })
+            .collect();
+    }
+    Parsed {
+        warnings: engine.warnings,
+        result,
+    }
 }
 
 /// Parses the command line (without the program name) and the option files it selects.
@@ -208,6 +246,8 @@ pub(super) struct Engine {
     shared_pass: bool,
     /// The command-line argument being applied: its index in the arguments and its length.
     arg_at: (usize, usize),
+    /// Translated from an innobackupex command line: messages name `--apply-log`.
+    pub(super) innobackupex: bool,
 }
 
 impl Engine {
@@ -427,8 +467,8 @@ impl Engine {
             return Err(self.located(
                 Error::new(
                     ErrorKind::Unsupported,
-                    "--innobackupex (the old innobackupex command line) is not supported; \
-                     use mariadb-backup's options (--backup, --prepare, --target-dir=…)",
+                    "--innobackupex must be the first argument, as in mariadb-backup \
+                     (hotbackup --innobackupex [OPTIONS] DIR)",
                 ),
                 origin,
             ));

@@ -1350,3 +1350,51 @@ fn leading_defaults_rules() {
         (true, None, 1)
     );
 }
+
+/// An innobackupex command line: translated, then parsed as usual; password positions refer
+/// to the real arguments (`--innobackupex` is index 0), so scrubbing argv hits the password.
+#[test]
+fn innobackupex_command_line() {
+    let args: Vec<String> = [
+        "--innobackupex",
+        "--no-defaults",
+        "--password=pw",
+        "--no-timestamp",
+        "--innodb-force-recovery=2",
+        "--apply-log",
+        "/b",
+    ]
+    .iter()
+    .map(|a| a.to_string())
+    .collect();
+    let parsed = parse_innobackupex(&args, &Env::default(), "2026-12-03_04-05-06");
+    let Ok(Command::Run(o)) = parsed.result else {
+        panic!("{:?}", parsed.result);
+    };
+    assert_eq!(o.mode, Some(crate::options::Mode::Prepare));
+    assert_eq!(o.target_dir, Path::new("/b"));
+    assert_eq!(o.innodb_force_recovery, 1);
+    assert_eq!(o.command_line_secrets.len(), 1);
+    let secret = o.command_line_secrets[0];
+    assert_eq!((secret.arg, &args[secret.arg][secret.start..]), (2, "pw"));
+
+    let backup: Vec<String> = ["--innobackupex", "--no-defaults", "/root/"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let parsed = parse_innobackupex(&backup, &Env::default(), "2026-12-03_04-05-06");
+    let Ok(Command::Run(o)) = parsed.result else {
+        panic!("{:?}", parsed.result);
+    };
+    assert_eq!(o.mode, Some(crate::options::Mode::Backup));
+    assert_eq!(o.target_dir, Path::new("/root/2026-12-03_04-05-06"));
+
+    let refused: Vec<String> = ["--innobackupex", "--include=x", "/b"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let e = parse_innobackupex(&refused, &Env::default(), "t")
+        .result
+        .unwrap_err();
+    assert!(e.is_usage(), "{e:?}");
+}

@@ -685,17 +685,19 @@ option_table! {
         Server,
         "check the backup user's privileges first",
     ),
-    InnodbForceRecovery => refused(with_arg(
+    // my_getopt clamps it to 0..1 (SRV_FORCE_IGNORE_CORRUPT). --backup refuses it (exit 1,
+    // innodb_param.rs); --prepare leaves corrupt pages without their redo (prepare.rs).
+    InnodbForceRecovery => with_arg(
         n(
             "innodb-force-recovery",
             0,
             0,
             1,
             Server,
-            "with --prepare: crash recovery mode that ignores page corruption (emergencies only)",
+            "with --prepare: leave corrupt pages without their redo instead of failing; the backup is then NOT consistent (emergencies only)",
         ),
         Optional,
-    )),
+    ),
     // As mariadb-backup: asks the server for `SET GLOBAL innodb_log_checkpoint_now=ON` and
     // carries on, with a warning, when the server refuses it.
     InnodbLogCheckpointNow => b(

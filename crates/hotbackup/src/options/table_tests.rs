@@ -69,6 +69,12 @@ fn implemented_options_reach_options() {
                 assert!(o.mode.is_some(), "{arg}");
             }
             Opt::PrintParam => assert!(options(&["--backup", &arg]).print_param.is_some()),
+            // Refused with --backup (innodb_param.rs): read by --prepare.
+            Opt::InnodbForceRecovery => assert_ne!(
+                options(&["--prepare", &arg]),
+                options(&["--prepare"]),
+                "{arg} changes nothing"
+            ),
             // Changes how the parser treats what follows.
             Opt::MysqldArgs => {
                 assert!(parse(&["--backup", "--frob"]).result.is_err());
