@@ -155,7 +155,7 @@ pub enum ServerError {
     },
     /// The server refused the login.
     #[error(
-        "the MariaDB server at {endpoint} refused the login: {reason}. Check --user/--password"
+        "the MariaDB server at {endpoint} refused the login: {reason}. Check --user/--password (an account created REQUIRE SSL or X509 also needs --ssl, or --ssl-cert/--ssl-key)"
     )]
     AccessDenied {
         /// Where we tried.

@@ -236,6 +236,7 @@ fn private_socket() -> io::Result<(PathBuf, UnixListener, PathBuf)> {
 }
 
 /// The relay thread: accept the client, upgrade, then carry bytes until either side ends.
+/// Errors are those of the setup, up to the end of the TLS handshake.
 #[allow(clippy::too_many_arguments)]
 fn serve(
     listener: UnixListener,
@@ -270,20 +271,28 @@ fn serve(
     server.write_all(&ssl_request).map_err(io)?;
     let mut tls = ClientConnection::new(config, name).map_err(|e| e.to_string())?;
     while tls.is_handshaking() {
-        tls.complete_io(&mut server)
-            .map_err(|e| format!("TLS handshake failed: {e}"))?;
+        tls.complete_io(&mut server).map_err(|e| {
+            format!(
+                "TLS handshake failed: {e}. Check that --ssl-ca/--ssl-capath hold the CA that \
+                     signed the server's certificate (its ssl_cert), and with \
+                     --ssl-verify-server-cert that the certificate's subjectAltName names the \
+                     host connected to"
+            )
+        })?;
     }
     login[3] = login[3].wrapping_add(1);
     tls.writer().write_all(&login).map_err(io)?;
     flush(&mut tls, &mut server).map_err(io)?;
     server.set_timeout(None).map_err(io)?;
     client.set_read_timeout(None).map_err(io)?;
-    let result = pump(&mut client, &mut server, &mut tls);
+    // From here on, the client reports what goes wrong (an ERR packet, a closed
+    // connection): the relay only ends.
+    let _ = pump(&mut client, &mut server, &mut tls);
     tls.send_close_notify();
     let _ = flush(&mut tls, &mut server);
     server.shutdown();
     let _ = client.shutdown(Shutdown::Both);
-    result.map_err(io)
+    Ok(())
 }
 
 fn accept(listener: &UnixListener, timeout: Duration) -> io::Result<UnixStream> {
