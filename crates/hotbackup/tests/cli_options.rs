@@ -142,7 +142,8 @@ fn refused_options_exit_2_and_write_nothing() {
         "--compress=quicklz",
         "--export",
         "--decompress",
-        "--ssl-verify-server-cert",
+        "--ssl-cipher=x",
+        "--tls-version=x",
         "--innodb-force-recovery=1",
     ] {
         assert!(refused.iter().any(|r| r == needed), "{needed} not refused");
