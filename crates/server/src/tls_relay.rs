@@ -100,10 +100,7 @@ impl Read for Raw {
 
 impl Write for Raw {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Raw::Tcp(s) => s.write(buf),
-            Raw::Unix(s) => s.write(buf),
-        }
+        send(self.as_raw_fd(), buf)
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
@@ -256,7 +253,7 @@ fn serve(
         .set_read_timeout(Some(timeout))
         .map_err(|e| e.to_string())?;
     let io = |e: io::Error| e.to_string();
-    client.write_all(&greeting).map_err(io)?;
+    send_all(&client, &greeting).map_err(io)?;
     if !offers_tls {
         return Ok(()); // the ERR packet was all there was
     }
@@ -396,7 +393,7 @@ fn pump(client: &mut UnixStream, server: &mut Raw, tls: &mut ClientConnection) -
                             login.to_client.extend_from_slice(&buf[..n]);
                             Login::renumber(&mut login.to_client, 0xff, true, &mut login.done)
                         };
-                        client.write_all(&bytes)?;
+                        send_all(client, &bytes)?;
                     }
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) => return Err(e),
@@ -420,6 +417,32 @@ fn pump(client: &mut UnixStream, server: &mut Raw, tls: &mut ClientConnection) -
             flush(tls, server)?;
         }
     }
+}
+
+/// One `send(2)` without SIGPIPE: a peer gone (the watchdog shut the client's socket down)
+/// is an error to return, whatever the process does with SIGPIPE.
+fn send(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    loop {
+        // SAFETY: `fd` is an open socket of the caller; `buf` is valid for its length.
+        let n = unsafe { libc::send(fd, buf.as_ptr().cast(), buf.len(), libc::MSG_NOSIGNAL) };
+        if n >= 0 {
+            return Ok(n as usize);
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+fn send_all(to: &impl AsRawFd, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match send(to.as_raw_fd(), buf)? {
+            0 => return Err(io::ErrorKind::WriteZero.into()),
+            n => buf = &buf[n..],
+        }
+    }
+    Ok(())
 }
 
 /// One whole packet, header included.
