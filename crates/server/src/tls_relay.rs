@@ -158,8 +158,13 @@ impl Relay {
                     .into(),
             ));
         }
-        let (dir, listener, socket) =
-            private_socket().map_err(|e| RelayError::Tls(format!("cannot relay TLS: {e}")))?;
+        let (dir, listener, socket) = private_socket().map_err(|e| {
+            RelayError::Tls(format!(
+                "cannot create the TLS relay's socket in {}: {e}; set TMPDIR to a writable \
+                 directory",
+                std::env::temp_dir().display()
+            ))
+        })?;
         let (tx, outcome) = mpsc::channel();
         let theirs = server
             .try_clone()
@@ -194,20 +199,24 @@ impl Relay {
     /// certificate shows on the client side only as a closed connection). Waits for the
     /// thread to end.
     pub(crate) fn failure(&mut self) -> Option<String> {
+        self.stop();
+        self.outcome.try_recv().ok()
+    }
+
+    /// Ends the thread wherever it waits: on the server (shut down), or for a client that
+    /// never came (a connection that closes at once wakes its accept).
+    fn stop(&mut self) {
         self.server.shutdown();
         if let Some(t) = self.thread.take() {
+            let _ = UnixStream::connect(&self.socket);
             let _ = t.join();
         }
-        self.outcome.try_recv().ok()
     }
 }
 
 impl Drop for Relay {
     fn drop(&mut self) {
-        self.server.shutdown();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        self.stop();
         let _ = std::fs::remove_file(&self.socket);
         let _ = std::fs::remove_dir(&self.dir);
     }
