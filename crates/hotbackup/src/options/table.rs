@@ -400,9 +400,10 @@ option_table! {
     // Hidden in mariadb-backup; sets the same variable as --prepare.
     ApplyLog => b("apply-log", false, Client, ""),
     // TLS (see server::tls): asked for by --ssl or any --ssl-* option; then required.
+    // Off by default, unlike 10.11 (on: TLS whenever the server offers it; see README).
     Ssl => b(
         "ssl",
-        true,
+        false,
         Client,
         "use TLS for the connection; a server without TLS is then refused (implied by the \
          --ssl-* options; without any, hotbackup connects without TLS, see README)",
