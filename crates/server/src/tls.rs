@@ -437,6 +437,65 @@ mod tests {
     }
 
     #[test]
+    fn files_that_hold_the_wrong_thing_are_named() {
+        let dir = std::env::temp_dir().join(format!("hotbackup-tls-unit-{}", std::process::id()));
+        let certs = testkit::TlsFiles::generate(&dir).unwrap();
+        let ca = Some(certs.ca.clone());
+        let good = TlsOptions {
+            ca: ca.clone(),
+            cert: Some(certs.client_cert.clone()),
+            key: Some(certs.client_key.clone()),
+            verify_server_cert: true,
+            ..TlsOptions::default()
+        };
+        assert!(good.client_config().is_ok());
+        let capath = TlsOptions {
+            capath: Some(dir.clone()),
+            ..TlsOptions::default()
+        };
+        assert!(capath.client_config().is_ok());
+        for (opts, want) in [
+            (
+                TlsOptions {
+                    ca: Some(certs.client_key.clone()),
+                    ..TlsOptions::default()
+                },
+                "cannot read --ssl-ca",
+            ),
+            (
+                TlsOptions {
+                    ca: ca.clone(),
+                    crl: Some(certs.ca.clone()),
+                    ..TlsOptions::default()
+                },
+                "cannot read --ssl-crl",
+            ),
+            (
+                TlsOptions {
+                    cert: Some(certs.client_cert.clone()),
+                    key: Some(certs.ca.clone()),
+                    ..TlsOptions::default()
+                },
+                "cannot read a private key from --ssl-key",
+            ),
+            (
+                TlsOptions {
+                    cert: Some(certs.client_cert.clone()),
+                    key: Some(certs.server_key.clone()),
+                    ..TlsOptions::default()
+                },
+                "cannot use --ssl-cert/--ssl-key",
+            ),
+        ] {
+            match opts.client_config() {
+                Err(e) => assert!(e.starts_with(want), "{opts:?}: {e}"),
+                Ok(_) => panic!("{opts:?}: accepted"),
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn server_names() {
         assert!(server_name("localhost").is_ok());
         assert!(server_name("127.0.0.1").is_ok());
