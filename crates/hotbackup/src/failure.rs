@@ -65,9 +65,9 @@ impl From<server::ServerError> for Failure {
             // retrying cannot help, unlike the connection failures of exit 3.
             server::ServerError::MissingPrivileges { .. } => Code::Failure,
             server::ServerError::Query { .. } if e.is_access_denied() => Code::Failure,
-            server::ServerError::Unreachable { .. } | server::ServerError::AccessDenied { .. } => {
-                Code::Connection
-            }
+            server::ServerError::Unreachable { .. }
+            | server::ServerError::AccessDenied { .. }
+            | server::ServerError::Tls { .. } => Code::Connection,
             // A statement failing mid-backup is most often the server going away.
             server::ServerError::Query { .. } | server::ServerError::Unexpected { .. } => {
                 Code::Connection

@@ -141,7 +141,8 @@ fn refused_options_exit_2_and_write_nothing() {
         "--databases=x",
         "--compress=quicklz",
         "--export",
-        "--ssl-verify-server-cert",
+        "--ssl-cipher=x",
+        "--tls-version=x",
     ] {
         assert!(refused.iter().any(|r| r == needed), "{needed} not refused");
     }

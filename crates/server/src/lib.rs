@@ -11,6 +11,8 @@
 //! target (socket or host:port) and, for queries, the statement that failed.
 #![deny(missing_docs)]
 
+pub mod tls;
+mod tls_relay;
 pub mod watchdog;
 
 use std::collections::BTreeMap;
@@ -21,6 +23,7 @@ use std::time::Duration;
 
 use innodb::Lsn;
 use mysql::prelude::Queryable;
+pub use tls::TlsOptions;
 pub use watchdog::{Stop, Watchdog};
 
 /// Where Debian's client library looks when neither socket nor host is given
@@ -56,6 +59,9 @@ pub struct ConnectOptions {
     /// [`Watchdog`] then bounds them by the server's silence instead). Only for sessions
     /// whose statements never wait legitimately for long (the redo copier's LSN polls).
     pub io_timeout: Option<Duration>,
+    /// TLS (`--ssl*`); `None`: plaintext. With TLS, a server that does not offer it is
+    /// refused ([`ServerError::Tls`]), on the unix socket as over TCP.
+    pub tls: Option<TlsOptions>,
 }
 
 /// The endpoint a [`ConnectOptions`] resolves to.
@@ -138,9 +144,18 @@ pub enum ServerError {
         /// The client library's explanation.
         reason: String,
     },
+    /// TLS was asked for and could not be set up: the server does not offer it, a
+    /// certificate was refused, a TLS file cannot be used.
+    #[error("TLS to the MariaDB server at {endpoint} failed: {reason}")]
+    Tls {
+        /// Where we tried.
+        endpoint: Endpoint,
+        /// What went wrong, and what to change.
+        reason: String,
+    },
     /// The server refused the login.
     #[error(
-        "the MariaDB server at {endpoint} refused the login: {reason}. Check --user/--password"
+        "the MariaDB server at {endpoint} refused the login: {reason}. Check --user/--password (an account created REQUIRE SSL or X509 also needs --ssl, or --ssl-cert/--ssl-key)"
     )]
     AccessDenied {
         /// Where we tried.
@@ -323,6 +338,8 @@ impl SlaveStatus {
 /// One connection to the server.
 pub struct Session {
     conn: mysql::Conn,
+    /// After `conn`: dropped after it (the relay ends when the client side closes).
+    _relay: Option<tls_relay::Relay>,
     endpoint: Endpoint,
     watchdog: Option<Watchdog>,
 }
@@ -335,20 +352,38 @@ impl Session {
             .user(Some(opts.effective_user()))
             .pass(opts.password.clone())
             .prefer_socket(false);
-        builder = match &endpoint {
-            Endpoint::Socket(path) => builder.socket(Some(path.to_string_lossy().into_owned())),
-            Endpoint::Tcp(host, port) => builder.ip_or_hostname(Some(host.clone())).tcp_port(*port),
-        };
         // Connecting is always bounded: a frozen server accepts into its listen backlog and
         // never greets.
         let timeout = opts.io_timeout.unwrap_or(CONNECT_TIMEOUT);
+        let mut relay = match &opts.tls {
+            None => None,
+            Some(tls) => Some(Self::relay(opts, tls, &endpoint, timeout)?),
+        };
+        builder = match (&relay, &endpoint) {
+            (Some(relay), _) => builder.socket(Some(relay.socket().to_string_lossy().into_owned())),
+            (None, Endpoint::Socket(path)) => {
+                builder.socket(Some(path.to_string_lossy().into_owned()))
+            }
+            (None, Endpoint::Tcp(host, port)) => {
+                builder.ip_or_hostname(Some(host.clone())).tcp_port(*port)
+            }
+        };
         builder = builder
             .read_timeout(Some(timeout))
             .write_timeout(Some(timeout))
             .tcp_connect_timeout(Some(timeout));
-        let conn = mysql::Conn::new(builder).map_err(|e| classify_connect_error(&endpoint, e))?;
+        let conn = match mysql::Conn::new(builder) {
+            Ok(conn) => conn,
+            Err(e) => {
+                if let Some(reason) = relay.as_mut().and_then(tls_relay::Relay::failure) {
+                    return Err(ServerError::Tls { endpoint, reason });
+                }
+                return Err(classify_connect_error(&endpoint, e));
+            }
+        };
         let mut session = Session {
             conn,
+            _relay: relay,
             endpoint,
             watchdog: None,
         };
@@ -357,6 +392,30 @@ impl Session {
             session.clear_socket_timeouts()?;
         }
         Ok(session)
+    }
+
+    /// The TLS relay of a `--ssl*` connection: the server greeted and offers TLS.
+    fn relay(
+        opts: &ConnectOptions,
+        tls: &TlsOptions,
+        endpoint: &Endpoint,
+        timeout: Duration,
+    ) -> Result<tls_relay::Relay, ServerError> {
+        let tls_error = |reason| ServerError::Tls {
+            endpoint: endpoint.clone(),
+            reason,
+        };
+        let config = tls.client_config().map_err(tls_error)?;
+        // The name the certificate is checked against is the one asked for: `localhost`
+        // over TCP (`--protocol=TCP`) stays `localhost`, as in MariaDB's client.
+        let host = opts.host.as_deref().unwrap_or("localhost");
+        tls_relay::Relay::start(endpoint, host, config, timeout).map_err(|e| match e {
+            tls_relay::RelayError::Unreachable(reason) => ServerError::Unreachable {
+                endpoint: endpoint.clone(),
+                reason,
+            },
+            tls_relay::RelayError::Tls(reason) => tls_error(reason),
+        })
     }
 
     /// Lets statements wait as long as the server makes them wait (after the bounded login).

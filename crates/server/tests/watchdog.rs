@@ -1,11 +1,12 @@
 //! The watchdog against a real server: a statement that waits legitimately is never cut
 //! (the server answers pings meanwhile), one waiting on a SIGSTOPped server returns within
-//! the silence bound, and cancelling cuts a running statement at once.
+//! the silence bound (also over TLS, whose relay must not keep it waiting), and cancelling
+//! cuts a running statement at once.
 
 use std::time::{Duration, Instant};
 
-use server::{ConnectOptions, ServerError, Session, Stop, Watchdog};
-use testkit::TestServer;
+use server::{ConnectOptions, ServerError, Session, Stop, TlsOptions, Watchdog};
+use testkit::{TestServer, TlsFiles};
 
 const SILENCE: Duration = Duration::from_secs(2);
 const INTERVAL: Duration = Duration::from_millis(200);
@@ -19,7 +20,10 @@ fn options(server: &TestServer) -> ConnectOptions {
 }
 
 fn watched(server: &TestServer) -> (Session, Watchdog) {
-    let opts = options(server);
+    watched_with(options(server))
+}
+
+fn watched_with(opts: ConnectOptions) -> (Session, Watchdog) {
     let watchdog = Watchdog::start(&opts, SILENCE, INTERVAL).unwrap();
     let mut session = Session::connect(&opts).unwrap();
     session.set_watchdog(watchdog.clone());
@@ -71,7 +75,40 @@ fn a_statement_on_a_stopped_server_returns_within_the_bound() {
         return;
     };
     let server = mariadb.server().name("wd-frozen").start().unwrap();
-    let (mut session, watchdog) = watched(&server);
+    frozen_server_statement_returns_within_the_bound(&server, watched(&server));
+}
+
+#[test]
+fn a_statement_over_tls_on_a_stopped_server_returns_within_the_bound() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let certs_dir = testkit::TestDir::new("wd-tls-certs").unwrap();
+    let certs = TlsFiles::generate(certs_dir.path()).unwrap();
+    let server = mariadb.server().name("wd-tls").tls(&certs).start().unwrap();
+    let opts = ConnectOptions {
+        tls: Some(TlsOptions {
+            ca: Some(certs.ca.clone()),
+            verify_server_cert: true,
+            ..TlsOptions::default()
+        }),
+        ..options(&server)
+    };
+    let (mut session, watchdog) = watched_with(opts);
+    let cipher = session
+        .query_rows("SHOW SESSION STATUS LIKE 'Ssl_cipher'")
+        .unwrap();
+    assert!(
+        cipher[0][1].as_deref().is_some_and(|c| !c.is_empty()),
+        "not encrypted: {cipher:?}"
+    );
+    frozen_server_statement_returns_within_the_bound(&server, (session, watchdog));
+}
+
+fn frozen_server_statement_returns_within_the_bound(
+    server: &TestServer,
+    (mut session, watchdog): (Session, Watchdog),
+) {
     let pid = server.pid().unwrap();
     let stopper = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(500));

@@ -18,6 +18,8 @@
 //! * [`TestDir`]: a temporary directory that is removed on drop unless
 //!   `HOTBACKUP_KEEP_TEST_DIRS=1`; [`file_snapshot`] and [`differing_files`] tell which
 //!   files an operation changed in a directory.
+//! * [`TlsFiles`]: a CA, server and client certificates made with `openssl`, and
+//!   [`ServerBuilder::tls`] to start a server with them.
 //! * [`repo_dir`] finds the repository's `testdata/` and `tools/`;
 //!   [`extract_redo_sample`] unpacks a sample backup of `testdata/redo`.
 //!
@@ -44,6 +46,7 @@ mod scenario;
 mod server;
 mod sql;
 mod sysbench;
+mod tls;
 
 pub use binaries::{
     ci_requires_mariadb, find_mariadb, find_sysbench, require_mariadb, require_sysbench, MariaDb,
@@ -63,6 +66,7 @@ pub use scenario::{RunningLoad, Scenario};
 pub use server::{PageSize, ServerBuilder, TestServer};
 pub use sql::{quote_ident, quote_table, CheckFailure, TableInfo};
 pub use sysbench::{Sysbench, SysbenchReport, SysbenchRun};
+pub use tls::TlsFiles;
 
 /// The MySQL protocol crate the helpers use, re-exported so tests can hold a
 /// [`mysql::Conn`] or use [`mysql::prelude::Queryable`] without their own dependency.

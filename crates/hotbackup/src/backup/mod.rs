@@ -1431,6 +1431,7 @@ fn connect_options(opts: &Options) -> Result<ConnectOptions, Failure> {
         user: c.user.clone(),
         password: c.password.clone(),
         io_timeout: None,
+        tls: c.tls.clone(),
     })
 }
 

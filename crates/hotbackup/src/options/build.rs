@@ -95,6 +95,59 @@ impl Engine {
         }
     }
 
+    /// The connection's TLS settings: `Some` when `--ssl` or any `--ssl-*` option asks for
+    /// TLS (then a server without it is refused), `None` for plaintext. The one given last
+    /// wins between `--skip-ssl` and an option that implies `--ssl`, as in MariaDB's client.
+    fn tls(&self) -> Result<Option<server::TlsOptions>, Error> {
+        let implying = [
+            Opt::SslCa,
+            Opt::SslCapath,
+            Opt::SslCert,
+            Opt::SslKey,
+            Opt::SslCrl,
+            Opt::SslCrlpath,
+        ];
+        let mut on: Option<(usize, bool)> = None;
+        let mut note = |seq: usize, value: bool| {
+            if on.is_none_or(|(at, _)| seq > at) {
+                on = Some((seq, value));
+            }
+        };
+        for o in implying {
+            if let (Some(setting), Some(_)) = (self.setting(o), self.text(o)) {
+                note(setting.seq, true);
+            }
+        }
+        for o in [Opt::Ssl, Opt::SslVerifyServerCert] {
+            if let Some(Setting {
+                val: Val::Bool(b),
+                seq,
+                ..
+            }) = self.setting(o)
+            {
+                // `--skip-ssl-verify-server-cert` does not turn TLS off.
+                if *b || o == Opt::Ssl {
+                    note(*seq, *b);
+                }
+            }
+        }
+        if !matches!(on, Some((_, true))) {
+            return Ok(None);
+        }
+        let tls = server::TlsOptions {
+            ca: self.path(Opt::SslCa),
+            capath: self.path(Opt::SslCapath),
+            cert: self.path(Opt::SslCert),
+            key: self.path(Opt::SslKey),
+            crl: self.path(Opt::SslCrl),
+            crlpath: self.path(Opt::SslCrlpath),
+            verify_server_cert: self.flag(Opt::SslVerifyServerCert),
+        };
+        tls.check()
+            .map_err(|why| Error::new(ErrorKind::BadValue, why))?;
+        Ok(Some(tls))
+    }
+
     pub(super) fn build(&mut self) -> Result<Options, Error> {
         let port = match self.num(Opt::Port) {
             0 => None,
@@ -144,6 +197,7 @@ impl Engine {
             port,
             socket: self.path(Opt::Socket),
             protocol,
+            tls: self.tls()?,
         };
 
         // --print-param only prints: nothing is backed up, so nothing is refused. Refusals
@@ -164,7 +218,7 @@ impl Engine {
             )?;
         }
         if !print_param {
-            let warnings = refuse::check(&self.settings, &connection)?;
+            let warnings = refuse::check(&self.settings)?;
             self.warnings.extend(warnings);
         }
         // --apply-log sets the same variable as --prepare in mariadb-backup: the later wins.

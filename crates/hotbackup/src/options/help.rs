@@ -72,8 +72,8 @@ pub fn help_text(version_line: &str, exit_codes: &str) -> String {
         "Refused with exit 2, nothing written, because this version of hotbackup does not do \
          what they ask: {}. Their default values are accepted. From the option-file groups \
          shared with the server and other clients ([mysqld], [client], ...), server settings \
-         that cannot change the backup (tmpdir, innodb_flush_method, ...) and TLS settings for \
-         a connection on this machine are ignored with a warning.",
+         that cannot change the backup (tmpdir, innodb_flush_method, ...) are ignored with a \
+         warning.",
         refused.join(" ")
     );
     for line in wrap(&note, LINE_WIDTH) {

@@ -184,6 +184,8 @@ pub struct Connection {
     pub socket: Option<PathBuf>,
     /// `--protocol`.
     pub protocol: Option<Protocol>,
+    /// `--ssl*`: `Some` when TLS was asked for (see `build.rs`).
+    pub tls: Option<server::TlsOptions>,
 }
 
 /// Server-side InnoDB layout, from the server groups, the tool groups or the command line.

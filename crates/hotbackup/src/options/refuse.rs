@@ -8,26 +8,21 @@
 //!   `[xtrabackup]`) can only be talking to the backup tool: always refused;
 //! * the shared groups (`[mysqld]`, `[server]`, `[client]`, ...) hold the server's own
 //!   settings and every client's defaults. A value there is refused too, unless the option is
-//!   [`Shared::Warn`] (it cannot change the files hotbackup writes: ignored with a warning) or
-//!   [`Shared::Tls`] (ignored with a warning while the connection stays on this machine).
+//!   [`Shared::Warn`] (it cannot change the files hotbackup writes: ignored with a warning).
 //!
 //! A value equal to mariadb-backup's default asks for nothing (`--compress-threads=1`,
 //! `--encrypted-backup`) and is accepted; for [`Accepts::Off`] options only an explicit off.
 
 use std::collections::HashMap;
-use std::net::IpAddr;
 
 use super::parse::{Setting, Val};
 use super::spec::{Accepts, Kind, Shared, Spec, State};
 use super::table::SPECS;
-use super::{Connection, Error, ErrorKind, Protocol};
+use super::{Error, ErrorKind};
 
 /// Checks every stored value against its option's state. Returns the warnings for ignored
 /// values, or the first refusal (in table order, so the message is deterministic).
-pub(super) fn check(
-    settings: &HashMap<&'static str, Setting>,
-    connection: &Connection,
-) -> Result<Vec<String>, Error> {
+pub(super) fn check(settings: &HashMap<&'static str, Setting>) -> Result<Vec<String>, Error> {
     let mut warnings = Vec::new();
     for spec in SPECS {
         let State::Refused { shared, accepts } = spec.state else {
@@ -56,22 +51,6 @@ pub(super) fn check(
                  setting of the server or of the other clients cannot change the backup",
                 spec.name, setting.origin
             )),
-            Shared::Tls => match remote_host(connection) {
-                None => warnings.push(format!(
-                    "Warning: hotbackup: ignoring {} from {}: hotbackup has no TLS, and its \
-                     connection stays on this machine",
-                    spec.name, setting.origin
-                )),
-                Some(host) => {
-                    let mut e = located(refused, setting);
-                    e.message.push_str(&format!(
-                        ": hotbackup has no TLS, and its connection to '{host}' would leave \
-                         this machine unencrypted; connect through the unix socket (--socket) \
-                         or a loopback address"
-                    ));
-                    return Err(e);
-                }
-            },
         }
     }
     Ok(warnings)
@@ -95,50 +74,4 @@ fn located(mut e: Error, setting: &Setting) -> Error {
         e.message = format!("{} (in {})", e.message, setting.origin);
     }
     e
-}
-
-/// The host of a TCP connection that leaves this machine, `None` for the unix socket or a
-/// loopback address. Same socket-or-TCP rule as the server crate's `ConnectOptions::endpoint`
-/// (and the MariaDB client): TCP when the host is not `localhost` or `--protocol=TCP`.
-fn remote_host(c: &Connection) -> Option<String> {
-    let host = c.host.as_deref().unwrap_or("localhost");
-    let tcp = c.protocol == Some(Protocol::Tcp) || host != "localhost";
-    let loopback = host == "localhost"
-        || host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    (tcp && !loopback).then(|| host.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn remote_hosts() {
-        let conn = |host: Option<&str>, tcp: bool| Connection {
-            host: host.map(str::to_string),
-            protocol: tcp.then_some(Protocol::Tcp),
-            ..Connection::default()
-        };
-        for (host, tcp, want) in [
-            (None, false, None),
-            (None, true, None),
-            (Some("localhost"), true, None),
-            (Some("127.0.0.1"), false, None),
-            (Some("127.0.0.2"), false, None),
-            (Some("::1"), false, None),
-            (Some("[::1]"), false, None),
-            (Some("db1.example.com"), false, Some("db1.example.com")),
-            (Some("10.0.0.5"), true, Some("10.0.0.5")),
-        ] {
-            assert_eq!(
-                remote_host(&conn(host, tcp)).as_deref(),
-                want,
-                "{host:?} {tcp}"
-            );
-        }
-    }
 }

@@ -94,10 +94,6 @@ pub enum Shared {
     /// InnoDB (`[mysqld] innodb_flush_method`, `tmpdir`, `open_files_limit`, …): it cannot
     /// change the files hotbackup writes. Ignored with a warning naming the file and line.
     Warn,
-    /// TLS settings (`[client] ssl-ca=…` is common): hotbackup has no TLS. Ignored with a
-    /// warning when the connection stays on this machine (unix socket or a loopback address);
-    /// refused for TCP to any other host, which would otherwise silently go unencrypted.
-    Tls,
 }
 
 /// Which values of a [`State::Refused`] option are accepted.
@@ -106,7 +102,7 @@ pub enum Accepts {
     /// The default value (`--compress-threads=1`, `--encrypted-backup`): it asks for nothing
     /// that hotbackup does not do. Any other value is refused.
     Default,
-    /// Only an explicit off (`--skip-ssl`, `--skip-rocksdb-backup`): the option is on by
+    /// Only an explicit off (`--skip-rocksdb-backup`): the option is on by
     /// default in mariadb-backup and hotbackup behaves as if it were off.
     Off,
 }
@@ -279,15 +275,6 @@ pub(super) const fn refused(mut spec: Spec) -> Spec {
 pub(super) const fn server_setting(mut spec: Spec) -> Spec {
     spec.state = State::Refused {
         shared: Shared::Warn,
-        accepts: Accepts::Default,
-    };
-    spec
-}
-
-/// A TLS option (see [`Shared::Tls`]).
-pub(super) const fn tls(mut spec: Spec) -> Spec {
-    spec.state = State::Refused {
-        shared: Shared::Tls,
         accepts: Accepts::Default,
     };
     spec

@@ -11,7 +11,7 @@
 //! declared "Ignored"/"Obsolete"/"Old disabled option which has no effect anymore".
 
 use super::spec::{
-    accepts_off, any, b, block, e, n, no_effect, refused, server_setting, short, signed, t, tls,
+    accepts_off, any, b, block, e, n, no_effect, refused, server_setting, short, signed, t,
     with_arg, Arg, Kind, Scope, Spec, State, LLONG_MAX, UINT_MAX,
 };
 use Arg::{Optional, Required};
@@ -400,30 +400,34 @@ option_table! {
     LoginPath => refused(t("login-path", Client, "")),
     // Hidden in mariadb-backup; sets the same variable as --prepare.
     ApplyLog => b("apply-log", false, Client, ""),
-    Ssl => accepts_off(tls(b(
+    // TLS (see server::tls): asked for by --ssl or any --ssl-* option; then required.
+    // Off by default, unlike 10.11 (on: TLS whenever the server offers it; see README).
+    Ssl => b(
         "ssl",
-        true,
+        false,
         Client,
-        "use TLS for the connection (hotbackup has no TLS: only --skip-ssl is accepted)",
-    ))),
-    SslCa => tls(t("ssl-ca", Client, "CA file in PEM format (implies --ssl)")),
-    SslCapath => tls(t("ssl-capath", Client, "CA directory (implies --ssl)")),
-    SslCert => tls(t("ssl-cert", Client, "client certificate in PEM format (implies --ssl)")),
-    SslCipher => tls(t("ssl-cipher", Client, "TLS ciphers to use (implies --ssl)")),
-    SslKey => tls(t("ssl-key", Client, "client key in PEM format (implies --ssl)")),
-    SslCrl => tls(t("ssl-crl", Client, "certificate revocation list (implies --ssl)")),
-    SslCrlpath => tls(t(
+        "use TLS for the connection; a server without TLS is then refused (implied by the \
+         --ssl-* options; without any, hotbackup connects without TLS, see README)",
+    ),
+    SslCa => t("ssl-ca", Client, "CA file in PEM format (implies --ssl)"),
+    SslCapath => t("ssl-capath", Client, "CA directory (implies --ssl)"),
+    SslCert => t("ssl-cert", Client, "client certificate in PEM format (implies --ssl)"),
+    // rustls knows no OpenSSL cipher strings or TLS versions below 1.2.
+    SslCipher => refused(t("ssl-cipher", Client, "TLS ciphers to use (implies --ssl)")),
+    SslKey => t("ssl-key", Client, "client key in PEM format (implies --ssl)"),
+    SslCrl => t("ssl-crl", Client, "certificate revocation list (implies --ssl)"),
+    SslCrlpath => t(
         "ssl-crlpath",
         Client,
         "certificate revocation list directory (implies --ssl)",
-    )),
-    TlsVersion => tls(t("tls-version", Client, "TLS protocol versions to allow")),
-    SslVerifyServerCert => tls(b(
+    ),
+    TlsVersion => refused(t("tls-version", Client, "TLS protocol versions to allow")),
+    SslVerifyServerCert => b(
         "ssl-verify-server-cert",
         false,
         Client,
-        "verify the server's certificate",
-    )),
+        "verify the server's certificate: chain and host name (implies --ssl)",
+    ),
     // ---- server table (xb_server_options) ----
     Datadir => short(
         t(

@@ -80,6 +80,19 @@ fn implemented_options_reach_options() {
                 assert!(parse(&["--backup", "--frob"]).result.is_err());
                 options(&["--backup", &arg, "--frob"]);
             }
+            // A key needs the certificate it belongs to, a CRL the CA it checks.
+            Opt::SslKey | Opt::SslCrl | Opt::SslCrlpath => {
+                let needs = if opt == Opt::SslKey {
+                    "--ssl-cert=/c"
+                } else {
+                    "--ssl-ca=/ca"
+                };
+                assert_ne!(
+                    options(&["--backup", needs, &arg]),
+                    options(&["--backup", needs]),
+                    "{arg} changes nothing"
+                )
+            }
             _ => assert_ne!(
                 options(&["--backup", &arg]),
                 baseline,
@@ -190,7 +203,7 @@ fn refused_options_from_shared_groups() {
         let parsed = parse(&[&file, "--backup"]);
         match shared {
             Shared::Refuse => assert_refused(&parsed, spec.name, &ctx),
-            Shared::Warn | Shared::Tls => {
+            Shared::Warn => {
                 assert!(
                     matches!(parsed.result, Ok(Command::Run(_))),
                     "{ctx}: {parsed:?}"
@@ -203,30 +216,101 @@ fn refused_options_from_shared_groups() {
                 );
             }
         }
-        if shared == Shared::Tls {
-            // A TCP connection that leaves the machine would silently go unencrypted.
-            for host in ["--host=db1.example.com", "--host=10.1.2.3"] {
-                let parsed = parse(&[&file, "--backup", host]);
-                assert_refused(&parsed, spec.name, &format!("{ctx} {host}"));
-            }
-            for local in ["--host=127.0.0.1", "--host=localhost", "--protocol=tcp"] {
-                let parsed = parse(&[&file, "--backup", local]);
-                assert!(parsed.result.is_ok(), "{ctx} {local}: {parsed:?}");
-            }
-        }
     }
 }
 
 #[test]
-fn explicit_tls_off_is_accepted_everywhere() {
-    options(&["--backup", "--skip-ssl", "--host=db1.example.com"]);
-    options(&["--backup", "--ssl=0"]);
-    assert_refused(&parse(&["--backup", "--ssl"]), "ssl", "--ssl");
-    assert_refused(
-        &parse(&["--backup", "--ssl-verify-server-cert"]),
-        "ssl-verify-server-cert",
-        "--ssl-verify-server-cert",
+fn tls_is_asked_for_by_any_ssl_option_and_the_last_word_wins() {
+    let tls = |args: &[&str]| {
+        let mut all = vec!["--backup"];
+        all.extend_from_slice(args);
+        options(&all).connection.tls
+    };
+    let with = |f: &dyn Fn(&mut server::TlsOptions)| {
+        let mut t = server::TlsOptions::default();
+        f(&mut t);
+        Some(t)
+    };
+    let none: Option<server::TlsOptions> = None;
+    for (args, want) in [
+        (&[][..], none.clone()),
+        (&["--ssl"][..], with(&|_| {})),
+        (&["--skip-ssl"][..], none.clone()),
+        (&["--ssl=0"][..], none.clone()),
+        (
+            &["--ssl-ca=/ca.pem"][..],
+            with(&|t| t.ca = Some("/ca.pem".into())),
+        ),
+        (
+            &["--ssl-capath=/cas"][..],
+            with(&|t| t.capath = Some("/cas".into())),
+        ),
+        (
+            &["--ssl-cert=/c.pem", "--ssl-key=/k.pem"][..],
+            with(&|t| {
+                t.cert = Some("/c.pem".into());
+                t.key = Some("/k.pem".into());
+            }),
+        ),
+        (
+            &["--ssl-verify-server-cert"][..],
+            with(&|t| t.verify_server_cert = true),
+        ),
+        (&["--skip-ssl-verify-server-cert"][..], none.clone()),
+        (
+            &["--ssl-ca=/ca.pem", "--ssl-crl=/r.pem"][..],
+            with(&|t| {
+                t.ca = Some("/ca.pem".into());
+                t.crl = Some("/r.pem".into());
+            }),
+        ),
+        // The one given last wins, as in MariaDB's client.
+        (&["--ssl-ca=/ca.pem", "--skip-ssl"][..], none.clone()),
+        (
+            &["--skip-ssl", "--ssl-ca=/ca.pem"][..],
+            with(&|t| t.ca = Some("/ca.pem".into())),
+        ),
+        (&["--skip-ssl", "--ssl"][..], with(&|_| {})),
+    ] {
+        assert_eq!(tls(args), want, "{args:?}");
+    }
+    // From [client], as the other clients read it.
+    let dir = write_files("tls", &[("my.cnf", "[client]\nssl-ca=/etc/ca.pem\n")]);
+    let file = format!("--defaults-file={}", dir.join("my.cnf").display());
+    assert_eq!(
+        options(&[&file, "--backup"])
+            .connection
+            .tls
+            .and_then(|t| t.ca),
+        Some(PathBuf::from("/etc/ca.pem"))
     );
+}
+
+#[test]
+fn tls_settings_that_mean_nothing_are_usage_errors() {
+    for (args, want) in [
+        (&["--ssl-key=/k.pem"][..], "--ssl-key needs --ssl-cert"),
+        (&["--ssl-crl=/r.pem"][..], "--ssl-crl needs --ssl-ca"),
+        (
+            &["--ssl", "--ssl-crlpath=/r"][..],
+            "--ssl-crlpath needs --ssl-ca",
+        ),
+    ] {
+        let mut all = vec!["--backup"];
+        all.extend_from_slice(args);
+        match parse(&all).result {
+            Err(e) => {
+                assert!(e.is_usage(), "{args:?}: {e}");
+                assert!(e.message.starts_with(want), "{args:?}: {e}");
+            }
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+    // What rustls cannot do is refused, never ignored.
+    for arg in ["--ssl-cipher=AES128-SHA", "--tls-version=TLSv1.2"] {
+        let name = &arg[2..arg.find('=').unwrap()];
+        assert_refused(&parse(&["--backup", arg]), name, arg);
+    }
 }
 
 /// The names of the fields of `pub struct NAME { ... }` in `source`, except test-only ones.
