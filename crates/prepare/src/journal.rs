@@ -17,15 +17,19 @@
 //!        last segment was never followed by an in-place write.
 //! ```
 
+use std::collections::hash_map::Entry as MapEntry;
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use innodb::SpaceId;
 
 use crate::error::PrepareError;
+use crate::handles::Handles;
 use crate::spaces::Space;
 use crate::sysfiles::SpaceFile;
 
@@ -239,7 +243,8 @@ pub(crate) enum Recovered {
 }
 
 /// Replays the journal a killed prepare left in `dir`, if it is complete, and removes it.
-pub(crate) fn recover(dir: &Path) -> Result<Recovered, PrepareError> {
+/// The files are opened through `handles` (a bounded number at once).
+pub(crate) fn recover(dir: &Path, handles: &Arc<Handles>) -> Result<Recovered, PrepareError> {
     let path = dir.join(JOURNAL);
     let bytes = match fs::read(&path) {
         Ok(b) => b,
@@ -249,25 +254,25 @@ pub(crate) fn recover(dir: &Path) -> Result<Recovered, PrepareError> {
     let outcome = match parse(&bytes) {
         None => Recovered::Discarded,
         Some(entries) => {
-            let mut files: Vec<(PathBuf, SpaceFile)> = Vec::new();
+            let mut files: HashMap<PathBuf, SpaceFile> = HashMap::new();
             for e in &entries {
                 let target = dir.join(OsStr::from_bytes(e.rel));
-                let i = match files.iter().position(|(p, _)| *p == target) {
-                    Some(i) => i,
-                    None => {
-                        let f = SpaceFile::open_for_writing(dir, &target)
-                            .map_err(|err| PrepareError::io("open for writing", &target, err))?;
-                        files.push((target.clone(), f));
-                        files.len() - 1
+                let f = match files.entry(target) {
+                    MapEntry::Occupied(o) => o.into_mut(),
+                    MapEntry::Vacant(v) => {
+                        let f =
+                            SpaceFile::open_for_writing(handles, dir, v.key()).map_err(|err| {
+                                PrepareError::io("open for writing", v.key().clone(), err)
+                            })?;
+                        v.insert(f)
                     }
                 };
-                let (p, f) = &files[i];
                 f.write_all_at(e.bytes, u64::from(e.page_no) * e.bytes.len() as u64)
-                    .map_err(|err| PrepareError::io("write", p, err))?;
+                    .map_err(|err| PrepareError::io("write", f.first_path(), err))?;
             }
-            for (p, f) in &files {
+            for f in files.values() {
                 f.sync_data()
-                    .map_err(|err| PrepareError::io("fsync", p, err))?;
+                    .map_err(|err| PrepareError::io("fsync", f.first_path(), err))?;
             }
             Recovered::Replayed(entries.len())
         }
@@ -457,18 +462,24 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("db")).unwrap();
         fs::write(dir.join("db/t.ibd"), vec![0u8; 3 * 4096]).unwrap();
-        assert_eq!(recover(&dir).unwrap(), Recovered::None);
+        assert_eq!(recover(&dir, &Handles::new(1)).unwrap(), Recovered::None);
 
         let page = [0x5Au8; 4096];
         fs::write(dir.join(JOURNAL), image(&[("db/t.ibd", 1, &page)])).unwrap();
-        assert_eq!(recover(&dir).unwrap(), Recovered::Replayed(1));
+        assert_eq!(
+            recover(&dir, &Handles::new(1)).unwrap(),
+            Recovered::Replayed(1)
+        );
         let t = fs::read(dir.join("db/t.ibd")).unwrap();
         assert_eq!((&t[4096..8192], t[0], t[8192]), (&page[..], 0, 0));
         assert!(!dir.join(JOURNAL).exists());
 
         let torn = image(&[("db/t.ibd", 2, &page)]);
         fs::write(dir.join(JOURNAL), &torn[..torn.len() - 3]).unwrap();
-        assert_eq!(recover(&dir).unwrap(), Recovered::Discarded);
+        assert_eq!(
+            recover(&dir, &Handles::new(1)).unwrap(),
+            Recovered::Discarded
+        );
         assert_eq!(
             fs::read(dir.join("db/t.ibd")).unwrap(),
             t,

@@ -38,6 +38,7 @@ mod check;
 mod corrupted;
 mod ddl;
 mod error;
+mod handles;
 mod hash;
 mod journal;
 mod log;
@@ -58,6 +59,7 @@ use innodb::{Lsn, SpaceId};
 use rayon::prelude::*;
 
 pub use error::PrepareError;
+pub use handles::{data_file_capacity, open_files_limit, RESERVED_FILES};
 #[doc(hidden)]
 pub use journal::CrashPoint;
 pub use journal::JOURNAL;
@@ -99,6 +101,9 @@ pub struct PrepareOptions {
     /// Skip (with an [`Event::MissingSkipped`]) records for tablespaces that have no
     /// file instead of failing.
     pub ignore_missing_tablespaces: bool,
+    /// The open-files limit to stay within (`None`: the process's `RLIMIT_NOFILE`): data
+    /// files are opened on demand and at most [`data_file_capacity`] of them at once.
+    pub open_files_limit: Option<u64>,
     /// Test hook: stop at this page write as a crash would.
     #[doc(hidden)]
     pub crash_point: Option<CrashPoint>,
@@ -111,6 +116,7 @@ impl Default for PrepareOptions {
             threads: None,
             page_size: None,
             ignore_missing_tablespaces: false,
+            open_files_limit: None,
             crash_point: None,
         }
     }
@@ -177,8 +183,11 @@ pub fn prepare(
         }
         BackupType::FullBackuped => {}
     }
+    // Every data file is opened through this cache: any number of tablespaces within the
+    // open-files limit.
+    let handles = handles::Handles::new(data_file_capacity(options.open_files_limit));
     // A prepare killed while it wrote pages: its journaled pages go in place first.
-    match journal::recover(dir)? {
+    match journal::recover(dir, &handles)? {
         journal::Recovered::None => {}
         journal::Recovered::Replayed(pages) => progress.event(Event::JournalReplayed { pages }),
         journal::Recovered::Discarded => progress.event(Event::JournalDiscarded),
@@ -223,7 +232,7 @@ pub fn prepare(
         None => spaces::server_page_size(dir)?,
     };
     let files = spaces::candidate_files(dir, |p| ddl.after(p))?;
-    let mut spaces = spaces::open_spaces(dir, page_size, &scan.spaces, &files, progress)?;
+    let mut spaces = spaces::open_spaces(dir, page_size, &scan.spaces, &files, &handles, progress)?;
 
     // Which spaces' records are applied: not deleted, with a file (§5.1, §5.6).
     for (&id, &n_pages) in &scan.pages {
@@ -293,6 +302,7 @@ pub fn prepare(
     ddl.execute(progress)?;
     for sp in spaces.values_mut() {
         if let Some(then) = ddl.after(&sp.path) {
+            sp.file.renamed(then.clone());
             sp.path = then;
         }
     }
