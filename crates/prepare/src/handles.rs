@@ -79,6 +79,9 @@ struct Slot {
 
 #[derive(Debug, Default)]
 struct Inner {
+    /// Files kept open at most: the capacity, lowered when the process runs out of
+    /// descriptors before it is reached.
+    cap: usize,
     files: Vec<Registered>,
     open: HashMap<FileId, Slot>,
     tick: u64,
@@ -89,7 +92,6 @@ struct Inner {
 /// The cache; shared by every tablespace of a prepare (`Arc`).
 #[derive(Debug)]
 pub(crate) struct Handles {
-    capacity: usize,
     inner: Mutex<Inner>,
     idle: Condvar,
     waiting: AtomicUsize,
@@ -122,8 +124,10 @@ impl Handles {
     /// A cache keeping at most `capacity` (at least 1) files open.
     pub(crate) fn new(capacity: usize) -> Arc<Handles> {
         Arc::new(Handles {
-            capacity: capacity.max(1),
-            inner: Mutex::new(Inner::default()),
+            inner: Mutex::new(Inner {
+                cap: capacity.max(1),
+                ..Inner::default()
+            }),
             idle: Condvar::new(),
             waiting: AtomicUsize::new(0),
         })
@@ -180,8 +184,20 @@ impl Handles {
                 let file = Arc::clone(&slot.file);
                 return Ok(self.handle(file));
             }
-            if inner.open.len() < self.capacity {
-                let file = Arc::new(open(&mut inner.files[id])?);
+            if inner.open.len() < inner.cap {
+                let file = match open(&mut inner.files[id]) {
+                    Ok(f) => Arc::new(f),
+                    // Out of descriptors below the capacity (something else holds more
+                    // than the reserve): keep fewer open from now on, close one, retry.
+                    Err(e)
+                        if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+                            && !inner.open.is_empty() =>
+                    {
+                        inner.cap = inner.open.len();
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
                 inner.open.insert(
                     id,
                     Slot {
