@@ -219,3 +219,56 @@ fn thousands_of_tables_within_a_small_open_files_limit() {
         &differ[..differ.len().min(5)]
     );
 }
+
+/// Runs `cmd` with `RLIMIT_NOFILE` soft `soft`, hard `hard`.
+fn run_with_limits(mut cmd: Command, soft: u64, hard: u64) -> Output {
+    // SAFETY: as in run_limited.
+    unsafe {
+        cmd.pre_exec(move || {
+            let lim = libc::rlimit {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    cmd.stdin(Stdio::null()).output().unwrap()
+}
+
+/// `--open-files-limit` raises the soft limit up to the hard one and never lowers it, as
+/// mariadb-backup; `--prepare` says what it got (here on a directory that is no backup,
+/// which it then refuses).
+#[test]
+fn open_files_limit_raises_the_soft_limit() {
+    let dir = TestDir::new("open-files-limit").unwrap();
+    for (requested, want, warned) in [
+        ("0", "set to 64", false),
+        ("10", "set to 64", false),
+        ("200", "set to 200", false),
+        ("100000", "set to 256", true),
+    ] {
+        let out = run_with_limits(
+            hotbackup(&[
+                "--prepare".into(),
+                format!("--open-files-limit={requested}"),
+                format!("--target-dir={}", dir.path().display()),
+            ]),
+            64,
+            256,
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("open files limit requested {requested}, {want}")),
+            "--open-files-limit={requested}: {stderr}"
+        );
+        assert_eq!(
+            stderr.contains("above the hard limit 256"),
+            warned,
+            "{stderr}"
+        );
+        assert_ne!(out.status.code(), Some(0), "{stderr}");
+    }
+}
