@@ -188,12 +188,13 @@ impl Handles {
                 let file = match open(&mut inner.files[id]) {
                     Ok(f) => Arc::new(f),
                     // Out of descriptors below the capacity (something else holds more
-                    // than the reserve): keep fewer open from now on, close one, retry.
+                    // than the reserve): keep a quarter fewer open from now on, so that
+                    // the rest of the process can open files again; close idle ones, retry.
                     Err(e)
                         if matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
                             && !inner.open.is_empty() =>
                     {
-                        inner.cap = inner.open.len();
+                        inner.cap = (inner.open.len() * 3 / 4).max(1);
                         continue;
                     }
                     Err(e) => return Err(e),
@@ -438,5 +439,71 @@ mod tests {
         let e = e.to_string();
         assert!(e.contains("no longer the file"), "{e}");
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    /// Set in the child of [`out_of_descriptors_below_the_capacity`].
+    const EMFILE_CHILD: &str = "PREPARE_HANDLES_EMFILE_CHILD";
+
+    /// The process runs out of descriptors (RLIMIT_NOFILE 32) before the cache's capacity
+    /// (1000): the cache keeps fewer files open instead of failing, and leaves the process
+    /// room to open others (the checks read every file afterwards). Runs
+    /// [`emfile_child`] in a child process with the limit (the test process's own limit
+    /// is shared by every test).
+    #[test]
+    fn out_of_descriptors_below_the_capacity() {
+        use std::os::unix::process::CommandExt;
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.args(["handles::tests::emfile_child", "--exact", "--nocapture"])
+            .env(EMFILE_CHILD, "1");
+        // SAFETY: setrlimit is async-signal-safe and reads only the struct on our stack.
+        unsafe {
+            cmd.pre_exec(|| {
+                let lim = libc::rlimit {
+                    rlim_cur: 32,
+                    rlim_max: 32,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(text.contains("emfile child: peak"), "the child ran: {text}");
+    }
+
+    #[test]
+    fn emfile_child() {
+        if std::env::var_os(EMFILE_CHILD).is_none() {
+            return;
+        }
+        let (d, paths) = scratch("emfile", 60);
+        let cache = Handles::new(1000);
+        let ids: Vec<FileId> = paths.iter().map(|p| cache.register(p.clone())).collect();
+        for round in 0..2u8 {
+            for &id in &ids {
+                cache
+                    .get(id, true)
+                    .unwrap()
+                    .write_all_at(&[round + 1], u64::from(round))
+                    .unwrap();
+            }
+        }
+        for &id in &ids {
+            cache.sync_written(id).unwrap();
+        }
+        let peak = cache.peak();
+        assert!(peak < 32, "peak {peak}");
+        for p in &paths {
+            assert_eq!(&std::fs::read(p).unwrap()[..2], &[1, 2], "{}", p.display());
+        }
+        std::fs::remove_dir_all(&d).unwrap();
+        println!("emfile child: peak {peak}");
     }
 }
