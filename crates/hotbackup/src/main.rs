@@ -11,6 +11,7 @@ mod decompress;
 mod exit;
 mod failure;
 mod log;
+mod open_files;
 mod options;
 mod prepare;
 
@@ -83,6 +84,19 @@ fn main() -> ExitCode {
 /// `shown_args` are the arguments with passwords masked.
 fn run(opts: &options::Options, shown_args: &[String]) -> ExitCode {
     let log = log::Log::new();
+    // Before any mode opens files: prepare and copy-back size their open files from it.
+    let (limit, warning) = open_files::apply(opts.open_files_limit);
+    if let Some(w) = warning {
+        log.info(&format!("Warning: {w}"));
+    }
+    if opts.mode == Some(options::Mode::Prepare) {
+        // mariadb-backup's line (its backup prints it after connecting).
+        log.info(&format!(
+            "open files limit requested {}, set to {}",
+            opts.open_files_limit,
+            limit.map_or_else(|| "unlimited".to_string(), |l| l.to_string())
+        ));
+    }
     let result = match opts.mode {
         Some(options::Mode::Backup) => backup::run(opts, shown_args, &log),
         Some(options::Mode::Prepare) => prepare::run(opts, &log),

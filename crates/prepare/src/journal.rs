@@ -17,15 +17,20 @@
 //!        last segment was never followed by an in-place write.
 //! ```
 
+use std::collections::hash_map::Entry as MapEntry;
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use innodb::SpaceId;
 
 use crate::error::PrepareError;
+use crate::handles::Handles;
+use crate::hash::FxHashSet;
 use crate::spaces::Space;
 use crate::sysfiles::SpaceFile;
 
@@ -81,6 +86,8 @@ pub(crate) struct Journal<'d> {
     limit: u64,
     /// Files written in place since the journal was last emptied.
     dirty: Vec<&'d Space>,
+    /// The addresses of `dirty`'s spaces (thousands of tablespaces: no linear search).
+    dirty_set: FxHashSet<usize>,
     crash: Option<CrashPoint>,
     writes: u64,
 }
@@ -95,6 +102,7 @@ impl<'d> Journal<'d> {
             seq: 0,
             limit: crash.and_then(|c| c.journal_limit).unwrap_or(JOURNAL_LIMIT),
             dirty: Vec::new(),
+            dirty_set: FxHashSet::default(),
             crash,
             writes: 0,
         }
@@ -106,6 +114,7 @@ impl<'d> Journal<'d> {
 
     /// Makes every page written in place so far durable.
     fn sync_dirty(&mut self) -> Result<(), PrepareError> {
+        self.dirty_set.clear();
         for sp in self.dirty.drain(..) {
             sp.file
                 .sync_data()
@@ -180,7 +189,7 @@ impl<'d> Journal<'d> {
         for p in pages {
             let at = u64::from(p.page_no) * p.bytes.len() as u64;
             self.counted(&p.sp.file, &p.sp.path, at, &p.bytes)?;
-            if !self.dirty.iter().any(|d| std::ptr::eq(*d, p.sp)) {
+            if self.dirty_set.insert(std::ptr::from_ref(p.sp) as usize) {
                 self.dirty.push(p.sp);
             }
         }
@@ -239,7 +248,8 @@ pub(crate) enum Recovered {
 }
 
 /// Replays the journal a killed prepare left in `dir`, if it is complete, and removes it.
-pub(crate) fn recover(dir: &Path) -> Result<Recovered, PrepareError> {
+/// The files are opened through `handles` (a bounded number at once).
+pub(crate) fn recover(dir: &Path, handles: &Arc<Handles>) -> Result<Recovered, PrepareError> {
     let path = dir.join(JOURNAL);
     let bytes = match fs::read(&path) {
         Ok(b) => b,
@@ -249,25 +259,25 @@ pub(crate) fn recover(dir: &Path) -> Result<Recovered, PrepareError> {
     let outcome = match parse(&bytes) {
         None => Recovered::Discarded,
         Some(entries) => {
-            let mut files: Vec<(PathBuf, SpaceFile)> = Vec::new();
+            let mut files: HashMap<PathBuf, SpaceFile> = HashMap::new();
             for e in &entries {
                 let target = dir.join(OsStr::from_bytes(e.rel));
-                let i = match files.iter().position(|(p, _)| *p == target) {
-                    Some(i) => i,
-                    None => {
-                        let f = SpaceFile::open_for_writing(dir, &target)
-                            .map_err(|err| PrepareError::io("open for writing", &target, err))?;
-                        files.push((target.clone(), f));
-                        files.len() - 1
+                let f = match files.entry(target) {
+                    MapEntry::Occupied(o) => o.into_mut(),
+                    MapEntry::Vacant(v) => {
+                        let f =
+                            SpaceFile::open_for_writing(handles, dir, v.key()).map_err(|err| {
+                                PrepareError::io("open for writing", v.key().clone(), err)
+                            })?;
+                        v.insert(f)
                     }
                 };
-                let (p, f) = &files[i];
                 f.write_all_at(e.bytes, u64::from(e.page_no) * e.bytes.len() as u64)
-                    .map_err(|err| PrepareError::io("write", p, err))?;
+                    .map_err(|err| PrepareError::io("write", f.first_path(), err))?;
             }
-            for (p, f) in &files {
+            for f in files.values() {
                 f.sync_data()
-                    .map_err(|err| PrepareError::io("fsync", p, err))?;
+                    .map_err(|err| PrepareError::io("fsync", f.first_path(), err))?;
             }
             Recovered::Replayed(entries.len())
         }
@@ -457,18 +467,24 @@ mod tests {
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(dir.join("db")).unwrap();
         fs::write(dir.join("db/t.ibd"), vec![0u8; 3 * 4096]).unwrap();
-        assert_eq!(recover(&dir).unwrap(), Recovered::None);
+        assert_eq!(recover(&dir, &Handles::new(1)).unwrap(), Recovered::None);
 
         let page = [0x5Au8; 4096];
         fs::write(dir.join(JOURNAL), image(&[("db/t.ibd", 1, &page)])).unwrap();
-        assert_eq!(recover(&dir).unwrap(), Recovered::Replayed(1));
+        assert_eq!(
+            recover(&dir, &Handles::new(1)).unwrap(),
+            Recovered::Replayed(1)
+        );
         let t = fs::read(dir.join("db/t.ibd")).unwrap();
         assert_eq!((&t[4096..8192], t[0], t[8192]), (&page[..], 0, 0));
         assert!(!dir.join(JOURNAL).exists());
 
         let torn = image(&[("db/t.ibd", 2, &page)]);
         fs::write(dir.join(JOURNAL), &torn[..torn.len() - 3]).unwrap();
-        assert_eq!(recover(&dir).unwrap(), Recovered::Discarded);
+        assert_eq!(
+            recover(&dir, &Handles::new(1)).unwrap(),
+            Recovered::Discarded
+        );
         assert_eq!(
             fs::read(dir.join("db/t.ibd")).unwrap(),
             t,

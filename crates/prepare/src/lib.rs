@@ -38,6 +38,7 @@ mod check;
 mod corrupted;
 mod ddl;
 mod error;
+mod handles;
 mod hash;
 mod journal;
 mod log;
@@ -59,6 +60,7 @@ use innodb::{Lsn, SpaceId};
 use rayon::prelude::*;
 
 pub use error::PrepareError;
+pub use handles::{data_file_capacity, open_files_limit, RESERVED_FILES};
 #[doc(hidden)]
 pub use journal::CrashPoint;
 pub use journal::JOURNAL;
@@ -105,6 +107,9 @@ pub struct PrepareOptions {
     /// failing the prepare. The prepared backup is then not consistent; the caller must
     /// say so.
     pub force_recovery: bool,
+    /// The open-files limit to stay within (`None`: the process's `RLIMIT_NOFILE`): data
+    /// files are opened on demand and at most [`data_file_capacity`] of them at once.
+    pub open_files_limit: Option<u64>,
     /// Test hook: stop at this page write as a crash would.
     #[doc(hidden)]
     pub crash_point: Option<CrashPoint>,
@@ -118,6 +123,7 @@ impl Default for PrepareOptions {
             page_size: None,
             ignore_missing_tablespaces: false,
             force_recovery: false,
+            open_files_limit: None,
             crash_point: None,
         }
     }
@@ -188,8 +194,11 @@ pub fn prepare(
         }
         BackupType::FullBackuped => {}
     }
+    // Every data file is opened through this cache: any number of tablespaces within the
+    // open-files limit.
+    let handles = handles::Handles::new(data_file_capacity(options.open_files_limit));
     // A prepare killed while it wrote pages: its journaled pages go in place first.
-    match journal::recover(dir)? {
+    match journal::recover(dir, &handles)? {
         journal::Recovered::None => {}
         journal::Recovered::Replayed(pages) => progress.event(Event::JournalReplayed { pages }),
         journal::Recovered::Discarded => progress.event(Event::JournalDiscarded),
@@ -234,7 +243,7 @@ pub fn prepare(
         None => spaces::server_page_size(dir)?,
     };
     let files = spaces::candidate_files(dir, |p| ddl.after(p))?;
-    let mut spaces = spaces::open_spaces(dir, page_size, &scan.spaces, &files, progress)?;
+    let mut spaces = spaces::open_spaces(dir, page_size, &scan.spaces, &files, &handles, progress)?;
 
     // Which spaces' records are applied: not deleted, with a file (§5.1, §5.6).
     for (&id, &n_pages) in &scan.pages {
@@ -320,6 +329,7 @@ pub fn prepare(
     ddl.execute(progress)?;
     for sp in spaces.values_mut() {
         if let Some(then) = ddl.after(&sp.path) {
+            sp.file.renamed(then.clone());
             sp.path = then;
         }
     }

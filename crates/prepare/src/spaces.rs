@@ -3,9 +3,10 @@
 //! in the log's FILE_ records; redo-format.md §5.6).
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use innodb::apply::PageFormat;
 use innodb::page::fil::FIL_PAGE_SPACE_ID;
@@ -14,6 +15,7 @@ use innodb::page::{is_all_zero, read_crypt_data, PageValidator, SpaceFlags};
 use innodb::SpaceId;
 
 use crate::error::PrepareError;
+use crate::handles::Handles;
 use crate::log::SpaceNote;
 use crate::progress::{Event, Progress};
 use crate::sysfiles::{system_file_names, SpaceFile};
@@ -132,12 +134,14 @@ fn normalize(name: &str) -> &str {
 /// Opens ibdata1 and the tablespace `files` of [`candidate_files`] where they are now
 /// (opening changes nothing); a deferred one (all-zero page 0) is identified by the name
 /// it has after the DDL plan. `notes` are the FILE_ records and page-0 writes of the
-/// log; `page_size` is innodb_page_size. `Space::path` is the path now.
+/// log; `page_size` is innodb_page_size. `Space::path` is the path now. The files are
+/// registered in `handles`, which keeps only a bounded number of them open.
 pub(crate) fn open_spaces(
     dir: &Path,
     page_size: usize,
     notes: &HashMap<SpaceId, SpaceNote>,
     files: &[(PathBuf, PathBuf)],
+    handles: &Arc<Handles>,
     progress: &dyn Progress,
 ) -> Result<HashMap<SpaceId, Space>, PrepareError> {
     let by_name: HashMap<&str, SpaceId> = notes
@@ -154,15 +158,11 @@ pub(crate) fn open_spaces(
             path: path.clone(),
             what,
         };
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
+        let file_id = handles
+            .register_open(&path)
             .map_err(|e| PrepareError::io("open for writing", &path, e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| PrepareError::io("stat", &path, e))?
-            .len();
+        let file = SpaceFile::single(Arc::clone(handles), file_id);
+        let len = file.len().map_err(|e| PrepareError::io("stat", &path, e))?;
         let mut head = vec![0u8; PAGE0_ZERO_CHECK.max(PAGE0_HEAD).min(len as usize)];
         file.read_exact_at(&mut head, 0)
             .map_err(|e| PrepareError::io("read page 0 of", &path, e))?;
@@ -236,7 +236,7 @@ pub(crate) fn open_spaces(
                 unsupported = Some("encrypted tablespace");
             }
         }
-        let mut file = SpaceFile::single(file, path.clone());
+        let mut file = file;
         if is_system {
             for name in &system[1..] {
                 let more = dir.join(name);
@@ -277,7 +277,7 @@ pub(crate) fn prefetch(
     pages: &[innodb::redo::record::PageId],
 ) -> Option<std::thread::JoinHandle<()>> {
     use std::os::fd::AsRawFd;
-    let mut work: Vec<(File, Vec<(u64, u64)>)> = Vec::new();
+    let mut work: Vec<(PathBuf, Vec<(u64, u64)>)> = Vec::new();
     let mut i = 0;
     while i < pages.len() {
         let space = pages[i].space;
@@ -285,10 +285,8 @@ pub(crate) fn prefetch(
         while j < pages.len() && pages[j].space == space {
             j += 1;
         }
-        if let Some((sp, file)) = spaces
-            .get(&space)
-            .and_then(|sp| Some((sp, sp.file.first().try_clone().ok()?)))
-        {
+        if let Some(sp) = spaces.get(&space) {
+            let file = sp.file.first_path();
             let phys = sp.phys as u64;
             let mut ranges = Vec::new();
             let mut k = i;
@@ -315,7 +313,12 @@ pub(crate) fn prefetch(
     std::thread::Builder::new()
         .name("prefetch".into())
         .spawn(move || {
-            for (file, ranges) in work {
+            // One file open at a time, outside the cache (counted in its reserve): a
+            // file renamed or gone meanwhile is only a missed hint.
+            for (path, ranges) in work {
+                let Ok(file) = File::open(&path) else {
+                    continue;
+                };
                 for (offset, len) in ranges {
                     let (Ok(off), Ok(len)) =
                         (libc::off_t::try_from(offset), libc::off_t::try_from(len))

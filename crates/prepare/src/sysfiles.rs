@@ -4,12 +4,14 @@
 //! Every file but the last has a fixed size; pages run on from one file into the next, and
 //! only the last file grows.
 
-use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use backup_meta::{BackupMyCnf, MetaFile};
+
+use crate::handles::{FileId, Handles};
 
 /// The system tablespace's file when `backup-my.cnf` names none.
 const DEFAULT_SYSTEM_FILE: &str = "ibdata1";
@@ -41,43 +43,48 @@ fn data_file_names(spec: &str) -> Vec<String> {
 /// One file of a [`SpaceFile`].
 #[derive(Debug)]
 struct Part {
-    file: File,
-    path: PathBuf,
+    /// The file in [`SpaceFile::handles`].
+    id: FileId,
     /// Offset of the file's first byte in the tablespace.
     start: u64,
 }
 
-/// A tablespace's files read and written at tablespace offsets.
+/// A tablespace's files read and written at tablespace offsets, each opened on demand
+/// through the shared bounded cache ([`Handles`]) for one system call at a time.
 #[derive(Debug)]
 pub(crate) struct SpaceFile {
+    handles: Arc<Handles>,
     /// Never empty.
     parts: Vec<Part>,
 }
 
 impl SpaceFile {
-    /// A tablespace in one file.
-    pub(crate) fn single(file: File, path: PathBuf) -> SpaceFile {
+    /// A tablespace in one file, already registered in `handles`.
+    pub(crate) fn single(handles: Arc<Handles>, id: FileId) -> SpaceFile {
         SpaceFile {
-            parts: vec![Part {
-                file,
-                path,
-                start: 0,
-            }],
+            handles,
+            parts: vec![Part { id, start: 0 }],
         }
     }
 
-    /// Appends the next file (opened for reading and writing); the files before it keep
-    /// their present sizes.
+    /// Appends the next file (checked by opening it for reading and writing); the files
+    /// before it keep their present sizes.
     pub(crate) fn append(&mut self, path: PathBuf) -> io::Result<()> {
         let start = self.len()?;
-        let file = OpenOptions::new().read(true).write(true).open(&path)?;
-        self.parts.push(Part { file, path, start });
+        let id = self.handles.register_open(&path)?;
+        self.parts.push(Part { id, start });
         Ok(())
     }
 
-    /// The first file (for advice to the kernel about the tablespace's pages).
-    pub(crate) fn first(&self) -> &File {
-        &self.parts[0].file
+    /// The first file's path (for advice to the kernel about the tablespace's pages).
+    pub(crate) fn first_path(&self) -> PathBuf {
+        self.handles.path(self.parts[0].id)
+    }
+
+    /// The first file was renamed to `path` (the other files of a system tablespace never
+    /// are).
+    pub(crate) fn renamed(&self, path: PathBuf) {
+        self.handles.renamed(self.parts[0].id, path);
     }
 
     /// The file holding `at` and the offset in it, and how many bytes it holds from there
@@ -93,7 +100,9 @@ impl SpaceFile {
     pub(crate) fn read_at(&self, buf: &mut [u8], at: u64) -> io::Result<usize> {
         let (part, off, room) = self.locate(at);
         let n = room.map_or(buf.len(), |r| buf.len().min(r as usize));
-        part.file.read_at(&mut buf[..n], off)
+        self.handles
+            .get(part.id, false)?
+            .read_at(&mut buf[..n], off)
     }
 
     /// Fills `buf` from a tablespace offset; past the end is an error.
@@ -117,7 +126,9 @@ impl SpaceFile {
             let pos = at + done as u64;
             let (part, off, room) = self.locate(pos);
             let n = room.map_or(buf.len() - done, |r| (buf.len() - done).min(r as usize));
-            part.file.write_all_at(&buf[done..done + n], off)?;
+            self.handles
+                .get(part.id, true)?
+                .write_all_at(&buf[done..done + n], off)?;
             done += n;
         }
         Ok(())
@@ -126,7 +137,7 @@ impl SpaceFile {
     /// The tablespace's size in bytes.
     pub(crate) fn len(&self) -> io::Result<u64> {
         let last = self.parts.last().expect("a SpaceFile has a file");
-        Ok(last.start + last.file.metadata()?.len())
+        Ok(last.start + self.handles.get(last.id, false)?.metadata()?.len())
     }
 
     /// Sets the tablespace's size by resizing the last file; the fixed files cannot shrink.
@@ -137,20 +148,24 @@ impl SpaceFile {
                 io::ErrorKind::InvalidInput,
                 format!(
                     "{size} bytes would end before the last file {} of the tablespace starts (byte {})",
-                    last.path.display(),
+                    self.handles.path(last.id).display(),
                     last.start
                 ),
             ));
         };
-        last.file.set_len(own)
+        self.handles.get(last.id, true)?.set_len(own)
     }
 
     /// Opens a tablespace file for writing, found by its path in the backup `dir`: the
     /// system tablespace's first file brings the others of `innodb_data_file_path`, so
     /// that an offset past the first file lands where [`SpaceFile::write_all_at`] puts it.
-    pub(crate) fn open_for_writing(dir: &Path, path: &Path) -> io::Result<SpaceFile> {
-        let file = OpenOptions::new().read(true).write(true).open(path)?;
-        let mut out = SpaceFile::single(file, path.to_path_buf());
+    pub(crate) fn open_for_writing(
+        handles: &Arc<Handles>,
+        dir: &Path,
+        path: &Path,
+    ) -> io::Result<SpaceFile> {
+        let id = handles.register_open(path)?;
+        let mut out = SpaceFile::single(Arc::clone(handles), id);
         let system = system_file_names(dir);
         if path == dir.join(&system[0]) {
             for name in &system[1..] {
@@ -160,14 +175,19 @@ impl SpaceFile {
         Ok(out)
     }
 
-    /// fdatasyncs every file.
+    /// Makes what was written durable: fdatasyncs every file written since its last fsync
+    /// (a file the cache closed was fsynced then).
     pub(crate) fn sync_data(&self) -> io::Result<()> {
-        self.parts.iter().try_for_each(|p| p.file.sync_data())
+        self.parts
+            .iter()
+            .try_for_each(|p| self.handles.sync_written(p.id))
     }
 
-    /// fsyncs every file.
+    /// fsyncs every file (opening it if the cache had closed it).
     pub(crate) fn sync_all(&self) -> io::Result<()> {
-        self.parts.iter().try_for_each(|p| p.file.sync_all())
+        self.parts
+            .iter()
+            .try_for_each(|p| self.handles.sync_all(p.id))
     }
 }
 
@@ -214,8 +234,9 @@ mod tests {
         let d = temp_dir("span");
         std::fs::write(d.join("a"), b"ABC").unwrap();
         std::fs::write(d.join("b"), b"DE").unwrap();
-        let open = |p: &Path| OpenOptions::new().read(true).write(true).open(p).unwrap();
-        let mut sf = SpaceFile::single(open(&d.join("a")), d.join("a"));
+        let handles = Handles::new(1);
+        let a = handles.register_open(&d.join("a")).unwrap();
+        let mut sf = SpaceFile::single(handles, a);
         sf.append(d.join("b")).unwrap();
         assert_eq!(sf.len().unwrap(), 5);
         let mut buf = [0u8; 4];

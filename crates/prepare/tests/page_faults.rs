@@ -522,3 +522,49 @@ fn prepare_killed_mid_batch_with_many_journal_segments_reruns_to_identical_bytes
         crash_and_rerun(&options, &expected, n, torn);
     }
 }
+
+/// An open-files limit that leaves room for one data file at a time (`data_file_capacity`
+/// of 2 is 1): files are closed and reopened all through the prepare.
+const ONE_OPEN_FILE: Option<u64> = Some(2);
+
+/// Under an open-files limit that keeps one data file open at a time, with four threads
+/// and many batches: the swap (renamed files reopened under their new names) and the
+/// `.new` give the bytes of an unlimited prepare, and a prepare killed at page writes
+/// (journal replayed through the same bounded cache) re-runs to them too.
+#[test]
+fn one_open_data_file_at_a_time_gives_the_same_bytes() {
+    assert_eq!(prepare::data_file_capacity(ONE_OPEN_FILE), 1);
+    let unlimited = PrepareOptions {
+        use_memory: 64 << 10,
+        threads: Some(4),
+        ..Default::default()
+    };
+    let (after, s) = reference(&unlimited);
+    assert!(s.n_batches > 10);
+    let limited = PrepareOptions {
+        open_files_limit: ONE_OPEN_FILE,
+        ..unlimited.clone()
+    };
+    let (got, _) = reference(&limited);
+    assert!(
+        differing_files(&after, &got).is_empty(),
+        "differs: {:?}",
+        differing_files(&after, &got)
+    );
+
+    let expected = swapped(&after);
+    let dir = swap_sample("limited-swap");
+    prepare(&dir, &limited, &Recorder::default()).unwrap();
+    testkit::assert_same_files(&expected, &dir, "the swap under one open file differs");
+    fs::remove_dir_all(&dir).unwrap();
+
+    for (n, torn) in [(s.pages_written / 2, true), (s.pages_written + 5, false)] {
+        crash_and_rerun_in(
+            swap_sample(&format!("limited-crash-{n}")),
+            &limited,
+            &expected,
+            n,
+            torn,
+        );
+    }
+}

@@ -258,3 +258,14 @@ fn killed_prepare_is_rerunnable() {
     }
     fs::remove_dir_all(&theirs).unwrap();
 }
+
+#[test]
+fn round_trip_with_one_open_data_file_at_a_time() {
+    // An open-files limit of 2 leaves room for one data file: four threads share it.
+    let s = check_round_trip(&PrepareOptions {
+        threads: Some(4),
+        open_files_limit: Some(2),
+        ..Default::default()
+    });
+    assert_eq!(s.pages_written, 224);
+}

@@ -44,6 +44,16 @@ const DEFAULT_DATA_FILE_PATH: &str = "ibdata1:10M:autoextend";
 const MAX_LISTED: usize = 20;
 /// Upper bound for `--parallel` here: more threads than that only add seeks.
 const MAX_THREADS: usize = 256;
+/// Files one copy or move holds open at once (source and destination, or a directory).
+const FILES_PER_TRANSFER: usize = 2;
+
+/// Copy threads that fit in the open-files limit `limit` (`None`: the process's), each
+/// holding [`FILES_PER_TRANSFER`] files, the limit's reserve left for the rest; at least 1.
+fn threads_within_limit(wanted: usize, limit: Option<u64>) -> usize {
+    wanted
+        .min(prepare::data_file_capacity(limit) / FILES_PER_TRANSFER)
+        .max(1)
+}
 
 /// Copies (`move_files == false`) or moves the prepared backup in `--target-dir` into the
 /// datadir.
@@ -82,10 +92,18 @@ pub fn run(opts: &Options, log: &Log, move_files: bool) -> Result<(), Failure> {
         ensure_dir(&dir, &mut created)?;
     }
 
-    let threads = usize::try_from(opts.parallel)
+    let wanted = usize::try_from(opts.parallel)
         .unwrap_or(MAX_THREADS)
         .clamp(1, MAX_THREADS)
         .min(plan.rest.len().max(1));
+    let threads = threads_within_limit(wanted, None);
+    if threads < wanted {
+        log.info(&format!(
+            "--parallel={wanted} reduced to {threads}: the open files limit ({}) leaves room \
+             for {threads} copies at once; raise it with --open-files-limit or ulimit -n",
+            prepare::open_files_limit().map_or_else(|| "?".to_string(), |l| l.to_string())
+        ));
+    }
     for item in &plan.first {
         transfer_one(item, 1, move_files, log)?;
     }
@@ -506,4 +524,27 @@ fn transfer_one(item: &Item, thread: usize, move_files: bool, log: &Log) -> Resu
     }
     log.line(thread, "        ...done");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_copies_fit_the_open_files_limit() {
+        for (wanted, limit, want) in [
+            (4, 1024, 4),
+            (256, 1024, 256),
+            (256, 128, (128 - prepare::RESERVED_FILES) / 2),
+            (100, 128, 48),
+            (8, 20, 5),
+            (8, 3, 1),
+        ] {
+            assert_eq!(
+                threads_within_limit(wanted, Some(limit)),
+                want,
+                "{wanted} threads, limit {limit}"
+            );
+        }
+    }
 }

@@ -284,6 +284,7 @@ impl Engine {
             parallel: self.u32(Opt::Parallel),
             throttle: self.u32(Opt::Throttle),
             use_memory: self.unsigned(Opt::UseMemory),
+            open_files_limit: self.unsigned(Opt::OpenFilesLimit),
             log_copy_interval_ms: self.unsigned(Opt::LogCopyInterval),
             extra_lsndir: self.path(Opt::ExtraLsndir),
             no_lock: self.flag(Opt::NoLock),

@@ -234,6 +234,8 @@ pub struct Options {
     /// `--use-memory` in bytes (≥ 8 MiB, rounded down to a multiple of 8 MiB as mariadb-backup
     /// does; default 96 MiB).
     pub use_memory: u64,
+    /// `--open-files-limit`: the soft `RLIMIT_NOFILE` to raise to (0: leave it).
+    pub open_files_limit: u64,
     /// `--log-copy-interval` in milliseconds (default 1000).
     pub log_copy_interval_ms: u64,
     /// `--extra-lsndir`.

@@ -656,14 +656,16 @@ option_table! {
         Server,
         "directory of the Aria log files",
     ),
-    OpenFilesLimit => server_setting(n(
+    // Raises RLIMIT_NOFILE (never lowers it), as mariadb-backup; prepare and copy-back keep
+    // their open files within the resulting limit.
+    OpenFilesLimit => n(
         "open-files-limit",
         0,
         0,
         UINT_MAX,
         Server,
         "file descriptors to reserve with setrlimit() (0: as many as allowed)",
-    )),
+    ),
     LockDdlPerTable => refused(b(
         "lock-ddl-per-table",
         false,
