@@ -82,6 +82,9 @@ fn main() -> ExitCode {
 /// `shown_args` are the arguments with passwords masked.
 fn run(opts: &options::Options, shown_args: &[String]) -> ExitCode {
     let log = log::Log::new();
+    if opts.stream && opts.mode != Some(options::Mode::Backup) {
+        log.info("Warning: --stream parameter is ignored, it only works together with --backup.");
+    }
     let result = match opts.mode {
         Some(options::Mode::Backup) => backup::run(opts, shown_args, &log),
         Some(options::Mode::Prepare) => prepare::run(opts, &log),
