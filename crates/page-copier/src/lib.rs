@@ -35,9 +35,9 @@ use innodb::{PageNo, SpaceId};
 
 mod page0;
 
-pub use sink::{create_dir_private, create_exclusive, exposure_warnings};
 use page0::Page0;
 use sink::Sink;
+pub use sink::{create_dir_private, create_exclusive, exposure_warnings};
 
 /// How many pages one `pread` batch holds (mariadb-backup's constant, 10 MiB at 16k).
 pub const BATCH_PAGES: usize = 640;

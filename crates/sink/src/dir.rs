@@ -137,7 +137,8 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("hotbackup-dirsink-{}-{name}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("hotbackup-dirsink-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -153,7 +154,10 @@ mod tests {
         f.write_all(b"ab").unwrap();
         assert_eq!(f.len(), 12);
         f.close().unwrap();
-        assert_eq!(std::fs::read(root.join("db/t.ibd")).unwrap(), b"01xy456789ab");
+        assert_eq!(
+            std::fs::read(root.join("db/t.ibd")).unwrap(),
+            b"01xy456789ab"
+        );
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&root.join("db/t.ibd")) & !0o640, 0);
         assert_eq!(mode(&root.join("db")) & !0o700, 0);
@@ -168,7 +172,10 @@ mod tests {
         assert_eq!(std::fs::read(root.join("db/t.ibd")).unwrap(), b"new");
         sink.put(Path::new("xtrabackup_info"), b"meta").unwrap();
         assert!(sink.put(Path::new("xtrabackup_info"), b"again").is_err());
-        assert_eq!(std::fs::read(root.join("xtrabackup_info")).unwrap(), b"meta");
+        assert_eq!(
+            std::fs::read(root.join("xtrabackup_info")).unwrap(),
+            b"meta"
+        );
         assert!(sink.create(Path::new("../escape")).is_err());
         sink.sync().unwrap();
         std::fs::remove_dir_all(&root).unwrap();

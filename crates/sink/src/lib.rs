@@ -115,7 +115,9 @@ fn backup_name(rel: &Path) -> io::Result<&str> {
         .components()
         .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));
     match rel.to_str() {
-        Some(s) if plain && !s.trim_start_matches("./").is_empty() => Ok(s.trim_start_matches("./")),
+        Some(s) if plain && !s.trim_start_matches("./").is_empty() => {
+            Ok(s.trim_start_matches("./"))
+        }
         _ => Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(

@@ -42,7 +42,10 @@ impl<W: Write + Send + 'static> StreamSink<W> {
 
     fn open(&self, rel: &Path, rewrite: bool) -> io::Result<Box<dyn SinkFile>> {
         let name = backup_name(rel)?;
-        let inner = self.writer.open(name, rewrite).map_err(|e| self.failed(e))?;
+        let inner = self
+            .writer
+            .open(name, rewrite)
+            .map_err(|e| self.failed(e))?;
         self.created.insert(rel);
         self.open.fetch_add(1, Ordering::AcqRel);
         Ok(Box::new(StreamSinkFile {
@@ -137,7 +140,9 @@ struct StreamSinkFile<W: Write + Send + 'static> {
 
 impl<W: Write + Send + 'static> StreamSinkFile<W> {
     fn inner(&mut self) -> &mut StreamFile<W> {
-        self.inner.as_mut().expect("a stream file is used after close")
+        self.inner
+            .as_mut()
+            .expect("a stream file is used after close")
     }
 }
 
@@ -153,7 +158,10 @@ impl<W: Write + Send + 'static> SinkFile for StreamSinkFile<W> {
         if offset > self.len {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("write at {offset} past the end ({}) of a stream file", self.len),
+                format!(
+                    "write at {offset} past the end ({}) of a stream file",
+                    self.len
+                ),
             ));
         }
         let inside = ((self.len - offset) as usize).min(data.len());

@@ -66,8 +66,8 @@ pub fn copy_aria_logs(
                     sink.create(&f.dest)
                 }
             };
-            let (out, len) = copy_until_stable(&file, open, CHUNK, MAX_READS, PAUSE)
-                .map_err(|e| match e {
+            let (out, len) =
+                copy_until_stable(&file, open, CHUNK, MAX_READS, PAUSE).map_err(|e| match e {
                     Side::Source(e) => Failure::io(&f.source, e),
                     Side::Dest(e) => fail(e),
                 })?;
@@ -268,9 +268,14 @@ mod tests {
         for (versions, max_reads, expected, reads) in cases {
             let source = Changing::new(versions);
             let rel = Path::new("aria_log.00000001");
-            let (out, len) =
-                copy_until_stable(&source, || sink.recreate(rel), 3, *max_reads, Duration::ZERO)
-                    .unwrap();
+            let (out, len) = copy_until_stable(
+                &source,
+                || sink.recreate(rel),
+                3,
+                *max_reads,
+                Duration::ZERO,
+            )
+            .unwrap();
             out.close().unwrap();
             let got = std::fs::read(root.join(rel)).unwrap();
             assert_eq!(got, *expected, "{versions:?}");

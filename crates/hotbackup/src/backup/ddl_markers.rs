@@ -117,4 +117,3 @@ pub(super) fn apply_ddl(
     }
     Ok(())
 }
-

@@ -19,7 +19,10 @@ use crate::log::Log;
 /// A failure to write `rel` into the sink.
 pub fn sink_failure(sink: &dyn Sink, rel: &Path, e: io::Error) -> Failure {
     if sink.is_stream() {
-        Failure::io(Path::new(&format!("{} ({})", sink.describe(rel), rel.display())), e)
+        Failure::io(
+            Path::new(&format!("{} ({})", sink.describe(rel), rel.display())),
+            e,
+        )
     } else {
         Failure::io(Path::new(&sink.describe(rel)), e)
     }

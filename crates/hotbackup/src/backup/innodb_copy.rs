@@ -78,11 +78,7 @@ pub(super) fn copy_innodb(
                 let thread = rayon::current_thread_index().map_or(1, |i| i + 1);
                 log.line(
                     thread,
-                    &format!(
-                        "Copying {} to {}",
-                        s.path.display(),
-                        sink.describe(&s.dest)
-                    ),
+                    &format!("Copying {} to {}", s.path.display(), sink.describe(&s.dest)),
                 );
                 let r = page_copier::copy_tablespace(
                     s,
@@ -212,4 +208,3 @@ pub(super) fn source(f: &FileCopy, kind: SourceKind) -> Source {
         kind,
     }
 }
-

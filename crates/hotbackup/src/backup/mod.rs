@@ -45,11 +45,13 @@ pub mod interrupt;
 pub mod lock_wait;
 mod lsn;
 mod privileges;
+mod redo_copy;
 pub mod replica;
+mod stages;
 mod stream;
 pub mod table_open;
+mod watch;
 
-use std::collections::BTreeSet;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -57,11 +59,10 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backup_meta::{
-    BackupMyCnf, BackupType, BinlogInfo, Checkpoints, CorruptedPages, FileMode, MetaFile,
-    StreamFormat, XtrabackupInfo,
+    BackupMyCnf, BackupType, BinlogInfo, Checkpoints, FileMode, MetaFile, StreamFormat,
+    XtrabackupInfo,
 };
 use innodb::Lsn;
-use page_copier::CopyOptions;
 use server::{BackupStage, ConnectOptions, Session, Stop, Variables, Watchdog};
 use sink::{DirSink, Sink};
 
@@ -69,8 +70,11 @@ use crate::exit::Code;
 use crate::failure::Failure;
 use crate::log::Log;
 use crate::options::{BinlogInfo as BinlogInfoOption, ChecksumAlgorithm, Options};
-use discover::{Inventory, ServerPaths};
-use files::{copy_nontx_table, copy_whole_file, recopy_changed, sink_failure, Stamped};
+use discover::ServerPaths;
+use files::{recopy_changed, sink_failure};
+use redo_copy::start_tailer;
+use stages::{copy_everything, server_lsn};
+use watch::{check_progress, explain_incomplete, stop_tailer_on_failure, Place, ServerWatch};
 
 /// How long to wait for the redo copy to reach the final LSN once commits are blocked.
 const STOP_TIMEOUT: Duration = Duration::from_secs(300);
@@ -418,7 +422,11 @@ fn backup_into(
     let lock_time = (crate::log::unix_now() - lock_started).max(0) as i32;
 
     if !done.corrupted.is_empty() {
-        put_meta(sink, &done.corrupted, backup_meta::names::INNODB_CORRUPTED_PAGES)?;
+        put_meta(
+            sink,
+            &done.corrupted,
+            backup_meta::names::INNODB_CORRUPTED_PAGES,
+        )?;
     }
     put_meta(
         sink,
@@ -463,9 +471,18 @@ fn backup_into(
     };
     // Everything copied so far becomes durable in one flush of the target's filesystem (or
     // is flushed to the stream), then the completion mark is written last, atomically.
-    sink.sync()
-        .map_err(|e| sink_failure(sink, Path::new(backup_meta::names::XTRABACKUP_CHECKPOINTS), e))?;
-    put_meta(sink, &checkpoints, backup_meta::names::XTRABACKUP_CHECKPOINTS)?;
+    sink.sync().map_err(|e| {
+        sink_failure(
+            sink,
+            Path::new(backup_meta::names::XTRABACKUP_CHECKPOINTS),
+            e,
+        )
+    })?;
+    put_meta(
+        sink,
+        &checkpoints,
+        backup_meta::names::XTRABACKUP_CHECKPOINTS,
+    )?;
     // Only after the backup is complete: an --extra-lsndir is what the next incremental
     // reads (`--incremental-basedir`), and it must never describe a backup that failed.
     if let Some(extra) = &opts.extra_lsndir {
@@ -525,301 +542,6 @@ struct Positions {
     galera: Option<backup_meta::GaleraInfo>,
 }
 
-/// Whether the server is still there, as seen by the redo copier's own connection: it asks
-/// for the server's LSN at every poll (at least every `--log-copy-interval`), so a server
-/// that died is noticed within about a second, wherever the backup is.
-#[derive(Clone)]
-struct ServerWatch {
-    gone: Arc<Mutex<Option<String>>>,
-    /// Bounds every session by the server's silence; cancelled on a signal.
-    watchdog: Watchdog,
-}
-
-impl ServerWatch {
-    fn set_gone(&self, why: String) {
-        let mut gone = self.gone.lock().unwrap_or_else(|p| p.into_inner());
-        if gone.is_none() {
-            *gone = Some(why);
-        }
-    }
-
-    /// Why the server is considered gone, if it is.
-    fn gone(&self) -> Option<String> {
-        self.gone.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// The watchdog's verdict on a server that stopped answering or went away (exit 3).
-    fn silent(&self) -> Option<Failure> {
-        match self.watchdog.stopped()? {
-            Stop::Cancelled(_) => None,
-            stop => Some(Failure::new(Code::Connection, stop.to_string())),
-        }
-    }
-}
-
-/// Fails when the server went away or the redo copy stopped on an error, so that no more
-/// time is spent copying files for a backup that cannot complete.
-fn check_progress(tailer: &redo_tailer::TailerHandle, watch: &ServerWatch) -> Result<(), Failure> {
-    interrupt::check()?;
-    if let Some(failure) = watch.silent() {
-        return Err(failure);
-    }
-    if let Some(why) = watch.gone() {
-        return Err(Failure::new(Code::Connection, why));
-    }
-    match tailer.failed() {
-        // `stop_tailer_on_failure` replaces this by the copy thread's own error and code.
-        Some(message) => Err(Failure::new(Code::Failure, message)),
-        None => Ok(()),
-    }
-}
-
-/// Ends the redo copy after `failure` and returns what to report: the server going away
-/// or the redo copy's own error (each with its exit code) when one of them is the cause.
-fn stop_tailer_on_failure(
-    tailer: redo_tailer::TailerHandle,
-    watch: &ServerWatch,
-    failure: Failure,
-) -> Failure {
-    if let Some(sig) = interrupt::received() {
-        tailer.abort();
-        return interrupt::interrupted(sig);
-    }
-    if let Some(silent) = watch.silent() {
-        tailer.abort();
-        return silent.unless_said_by(failure);
-    }
-    if let Some(why) = watch.gone() {
-        tailer.abort();
-        return Failure::new(Code::Connection, why);
-    }
-    if tailer.failed().is_some() {
-        // The copy thread has ended on an error; joining it returns that error.
-        return match tailer.stop_at(Lsn(0), Duration::ZERO) {
-            Err(e) => Failure::from(e),
-            Ok(_) => failure,
-        };
-    }
-    tailer.abort();
-    failure
-}
-
-/// The final word on a backup that failed after its target was created: a failure that
-/// looks like a lost connection is checked against the server (is it still there?), and
-/// the message says that the target is incomplete.
-fn explain_incomplete(
-    failure: Failure,
-    conn: &ConnectOptions,
-    watch: &ServerWatch,
-    place: &Place,
-) -> Failure {
-    let mut failure = failure;
-    if let Some(sig) = interrupt::received() {
-        failure = interrupt::interrupted(sig);
-    } else if let Some(silent) = watch.silent() {
-        failure = silent.unless_said_by(failure);
-    }
-    // A signal or the watchdog's verdict needs no probe (which would wait on a silent server).
-    let known = interrupt::received().is_some() || watch.silent().is_some();
-    let gone = !known
-        && (watch.gone().is_some()
-            || (failure.code == Code::Connection
-                && matches!(
-                    Session::connect(&ConnectOptions {
-                        io_timeout: Some(LSN_SESSION_TIMEOUT),
-                        ..conn.clone()
-                    }),
-                    Err(server::ServerError::Unreachable { .. })
-                )));
-    if gone {
-        failure = Failure::new(
-            Code::Connection,
-            format!(
-                "the MariaDB server went away during the backup ({}): {}. Check the server's error log; once it runs again, take a new backup",
-                conn.endpoint(),
-                failure.message
-            ),
-        );
-    }
-    failure.message = format!("{}\n{}", failure.message, place.incomplete());
-    failure
-}
-
-/// Where the backup goes, for messages: the target directory, or the stream.
-pub struct Place {
-    /// `--target-dir`, absolute (not written when streaming).
-    pub target: PathBuf,
-    /// How messages name the backup.
-    pub name: String,
-    stream: bool,
-}
-
-impl Place {
-    fn new(sink: &dyn Sink, target: &Path) -> Place {
-        let stream = sink.is_stream();
-        Place {
-            target: target.to_path_buf(),
-            name: if stream {
-                "the stream on standard output".to_string()
-            } else {
-                target.display().to_string()
-            },
-            stream,
-        }
-    }
-
-    /// The note that ends the message of a failed backup.
-    pub fn incomplete(&self) -> String {
-        let mark = backup_meta::names::XTRABACKUP_CHECKPOINTS;
-        if self.stream {
-            format!(
-                "The stream on standard output is incomplete (it has no {mark}): discard what was extracted from it and take a new backup."
-            )
-        } else {
-            format!(
-                "The backup in {} is incomplete (it has no {mark}): remove it and take a new backup into a new or empty directory.",
-                self.name
-            )
-        }
-    }
-}
-
-/// What the locked phases leave for the final steps.
-struct Copied {
-    /// The `BACKUP STAGE` session, held at `BLOCK_COMMIT` (none with `--no-lock`).
-    stage: Option<Session>,
-    /// When `BLOCK_COMMIT` was reached (unix seconds).
-    block_commit_at: i64,
-    /// Pages kept with `--log-innodb-page-corruption`.
-    corrupted: CorruptedPages,
-    /// Non-InnoDB files copied so far, to re-copy if they changed.
-    stamps: Vec<Stamped>,
-    /// Aria log files copied at the start (re-copied in place at the end).
-    aria_logs: BTreeSet<PathBuf>,
-    /// The datadir as seen under BLOCK_DDL.
-    inventory: Inventory,
-}
-
-fn copy_everything(
-    ctx: &Context,
-    main: &mut Session,
-    sql_thread: &mut replica::SqlThread,
-    ddl_ops: &Mutex<Vec<ddl::DdlOp>>,
-    tailer: &redo_tailer::TailerHandle,
-) -> Result<Copied, Failure> {
-    let (opts, conn, paths, sink, log) = (ctx.opts, ctx.conn, ctx.paths, ctx.sink, ctx.log);
-    let inventory = discover::scan(paths).map_err(|e| Failure::io(&paths.datadir, e))?;
-    // Both sessions are dropped (disconnected) on every early return, and the server then
-    // releases whatever BACKUP STAGE or BACKUP LOCK they held.
-    let mut stage = if opts.no_lock {
-        log.info("Warning: --no-lock: non-InnoDB tables are copied without locks and may be inconsistent");
-        None
-    } else {
-        let mut s = Session::connect(conn)?;
-        s.set_watchdog(ctx.watch.watchdog.clone());
-        s.exec(lock_wait::LOCK_WAIT_FOREVER)?;
-        Some(s)
-    };
-    let mut table_locks = if opts.no_lock {
-        None
-    } else {
-        let mut s = Session::connect(conn)?;
-        s.set_watchdog(ctx.watch.watchdog.clone());
-        Some(s)
-    };
-    let set_stage =
-        |stage: &mut Option<Session>, s: BackupStage, log: &Log| -> Result<(), Failure> {
-            check_progress(tailer, ctx.watch)?;
-            if opts.verbose {
-                log.info(&format!(">> log scanned up to ({})", tailer.copied_lsn().0));
-            }
-            if let Some(session) = stage.as_mut() {
-                log.info(&format!("Starting BACKUP STAGE {s:?}"));
-                session.backup_stage(s)?;
-            }
-            Ok(())
-        };
-
-    if opts.safe_slave_backup {
-        // As mariadb-backup: once the other sessions are connected, before BACKUP STAGE START.
-        sql_thread.stop_when_safe(main, opts.safe_slave_backup_timeout_s, &|| {
-            check_progress(tailer, ctx.watch)
-        })?;
-    }
-    check_progress(tailer, ctx.watch)?;
-    if let Some(session) = stage.as_mut() {
-        log.info("Starting BACKUP STAGE Start");
-        lock_wait::stage_start(session, opts.startup_wait_timeout_s, log, &|| {
-            check_progress(tailer, ctx.watch)
-        })?;
-    }
-    // aria_log_control before any Aria table: Aria recovery starts from its checkpoint.
-    let aria_logs = aria::copy_aria_logs(&inventory, sink, log, true, &BTreeSet::new())?;
-
-    let copy_options = CopyOptions {
-        log_corruption: opts.log_innodb_page_corruption,
-        // Durability comes from one syncfs before the completion mark.
-        sync: false,
-        ..CopyOptions::default()
-    };
-    let mut corrupted = CorruptedPages::default();
-    let (copied, deferred) = innodb_copy::copy_innodb(ctx, &inventory, &copy_options, tailer, &mut corrupted)?;
-
-    set_stage(&mut stage, BackupStage::Flush, log)?;
-    let mut done_tables = Vec::new();
-    let mut stamps = Vec::new();
-    for table in inventory.nontx.iter().filter(|t| !t.late) {
-        copy_nontx_table(table, sink, table_locks.as_mut(), log, &mut stamps)?;
-        done_tables.push((table.db.clone(), table.table.clone()));
-        check_progress(tailer, ctx.watch)?;
-    }
-
-    set_stage(&mut stage, BackupStage::BlockDdl, log)?;
-    // Look again: tables created since the first scan have files now, and DDL is blocked.
-    let now = discover::scan(paths).map_err(|e| Failure::io(&paths.datadir, e))?;
-    for table in now.nontx.iter().filter(|t| !t.late) {
-        if !done_tables.contains(&(table.db.clone(), table.table.clone())) {
-            copy_nontx_table(table, sink, table_locks.as_mut(), log, &mut stamps)?;
-        }
-    }
-    for dir in &now.databases {
-        sink.create_dir(dir).map_err(|e| sink_failure(sink, dir, e))?;
-    }
-    for file in &now.metadata {
-        copy_whole_file(file, sink, log, 1)?;
-    }
-    // The marker files must reflect every CREATE/RENAME/DROP that finished before DDL was
-    // blocked: their FILE_* records may still sit in the server's log buffer (a DROP's
-    // FILE_DELETE is written after its commit) or not be read by the copier yet.
-    wait_for_redo(ctx, main, tailer, "the DDL done before BLOCK_DDL")?;
-    ddl_markers::apply_ddl(
-        &paths.datadir,
-        sink,
-        &copied,
-        &deferred,
-        &now,
-        ddl_ops,
-        &copy_options,
-        log,
-    )?;
-
-    set_stage(&mut stage, BackupStage::BlockCommit, log)?;
-    let block_commit_at = crate::log::unix_now();
-    for table in now.nontx.iter().filter(|t| t.late) {
-        copy_nontx_table(table, sink, None, log, &mut stamps)?;
-    }
-    Ok(Copied {
-        stage,
-        block_commit_at,
-        corrupted,
-        stamps,
-        aria_logs,
-        inventory: now,
-    })
-}
-
-/// The server's current InnoDB LSN; without InnoDB ([`innodb_off`]) the end of its log, which
-/// nothing writes: the start checkpoint's end.
 /// mariadb-backup copies MyRocks data by default; hotbackup cannot, so a server with the
 /// MyRocks engine loaded or a `#rocksdb` directory in its datadir is refused before anything
 /// is written, unless `--skip-rocksdb-backup` says to leave MyRocks out.
@@ -849,132 +571,6 @@ fn refuse_myrocks(main: &mut Session, datadir: &Path) -> Result<(), Failure> {
         ));
     }
     Ok(())
-}
-
-fn server_lsn(
-    ctx: &Context,
-    main: &mut Session,
-    tailer: &redo_tailer::TailerHandle,
-    log: &Log,
-) -> Result<Lsn, Failure> {
-    if ctx.innodb_off {
-        // No InnoDB to ask: the backup's LSN is the end of the log on disk, as mariadb-backup.
-        log.info("Getting InnoDB LSN");
-        let lsn = tailer.start_checkpoint().end_lsn;
-        log.info(&format!(
-            "InnoDB LSN: {lsn} (InnoDB is disabled), Flushing Logs"
-        ));
-        main.flush_engine_logs()?;
-        return Ok(lsn);
-    }
-    lsn::durable_lsn(main, log)
-}
-
-/// How long the redo copy may take to catch up with the server's log under `BLOCK_DDL`.
-const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Makes the server write its log up to its current LSN and waits until the redo copy has
-/// read that far (so every FILE_* record up to now has been seen).
-fn wait_for_redo(
-    ctx: &Context,
-    main: &mut Session,
-    tailer: &redo_tailer::TailerHandle,
-    what: &str,
-) -> Result<(), Failure> {
-    let lsn = server_lsn(ctx, main, tailer, ctx.log)?;
-    let deadline = std::time::Instant::now() + CATCH_UP_TIMEOUT;
-    while tailer.copied_lsn() < lsn {
-        check_progress(tailer, ctx.watch)?;
-        if std::time::Instant::now() >= deadline {
-            return Err(Failure::new(
-                Code::Failure,
-                format!(
-                    "the redo log copy did not reach LSN {lsn} ({what}) within {:?}: it is at LSN {} ({}). Is the target's disk very slow, or the server not answering? Try again with a faster --target-dir",
-                    CATCH_UP_TIMEOUT,
-                    tailer.copied_lsn(),
-                    tailer.status()
-                ),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Ok(())
-}
-
-fn start_tailer(
-    ctx: &Context,
-    ddl_ops: &Arc<Mutex<Vec<ddl::DdlOp>>>,
-) -> Result<redo_tailer::TailerHandle, Failure> {
-    let (opts, conn, vars, paths, sink) = (ctx.opts, ctx.conn, ctx.vars, ctx.paths, ctx.sink);
-    let log_dir = discover::resolve(
-        &paths.datadir,
-        vars.get("innodb_log_group_home_dir").unwrap_or("./"),
-    );
-    let backup_log = Path::new("ib_logfile0");
-    let mut config = redo_tailer::TailerConfig::new(
-        log_dir.join("ib_logfile0"),
-        sink.describe(backup_log),
-    );
-    let out = sink
-        .create(backup_log)
-        .map_err(|e| sink_failure(sink, backup_log, e))?;
-    config.max_poll_interval = Duration::from_millis(opts.log_copy_interval_ms.max(1));
-    if ctx.innodb_off {
-        // Nothing writes this log: no server to ask how far it is durable.
-        config.limit_to_flushed = false;
-        return Ok(redo_tailer::start_into(
-            config,
-            out,
-            Box::new(|| None),
-            Box::new(|_| {}),
-        )?);
-    }
-    // Its own connection, as mariadb-backup's log copier: never blocked by the stage locks.
-    // With a timeout: a frozen server fails the LSN query instead of hanging it forever.
-    let mut lsn_conn = conn.clone();
-    lsn_conn.io_timeout = Some(LSN_SESSION_TIMEOUT);
-    let mut lsn_session = Session::connect(&lsn_conn)?;
-    lsn_session.set_watchdog(ctx.watch.watchdog.clone());
-    // This connection is also the backup's watchdog: a failed LSN query followed by a
-    // failed reconnect means the server is gone (killed, crashed, shut down, frozen).
-    let reconnect = lsn_conn;
-    let watch = ctx.watch.clone();
-    let lsns = |(current, flushed)| redo_tailer::ServerLsns { current, flushed };
-    let server_lsn = Box::new(move || match lsn_session.innodb_lsns() {
-        Ok(v) => Some(lsns(v)),
-        // Cut by the watchdog (silent server, signal): it has the verdict; a reconnect would
-        // only wait.
-        Err(server::ServerError::Interrupted { .. }) => None,
-        Err(query) => match Session::connect(&reconnect) {
-            Ok(mut session) => {
-                session.set_watchdog(watch.watchdog.clone());
-                lsn_session = session;
-                lsn_session.innodb_lsns().ok().map(lsns)
-            }
-            Err(server::ServerError::Unreachable { reason, .. }) => {
-                watch.set_gone(format!("{query}; reconnecting failed: {reason}"));
-                None
-            }
-            Err(_) => None,
-        },
-    });
-    let ops = Arc::clone(ddl_ops);
-    let on_file_op = Box::new(move |op: redo_tailer::FileOp| {
-        let op = match op {
-            redo_tailer::FileOp::Create { space, path, .. } => ddl::DdlOp::Create { space, path },
-            redo_tailer::FileOp::Rename { space, to, .. } => ddl::DdlOp::Rename { space, to },
-            redo_tailer::FileOp::Delete { space, .. } => ddl::DdlOp::Delete { space },
-            redo_tailer::FileOp::InitPage0 { space, .. } => ddl::DdlOp::Reinit { space },
-            _ => return,
-        };
-        ops.lock().unwrap_or_else(|p| p.into_inner()).push(op);
-    });
-    Ok(redo_tailer::start_into(
-        config,
-        out,
-        server_lsn,
-        on_file_op,
-    )?)
 }
 
 fn server_paths(vars: &Variables) -> Result<ServerPaths, Failure> {

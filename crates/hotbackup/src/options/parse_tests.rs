@@ -580,10 +580,7 @@ fn enums() {
     for given in ["--stream=xbstream", "--stream=MBSTREAM"] {
         check(&["--backup", given], NOFILES, &["stream=true"]);
     }
-    for refused in [
-        "--compress",
-        "--compress=QUICKLZ",
-    ] {
+    for refused in ["--compress", "--compress=QUICKLZ"] {
         let name = refused.trim_start_matches("--").split('=').next().unwrap();
         check(
             &["--backup", refused],
