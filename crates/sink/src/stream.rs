@@ -184,8 +184,7 @@ impl<W: Write + Send + 'static> SinkFile for StreamSinkFile<W> {
 
     fn close(mut self: Box<Self>) -> io::Result<()> {
         let inner = self.inner.take().expect("a stream file is closed twice");
-        let r = inner.close().map_err(|e| wrap(&self.name, e));
-        r
+        inner.close().map_err(|e| wrap(&self.name, e))
     }
 }
 
