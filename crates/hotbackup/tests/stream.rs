@@ -44,6 +44,8 @@ fn stream_into(mut cmd: Command, into: &Path) -> (i32, String, bool) {
         .expect("mbstream (mariadb-backup's extractor) is needed");
     let pipe = mbstream.stdin.take().unwrap();
     let out = cmd.stdout(pipe).stderr(Stdio::piped()).output().unwrap();
+    // The command holds the pipe's write end: mbstream sees the end only once it is gone.
+    drop(cmd);
     let extracted = mbstream.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
@@ -256,11 +258,9 @@ fn broken_and_cut_streams_are_never_complete() {
         .spawn()
         .unwrap();
     let pipe = head.stdin.take().unwrap();
-    let out = stream_command(&server, &target, &[])
-        .stdout(pipe)
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap();
+    let mut cmd = stream_command(&server, &target, &[]);
+    let out = cmd.stdout(pipe).stderr(Stdio::piped()).output().unwrap();
+    drop(cmd);
     head.wait().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{stderr}");
