@@ -271,8 +271,15 @@ fn broken_and_cut_streams_are_never_complete() {
 
     // A whole stream: xtrabackup_checkpoints is its last file, after every end chunk.
     let whole = dir.path().join("whole.xb");
-    let (code, stderr) = stream_to_file(stream_command(&server, &target, &[]), &whole);
+    let (code, stderr) = stream_to_file(
+        stream_command(&server, &target, &["--history=streamed"]),
+        &whole,
+    );
     assert_eq!(code, 0, "{stderr}");
+    let format: String = server
+        .query_one("SELECT format FROM mysql.mariadb_backup_history WHERE name = 'streamed'")
+        .unwrap();
+    assert_eq!(format, "mbstream");
     let bytes = std::fs::read(&whole).unwrap();
     let list = chunks(&bytes);
     let mark = "xtrabackup_checkpoints";
