@@ -97,6 +97,9 @@ fn run(opts: &options::Options, shown_args: &[String]) -> ExitCode {
             limit.map_or_else(|| "unlimited".to_string(), |l| l.to_string())
         ));
     }
+    if opts.stream && opts.mode != Some(options::Mode::Backup) {
+        log.info("Warning: --stream parameter is ignored, it only works together with --backup.");
+    }
     let result = match opts.mode {
         Some(options::Mode::Backup) => backup::run(opts, shown_args, &log),
         Some(options::Mode::Prepare) => prepare::run(opts, &log),

@@ -136,7 +136,6 @@ fn refused_options_exit_2_and_write_nothing() {
     let refused = refused_examples();
     assert!(refused.len() >= 40, "{refused:?}");
     for needed in [
-        "--stream=xbstream",
         "--incremental-basedir=x",
         "--databases=x",
         "--compress=quicklz",
@@ -178,9 +177,7 @@ fn refused_options_exit_2_and_write_nothing() {
     }
     // The cases of the issue, spelled as users do, with a real --stream pipeline in mind.
     for args in [
-        &["--backup", "--stream=xbstream"][..],
-        &["--backup", "--stream=mbstream"],
-        &["--backup", "--incremental-basedir=/var/backups/full"],
+        &["--backup", "--incremental-basedir=/var/backups/full"][..],
         &["--backup", "--databases=shop mysql"],
         &["--backup", "--compress"],
         &["--prepare", "--export"],
@@ -210,7 +207,7 @@ fn refused_options_exit_2_and_write_nothing() {
     assert_eq!(r.code, 3, "{}", r.stderr);
     // A tool group is the backup tool's own: refused there too, naming file and line.
     let cnf = dir.join("my.cnf");
-    std::fs::write(&cnf, "[mariadb-backup]\nstream=xbstream\n").unwrap();
+    std::fs::write(&cnf, "[mariadb-backup]\ncompress\n").unwrap();
     let r = run(&[
         &format!("--defaults-file={}", cnf.display()),
         "--backup",
@@ -219,7 +216,7 @@ fn refused_options_exit_2_and_write_nothing() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.starts_with(
-            "hotbackup: --stream is not supported by this version of hotbackup (in \
+            "hotbackup: --compress is not supported by this version of hotbackup (in \
              [mariadb-backup] of option file"
         ),
         "{}",

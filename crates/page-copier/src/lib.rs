@@ -33,11 +33,11 @@ use std::time::{Duration, Instant};
 use innodb::page::{PageValidator, PageVerdict, ValidationOptions};
 use innodb::{PageNo, SpaceId};
 
-mod files;
 mod page0;
 
-pub use files::{create_dir_private, create_exclusive, exposure_warnings};
 use page0::Page0;
+use sink::Sink;
+pub use sink::{create_dir_private, create_exclusive, exposure_warnings};
 
 /// How many pages one `pread` batch holds (mariadb-backup's constant, 10 MiB at 16k).
 pub const BATCH_PAGES: usize = 640;
@@ -247,13 +247,13 @@ fn fix_for(page_no: PageNo) -> &'static str {
     }
 }
 
-/// Copies one tablespace file into `dest_root` (a backup directory).
+/// Copies one tablespace file into `sink` (as `source.dest`), front to back.
 ///
 /// `system_validator` must be given for [`SourceKind::SystemNext`] files: the validator
 /// built from `ibdata1`'s page 0.
 pub fn copy_tablespace(
     source: &Source,
-    dest_root: &Path,
+    sink: &dyn Sink,
     options: &CopyOptions,
     system_validator: Option<&PageValidator>,
     throttle: Option<&Throttle>,
@@ -273,8 +273,8 @@ pub fn copy_tablespace(
         Err(e) => return Err(read_err(e)),
     };
     advise_sequential(&file);
-    let dest_path = dest_root.join(&source.dest);
-    let dest = create_exclusive(&dest_path).map_err(|e| CopyError::Write {
+    let dest_path = PathBuf::from(sink.describe(&source.dest));
+    let mut dest = sink.create(&source.dest).map_err(|e| CopyError::Write {
         path: dest_path.clone(),
         source: e,
     })?;
@@ -311,15 +311,16 @@ pub fn copy_tablespace(
     let write_result = std::thread::scope(|scope| -> Result<(), CopyError> {
         // The writer owns the return channel: if it stops (write error), the reader's
         // next wait for a buffer ends instead of blocking forever.
-        let (dest, dest_path_ref) = (&dest, &dest_path);
+        let (dest, dest_path_ref) = (&mut dest, &dest_path);
         let writer = scope.spawn(move || -> Result<(), CopyError> {
             let dest_path = dest_path_ref;
             for (buf, offset, len) in from_reader {
-                dest.write_all_at(&buf[..len], offset)
-                    .map_err(|e| CopyError::Write {
-                        path: dest_path.clone(),
-                        source: e,
-                    })?;
+                // Batches come in file order: the sink is written front to back.
+                debug_assert_eq!(offset, dest.len());
+                dest.write_all(&buf[..len]).map_err(|e| CopyError::Write {
+                    path: dest_path.clone(),
+                    source: e,
+                })?;
                 // The reader may have stopped already; a lost buffer is fine then.
                 let _ = to_reader.send(buf);
             }
@@ -384,12 +385,14 @@ pub fn copy_tablespace(
         written.and(read_result)
     });
     write_result?;
+    let write_err = |e| CopyError::Write {
+        path: dest_path.clone(),
+        source: e,
+    };
     if options.sync {
-        dest.sync_all().map_err(|e| CopyError::Write {
-            path: dest_path.clone(),
-            source: e,
-        })?;
+        dest.sync().map_err(write_err)?;
     }
+    dest.close().map_err(write_err)?;
     Ok(report)
 }
 

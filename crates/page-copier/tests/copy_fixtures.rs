@@ -52,8 +52,15 @@ fn clean_fixtures_copy_byte_for_byte() {
             continue;
         }
         let source = table(path.clone());
-        let report = copy_tablespace(&source, &dest, &fast_options(), None, None, &NoProgress)
-            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let report = copy_tablespace(
+            &source,
+            &sink::DirSink::new(&dest),
+            &fast_options(),
+            None,
+            None,
+            &NoProgress,
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
         let original = std::fs::read(&path).unwrap();
         let copy = std::fs::read(dest.join(&source.dest)).unwrap();
         assert!(original == copy, "{name}: copy differs from the source");
@@ -76,7 +83,14 @@ fn corrupt_fixtures_fail_at_the_right_page() {
     for (name, page) in cases {
         let dest = scratch("corrupt");
         let source = table(fixtures().join(name));
-        match copy_tablespace(&source, &dest, &fast_options(), None, None, &NoProgress) {
+        match copy_tablespace(
+            &source,
+            &sink::DirSink::new(&dest),
+            &fast_options(),
+            None,
+            None,
+            &NoProgress,
+        ) {
             Err(CopyError::Corrupt { page_no, reads, .. }) => {
                 assert_eq!(page_no, PageNo(*page), "{name}");
                 assert_eq!(reads, 10, "{name}");
@@ -95,7 +109,15 @@ fn log_corruption_records_every_bad_page_and_copies_on() {
         log_corruption: true,
         ..fast_options()
     };
-    let report = copy_tablespace(&source, &dest, &options, None, None, &NoProgress).unwrap();
+    let report = copy_tablespace(
+        &source,
+        &sink::DirSink::new(&dest),
+        &options,
+        None,
+        None,
+        &NoProgress,
+    )
+    .unwrap();
     let pages: Vec<u32> = report.corrupt_pages.iter().map(|c| c.page_no.0).collect();
     assert_eq!(pages, vec![3, 5]);
     let original = std::fs::read(&source.path).unwrap();
@@ -129,7 +151,15 @@ fn a_page_torn_for_a_moment_is_reread_and_copied_intact() {
         ..CopyOptions::default()
     };
     let dest = work.join("backup");
-    let report = copy_tablespace(&table(live), &dest, &options, None, None, &NoProgress).unwrap();
+    let report = copy_tablespace(
+        &table(live),
+        &sink::DirSink::new(&dest),
+        &options,
+        None,
+        None,
+        &NoProgress,
+    )
+    .unwrap();
     fixer.join().unwrap();
     assert!(report.rereads >= 1, "the torn page was not re-read");
     assert_eq!(std::fs::read(dest.join("db/live.ibd")).unwrap(), clean);
@@ -142,8 +172,15 @@ fn an_existing_destination_is_never_overwritten() {
     let source = table(fixtures().join("fcrc32_4k_plain.ibd"));
     std::fs::create_dir_all(dest.join("db")).unwrap();
     std::fs::write(dest.join(&source.dest), b"precious").unwrap();
-    let err = copy_tablespace(&source, &dest, &fast_options(), None, None, &NoProgress)
-        .expect_err("must refuse to overwrite");
+    let err = copy_tablespace(
+        &source,
+        &sink::DirSink::new(&dest),
+        &fast_options(),
+        None,
+        None,
+        &NoProgress,
+    )
+    .expect_err("must refuse to overwrite");
     assert!(matches!(err, CopyError::Write { .. }), "{err:?}");
     assert_eq!(std::fs::read(dest.join(&source.dest)).unwrap(), b"precious");
     std::fs::remove_dir_all(dest).unwrap();
@@ -153,8 +190,15 @@ fn an_existing_destination_is_never_overwritten() {
 fn a_dropped_table_is_reported_as_vanished() {
     let dest = scratch("vanished");
     let source = table(dest.join("no_such_table.ibd"));
-    let err = copy_tablespace(&source, &dest, &fast_options(), None, None, &NoProgress)
-        .expect_err("missing file");
+    let err = copy_tablespace(
+        &source,
+        &sink::DirSink::new(&dest),
+        &fast_options(),
+        None,
+        None,
+        &NoProgress,
+    )
+    .expect_err("missing file");
     assert!(matches!(err, CopyError::Vanished { .. }), "{err:?}");
     assert!(
         !dest.join(&source.dest).exists(),
@@ -177,7 +221,7 @@ fn a_deferred_tablespace_is_copied_whole_whatever_its_size() {
     let dest = work.join("backup");
     let report = copy_tablespace(
         &table(live),
-        &dest,
+        &sink::DirSink::new(&dest),
         &fast_options(),
         None,
         None,
@@ -202,7 +246,15 @@ fn a_large_file_copies_intact_through_the_read_write_pipeline() {
         ..fast_options()
     };
     let dest = work.join("backup");
-    let report = copy_tablespace(&table(live), &dest, &options, None, None, &NoProgress).unwrap();
+    let report = copy_tablespace(
+        &table(live),
+        &sink::DirSink::new(&dest),
+        &options,
+        None,
+        None,
+        &NoProgress,
+    )
+    .unwrap();
     assert_eq!(report.pages as usize, clean.len() / 16384);
     assert_eq!(std::fs::read(dest.join("db/big.ibd")).unwrap(), clean);
     std::fs::remove_dir_all(work).unwrap();

@@ -47,7 +47,7 @@ fn copy(
     };
     let result = copy_tablespace(
         &source,
-        &work.join("backup"),
+        &sink::DirSink::new(work.join("backup")),
         options,
         None,
         None,
@@ -162,7 +162,7 @@ fn a_page0_that_becomes_valid_on_a_reread_is_copied() {
     };
     let report = copy_tablespace(
         &source,
-        &work.join("backup"),
+        &sink::DirSink::new(work.join("backup")),
         &options,
         None,
         None,

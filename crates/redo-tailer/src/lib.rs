@@ -50,9 +50,6 @@ mod error;
 mod live;
 mod worker;
 
-use std::fs::OpenOptions;
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -61,6 +58,7 @@ use std::time::{Duration, Instant};
 
 use innodb::redo::{backup_log_prefix, Checkpoint, LogHeader, RedoError, Unsupported};
 use innodb::Lsn;
+use sink::{DirSink, Sink, SinkFile};
 
 pub use ddl::FileOp;
 pub use error::TailError;
@@ -157,18 +155,43 @@ pub struct TailerHandle {
     server_log: PathBuf,
 }
 
-/// Starts copying the log of `config.server_log` into `config.backup_log`.
-///
-/// Reads the live header, picks its latest checkpoint, creates the backup log with
-/// mariadb-backup's 12288-byte prefix, makes a first poll (so that an unreadable log
-/// fails here), then continues in a thread named `redo-tailer`. Both callbacks run in
-/// that thread.
-///
-/// Encrypted logs are refused ([`Unsupported::Encrypted`]): their file records cannot
-/// be read for DDL tracking without the key. If the start fails after the backup log
-/// was created, the file is removed again.
+/// Starts copying the log of `config.server_log` into the new file `config.backup_log`
+/// (created `O_EXCL`, mode 0640, removed again if the start fails); see [`start_into`].
 pub fn start(
     config: TailerConfig,
+    server_lsn: ServerLsnFn,
+    on_file_op: FileOpFn,
+) -> Result<TailerHandle, TailError> {
+    let backup_path = config.backup_log.clone();
+    let (dir, name) = match (backup_path.parent(), backup_path.file_name()) {
+        (Some(dir), Some(name)) => (dir.to_path_buf(), PathBuf::from(name)),
+        _ => (PathBuf::from("."), backup_path.clone()),
+    };
+    // 0640 whatever the umask, like every file of a backup: redo holds row data.
+    let out = DirSink::new(dir)
+        .create(&name)
+        .map_err(|e| TailError::io("creating", &backup_path, e))?;
+    let started = start_into(config, out, server_lsn, on_file_op);
+    if started.is_err() {
+        let _ = std::fs::remove_file(&backup_path);
+    }
+    started
+}
+
+/// Starts copying the log of `config.server_log` into `out` (`config.backup_log` names it
+/// in messages), written front to back.
+///
+/// Reads the live header, picks its latest checkpoint, writes mariadb-backup's
+/// 12288-byte prefix, makes a first poll (so that an unreadable log fails here), then
+/// continues in a thread named `redo-tailer`. Both callbacks run in that thread. `out` is
+/// closed when the copy is stopped ([`TailerHandle::stop_at`]); after an abort or a
+/// failure it is left unclosed (incomplete).
+///
+/// Encrypted logs are refused ([`Unsupported::Encrypted`]): their file records cannot
+/// be read for DDL tracking without the key.
+pub fn start_into(
+    config: TailerConfig,
+    mut out: Box<dyn SinkFile>,
     server_lsn: ServerLsnFn,
     on_file_op: FileOpFn,
 ) -> Result<TailerHandle, TailError> {
@@ -178,31 +201,13 @@ pub fn start(
     }
     let checkpoint = live.log.checkpoint;
     let backup_path = config.backup_log.clone();
-    // 0640 whatever the umask, like every file of a backup: redo holds row data.
-    let mut backup = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o640)
-        .open(&backup_path)
-        .map_err(|e| TailError::io("creating", &backup_path, e))?;
-    let started = (|| {
-        let header = LogHeader::for_backup(&live.log.header, checkpoint.checkpoint_lsn);
-        let prefix = backup_log_prefix(&header, checkpoint.checkpoint_lsn, checkpoint.end_lsn);
-        backup
-            .write_all(&prefix)
-            .map_err(|e| TailError::io("writing", &backup_path, e))?;
-        let shared = Arc::new(Shared::new(checkpoint.checkpoint_lsn));
-        let mut worker = Worker::new(config, live, backup, server_lsn, on_file_op, shared)?;
-        worker.first_poll()?;
-        Ok::<Worker, TailError>(worker)
-    })();
-    let worker = match started {
-        Ok(w) => w,
-        Err(e) => {
-            let _ = std::fs::remove_file(&backup_path);
-            return Err(e);
-        }
-    };
+    let header = LogHeader::for_backup(&live.log.header, checkpoint.checkpoint_lsn);
+    let prefix = backup_log_prefix(&header, checkpoint.checkpoint_lsn, checkpoint.end_lsn);
+    out.write_all(&prefix)
+        .map_err(|e| TailError::io("writing", &backup_path, e))?;
+    let shared = Arc::new(Shared::new(checkpoint.checkpoint_lsn));
+    let mut worker = Worker::new(config, live, out, server_lsn, on_file_op, shared)?;
+    worker.first_poll()?;
     let shared = Arc::clone(&worker.shared);
     let server_log = worker.config.server_log.clone();
     let thread_shared = Arc::clone(&shared);

@@ -1,11 +1,11 @@
 //! The copy loop that runs in the tailer thread.
 
-use std::fs::File;
-use std::io::Write;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
+
+use sink::SinkFile;
 
 use innodb::redo::{Checkpoint, Decoder, EndOfLog, LogFile, MtrFormat, Step, MTR_SIZE_MAX};
 use innodb::Lsn;
@@ -132,7 +132,7 @@ pub(crate) struct Worker {
     pub(crate) config: TailerConfig,
     live: LiveLog,
     dec: Decoder,
-    backup: File,
+    backup: Box<dyn SinkFile>,
     backup_path: PathBuf,
     start: Checkpoint,
     server_lsn: ServerLsnFn,
@@ -160,7 +160,7 @@ impl Worker {
     pub(crate) fn new(
         config: TailerConfig,
         live: LiveLog,
-        backup: File,
+        backup: Box<dyn SinkFile>,
         server_lsn: ServerLsnFn,
         on_file_op: FileOpFn,
         shared: Arc<Shared>,
@@ -219,7 +219,7 @@ impl Worker {
             };
             if abort {
                 // Keep what was copied durable; the backup is failed anyway.
-                let _ = self.backup.sync_data();
+                let _ = self.backup.sync();
                 return Err(TailError::Aborted {
                     copied_to: self.copied_lsn(),
                 });
@@ -248,7 +248,7 @@ impl Worker {
                     return self.finish();
                 }
                 if Instant::now() >= stop.deadline {
-                    let _ = self.backup.sync_data();
+                    let _ = self.backup.sync();
                     return Err(TailError::NotReached {
                         start: self.start.checkpoint_lsn,
                         target,
@@ -290,17 +290,20 @@ impl Worker {
 
     fn finish(mut self) -> Result<TailReport, TailError> {
         self.backup
-            .flush()
-            .and_then(|()| self.backup.sync_all())
+            .sync()
             .map_err(|e| TailError::io("syncing", &self.backup_path, e))?;
-        Ok(TailReport {
+        let report = TailReport {
             start_lsn: self.start.checkpoint_lsn,
             checkpoint_end_lsn: self.start.end_lsn,
             last_lsn: self.copied_lsn(),
             bytes: self.shared.bytes.load(Ordering::Relaxed),
             mtrs: self.shared.mtrs.load(Ordering::Relaxed),
             file_ops: self.n_file_ops,
-        })
+        };
+        self.backup
+            .close()
+            .map_err(|e| TailError::io("closing", &self.backup_path, e))?;
+        Ok(report)
     }
 
     /// Re-reads the live header: notices a replaced file and raises the lower bound of

@@ -1,19 +1,24 @@
 //! The Aria log files: `aria_log_control` and the `aria_log.N` copied at `BACKUP STAGE
-//! START`, and the logs copied again under `BLOCK_COMMIT` until two reads agree, compared
-//! chunk by chunk against the previous read on disk so that memory stays bounded.
+//! START`, and the logs copied again under `BLOCK_COMMIT` until two reads of the *source*
+//! agree (each read compared chunk by chunk with the previous one through a hash per chunk,
+//! so memory stays bounded and the copy is never read back).
 
 use std::collections::BTreeSet;
 use std::fs::File;
+use std::hash::{Hash, Hasher};
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use sink::{Sink, SinkFile};
+
 use super::discover::Inventory;
-use super::{copy_open_file, Failure};
+use super::files::{copy_open_file, sink_failure};
+use super::Failure;
 use crate::log::Log;
 
-/// Bytes compared (and held in memory, twice) at a time by the re-read.
+/// Bytes compared (and held in memory) at a time by the re-read.
 const CHUNK: usize = 1 << 20;
 /// Pause between two reads of the whole log.
 const PAUSE: Duration = Duration::from_millis(20);
@@ -22,11 +27,11 @@ const MAX_READS: u32 = 250;
 
 /// First call (`first`): copies `aria_log_control` and the Aria logs and returns the names
 /// copied. Final call (under BLOCK_COMMIT): copies every Aria log again, whole and stable
-/// (see [`copy_until_stable`]), over the first copy or as a new file; the control file is
-/// never copied again (its checkpoint must stay older than every Aria table copy).
+/// (see [`copy_until_stable`]), replacing the first copy or as a new file; the control file
+/// is never copied again (its checkpoint must stay older than every Aria table copy).
 pub fn copy_aria_logs(
     inventory: &Inventory,
-    target: &std::path::Path,
+    sink: &dyn Sink,
     log: &Log,
     first: bool,
     copied_first: &BTreeSet<PathBuf>,
@@ -42,9 +47,10 @@ pub fn copy_aria_logs(
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(Failure::io(&f.source, e)),
         };
-        let dest = target.join(&f.dest);
+        let fail = |e| sink_failure(sink, &f.dest, e);
         let copied = if first {
-            copy_open_file(&file, &f.source, &dest, 0, true)?
+            let out = sink.create(&f.dest).map_err(fail)?;
+            copy_open_file(&file, &f.source, out, sink, &f.dest)?
         } else {
             // The Aria log is written in place inside space the server has already
             // extended, so the file size says nothing about where the log ends: copy it
@@ -52,24 +58,21 @@ pub fn copy_aria_logs(
             // when commits were blocked may still append: read until two reads agree, so a
             // page caught mid-write (which Aria recovery would take as the end of the log)
             // is never what the backup keeps.
-            let out = if copied_first.contains(&f.dest) {
-                std::fs::OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .open(&dest)
-            } else {
-                page_copier::create_exclusive(&dest).and_then(|_| {
-                    std::fs::OpenOptions::new()
-                        .read(true)
-                        .write(true)
-                        .open(&dest)
-                })
-            }
-            .map_err(|e| Failure::io(&dest, e))?;
-            copy_until_stable(&file, &out, CHUNK, MAX_READS, PAUSE).map_err(|e| match e {
-                Side::Source(e) => Failure::io(&f.source, e),
-                Side::Dest(e) => Failure::io(&dest, e),
-            })?
+            let again = copied_first.contains(&f.dest);
+            let open = || {
+                if again {
+                    sink.recreate(&f.dest)
+                } else {
+                    sink.create(&f.dest)
+                }
+            };
+            let (out, len) =
+                copy_until_stable(&file, open, CHUNK, MAX_READS, PAUSE).map_err(|e| match e {
+                    Side::Source(e) => Failure::io(&f.source, e),
+                    Side::Dest(e) => fail(e),
+                })?;
+            out.close().map_err(fail)?;
+            len
         };
         if !is_control {
             log.info(&format!(
@@ -87,7 +90,7 @@ pub fn copy_aria_logs(
 pub enum Side {
     /// Reading the live file.
     Source(io::Error),
-    /// Reading or writing the copy.
+    /// Writing the copy.
     Dest(io::Error),
 }
 
@@ -108,54 +111,80 @@ impl ReadAt for File {
     }
 }
 
-/// Makes `dest` a copy of `source` that two consecutive reads of `source` (`pause` apart)
-/// agree on: each read of the whole source is compared chunk by chunk with the previous
-/// read, which is what `dest` holds, and every differing chunk is written over it. Ends
-/// after the first read without a difference, or after `max_reads` (the last read is kept:
-/// the server keeps writing, and the copy is as good as mariadb-backup's). Memory: two
-/// chunks. Returns the length copied.
-pub fn copy_until_stable(
+/// A chunk's fingerprint: two reads with equal fingerprints read the same bytes (64-bit
+/// SipHash of the length and content).
+fn fingerprint(data: &[u8]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    data.hash(&mut h);
+    h.finish()
+}
+
+/// Copies `source` into the file `open` starts, until two consecutive reads of `source`
+/// (`pause` apart) agree: each read of the whole source is compared chunk by chunk with the
+/// previous read (by [`fingerprint`]), and every differing chunk is written over the copy
+/// (a stream gets it as a rewrite). A source that shrank is copied into a file started
+/// again. Ends after the first read without a difference, or after `max_reads` (the last
+/// read is kept: the server keeps writing, and the copy is as good as mariadb-backup's).
+/// Memory: one chunk and 8 bytes per chunk. Returns the (unclosed) copy and its length.
+pub fn copy_until_stable<F>(
     source: &impl ReadAt,
-    dest: &File,
+    mut open: F,
     chunk: usize,
     max_reads: u32,
     pause: Duration,
-) -> Result<u64, Side> {
-    let mut new = vec![0u8; chunk];
-    let mut old = vec![0u8; chunk];
-    // The previous read's length; the first read compares with whatever dest holds (an
-    // earlier copy): a difference only means one more read.
-    let mut previous_len = dest.metadata().map_err(Side::Dest)?.len();
+) -> Result<(Box<dyn SinkFile>, u64), Side>
+where
+    F: FnMut() -> io::Result<Box<dyn SinkFile>>,
+{
+    let mut buf = vec![0u8; chunk];
+    let mut dest = open().map_err(Side::Dest)?;
+    let mut seen: Vec<u64> = Vec::new();
+    let mut previous_len = 0u64;
     for read in 0..max_reads.max(1) {
         if read > 0 {
             std::thread::sleep(pause);
         }
         let len = source.len().map_err(Side::Source)?;
-        let mut same = len == previous_len;
+        if len < dest.len() {
+            // No truncation in a stream: start the file again.
+            dest = open().map_err(Side::Dest)?;
+            seen.clear();
+        }
+        let mut same = read > 0 && len == previous_len;
         let mut offset = 0u64;
+        let mut index = 0;
         while offset < len {
             let want = chunk.min((len - offset) as usize);
-            let n = read_full(source, &mut new[..want], offset).map_err(Side::Source)?;
+            let n = read_full(source, &mut buf[..want], offset).map_err(Side::Source)?;
             if n == 0 {
                 break;
             }
-            let had = read_full(dest, &mut old[..n], offset).map_err(Side::Dest)?;
-            if had != n || old[..n] != new[..n] {
+            let print = fingerprint(&buf[..n]);
+            if seen.get(index) != Some(&print) {
                 same = false;
-                dest.write_all_at(&new[..n], offset).map_err(Side::Dest)?;
+                if offset < dest.len() {
+                    dest.write_at(offset, &buf[..n]).map_err(Side::Dest)?;
+                } else {
+                    dest.write_all(&buf[..n]).map_err(Side::Dest)?;
+                }
+                match seen.get_mut(index) {
+                    Some(slot) => *slot = print,
+                    None => seen.push(print),
+                }
             }
             offset += n as u64;
+            index += 1;
         }
         if offset != previous_len {
             same = false;
-            dest.set_len(offset).map_err(Side::Dest)?;
         }
+        seen.truncate(index);
         previous_len = offset;
         if same {
             break;
         }
     }
-    Ok(previous_len)
+    Ok((dest, previous_len))
 }
 
 /// Reads until `buf` is full or the end of the file; returns the bytes read.
@@ -174,6 +203,7 @@ fn read_full(file: &impl ReadAt, buf: &mut [u8], offset: u64) -> io::Result<usiz
 mod tests {
     use super::*;
     use std::cell::RefCell;
+    use std::path::Path;
 
     /// A source whose content is the next of `versions` at every read of its length (one
     /// whole read), then stays at the last.
@@ -212,51 +242,46 @@ mod tests {
         }
     }
 
-    fn dest_with(content: &[u8]) -> (File, PathBuf) {
-        use std::sync::atomic::{AtomicU32, Ordering};
-        static N: AtomicU32 = AtomicU32::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "hb-aria-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::write(&path, content).unwrap();
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(&path)
-            .unwrap();
-        (file, path)
-    }
-
     #[test]
     fn copies_until_two_reads_agree() {
-        // (versions read one after the other, what dest held, max reads, expected copy,
-        //  expected number of whole reads)
-        type Case<'a> = (&'a [&'a [u8]], &'a [u8], u32, &'a [u8], usize);
+        // (versions read one after the other, max reads, expected copy, expected number of
+        //  whole reads)
+        type Case<'a> = (&'a [&'a [u8]], u32, &'a [u8], usize);
         let cases: &[Case] = &[
-            // Stable from the start and already copied: one read.
-            (&[b"abcdefgh"], b"abcdefgh", 10, b"abcdefgh", 1),
-            // Stable, dest empty (a new file): two reads.
-            (&[b"abcdefgh"], b"", 10, b"abcdefgh", 2),
-            // The last page is rewritten since the first copy, then once more.
-            (&[b"abcdefXX", b"abcdefXY"], b"abcdefgh", 10, b"abcdefXY", 3),
+            // Stable from the start: two reads.
+            (&[b"abcdefgh"], 10, b"abcdefgh", 2),
+            // The last page is rewritten once after the first read.
+            (&[b"abcdefXX", b"abcdefXY"], 10, b"abcdefXY", 3),
+            // A middle chunk changes, then stable.
+            (&[b"abcdefgh", b"abXdefgh"], 10, b"abXdefgh", 3),
             // Grows, then stable.
-            (&[b"abc", b"abcdefgh"], b"ab", 10, b"abcdefgh", 3),
-            // Shrinks: the copy is cut to the new length.
-            (&[b"abcdefgh!", b"abc"], b"abcdefgh", 10, b"abc", 3),
+            (&[b"abc", b"abcdefgh"], 10, b"abcdefgh", 3),
+            // Shrinks: the copy is started again at the new length.
+            (&[b"abcdefgh!", b"abc"], 10, b"abc", 3),
             // Never stable: the last read is kept.
-            (&[b"1111", b"2222", b"3333", b"4444"], b"", 3, b"3333", 3),
+            (&[b"1111", b"2222", b"3333", b"4444"], 3, b"3333", 3),
         ];
-        for (versions, held, max_reads, expected, reads) in cases {
+        let root = std::env::temp_dir().join(format!("hb-aria-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        std::fs::create_dir_all(&root).unwrap();
+        let sink = sink::DirSink::new(&root);
+        for (versions, max_reads, expected, reads) in cases {
             let source = Changing::new(versions);
-            let (dest, path) = dest_with(held);
-            let len = copy_until_stable(&source, &dest, 3, *max_reads, Duration::ZERO).unwrap();
-            let got = std::fs::read(&path).unwrap();
-            std::fs::remove_file(&path).unwrap();
+            let rel = Path::new("aria_log.00000001");
+            let (out, len) = copy_until_stable(
+                &source,
+                || sink.recreate(rel),
+                3,
+                *max_reads,
+                Duration::ZERO,
+            )
+            .unwrap();
+            out.close().unwrap();
+            let got = std::fs::read(root.join(rel)).unwrap();
             assert_eq!(got, *expected, "{versions:?}");
             assert_eq!(len, expected.len() as u64, "{versions:?}");
             assert_eq!(*source.lens_asked.borrow(), *reads, "{versions:?}");
         }
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -142,8 +142,8 @@ pub struct Cleanup<'a> {
     pub sql_thread_stopped: &'a AtomicBool,
     /// Directories that may hold temporary files.
     pub dirs: Vec<PathBuf>,
-    /// The target, for the message.
-    pub target: &'a Path,
+    /// Where the backup goes, for the message.
+    pub place: &'a super::Place,
     /// Where to print.
     pub log: &'a Log,
 }
@@ -212,11 +212,9 @@ impl Stopper {
         for dir in &cleanup.dirs {
             remove_temp_files(dir);
         }
-        cleanup.log.fatal(&format!(
-            "{message}\nThe backup in {} is incomplete (it has no {}): remove it and take a new backup into a new or empty directory.",
-            cleanup.target.display(),
-            backup_meta::names::XTRABACKUP_CHECKPOINTS
-        ));
+        cleanup
+            .log
+            .fatal(&format!("{message}\n{}", cleanup.place.incomplete()));
         std::process::exit(Code::Failure as i32);
     }
 }

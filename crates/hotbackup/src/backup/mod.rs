@@ -34,40 +34,47 @@
 
 pub mod aria;
 pub mod ddl;
+mod ddl_markers;
 pub mod discover;
+mod files;
 pub mod galera;
 pub mod history;
+mod innodb_copy;
 pub mod innodb_off;
 pub mod interrupt;
 pub mod lock_wait;
 mod lsn;
 mod privileges;
+mod redo_copy;
 pub mod replica;
+mod stages;
+mod stream;
 pub mod table_open;
+mod watch;
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use backup_meta::{
-    BackupMyCnf, BackupType, BinlogInfo, Checkpoints, CorruptedPages, FileMode, MetaFile,
-    StreamFormat, XtrabackupInfo,
+    BackupMyCnf, BackupType, BinlogInfo, Checkpoints, FileMode, MetaFile, StreamFormat,
+    XtrabackupInfo,
 };
-use innodb::{Lsn, SpaceId};
-use page_copier::{CopyError, CopyOptions, CopyReport, Progress, Source, SourceKind};
-use rayon::prelude::*;
+use innodb::Lsn;
 use server::{BackupStage, ConnectOptions, Session, Stop, Variables, Watchdog};
+use sink::{DirSink, Sink};
 
 use crate::exit::Code;
 use crate::failure::Failure;
 use crate::log::Log;
 use crate::options::{BinlogInfo as BinlogInfoOption, ChecksumAlgorithm, Options};
-use discover::{FileCopy, Inventory, NonTxTable, ServerPaths};
+use discover::ServerPaths;
+use files::{recopy_changed, sink_failure};
+use redo_copy::start_tailer;
+use stages::{copy_everything, server_lsn};
+use watch::{check_progress, explain_incomplete, stop_tailer_on_failure, Place, ServerWatch};
 
 /// How long to wait for the redo copy to reach the final LSN once commits are blocked.
 const STOP_TIMEOUT: Duration = Duration::from_secs(300);
@@ -91,6 +98,13 @@ const PING_INTERVAL: Duration = Duration::from_secs(1);
 pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     let started = crate::log::unix_now();
     let target = absolute(&opts.target_dir)?;
+    // A stream is checked before anything else: never connect for a terminal.
+    let sink: Box<dyn Sink> = if opts.stream {
+        stream::stdout_sink()?
+    } else {
+        Box::new(DirSink::new(&target))
+    };
+    let place = Place::new(sink.as_ref(), &target);
     let conn = connect_options(opts)?;
 
     log.info(&format!("Connecting to MariaDB server {}", conn.describe()));
@@ -138,12 +152,17 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
             ));
         }
     }
-    create_target(&target)?;
+    if !sink.is_stream() {
+        // As mariadb-backup: a stream writes nothing into --target-dir (not even creates it).
+        create_target(&target)?;
+    }
     if probe_slave_info {
         privileges::probe_slave_info(&mut main)?;
     }
-    for warning in page_copier::exposure_warnings(&target) {
-        log.info(&format!("Warning: {warning}"));
+    if !sink.is_stream() {
+        for warning in page_copier::exposure_warnings(&target) {
+            log.info(&format!("Warning: {warning}"));
+        }
     }
 
     // From here on a failure leaves a partial target behind: it never has
@@ -157,7 +176,8 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         conn: &conn,
         vars: &vars,
         paths: &paths,
-        target: &target,
+        sink: sink.as_ref(),
+        place: &place,
         watch: &watch,
         log,
         binlog_on,
@@ -166,7 +186,10 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     };
     let sql_thread_stopped = AtomicBool::new(false);
     let mut sql_thread = replica::SqlThread::new(&conn, log, &sql_thread_stopped);
-    let mut temp_dirs = vec![target.clone()];
+    let mut temp_dirs = Vec::new();
+    if !sink.is_stream() {
+        temp_dirs.push(target.clone());
+    }
     if let Some(extra) = &opts.extra_lsndir {
         temp_dirs.push(absolute(extra)?);
     }
@@ -175,7 +198,7 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         conn: &conn,
         sql_thread_stopped: &sql_thread_stopped,
         dirs: temp_dirs.clone(),
-        target: &target,
+        place: &place,
         log,
     };
     let result = std::thread::scope(|scope| {
@@ -185,7 +208,7 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
             interrupt::failure_path_started();
         }
         let result = result.map_err(|failure| {
-            let mut failure = explain_incomplete(failure, &conn, &watch, &target);
+            let mut failure = explain_incomplete(failure, &conn, &watch, &place);
             // Replication must never stay stopped by a failed backup.
             let silent = matches!(watch.watchdog.stopped(), Some(Stop::NoAnswer { .. }));
             if let Some(note) = sql_thread.restart_after_failure(silent) {
@@ -203,7 +226,7 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     // The backup is complete (xtrabackup_checkpoints is written): only now is it recorded.
     if opts.history.is_some() {
         history::record(&mut main, &done.info, started, done.end_unix)
-            .map_err(|e| history_failure(&mut main, e, &target))?;
+            .map_err(|e| history_failure(&mut main, e, &place))?;
     }
     log.info("completed OK!");
     Ok(())
@@ -234,7 +257,7 @@ fn checkpoint_now(main: &mut Session, log: &Log) {
 /// `--history` failed after the backup was complete: the files can be used, the command
 /// failed, and the message says both (exit 1 for a missing privilege, as other privilege
 /// failures).
-fn history_failure(main: &mut Session, e: server::ServerError, target: &Path) -> Failure {
+fn history_failure(main: &mut Session, e: server::ServerError, place: &Place) -> Failure {
     let denied = e.is_access_denied();
     let mut failure = Failure::from(e);
     let fix = if denied {
@@ -248,7 +271,7 @@ fn history_failure(main: &mut Session, e: server::ServerError, target: &Path) ->
     failure.message = format!(
         "recording the backup in mysql.mariadb_backup_history (--history) failed: {}.{fix}\nThe backup in {} itself is complete (it has {}) and can be prepared; only its history row is missing.",
         failure.message,
-        target.display(),
+        place.name,
         backup_meta::names::XTRABACKUP_CHECKPOINTS
     );
     failure
@@ -272,7 +295,10 @@ struct Context<'a> {
     conn: &'a ConnectOptions,
     vars: &'a Variables,
     paths: &'a ServerPaths,
-    target: &'a Path,
+    /// Where the backup's files go.
+    sink: &'a dyn Sink,
+    /// The backup's place, for messages.
+    place: &'a Place,
     watch: &'a ServerWatch,
     log: &'a Log,
     /// A binlog position is taken: binlog on, `--binlog-info` ON or AUTO.
@@ -291,7 +317,7 @@ fn backup_into(
     args: &[String],
     started: i64,
 ) -> Result<Completed, Failure> {
-    let (opts, vars, target, log) = (ctx.opts, ctx.vars, ctx.target, ctx.log);
+    let (opts, vars, sink, log) = (ctx.opts, ctx.vars, ctx.sink, ctx.log);
 
     // The redo copy starts first: every page change from its checkpoint on is captured.
     let ddl_ops: Arc<Mutex<Vec<ddl::DdlOp>>> = Arc::default();
@@ -345,8 +371,8 @@ fn backup_into(
         };
         let lsn = server_lsn(ctx, main, &tailer, log)?;
         // Everything that can still change on disk is now covered by durable logs.
-        recopy_changed(&done.stamps, target, log)?;
-        aria::copy_aria_logs(&done.inventory, target, log, false, &done.aria_logs)?;
+        recopy_changed(&done.stamps, sink, log)?;
+        aria::copy_aria_logs(&done.inventory, sink, log, false, &done.aria_logs)?;
         check_progress(&tailer, ctx.watch)?;
         let checkpoint = tailer.latest_server_checkpoint()?;
         log.info(&format!(
@@ -374,26 +400,18 @@ fn backup_into(
         galera,
     } = positions;
     if let Some(s) = &slave {
-        write_meta_new(
-            s,
-            &target.join(backup_meta::names::XTRABACKUP_SLAVE_INFO),
-            FileMode::Datasink,
-        )?;
+        put_meta(sink, s, backup_meta::names::XTRABACKUP_SLAVE_INFO)?;
     }
     if let Some(g) = &galera {
         for name in [
             backup_meta::names::XTRABACKUP_GALERA_INFO,
             backup_meta::names::DONOR_GALERA_INFO,
         ] {
-            write_meta_new(g, &target.join(name), FileMode::Datasink)?;
+            put_meta(sink, g, name)?;
         }
     }
     if let Some(b) = &binlog {
-        write_meta_new(
-            b,
-            &target.join(backup_meta::names::XTRABACKUP_BINLOG_INFO),
-            FileMode::Datasink,
-        )?;
+        put_meta(sink, b, backup_meta::names::XTRABACKUP_BINLOG_INFO)?;
     }
     if let Some(mut stage) = done.stage {
         main.flush_engine_logs()?;
@@ -404,16 +422,16 @@ fn backup_into(
     let lock_time = (crate::log::unix_now() - lock_started).max(0) as i32;
 
     if !done.corrupted.is_empty() {
-        write_meta_new(
+        put_meta(
+            sink,
             &done.corrupted,
-            &target.join(backup_meta::names::INNODB_CORRUPTED_PAGES),
-            FileMode::Datasink,
+            backup_meta::names::INNODB_CORRUPTED_PAGES,
         )?;
     }
-    write_meta_new(
+    put_meta(
+        sink,
         &backup_my_cnf(vars, opts),
-        &target.join(backup_meta::names::BACKUP_MY_CNF),
-        FileMode::Datasink,
+        backup_meta::names::BACKUP_MY_CNF,
     )?;
     let uuid = main.query_value("SELECT UUID()")?.unwrap_or_default();
     let end_unix = crate::log::unix_now();
@@ -436,14 +454,14 @@ fn backup_into(
         innodb_to_lsn: to_lsn.0,
         partial: false,
         incremental: false,
-        format: StreamFormat::File,
+        format: if sink.is_stream() {
+            StreamFormat::Mbstream
+        } else {
+            StreamFormat::File
+        },
         compressed: false,
     };
-    write_meta_new(
-        &info,
-        &target.join(backup_meta::names::XTRABACKUP_INFO),
-        FileMode::Datasink,
-    )?;
+    put_meta(sink, &info, backup_meta::names::XTRABACKUP_INFO)?;
     let checkpoints = Checkpoints {
         backup_type: BackupType::FullBackuped,
         from_lsn: 0,
@@ -451,13 +469,19 @@ fn backup_into(
         last_lsn: report.last_lsn.0,
         recover_binlog_info: false,
     };
-    // Everything copied so far becomes durable in one flush of the target's filesystem, then
-    // the completion mark is written last, atomically.
-    sync_filesystem(target)?;
-    write_meta_new(
+    // Everything copied so far becomes durable in one flush of the target's filesystem (or
+    // is flushed to the stream), then the completion mark is written last, atomically.
+    sink.sync().map_err(|e| {
+        sink_failure(
+            sink,
+            Path::new(backup_meta::names::XTRABACKUP_CHECKPOINTS),
+            e,
+        )
+    })?;
+    put_meta(
+        sink,
         &checkpoints,
-        &target.join(backup_meta::names::XTRABACKUP_CHECKPOINTS),
-        FileMode::Datasink,
+        backup_meta::names::XTRABACKUP_CHECKPOINTS,
     )?;
     // Only after the backup is complete: an --extra-lsndir is what the next incremental
     // reads (`--incremental-basedir`), and it must never describe a backup that failed.
@@ -481,7 +505,7 @@ fn backup_into(
 
     log.info(&format!(
         "Backup created in directory '{}/'",
-        target.display()
+        ctx.place.target.display()
     ));
     if let Some(b) = &binlog {
         log.info(&format!("MySQL binlog position: {}", b.binlog_pos_text()));
@@ -493,9 +517,14 @@ fn backup_into(
     Ok(Completed { info, end_unix })
 }
 
-/// Writes a new metadata file atomically, never after a signal (see [`interrupt`]).
-fn write_meta_new(meta: &impl MetaFile, path: &Path, mode: FileMode) -> Result<(), Failure> {
-    interrupt::write_gate(|| Ok(meta.write_new(path, mode)?))
+/// Writes a new metadata file `name` into the backup (atomically in a directory), never
+/// after a signal (see [`interrupt`]).
+fn put_meta(sink: &dyn Sink, meta: &impl MetaFile, name: &str) -> Result<(), Failure> {
+    let rel = Path::new(name);
+    interrupt::write_gate(|| {
+        sink.put(rel, meta.render().as_bytes())
+            .map_err(|e| sink_failure(sink, rel, e))
+    })
 }
 
 /// Writes (or replaces) a metadata file atomically, never after a signal.
@@ -513,268 +542,6 @@ struct Positions {
     galera: Option<backup_meta::GaleraInfo>,
 }
 
-/// Whether the server is still there, as seen by the redo copier's own connection: it asks
-/// for the server's LSN at every poll (at least every `--log-copy-interval`), so a server
-/// that died is noticed within about a second, wherever the backup is.
-#[derive(Clone)]
-struct ServerWatch {
-    gone: Arc<Mutex<Option<String>>>,
-    /// Bounds every session by the server's silence; cancelled on a signal.
-    watchdog: Watchdog,
-}
-
-impl ServerWatch {
-    fn set_gone(&self, why: String) {
-        let mut gone = self.gone.lock().unwrap_or_else(|p| p.into_inner());
-        if gone.is_none() {
-            *gone = Some(why);
-        }
-    }
-
-    /// Why the server is considered gone, if it is.
-    fn gone(&self) -> Option<String> {
-        self.gone.lock().unwrap_or_else(|p| p.into_inner()).clone()
-    }
-
-    /// The watchdog's verdict on a server that stopped answering or went away (exit 3).
-    fn silent(&self) -> Option<Failure> {
-        match self.watchdog.stopped()? {
-            Stop::Cancelled(_) => None,
-            stop => Some(Failure::new(Code::Connection, stop.to_string())),
-        }
-    }
-}
-
-/// Fails when the server went away or the redo copy stopped on an error, so that no more
-/// time is spent copying files for a backup that cannot complete.
-fn check_progress(tailer: &redo_tailer::TailerHandle, watch: &ServerWatch) -> Result<(), Failure> {
-    interrupt::check()?;
-    if let Some(failure) = watch.silent() {
-        return Err(failure);
-    }
-    if let Some(why) = watch.gone() {
-        return Err(Failure::new(Code::Connection, why));
-    }
-    match tailer.failed() {
-        // `stop_tailer_on_failure` replaces this by the copy thread's own error and code.
-        Some(message) => Err(Failure::new(Code::Failure, message)),
-        None => Ok(()),
-    }
-}
-
-/// Ends the redo copy after `failure` and returns what to report: the server going away
-/// or the redo copy's own error (each with its exit code) when one of them is the cause.
-fn stop_tailer_on_failure(
-    tailer: redo_tailer::TailerHandle,
-    watch: &ServerWatch,
-    failure: Failure,
-) -> Failure {
-    if let Some(sig) = interrupt::received() {
-        tailer.abort();
-        return interrupt::interrupted(sig);
-    }
-    if let Some(silent) = watch.silent() {
-        tailer.abort();
-        return silent.unless_said_by(failure);
-    }
-    if let Some(why) = watch.gone() {
-        tailer.abort();
-        return Failure::new(Code::Connection, why);
-    }
-    if tailer.failed().is_some() {
-        // The copy thread has ended on an error; joining it returns that error.
-        return match tailer.stop_at(Lsn(0), Duration::ZERO) {
-            Err(e) => Failure::from(e),
-            Ok(_) => failure,
-        };
-    }
-    tailer.abort();
-    failure
-}
-
-/// The final word on a backup that failed after its target was created: a failure that
-/// looks like a lost connection is checked against the server (is it still there?), and
-/// the message says that the target is incomplete.
-fn explain_incomplete(
-    failure: Failure,
-    conn: &ConnectOptions,
-    watch: &ServerWatch,
-    target: &Path,
-) -> Failure {
-    let mut failure = failure;
-    if let Some(sig) = interrupt::received() {
-        failure = interrupt::interrupted(sig);
-    } else if let Some(silent) = watch.silent() {
-        failure = silent.unless_said_by(failure);
-    }
-    // A signal or the watchdog's verdict needs no probe (which would wait on a silent server).
-    let known = interrupt::received().is_some() || watch.silent().is_some();
-    let gone = !known
-        && (watch.gone().is_some()
-            || (failure.code == Code::Connection
-                && matches!(
-                    Session::connect(&ConnectOptions {
-                        io_timeout: Some(LSN_SESSION_TIMEOUT),
-                        ..conn.clone()
-                    }),
-                    Err(server::ServerError::Unreachable { .. })
-                )));
-    if gone {
-        failure = Failure::new(
-            Code::Connection,
-            format!(
-                "the MariaDB server went away during the backup ({}): {}. Check the server's error log; once it runs again, take a new backup",
-                conn.endpoint(),
-                failure.message
-            ),
-        );
-    }
-    failure.message = format!(
-        "{}\nThe backup in {} is incomplete (it has no {}): remove it and take a new backup into a new or empty directory.",
-        failure.message,
-        target.display(),
-        backup_meta::names::XTRABACKUP_CHECKPOINTS
-    );
-    failure
-}
-
-/// What the locked phases leave for the final steps.
-struct Copied {
-    /// The `BACKUP STAGE` session, held at `BLOCK_COMMIT` (none with `--no-lock`).
-    stage: Option<Session>,
-    /// When `BLOCK_COMMIT` was reached (unix seconds).
-    block_commit_at: i64,
-    /// Pages kept with `--log-innodb-page-corruption`.
-    corrupted: CorruptedPages,
-    /// Non-InnoDB files copied so far, to re-copy if they changed.
-    stamps: Vec<Stamped>,
-    /// Aria log files copied at the start (re-copied in place at the end).
-    aria_logs: BTreeSet<PathBuf>,
-    /// The datadir as seen under BLOCK_DDL.
-    inventory: Inventory,
-}
-
-fn copy_everything(
-    ctx: &Context,
-    main: &mut Session,
-    sql_thread: &mut replica::SqlThread,
-    ddl_ops: &Mutex<Vec<ddl::DdlOp>>,
-    tailer: &redo_tailer::TailerHandle,
-) -> Result<Copied, Failure> {
-    let (opts, conn, paths, target, log) = (ctx.opts, ctx.conn, ctx.paths, ctx.target, ctx.log);
-    let inventory = discover::scan(paths).map_err(|e| Failure::io(&paths.datadir, e))?;
-    // Both sessions are dropped (disconnected) on every early return, and the server then
-    // releases whatever BACKUP STAGE or BACKUP LOCK they held.
-    let mut stage = if opts.no_lock {
-        log.info("Warning: --no-lock: non-InnoDB tables are copied without locks and may be inconsistent");
-        None
-    } else {
-        let mut s = Session::connect(conn)?;
-        s.set_watchdog(ctx.watch.watchdog.clone());
-        s.exec(lock_wait::LOCK_WAIT_FOREVER)?;
-        Some(s)
-    };
-    let mut table_locks = if opts.no_lock {
-        None
-    } else {
-        let mut s = Session::connect(conn)?;
-        s.set_watchdog(ctx.watch.watchdog.clone());
-        Some(s)
-    };
-    let set_stage =
-        |stage: &mut Option<Session>, s: BackupStage, log: &Log| -> Result<(), Failure> {
-            check_progress(tailer, ctx.watch)?;
-            if opts.verbose {
-                log.info(&format!(">> log scanned up to ({})", tailer.copied_lsn().0));
-            }
-            if let Some(session) = stage.as_mut() {
-                log.info(&format!("Starting BACKUP STAGE {s:?}"));
-                session.backup_stage(s)?;
-            }
-            Ok(())
-        };
-
-    if opts.safe_slave_backup {
-        // As mariadb-backup: once the other sessions are connected, before BACKUP STAGE START.
-        sql_thread.stop_when_safe(main, opts.safe_slave_backup_timeout_s, &|| {
-            check_progress(tailer, ctx.watch)
-        })?;
-    }
-    check_progress(tailer, ctx.watch)?;
-    if let Some(session) = stage.as_mut() {
-        log.info("Starting BACKUP STAGE Start");
-        lock_wait::stage_start(session, opts.startup_wait_timeout_s, log, &|| {
-            check_progress(tailer, ctx.watch)
-        })?;
-    }
-    // aria_log_control before any Aria table: Aria recovery starts from its checkpoint.
-    let aria_logs = aria::copy_aria_logs(&inventory, target, log, true, &BTreeSet::new())?;
-
-    let copy_options = CopyOptions {
-        log_corruption: opts.log_innodb_page_corruption,
-        // Durability comes from one syncfs before the completion mark.
-        sync: false,
-        ..CopyOptions::default()
-    };
-    let mut corrupted = CorruptedPages::default();
-    let (copied, deferred) = copy_innodb(ctx, &inventory, &copy_options, tailer, &mut corrupted)?;
-
-    set_stage(&mut stage, BackupStage::Flush, log)?;
-    let mut done_tables = Vec::new();
-    let mut stamps = Vec::new();
-    for table in inventory.nontx.iter().filter(|t| !t.late) {
-        copy_nontx_table(table, target, table_locks.as_mut(), log, &mut stamps)?;
-        done_tables.push((table.db.clone(), table.table.clone()));
-        check_progress(tailer, ctx.watch)?;
-    }
-
-    set_stage(&mut stage, BackupStage::BlockDdl, log)?;
-    // Look again: tables created since the first scan have files now, and DDL is blocked.
-    let now = discover::scan(paths).map_err(|e| Failure::io(&paths.datadir, e))?;
-    for table in now.nontx.iter().filter(|t| !t.late) {
-        if !done_tables.contains(&(table.db.clone(), table.table.clone())) {
-            copy_nontx_table(table, target, table_locks.as_mut(), log, &mut stamps)?;
-        }
-    }
-    for dir in &now.databases {
-        let dest = target.join(dir);
-        page_copier::create_dir_private(&dest).map_err(|e| Failure::io(&dest, e))?;
-    }
-    for file in &now.metadata {
-        copy_whole_file(file, target, log, 1)?;
-    }
-    // The marker files must reflect every CREATE/RENAME/DROP that finished before DDL was
-    // blocked: their FILE_* records may still sit in the server's log buffer (a DROP's
-    // FILE_DELETE is written after its commit) or not be read by the copier yet.
-    wait_for_redo(ctx, main, tailer, "the DDL done before BLOCK_DDL")?;
-    apply_ddl(
-        &paths.datadir,
-        target,
-        &copied,
-        &deferred,
-        &now,
-        ddl_ops,
-        &copy_options,
-        log,
-    )?;
-
-    set_stage(&mut stage, BackupStage::BlockCommit, log)?;
-    let block_commit_at = crate::log::unix_now();
-    for table in now.nontx.iter().filter(|t| t.late) {
-        copy_nontx_table(table, target, None, log, &mut stamps)?;
-    }
-    Ok(Copied {
-        stage,
-        block_commit_at,
-        corrupted,
-        stamps,
-        aria_logs,
-        inventory: now,
-    })
-}
-
-/// The server's current InnoDB LSN; without InnoDB ([`innodb_off`]) the end of its log, which
-/// nothing writes: the start checkpoint's end.
 /// mariadb-backup copies MyRocks data by default; hotbackup cannot, so a server with the
 /// MyRocks engine loaded or a `#rocksdb` directory in its datadir is refused before anything
 /// is written, unless `--skip-rocksdb-backup` says to leave MyRocks out.
@@ -804,565 +571,6 @@ fn refuse_myrocks(main: &mut Session, datadir: &Path) -> Result<(), Failure> {
         ));
     }
     Ok(())
-}
-
-fn server_lsn(
-    ctx: &Context,
-    main: &mut Session,
-    tailer: &redo_tailer::TailerHandle,
-    log: &Log,
-) -> Result<Lsn, Failure> {
-    if ctx.innodb_off {
-        // No InnoDB to ask: the backup's LSN is the end of the log on disk, as mariadb-backup.
-        log.info("Getting InnoDB LSN");
-        let lsn = tailer.start_checkpoint().end_lsn;
-        log.info(&format!(
-            "InnoDB LSN: {lsn} (InnoDB is disabled), Flushing Logs"
-        ));
-        main.flush_engine_logs()?;
-        return Ok(lsn);
-    }
-    lsn::durable_lsn(main, log)
-}
-
-/// How long the redo copy may take to catch up with the server's log under `BLOCK_DDL`.
-const CATCH_UP_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Makes the server write its log up to its current LSN and waits until the redo copy has
-/// read that far (so every FILE_* record up to now has been seen).
-fn wait_for_redo(
-    ctx: &Context,
-    main: &mut Session,
-    tailer: &redo_tailer::TailerHandle,
-    what: &str,
-) -> Result<(), Failure> {
-    let lsn = server_lsn(ctx, main, tailer, ctx.log)?;
-    let deadline = std::time::Instant::now() + CATCH_UP_TIMEOUT;
-    while tailer.copied_lsn() < lsn {
-        check_progress(tailer, ctx.watch)?;
-        if std::time::Instant::now() >= deadline {
-            return Err(Failure::new(
-                Code::Failure,
-                format!(
-                    "the redo log copy did not reach LSN {lsn} ({what}) within {:?}: it is at LSN {} ({}). Is the target's disk very slow, or the server not answering? Try again with a faster --target-dir",
-                    CATCH_UP_TIMEOUT,
-                    tailer.copied_lsn(),
-                    tailer.status()
-                ),
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    Ok(())
-}
-
-/// Copies every InnoDB tablespace in parallel; returns space id → backup name (`db/t`),
-/// and the backup names of tables copied before their page 0 was written (space unknown).
-fn copy_innodb(
-    ctx: &Context,
-    inventory: &Inventory,
-    copy_options: &CopyOptions,
-    tailer: &redo_tailer::TailerHandle,
-    corrupted: &mut CorruptedPages,
-) -> Result<(BTreeMap<SpaceId, String>, Vec<String>), Failure> {
-    let (opts, target, log) = (ctx.opts, ctx.target, ctx.log);
-    let mut sources: Vec<Source> = Vec::new();
-    for f in &inventory.undo {
-        sources.push(source(f, SourceKind::Undo));
-    }
-    for f in &inventory.tables {
-        sources.push(source(f, SourceKind::Table));
-    }
-    let threads = opts.parallel.max(1) as usize;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| Failure::new(Code::Failure, format!("cannot start copy threads: {e}")))?;
-    let progress = LogProgress { log };
-    let total: u64 = sources
-        .iter()
-        .map(|s| &s.path)
-        .chain(inventory.system.iter().map(|f| &f.source))
-        .filter_map(|p| std::fs::metadata(p).ok())
-        .map(|m| m.len())
-        .sum();
-    log.progress_start("Copying InnoDB files", crate::log::Unit::Bytes, total);
-    let throttle = (opts.throttle > 0).then(|| page_copier::Throttle::new(opts.throttle));
-    // Set on the first failure: the remaining files are not copied (`None`), since the
-    // backup cannot complete anyway (server gone, redo copy lost, disk full, ...).
-    let cut_short = AtomicBool::new(false);
-    let reports: Vec<(Source, Option<Result<CopyReport, CopyError>>)> = pool.install(|| {
-        sources
-            .par_iter()
-            .map(|s| {
-                if cut_short.load(Ordering::Relaxed) || check_progress(tailer, ctx.watch).is_err() {
-                    cut_short.store(true, Ordering::Relaxed);
-                    return (s.clone(), None);
-                }
-                let thread = rayon::current_thread_index().map_or(1, |i| i + 1);
-                log.line(
-                    thread,
-                    &format!(
-                        "Copying {} to {}",
-                        s.path.display(),
-                        target.join(&s.dest).display()
-                    ),
-                );
-                let r = page_copier::copy_tablespace(
-                    s,
-                    target,
-                    copy_options,
-                    None,
-                    throttle.as_ref(),
-                    &progress,
-                );
-                match &r {
-                    Ok(_) => log.line(thread, "        ...done"),
-                    Err(CopyError::Vanished { .. }) => {}
-                    Err(_) => cut_short.store(true, Ordering::Relaxed),
-                }
-                (s.clone(), Some(r))
-            })
-            .collect()
-    });
-    // The system tablespace last, as mariadb-backup: its later files need the first's format.
-    let mut all = reports;
-    let mut system_validator = None;
-    for (idx, f) in inventory.system.iter().enumerate() {
-        if cut_short.load(Ordering::Relaxed) || check_progress(tailer, ctx.watch).is_err() {
-            cut_short.store(true, Ordering::Relaxed);
-            break;
-        }
-        let kind = if idx == 0 {
-            SourceKind::SystemFirst
-        } else {
-            SourceKind::SystemNext
-        };
-        let s = source(f, kind);
-        log.info(&format!(
-            "Copying {} to {}",
-            s.path.display(),
-            target.join(&s.dest).display()
-        ));
-        let r = page_copier::copy_tablespace(
-            &s,
-            target,
-            copy_options,
-            system_validator.as_ref(),
-            throttle.as_ref(),
-            &progress,
-        );
-        if idx == 0 {
-            system_validator = first_file_validator(&s.path, copy_options);
-        }
-        match &r {
-            Ok(_) => log.info("        ...done"),
-            Err(CopyError::Vanished { .. }) => {}
-            Err(_) => cut_short.store(true, Ordering::Relaxed),
-        }
-        all.push((s, Some(r)));
-    }
-
-    log.progress_end();
-    // When the server went away or the redo copy failed, that is the cause to report.
-    check_progress(tailer, ctx.watch)?;
-    let mut copied = BTreeMap::new();
-    let mut deferred = Vec::new();
-    for (s, r) in all {
-        let Some(r) = r else { continue };
-        match r {
-            Ok(report) => {
-                if report.space_id.is_none() && s.kind == SourceKind::Table {
-                    deferred.push(s.dest.with_extension("").to_string_lossy().into_owned());
-                }
-                if let (Some(space), SourceKind::Table) = (report.space_id, &s.kind) {
-                    let name = s.dest.with_extension("").to_string_lossy().into_owned();
-                    for page in &report.corrupt_pages {
-                        corrupted.add_page(&name, space.0, page.page_no.0);
-                    }
-                    copied.insert(space, name);
-                } else if let Some(space) = report.space_id {
-                    let name = s.dest.to_string_lossy().into_owned();
-                    for page in &report.corrupt_pages {
-                        corrupted.add_page(&name, space.0, page.page_no.0);
-                    }
-                }
-                if !report.corrupt_pages.is_empty() {
-                    log.info(&format!(
-                        "Error: {} page(s) of {} are corrupt; recorded in innodb_corrupted_pages",
-                        report.corrupt_pages.len(),
-                        s.path.display()
-                    ));
-                }
-            }
-            Err(CopyError::Vanished { path }) => {
-                // Dropped before we opened it; its FILE_DELETE is in the redo log.
-                log.info(&format!(
-                    "{} was dropped during the backup; skipped",
-                    path.display()
-                ));
-            }
-            Err(e) => {
-                check_progress(tailer, ctx.watch)?;
-                return Err(e.into());
-            }
-        }
-    }
-    check_progress(tailer, ctx.watch)?;
-    if cut_short.load(Ordering::Relaxed) {
-        // Unreachable: files are only skipped after a failure returned above.
-        return Err(Failure::new(
-            Code::Failure,
-            "the InnoDB copy stopped early without an error (a bug); the backup is incomplete"
-                .to_string(),
-        ));
-    }
-    Ok((copied, deferred))
-}
-
-fn first_file_validator(path: &Path, options: &CopyOptions) -> Option<innodb::page::PageValidator> {
-    let file = File::open(path).ok()?;
-    let mut page0 = vec![0u8; innodb::page::fsp::MAX_PAGE_SIZE];
-    let n = file.read_at(&mut page0, 0).ok()?;
-    let probe = innodb::page::PageValidator::from_page0(&page0[..n], options.validation).ok()?;
-    let size = probe.page_size();
-    innodb::page::PageValidator::from_page0(page0.get(..size)?, options.validation).ok()
-}
-
-fn source(f: &FileCopy, kind: SourceKind) -> Source {
-    Source {
-        path: f.source.clone(),
-        dest: f.dest.clone(),
-        kind,
-    }
-}
-
-/// Turns the redo log's DDL tracking into `.new`/`.ren`/`.del` (DDL is blocked now).
-#[allow(clippy::too_many_arguments)]
-fn apply_ddl(
-    datadir: &Path,
-    target: &Path,
-    copied: &BTreeMap<SpaceId, String>,
-    deferred: &[String],
-    now: &Inventory,
-    ddl_ops: &Mutex<Vec<ddl::DdlOp>>,
-    copy_options: &CopyOptions,
-    log: &Log,
-) -> Result<(), Failure> {
-    let ops = ddl_ops.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let mut actions = ddl::plan(datadir, copied, &ops);
-    // Files that exist now but were neither copied nor announced by the log (a table created
-    // between our scan and our copy whose FILE_CREATE we have not seen yet cannot exist: the
-    // log is read from before the scan; this is a safety net). A copied table renamed to a
-    // new name is known under that name: copying it again as `.new` would clash with its
-    // `.ren` (a chain `c2 → c3, c1 → c2`).
-    let known: Vec<String> = copied
-        .values()
-        .cloned()
-        .chain(actions.iter().filter_map(|a| match a {
-            ddl::Action::CopyNew { name, .. } => Some(name.clone()),
-            ddl::Action::Rename { new_name, .. } => Some(new_name.clone()),
-            _ => None,
-        }))
-        .collect();
-    let live: Vec<String> = now
-        .tables
-        .iter()
-        .map(|t| t.dest.with_extension("").to_string_lossy().into_owned())
-        .collect();
-    for (t, name) in now.tables.iter().zip(&live) {
-        if !known.contains(name) && !target.join(&t.dest).exists() {
-            actions.push(ddl::Action::CopyNew {
-                source: t.source.clone(),
-                name: name.clone(),
-            });
-        }
-    }
-    // A table copied before its page 0 was written (created during the backup) has no known
-    // space id, so the log's FILE_DELETE or FILE_RENAME cannot be matched to its copy. If
-    // its name is gone now, or another table is renamed onto it, the copy is stale: without
-    // a .del it would stay in the restored datadir as an orphan .ibd, and a later CREATE
-    // TABLE of that name would fail with "tablespace exists".
-    let renamed_onto: Vec<String> = actions
-        .iter()
-        .filter_map(|a| match a {
-            ddl::Action::Rename { new_name, .. } => Some(new_name.clone()),
-            _ => None,
-        })
-        .collect();
-    for name in deferred {
-        let stale = !live.contains(name) || renamed_onto.contains(name);
-        let has_del = actions
-            .iter()
-            .any(|a| matches!(a, ddl::Action::Delete { copied } if copied == name));
-        if stale && !has_del {
-            actions.push(ddl::Action::Delete {
-                copied: name.clone(),
-            });
-        }
-    }
-    for action in actions {
-        match action {
-            ddl::Action::Delete { copied } => {
-                log.info(&format!("Writing {copied}.del"));
-                write_marker(target, &format!("{copied}.del"), b"")?;
-            }
-            ddl::Action::Rename { copied, new_name } => {
-                log.info(&format!("Writing {copied}.ren"));
-                write_marker(target, &format!("{copied}.ren"), new_name.as_bytes())?;
-            }
-            ddl::Action::CopyNew { source, name } => {
-                let dest = PathBuf::from(format!("{name}.new"));
-                log.info(&format!(
-                    "Copying {} to {}",
-                    source.display(),
-                    target.join(&dest).display()
-                ));
-                let s = Source {
-                    path: source,
-                    dest,
-                    kind: SourceKind::Table,
-                };
-                match page_copier::copy_tablespace(
-                    &s,
-                    target,
-                    copy_options,
-                    None,
-                    None,
-                    &page_copier::NoProgress,
-                ) {
-                    Ok(_) | Err(CopyError::Vanished { .. }) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `syncfs(2)` on the filesystem holding `dir`: makes every file written there durable at
-/// once (the copies are written without per-file fsync).
-fn sync_filesystem(dir: &Path) -> Result<(), Failure> {
-    use std::os::fd::AsRawFd;
-    let handle = File::open(dir).map_err(|e| Failure::io(dir, e))?;
-    // SAFETY: syncfs only takes the descriptor, which stays open for the call.
-    let rc = unsafe { libc::syncfs(handle.as_raw_fd()) };
-    if rc != 0 {
-        return Err(Failure::io(dir, io::Error::last_os_error()));
-    }
-    Ok(())
-}
-
-fn write_marker(target: &Path, name: &str, content: &[u8]) -> Result<(), Failure> {
-    let path = target.join(name);
-    let mut f = page_copier::create_exclusive(&path).map_err(|e| Failure::io(&path, e))?;
-    io::Write::write_all(&mut f, content).map_err(|e| Failure::io(&path, e))?;
-    Ok(())
-}
-
-/// Opens a table's files under `BACKUP LOCK` (so they are one generation even if an ALTER
-/// runs), releases the lock, then copies from the open descriptors.
-fn copy_nontx_table(
-    table: &NonTxTable,
-    target: &Path,
-    lock: Option<&mut Session>,
-    log: &Log,
-    stamps: &mut Vec<Stamped>,
-) -> Result<(), Failure> {
-    let mut lock = lock;
-    if let Some(session) = lock.as_deref_mut() {
-        session.backup_lock(&table.db, &table.table)?;
-    }
-    let open = table_open::open_all(table)?;
-    if let Some(session) = lock {
-        session.backup_unlock()?;
-    }
-    for (f, file) in open {
-        // Stamp before reading: a write during the copy changes it, so the file is copied
-        // again under BLOCK_COMMIT.
-        let stamp = stamp_of(&file).map_err(|e| Failure::io(&f.source, e))?;
-        let bytes = copy_open_file(&file, &f.source, &target.join(&f.dest), 0, true)?;
-        stamps.push(Stamped {
-            file: f.clone(),
-            stamp,
-        });
-        log.info(&format!(
-            "Copied file {} for table `{}`.`{}`, {bytes} bytes",
-            f.source.display(),
-            table.db,
-            table.table
-        ));
-    }
-    Ok(())
-}
-
-/// A copied file and its size and modification time when the copy started.
-struct Stamped {
-    file: FileCopy,
-    stamp: (u64, i64, i64),
-}
-
-fn stamp_of(file: &File) -> io::Result<(u64, i64, i64)> {
-    use std::os::unix::fs::MetadataExt;
-    let m = file.metadata()?;
-    Ok((m.len(), m.mtime(), m.mtime_nsec()))
-}
-
-/// Under BLOCK_COMMIT, after the engine logs were flushed: copies again every non-InnoDB
-/// file that changed since its first copy (transactional Aria tables keep taking writes
-/// until commits are blocked; the Aria log copied next covers what is in them).
-fn recopy_changed(stamps: &[Stamped], target: &Path, log: &Log) -> Result<(), Failure> {
-    for s in stamps {
-        let file = match File::open(&s.file.source) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(Failure::io(&s.file.source, e)),
-        };
-        let now = stamp_of(&file).map_err(|e| Failure::io(&s.file.source, e))?;
-        if now == s.stamp {
-            continue;
-        }
-        let dest = target.join(&s.file.dest);
-        std::fs::OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .open(&dest)
-            .map_err(|e| Failure::io(&dest, e))?;
-        let bytes = copy_open_file(&file, &s.file.source, &dest, 0, false)?;
-        log.info(&format!(
-            "Copied file {} again (changed since its first copy), {bytes} bytes",
-            s.file.source.display()
-        ));
-    }
-    Ok(())
-}
-
-fn copy_whole_file(f: &FileCopy, target: &Path, log: &Log, thread: usize) -> Result<(), Failure> {
-    let file = match File::open(&f.source) {
-        Ok(file) => file,
-        // Gone since the scan (dropped before DDL was blocked).
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Failure::io(&f.source, e)),
-    };
-    log.line(
-        thread,
-        &format!(
-            "Copying {} to {}",
-            f.source.display(),
-            target.join(&f.dest).display()
-        ),
-    );
-    copy_open_file(&file, &f.source, &target.join(&f.dest), 0, true)?;
-    log.line(thread, "        ...done");
-    Ok(())
-}
-
-/// Copies `file` from `from` to its end into `dest` at the same offsets.
-fn copy_open_file(
-    file: &File,
-    source: &Path,
-    dest: &Path,
-    from: u64,
-    exclusive: bool,
-) -> Result<u64, Failure> {
-    let out = if exclusive {
-        page_copier::create_exclusive(dest)
-    } else {
-        std::fs::OpenOptions::new().write(true).open(dest)
-    }
-    .map_err(|e| Failure::io(dest, e))?;
-    let mut buf = vec![0u8; 1 << 20];
-    let mut offset = from;
-    loop {
-        let n = file
-            .read_at(&mut buf, offset)
-            .map_err(|e| Failure::io(source, e))?;
-        if n == 0 {
-            break;
-        }
-        out.write_all_at(&buf[..n], offset)
-            .map_err(|e| Failure::io(dest, e))?;
-        offset += n as u64;
-    }
-
-    Ok(offset - from)
-}
-
-struct LogProgress<'a> {
-    log: &'a Log,
-}
-
-impl Progress for LogProgress<'_> {
-    fn copied(&self, _source: &Path, bytes: u64) {
-        self.log.progress_add(bytes);
-    }
-    fn warn(&self, message: &str) {
-        self.log.info(&format!("Warning: {message}"));
-    }
-}
-
-fn start_tailer(
-    ctx: &Context,
-    ddl_ops: &Arc<Mutex<Vec<ddl::DdlOp>>>,
-) -> Result<redo_tailer::TailerHandle, Failure> {
-    let (opts, conn, vars, paths, target) = (ctx.opts, ctx.conn, ctx.vars, ctx.paths, ctx.target);
-    let log_dir = discover::resolve(
-        &paths.datadir,
-        vars.get("innodb_log_group_home_dir").unwrap_or("./"),
-    );
-    let mut config =
-        redo_tailer::TailerConfig::new(log_dir.join("ib_logfile0"), target.join("ib_logfile0"));
-    config.max_poll_interval = Duration::from_millis(opts.log_copy_interval_ms.max(1));
-    if ctx.innodb_off {
-        // Nothing writes this log: no server to ask how far it is durable.
-        config.limit_to_flushed = false;
-        return Ok(redo_tailer::start(
-            config,
-            Box::new(|| None),
-            Box::new(|_| {}),
-        )?);
-    }
-    // Its own connection, as mariadb-backup's log copier: never blocked by the stage locks.
-    // With a timeout: a frozen server fails the LSN query instead of hanging it forever.
-    let mut lsn_conn = conn.clone();
-    lsn_conn.io_timeout = Some(LSN_SESSION_TIMEOUT);
-    let mut lsn_session = Session::connect(&lsn_conn)?;
-    lsn_session.set_watchdog(ctx.watch.watchdog.clone());
-    // This connection is also the backup's watchdog: a failed LSN query followed by a
-    // failed reconnect means the server is gone (killed, crashed, shut down, frozen).
-    let reconnect = lsn_conn;
-    let watch = ctx.watch.clone();
-    let lsns = |(current, flushed)| redo_tailer::ServerLsns { current, flushed };
-    let server_lsn = Box::new(move || match lsn_session.innodb_lsns() {
-        Ok(v) => Some(lsns(v)),
-        // Cut by the watchdog (silent server, signal): it has the verdict; a reconnect would
-        // only wait.
-        Err(server::ServerError::Interrupted { .. }) => None,
-        Err(query) => match Session::connect(&reconnect) {
-            Ok(mut session) => {
-                session.set_watchdog(watch.watchdog.clone());
-                lsn_session = session;
-                lsn_session.innodb_lsns().ok().map(lsns)
-            }
-            Err(server::ServerError::Unreachable { reason, .. }) => {
-                watch.set_gone(format!("{query}; reconnecting failed: {reason}"));
-                None
-            }
-            Err(_) => None,
-        },
-    });
-    let ops = Arc::clone(ddl_ops);
-    let on_file_op = Box::new(move |op: redo_tailer::FileOp| {
-        let op = match op {
-            redo_tailer::FileOp::Create { space, path, .. } => ddl::DdlOp::Create { space, path },
-            redo_tailer::FileOp::Rename { space, to, .. } => ddl::DdlOp::Rename { space, to },
-            redo_tailer::FileOp::Delete { space, .. } => ddl::DdlOp::Delete { space },
-            redo_tailer::FileOp::InitPage0 { space, .. } => ddl::DdlOp::Reinit { space },
-            _ => return,
-        };
-        ops.lock().unwrap_or_else(|p| p.into_inner()).push(op);
-    });
-    Ok(redo_tailer::start(config, server_lsn, on_file_op)?)
 }
 
 fn server_paths(vars: &Variables) -> Result<ServerPaths, Failure> {

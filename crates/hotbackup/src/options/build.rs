@@ -296,6 +296,7 @@ impl Engine {
             galera_info: self.flag(Opt::GaleraInfo),
             history,
             binlog_info,
+            stream: self.enum_idx(Opt::Stream).is_some(),
             check_privileges: self.flag(Opt::CheckPrivileges),
             // --ftwrl-wait-timeout is an alias: whichever was given later wins.
             startup_wait_timeout_s: self

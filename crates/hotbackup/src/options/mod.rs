@@ -259,6 +259,8 @@ pub struct Options {
     pub history: Option<Option<String>>,
     /// `--binlog-info`.
     pub binlog_info: BinlogInfo,
+    /// `--stream=xbstream` (or `mbstream`): the backup goes to stdout as an xbstream.
+    pub stream: bool,
     /// `--check-privileges` (default on).
     pub check_privileges: bool,
     /// `--startup-wait-timeout` / `--ftwrl-wait-timeout` (the later one given wins), seconds.

@@ -115,6 +115,7 @@ fn field(o: &Options, name: &str) -> String {
         "galera-info" => o.galera_info.to_string(),
         "history" => format!("{:?}", o.history),
         "binlog-info" => format!("{:?}", o.binlog_info),
+        "stream" => o.stream.to_string(),
         "check-privileges" => o.check_privileges.to_string(),
         "startup-wait-timeout" => o.startup_wait_timeout_s.to_string(),
         "log-innodb-page-corruption" => o.log_innodb_page_corruption.to_string(),
@@ -575,12 +576,11 @@ fn numbers_with_suffixes_and_bounds() {
 
 #[test]
 fn enums() {
-    for refused in [
-        "--stream=xbstream",
-        "--stream=MBSTREAM",
-        "--compress",
-        "--compress=QUICKLZ",
-    ] {
+    check(&["--backup"], NOFILES, &["stream=false"]);
+    for given in ["--stream=xbstream", "--stream=MBSTREAM"] {
+        check(&["--backup", given], NOFILES, &["stream=true"]);
+    }
+    for refused in ["--compress", "--compress=QUICKLZ"] {
         let name = refused.trim_start_matches("--").split('=').next().unwrap();
         check(
             &["--backup", refused],

@@ -162,7 +162,7 @@ impl Spec {
     }
 
     /// A command-line argument that asks for what a refused option does (so it is refused):
-    /// `--stream=xbstream`, `--skip-encrypted-backup`. `None` for the other states. `--help`
+    /// `--compress`, `--skip-encrypted-backup`. `None` for the other states. `--help`
     /// lists these, and the tests give each one to the parser and the binary.
     pub fn refused_example(&self) -> Option<String> {
         let State::Refused { accepts, .. } = self.state else {

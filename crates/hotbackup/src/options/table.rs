@@ -169,13 +169,13 @@ option_table! {
         Client,
         "skip these databases (wins over --databases)",
     )),
-    Stream => refused(e(
+    Stream => e(
         "stream",
         Required,
         &["xbstream", "mbstream"],
         Client,
         "write the backup to standard output in this format: xbstream (or mbstream)",
-    )),
+    ),
     Compress => refused(e(
         "compress",
         Optional,

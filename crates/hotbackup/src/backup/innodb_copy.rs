@@ -1,0 +1,210 @@
+//! Copying the InnoDB tablespaces (undo, file-per-table in parallel, then the system
+//! tablespace) through the sink with the page copier, and what those copies tell the
+//! rest of the backup (space ids, deferred tables, corrupt pages).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use backup_meta::CorruptedPages;
+use innodb::SpaceId;
+use page_copier::{CopyError, CopyOptions, CopyReport, Progress, Source, SourceKind};
+use rayon::prelude::*;
+
+use super::discover::{FileCopy, Inventory};
+use super::{check_progress, Context};
+use crate::exit::Code;
+use crate::failure::Failure;
+use crate::log::Log;
+
+struct LogProgress<'a> {
+    log: &'a Log,
+}
+
+impl Progress for LogProgress<'_> {
+    fn copied(&self, _source: &Path, bytes: u64) {
+        self.log.progress_add(bytes);
+    }
+    fn warn(&self, message: &str) {
+        self.log.info(&format!("Warning: {message}"));
+    }
+}
+
+/// Copies every InnoDB tablespace in parallel; returns space id → backup name (`db/t`),
+/// and the backup names of tables copied before their page 0 was written (space unknown).
+pub(super) fn copy_innodb(
+    ctx: &Context,
+    inventory: &Inventory,
+    copy_options: &CopyOptions,
+    tailer: &redo_tailer::TailerHandle,
+    corrupted: &mut CorruptedPages,
+) -> Result<(BTreeMap<SpaceId, String>, Vec<String>), Failure> {
+    let (opts, sink, log) = (ctx.opts, ctx.sink, ctx.log);
+    let mut sources: Vec<Source> = Vec::new();
+    for f in &inventory.undo {
+        sources.push(source(f, SourceKind::Undo));
+    }
+    for f in &inventory.tables {
+        sources.push(source(f, SourceKind::Table));
+    }
+    let threads = opts.parallel.max(1) as usize;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| Failure::new(Code::Failure, format!("cannot start copy threads: {e}")))?;
+    let progress = LogProgress { log };
+    let total: u64 = sources
+        .iter()
+        .map(|s| &s.path)
+        .chain(inventory.system.iter().map(|f| &f.source))
+        .filter_map(|p| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    log.progress_start("Copying InnoDB files", crate::log::Unit::Bytes, total);
+    let throttle = (opts.throttle > 0).then(|| page_copier::Throttle::new(opts.throttle));
+    // Set on the first failure: the remaining files are not copied (`None`), since the
+    // backup cannot complete anyway (server gone, redo copy lost, disk full, ...).
+    let cut_short = AtomicBool::new(false);
+    let reports: Vec<(Source, Option<Result<CopyReport, CopyError>>)> = pool.install(|| {
+        sources
+            .par_iter()
+            .map(|s| {
+                if cut_short.load(Ordering::Relaxed) || check_progress(tailer, ctx.watch).is_err() {
+                    cut_short.store(true, Ordering::Relaxed);
+                    return (s.clone(), None);
+                }
+                let thread = rayon::current_thread_index().map_or(1, |i| i + 1);
+                log.line(
+                    thread,
+                    &format!("Copying {} to {}", s.path.display(), sink.describe(&s.dest)),
+                );
+                let r = page_copier::copy_tablespace(
+                    s,
+                    sink,
+                    copy_options,
+                    None,
+                    throttle.as_ref(),
+                    &progress,
+                );
+                match &r {
+                    Ok(_) => log.line(thread, "        ...done"),
+                    Err(CopyError::Vanished { .. }) => {}
+                    Err(_) => cut_short.store(true, Ordering::Relaxed),
+                }
+                (s.clone(), Some(r))
+            })
+            .collect()
+    });
+    // The system tablespace last, as mariadb-backup: its later files need the first's format.
+    let mut all = reports;
+    let mut system_validator = None;
+    for (idx, f) in inventory.system.iter().enumerate() {
+        if cut_short.load(Ordering::Relaxed) || check_progress(tailer, ctx.watch).is_err() {
+            cut_short.store(true, Ordering::Relaxed);
+            break;
+        }
+        let kind = if idx == 0 {
+            SourceKind::SystemFirst
+        } else {
+            SourceKind::SystemNext
+        };
+        let s = source(f, kind);
+        log.info(&format!(
+            "Copying {} to {}",
+            s.path.display(),
+            sink.describe(&s.dest)
+        ));
+        let r = page_copier::copy_tablespace(
+            &s,
+            sink,
+            copy_options,
+            system_validator.as_ref(),
+            throttle.as_ref(),
+            &progress,
+        );
+        if idx == 0 {
+            system_validator = first_file_validator(&s.path, copy_options);
+        }
+        match &r {
+            Ok(_) => log.info("        ...done"),
+            Err(CopyError::Vanished { .. }) => {}
+            Err(_) => cut_short.store(true, Ordering::Relaxed),
+        }
+        all.push((s, Some(r)));
+    }
+
+    log.progress_end();
+    // When the server went away or the redo copy failed, that is the cause to report.
+    check_progress(tailer, ctx.watch)?;
+    let mut copied = BTreeMap::new();
+    let mut deferred = Vec::new();
+    for (s, r) in all {
+        let Some(r) = r else { continue };
+        match r {
+            Ok(report) => {
+                if report.space_id.is_none() && s.kind == SourceKind::Table {
+                    deferred.push(s.dest.with_extension("").to_string_lossy().into_owned());
+                }
+                if let (Some(space), SourceKind::Table) = (report.space_id, &s.kind) {
+                    let name = s.dest.with_extension("").to_string_lossy().into_owned();
+                    for page in &report.corrupt_pages {
+                        corrupted.add_page(&name, space.0, page.page_no.0);
+                    }
+                    copied.insert(space, name);
+                } else if let Some(space) = report.space_id {
+                    let name = s.dest.to_string_lossy().into_owned();
+                    for page in &report.corrupt_pages {
+                        corrupted.add_page(&name, space.0, page.page_no.0);
+                    }
+                }
+                if !report.corrupt_pages.is_empty() {
+                    log.info(&format!(
+                        "Error: {} page(s) of {} are corrupt; recorded in innodb_corrupted_pages",
+                        report.corrupt_pages.len(),
+                        s.path.display()
+                    ));
+                }
+            }
+            Err(CopyError::Vanished { path }) => {
+                // Dropped before we opened it; its FILE_DELETE is in the redo log.
+                log.info(&format!(
+                    "{} was dropped during the backup; skipped",
+                    path.display()
+                ));
+            }
+            Err(e) => {
+                check_progress(tailer, ctx.watch)?;
+                return Err(e.into());
+            }
+        }
+    }
+    check_progress(tailer, ctx.watch)?;
+    if cut_short.load(Ordering::Relaxed) {
+        // Unreachable: files are only skipped after a failure returned above.
+        return Err(Failure::new(
+            Code::Failure,
+            "the InnoDB copy stopped early without an error (a bug); the backup is incomplete"
+                .to_string(),
+        ));
+    }
+    Ok((copied, deferred))
+}
+
+fn first_file_validator(path: &Path, options: &CopyOptions) -> Option<innodb::page::PageValidator> {
+    let file = File::open(path).ok()?;
+    let mut page0 = vec![0u8; innodb::page::fsp::MAX_PAGE_SIZE];
+    let n = file.read_at(&mut page0, 0).ok()?;
+    let probe = innodb::page::PageValidator::from_page0(&page0[..n], options.validation).ok()?;
+    let size = probe.page_size();
+    innodb::page::PageValidator::from_page0(page0.get(..size)?, options.validation).ok()
+}
+
+pub(super) fn source(f: &FileCopy, kind: SourceKind) -> Source {
+    Source {
+        path: f.source.clone(),
+        dest: f.dest.clone(),
+        kind,
+    }
+}
