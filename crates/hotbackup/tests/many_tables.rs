@@ -6,7 +6,8 @@
 //! position every table's `CHECKSUM TABLE` equals the source's.
 //!
 //! Without the bounded file cache, prepare fails with "Too many open files" (exit 6); without
-//! the copy-back's limit on its threads, `--parallel=256` cannot run in 256 files.
+//! the limit on the backup's and copy-back's threads, `--parallel=256` cannot run in 256
+//! files.
 
 mod common;
 
@@ -131,10 +132,10 @@ fn thousands_of_tables_within_a_small_open_files_limit() {
         });
         std::thread::sleep(Duration::from_millis(300));
         let t = Instant::now();
-        let cmd = common::backup_command(server.socket_path(), &target, "root", &["--parallel=4"]);
-        // The backup under the same limit, at a --parallel that fits in it (a --parallel
-        // whose copies need more files than the limit fails with EMFILE today: the backup's
-        // copy pool is not yet sized from the limit).
+        // The backup under the same limit, with a --parallel whose copies would need more
+        // files than the limit: its copy pool is sized from the limit.
+        let cmd =
+            common::backup_command(server.socket_path(), &target, "root", &["--parallel=256"]);
         let out = run_limited(cmd, NOFILE);
         stop.store(true, Ordering::Relaxed);
         let rounds = writer.join().unwrap();

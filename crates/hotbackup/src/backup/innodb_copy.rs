@@ -49,7 +49,17 @@ pub(super) fn copy_innodb(
     for f in &inventory.tables {
         sources.push(source(f, SourceKind::Table));
     }
-    let threads = opts.parallel.max(1) as usize;
+    // Each copy holds its source and its destination open: within the open-files limit,
+    // whatever --parallel asks (as copy-back and prepare stay within it).
+    let wanted = opts.parallel.max(1) as usize;
+    let threads = wanted.min(prepare::data_file_capacity(None) / 2).max(1);
+    if threads < wanted {
+        log.info(&format!(
+            "--parallel={wanted} reduced to {threads}: the open files limit ({}) leaves room \
+             for {threads} copies at a time; raise it with ulimit -n or --open-files-limit",
+            prepare::open_files_limit().map_or_else(|| "unlimited".into(), |l| l.to_string())
+        ));
+    }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .build()

@@ -467,7 +467,8 @@ fn backup_into(
         from_lsn: 0,
         to_lsn: to_lsn.0,
         last_lsn: report.last_lsn.0,
-        recover_binlog_info: false,
+        // As mariadb-backup: prepare takes a LOCKLESS backup's binlog position from InnoDB.
+        recover_binlog_info: matches!(opts.binlog_info, crate::options::BinlogInfo::Lockless),
     };
     // Everything copied so far becomes durable in one flush of the target's filesystem (or
     // is flushed to the stream), then the completion mark is written last, atomically.
