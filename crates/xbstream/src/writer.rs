@@ -49,6 +49,7 @@ impl<W: Write + Send> StreamWriter<W> {
             buf: Vec::new(),
             offset: 0,
             flags: if rewrite { FLAG_REWRITE } else { 0 },
+            emitted: false,
         })
     }
 
@@ -134,6 +135,8 @@ pub struct StreamFile<W: Write + Send> {
     /// File offset of `buf[0]`.
     offset: u64,
     flags: u8,
+    /// Whether a payload chunk of this file was emitted.
+    emitted: bool,
 }
 
 impl<W: Write + Send> StreamFile<W> {
@@ -179,6 +182,12 @@ impl<W: Write + Send> StreamFile<W> {
     /// Emits what is buffered and the end-of-file chunk.
     pub fn close(mut self) -> io::Result<()> {
         self.flush_buf()?;
+        if self.flags & FLAG_REWRITE != 0 && !self.emitted {
+            // An empty file sent again: without a payload carrying the rewrite flag, an
+            // extractor would see a second file of that name and refuse it (mbstream stops
+            // extracting there). An empty payload truncates the first copy.
+            self.emit_payload(&[])?;
+        }
         let mut c = Vec::new();
         chunk::eof(&mut c, &self.path);
         self.stream.emit(&c, &[])
@@ -200,6 +209,7 @@ impl<W: Write + Send> StreamFile<W> {
         chunk::payload_header(&mut head, self.flags, &self.path, self.offset, data);
         self.stream.emit(&head, data)?;
         self.offset += data.len() as u64;
+        self.emitted = true;
         Ok(())
     }
 }
@@ -274,6 +284,25 @@ mod tests {
         chunk::seek(&mut want, "f", 10);
         chunk::payload_header(&mut want, FLAG_REWRITE, "f", 10, b"ab");
         want.extend_from_slice(b"ab");
+        chunk::eof(&mut want, "f");
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn an_empty_file_sent_again_carries_the_rewrite_flag() {
+        let s = StreamWriter::with_chunk_size(Vec::new(), 8);
+        s.open("f", false).unwrap().close().unwrap();
+        s.open("f", true).unwrap().close().unwrap();
+        let out = Arc::try_unwrap(s)
+            .ok()
+            .unwrap()
+            .inner
+            .into_inner()
+            .unwrap()
+            .out;
+        let mut want = Vec::new();
+        chunk::eof(&mut want, "f");
+        chunk::payload_header(&mut want, FLAG_REWRITE, "f", 0, b"");
         chunk::eof(&mut want, "f");
         assert_eq!(out, want);
     }
