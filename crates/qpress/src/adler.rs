@@ -1,21 +1,9 @@
 //! Adler-32 (RFC 1950), the checksum each qpress block carries over its compressed bytes.
 
-const MOD: u32 = 65_521;
-/// Largest run of bytes whose sums cannot overflow a u32 before the modulo.
-const NMAX: usize = 5_552;
-
-/// Adler-32 of `data`, starting from 1 (zlib's `adler32(1, data, len)`).
+/// Adler-32 of `data`, starting from 1 (zlib's `adler32(1, data, len)`): the one
+/// implementation the page checksums (`innodb`) use too.
 pub fn adler32(data: &[u8]) -> u32 {
-    let (mut a, mut b) = (1u32, 0u32);
-    for run in data.chunks(NMAX) {
-        for &byte in run {
-            a += u32::from(byte);
-            b += a;
-        }
-        a %= MOD;
-        b %= MOD;
-    }
-    (b << 16) | a
+    innodb::page::checksum::adler32(1, data)
 }
 
 #[cfg(test)]
