@@ -58,19 +58,28 @@ pub fn copy_aria_logs(
             // when commits were blocked may still append: read until two reads agree, so a
             // page caught mid-write (which Aria recovery would take as the end of the log)
             // is never what the backup keeps.
-            let again = copied_first.contains(&f.dest);
+            // Created once; every later start (a first copy, or a copy started again)
+            // replaces what was sent.
+            let mut started = copied_first.contains(&f.dest);
             let open = || {
-                if again {
+                if std::mem::replace(&mut started, true) {
                     sink.recreate(&f.dest)
                 } else {
                     sink.create(&f.dest)
                 }
             };
-            let (out, len) =
-                copy_until_stable(&file, open, CHUNK, MAX_READS, PAUSE).map_err(|e| match e {
-                    Side::Source(e) => Failure::io(&f.source, e),
-                    Side::Dest(e) => fail(e),
-                })?;
+            let (out, len) = copy_until_stable(
+                &file,
+                open,
+                sink.can_rewrite(),
+                CHUNK,
+                MAX_READS,
+                PAUSE,
+            )
+            .map_err(|e| match e {
+                Side::Source(e) => Failure::io(&f.source, e),
+                Side::Dest(e) => fail(e),
+            })?;
             out.close().map_err(fail)?;
             len
         };
@@ -122,13 +131,15 @@ fn fingerprint(data: &[u8]) -> u64 {
 /// Copies `source` into the file `open` starts, until two consecutive reads of `source`
 /// (`pause` apart) agree: each read of the whole source is compared chunk by chunk with the
 /// previous read (by [`fingerprint`]), and every differing chunk is written over the copy
-/// (a stream gets it as a rewrite). A source that shrank is copied into a file started
-/// again. Ends after the first read without a difference, or after `max_reads` (the last
+/// (a stream gets it as a rewrite). Without `rewrite` (a compressed copy cannot be patched),
+/// a chunk differing inside what was written starts the copy again from empty, and that read
+/// is copied whole. A source that shrank is copied into a file started again. Ends after the first read without a difference, or after `max_reads` (the last
 /// read is kept: the server keeps writing, and the copy is as good as mariadb-backup's).
 /// Memory: one chunk and 8 bytes per chunk. Returns the (unclosed) copy and its length.
 pub fn copy_until_stable<F>(
     source: &impl ReadAt,
     mut open: F,
+    rewrite: bool,
     chunk: usize,
     max_reads: u32,
     pause: Duration,
@@ -162,7 +173,14 @@ where
             let print = fingerprint(&buf[..n]);
             if seen.get(index) != Some(&print) {
                 same = false;
-                if offset < dest.len() {
+                if offset < dest.len() && !rewrite {
+                    // Cannot patch: start again, and copy this whole read from its start.
+                    dest = open().map_err(Side::Dest)?;
+                    seen.clear();
+                    offset = 0;
+                    index = 0;
+                    continue;
+                } else if offset < dest.len() {
                     dest.write_at(offset, &buf[..n]).map_err(Side::Dest)?;
                 } else {
                     dest.write_all(&buf[..n]).map_err(Side::Dest)?;
@@ -264,23 +282,36 @@ mod tests {
         let root = std::env::temp_dir().join(format!("hb-aria-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
-        let sink = sink::DirSink::new(&root);
+        let plain = sink::DirSink::new(&root);
+        // A compressed copy cannot be patched: it is started again instead.
+        let compressed =
+            sink::CompressSink::new(Box::new(sink::DirSink::new(&root)), 1024, 1).unwrap();
         for (versions, max_reads, expected, reads) in cases {
-            let source = Changing::new(versions);
-            let rel = Path::new("aria_log.00000001");
-            let (out, len) = copy_until_stable(
-                &source,
-                || sink.recreate(rel),
-                3,
-                *max_reads,
-                Duration::ZERO,
-            )
-            .unwrap();
-            out.close().unwrap();
-            let got = std::fs::read(root.join(rel)).unwrap();
-            assert_eq!(got, *expected, "{versions:?}");
-            assert_eq!(len, expected.len() as u64, "{versions:?}");
-            assert_eq!(*source.lens_asked.borrow(), *reads, "{versions:?}");
+            for sink in [&plain as &dyn Sink, &compressed] {
+                let source = Changing::new(versions);
+                let rel = Path::new("aria_log.00000001");
+                let (out, len) = copy_until_stable(
+                    &source,
+                    || sink.recreate(rel),
+                    sink.can_rewrite(),
+                    3,
+                    *max_reads,
+                    Duration::ZERO,
+                )
+                .unwrap();
+                out.close().unwrap();
+                let got = if sink.can_rewrite() {
+                    std::fs::read(root.join(rel)).unwrap()
+                } else {
+                    let archive = std::fs::read(root.join("aria_log.00000001.qp")).unwrap();
+                    let mut got = Vec::new();
+                    qpress::decompress(&archive[..], &mut got).unwrap();
+                    got
+                };
+                assert_eq!(got, *expected, "{versions:?}");
+                assert_eq!(len, expected.len() as u64, "{versions:?}");
+                assert_eq!(*source.lens_asked.borrow(), *reads, "{versions:?}");
+            }
         }
         std::fs::remove_dir_all(&root).unwrap();
     }
