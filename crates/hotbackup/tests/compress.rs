@@ -125,7 +125,9 @@ fn compressed_backup_under_load_decompresses_prepares_and_restores() {
     }
     assert!(files_under(&target).iter().any(|f| f.ends_with(".MAD.qp")));
     assert!(files_under(&target).iter().any(|f| f.ends_with(".MYD.qp")));
-    assert!(files_under(&target).iter().any(|f| f.starts_with("aria_log.")));
+    assert!(files_under(&target)
+        .iter()
+        .any(|f| f.starts_with("aria_log.")));
     let lsn = std::fs::read_to_string(extra.join("xtrabackup_info")).unwrap();
     assert!(lsn.contains("\ncompressed = compressed\n"), "{lsn}");
     check_archives(&target);
@@ -135,8 +137,12 @@ fn compressed_backup_under_load_decompresses_prepares_and_restores() {
     let quiet = dir.path().join("quiet-compressed");
     let plain = dir.path().join("quiet-plain");
     let theirs = dir.path().join("quiet-mariadb-backup");
-    ours.backup(source, &quiet, &["--compress", "--compress-chunk-size=4096"])
-        .unwrap();
+    ours.backup(
+        source,
+        &quiet,
+        &["--compress", "--compress-chunk-size=4096"],
+    )
+    .unwrap();
     ours.backup(source, &plain, &[]).unwrap();
     Tool::MariaBackup
         .backup(source, &theirs, &["--compress"])
@@ -193,7 +199,10 @@ fn compressed_stream_under_load_extracts_decompresses_and_restores() {
         .arg("--backup")
         .arg("--stream=xbstream")
         .args(["--compress", "--compress-threads=2"])
-        .arg(format!("--target-dir={}", dir.path().join("unused").display()))
+        .arg(format!(
+            "--target-dir={}",
+            dir.path().join("unused").display()
+        ))
         .arg(format!("--socket={}", source.socket_path().display()))
         .arg("--user=root")
         .stdin(Stdio::null())
@@ -214,10 +223,45 @@ fn compressed_stream_under_load_extracts_decompresses_and_restores() {
     check_archives(&extracted);
     decompress(&extracted);
     let info = std::fs::read_to_string(extracted.join("xtrabackup_info")).unwrap();
-    assert!(info.contains("\nformat = mbstream\ncompressed = compressed\n"), "{info}");
+    assert!(
+        info.contains("\nformat = mbstream\ncompressed = compressed\n"),
+        "{info}"
+    );
     let ours = Tool::Hotbackup(hotbackup().to_path_buf());
     ours.prepare(&mariadb, &extracted).unwrap();
     let report = testkit::restore_and_verify(&mariadb, &ours, source, &extracted).unwrap();
     eprintln!("{report:?}; load {stats:?}");
     assert!(report.tables_compared >= 6, "{report:?}");
+}
+
+/// Values that cannot be honoured are usage errors (exit 2) before anything is written.
+#[test]
+fn unsupported_compression_values_exit_2_and_write_nothing() {
+    let dir = TestDir::new("compress-usage").unwrap();
+    let target = dir.path().join("target");
+    for (args, says) in [
+        (
+            &["--compress=zstd"][..],
+            "Invalid --compress argument: zstd (hotbackup does not support zstd compression yet",
+        ),
+        (&["--compress=lz4"], "does not support lz4 compression yet"),
+        (&["--compress=bzip2"], "Invalid --compress argument: bzip2"),
+        (
+            &["--compress", "--compress-chunk-size=5G"],
+            "--compress-chunk-size=5368709120 is more than a qpress block holds",
+        ),
+    ] {
+        let out = Command::new(hotbackup())
+            .args(["--no-defaults", "--backup", "--socket=/nonexistent"])
+            .arg(format!("--target-dir={}", target.display()))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+        assert!(!target.exists(), "{args:?}");
+    }
 }

@@ -221,7 +221,10 @@ mod tests {
             ("ibdata1", Some("ibdata1.qp")),
             ("./db/t.ibd", Some("db/t.ibd.qp")),
             ("xtrabackup_checkpoints", Some("xtrabackup_checkpoints")),
-            ("db/xtrabackup_checkpoints", Some("db/xtrabackup_checkpoints.qp")),
+            (
+                "db/xtrabackup_checkpoints",
+                Some("db/xtrabackup_checkpoints.qp"),
+            ),
             ("xtrabackup_info", Some("xtrabackup_info.qp")),
             ("backup-my.cnf", Some("backup-my.cnf.qp")),
             ("../x", None),
@@ -263,8 +266,11 @@ mod tests {
         assert!(!s.can_rewrite());
         s.put(Path::new("xtrabackup_info"), b"compressed = compressed\n")
             .unwrap();
-        s.put(Path::new("xtrabackup_checkpoints"), b"backup_type = full-backuped\n")
-            .unwrap();
+        s.put(
+            Path::new("xtrabackup_checkpoints"),
+            b"backup_type = full-backuped\n",
+        )
+        .unwrap();
         assert_eq!(
             std::fs::read(root.join("xtrabackup_checkpoints")).unwrap(),
             b"backup_type = full-backuped\n"

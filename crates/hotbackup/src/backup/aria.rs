@@ -68,18 +68,12 @@ pub fn copy_aria_logs(
                     sink.create(&f.dest)
                 }
             };
-            let (out, len) = copy_until_stable(
-                &file,
-                open,
-                sink.can_rewrite(),
-                CHUNK,
-                MAX_READS,
-                PAUSE,
-            )
-            .map_err(|e| match e {
-                Side::Source(e) => Failure::io(&f.source, e),
-                Side::Dest(e) => fail(e),
-            })?;
+            let (out, len) =
+                copy_until_stable(&file, open, sink.can_rewrite(), CHUNK, MAX_READS, PAUSE)
+                    .map_err(|e| match e {
+                        Side::Source(e) => Failure::io(&f.source, e),
+                        Side::Dest(e) => fail(e),
+                    })?;
             out.close().map_err(fail)?;
             len
         };

@@ -682,10 +682,7 @@ impl Engine {
                                 values.join(", ")
                             )
                         };
-                        return Err(self.located(
-                            Error::new(ErrorKind::BadValue, message),
-                            origin,
-                        ));
+                        return Err(self.located(Error::new(ErrorKind::BadValue, message), origin));
                     }
                 },
                 Given::Absent => Val::Absent,
