@@ -152,7 +152,7 @@ where
         let len = source.len().map_err(Side::Source)?;
         if len < dest.len() {
             // No truncation in a stream: start the file again.
-            dest = open().map_err(Side::Dest)?;
+            dest = start_again(dest, &mut open).map_err(Side::Dest)?;
             seen.clear();
         }
         let mut same = read > 0 && len == previous_len;
@@ -169,7 +169,7 @@ where
                 same = false;
                 if offset < dest.len() && !rewrite {
                     // Cannot patch: start again, and copy this whole read from its start.
-                    dest = open().map_err(Side::Dest)?;
+                    dest = start_again(dest, &mut open).map_err(Side::Dest)?;
                     seen.clear();
                     offset = 0;
                     index = 0;
@@ -197,6 +197,16 @@ where
         }
     }
     Ok((dest, previous_len))
+}
+
+/// Ends `dest`, then starts the file again with `open`. A stream extractor (`mbstream -x`)
+/// only accepts a file sent again after the end chunk of its first sending.
+fn start_again<F>(dest: Box<dyn SinkFile>, open: &mut F) -> io::Result<Box<dyn SinkFile>>
+where
+    F: FnMut() -> io::Result<Box<dyn SinkFile>>,
+{
+    dest.close()?;
+    open()
 }
 
 /// Reads until `buf` is full or the end of the file; returns the bytes read.
@@ -308,5 +318,89 @@ mod tests {
             }
         }
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// Through a stream, plain and compressed: what the extractor (which checks offsets as
+    /// `mbstream -x` does) writes is the stable read, whenever the copy was started again.
+    #[test]
+    fn copies_started_again_extract_from_a_stream() {
+        // Larger than a stream chunk (1 MiB), so that the first sending has left chunks in
+        // the stream before it is started again; incompressible, for the compressed copy too.
+        let mut x = 1u32;
+        let big: Vec<u8> = (0..3 << 20)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        let mut big_changed = big.clone();
+        big_changed[10] ^= 0xff;
+        let cases: Vec<(Vec<&[u8]>, &[u8])> = vec![
+            (vec![b"abcdefXX", b"abcdefXY"], b"abcdefXY"),
+            (vec![b"abcdefgh", b"abXdefgh"], b"abXdefgh"),
+            (vec![b"abcdefgh!", b"abc"], b"abc"),
+            (vec![&big, &big_changed], &big_changed),
+            (vec![&big, b"abc"], b"abc"),
+        ];
+        let root = std::env::temp_dir().join(format!("hb-aria-stream-{}", std::process::id()));
+        for (i, (versions, expected)) in cases.iter().enumerate() {
+            for compress in [false, true] {
+                let out = Shared::default();
+                let stream: Box<dyn Sink> = Box::new(sink::StreamSink::new(out.clone(), "test"));
+                let sink: Box<dyn Sink> = if compress {
+                    Box::new(sink::CompressSink::new(stream, 1024, 1).unwrap())
+                } else {
+                    stream
+                };
+                let rel = Path::new("aria_log.00000001");
+                let mut started = false;
+                let open = || {
+                    if std::mem::replace(&mut started, true) {
+                        sink.recreate(rel)
+                    } else {
+                        sink.create(rel)
+                    }
+                };
+                let source = Changing::new(versions);
+                let chunk = 64 << 10;
+                let (f, _) =
+                    copy_until_stable(&source, open, sink.can_rewrite(), chunk, 10, Duration::ZERO)
+                        .unwrap();
+                f.close().unwrap();
+                sink.sync().unwrap();
+                let _ = std::fs::remove_dir_all(&root);
+                std::fs::create_dir_all(&root).unwrap();
+                let bytes = out.0.lock().unwrap().clone();
+                let options = xbstream::extract::Options {
+                    parallel: 1,
+                    on_file: &|_| {},
+                };
+                xbstream::extract::extract(&bytes[..], &root, &options)
+                    .unwrap_or_else(|e| panic!("case {i} compress {compress}: {e}"));
+                let got = if compress {
+                    let archive = std::fs::read(root.join("aria_log.00000001.qp")).unwrap();
+                    let mut got = Vec::new();
+                    qpress::decompress(&archive[..], &mut got).unwrap();
+                    got
+                } else {
+                    std::fs::read(root.join(rel)).unwrap()
+                };
+                assert!(got == *expected, "case {i} compress {compress}");
+            }
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// A writer the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl io::Write for Shared {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
     }
 }
