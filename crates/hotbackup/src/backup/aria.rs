@@ -127,8 +127,9 @@ fn fingerprint(data: &[u8]) -> u64 {
 /// previous read (by [`fingerprint`]), and every differing chunk is written over the copy
 /// (a stream gets it as a rewrite). Without `rewrite` (a compressed copy cannot be patched),
 /// a chunk differing inside what was written starts the copy again from empty, and that read
-/// is copied whole. A source that shrank is copied into a file started again. Ends after the first read without a difference, or after `max_reads` (the last
-/// read is kept: the server keeps writing, and the copy is as good as mariadb-backup's).
+/// is copied whole. A source that shrank is copied into a file started again. Ends after the
+/// first read without a difference, or after `max_reads` (the last read is kept: the server
+/// keeps writing, and the copy is as good as mariadb-backup's).
 /// Memory: one chunk and 8 bytes per chunk. Returns the (unclosed) copy and its length.
 pub fn copy_until_stable<F>(
     source: &impl ReadAt,
