@@ -138,7 +138,6 @@ fn refused_options_exit_2_and_write_nothing() {
     for needed in [
         "--incremental-basedir=x",
         "--databases=x",
-        "--compress=quicklz",
         "--export",
         "--ssl-cipher=x",
         "--tls-version=x",
@@ -179,7 +178,6 @@ fn refused_options_exit_2_and_write_nothing() {
     for args in [
         &["--backup", "--incremental-basedir=/var/backups/full"][..],
         &["--backup", "--databases=shop mysql"],
-        &["--backup", "--compress"],
         &["--prepare", "--export"],
     ] {
         let mut all = vec!["--no-defaults", &target_arg];
@@ -207,7 +205,7 @@ fn refused_options_exit_2_and_write_nothing() {
     assert_eq!(r.code, 3, "{}", r.stderr);
     // A tool group is the backup tool's own: refused there too, naming file and line.
     let cnf = dir.join("my.cnf");
-    std::fs::write(&cnf, "[mariadb-backup]\ncompress\n").unwrap();
+    std::fs::write(&cnf, "[mariadb-backup]\nexport\n").unwrap();
     let r = run(&[
         &format!("--defaults-file={}", cnf.display()),
         "--backup",
@@ -216,7 +214,7 @@ fn refused_options_exit_2_and_write_nothing() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.starts_with(
-            "hotbackup: --compress is not supported by this version of hotbackup (in \
+            "hotbackup: --export is not supported by this version of hotbackup (in \
              [mariadb-backup] of option file"
         ),
         "{}",

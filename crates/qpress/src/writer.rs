@@ -140,6 +140,11 @@ impl<W: Write> Compressor<W> {
         Ok(self.inner)
     }
 
+    /// The inner writer (to flush or sync what the blocks written so far hold).
+    pub fn get_mut(&mut self) -> &mut W {
+        &mut self.inner
+    }
+
     /// Uncompressed bytes accepted so far.
     pub fn bytes_in(&self) -> u64 {
         self.processed + self.pending.len() as u64

@@ -11,13 +11,16 @@
 //!   Files sent twice (a table copied again under `BLOCK_COMMIT`, the Aria log re-read) are
 //!   sent again with the rewrite flag, which makes `mbstream -x` truncate and rewrite them.
 //!
-//! A compressing sink (`--compress`) is meant to wrap either: it implements [`Sink`] by
-//! renaming files to `name.qp` and handing compressed bytes to the inner sink.
+//! [`CompressSink`] (`--compress`) wraps either: every file but `xtrabackup_checkpoints`
+//! becomes a qpress archive `NAME.qp`, as mariadb-backup 10.11 writes them. A compressed file
+//! cannot be patched ([`Sink::can_rewrite`] is false): writers that would rewrite part of a
+//! file send it again whole with [`Sink::recreate`] instead.
 //!
 //! The rule that makes a backup trustworthy holds for both: `xtrabackup_checkpoints` is the
 //! last file, written only after every other file was closed (a stream refuses it while a
 //! file is open), so a directory or an extraction holding it is a complete backup.
 
+mod compress;
 mod dir;
 pub mod files;
 mod stream;
@@ -27,6 +30,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Mutex;
 
+pub use compress::CompressSink;
 pub use dir::DirSink;
 pub use files::{create_dir_private, create_exclusive, exposure_warnings, DIR_MODE, FILE_MODE};
 pub use stream::StreamSink;
@@ -61,10 +65,17 @@ pub trait Sink: Send + Sync {
 
     /// Whether the output is a stream (the target directory is then not written).
     fn is_stream(&self) -> bool;
+
+    /// Whether [`SinkFile::write_at`] works. When false (compression), a file whose written
+    /// part must change is sent again whole with [`Sink::recreate`].
+    fn can_rewrite(&self) -> bool {
+        true
+    }
 }
 
 /// One file being written. Written front to back with [`SinkFile::write_all`]; a part
-/// already written can be rewritten with [`SinkFile::write_at`]. Dropping it without
+/// already written can be rewritten with [`SinkFile::write_at`] if the sink
+/// [can rewrite](Sink::can_rewrite). Dropping it without
 /// [`SinkFile::close`] leaves it incomplete (a stream then never marks it complete).
 pub trait SinkFile: Send {
     /// Appends `data`.

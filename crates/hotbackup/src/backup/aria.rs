@@ -58,19 +58,22 @@ pub fn copy_aria_logs(
             // when commits were blocked may still append: read until two reads agree, so a
             // page caught mid-write (which Aria recovery would take as the end of the log)
             // is never what the backup keeps.
-            let again = copied_first.contains(&f.dest);
+            // Created once; every later start (a first copy, or a copy started again)
+            // replaces what was sent.
+            let mut started = copied_first.contains(&f.dest);
             let open = || {
-                if again {
+                if std::mem::replace(&mut started, true) {
                     sink.recreate(&f.dest)
                 } else {
                     sink.create(&f.dest)
                 }
             };
             let (out, len) =
-                copy_until_stable(&file, open, CHUNK, MAX_READS, PAUSE).map_err(|e| match e {
-                    Side::Source(e) => Failure::io(&f.source, e),
-                    Side::Dest(e) => fail(e),
-                })?;
+                copy_until_stable(&file, open, sink.can_rewrite(), CHUNK, MAX_READS, PAUSE)
+                    .map_err(|e| match e {
+                        Side::Source(e) => Failure::io(&f.source, e),
+                        Side::Dest(e) => fail(e),
+                    })?;
             out.close().map_err(fail)?;
             len
         };
@@ -122,13 +125,16 @@ fn fingerprint(data: &[u8]) -> u64 {
 /// Copies `source` into the file `open` starts, until two consecutive reads of `source`
 /// (`pause` apart) agree: each read of the whole source is compared chunk by chunk with the
 /// previous read (by [`fingerprint`]), and every differing chunk is written over the copy
-/// (a stream gets it as a rewrite). A source that shrank is copied into a file started
-/// again. Ends after the first read without a difference, or after `max_reads` (the last
-/// read is kept: the server keeps writing, and the copy is as good as mariadb-backup's).
+/// (a stream gets it as a rewrite). Without `rewrite` (a compressed copy cannot be patched),
+/// a chunk differing inside what was written starts the copy again from empty, and that read
+/// is copied whole. A source that shrank is copied into a file started again. Ends after the
+/// first read without a difference, or after `max_reads` (the last read is kept: the server
+/// keeps writing, and the copy is as good as mariadb-backup's).
 /// Memory: one chunk and 8 bytes per chunk. Returns the (unclosed) copy and its length.
 pub fn copy_until_stable<F>(
     source: &impl ReadAt,
     mut open: F,
+    rewrite: bool,
     chunk: usize,
     max_reads: u32,
     pause: Duration,
@@ -147,7 +153,7 @@ where
         let len = source.len().map_err(Side::Source)?;
         if len < dest.len() {
             // No truncation in a stream: start the file again.
-            dest = open().map_err(Side::Dest)?;
+            dest = start_again(dest, &mut open).map_err(Side::Dest)?;
             seen.clear();
         }
         let mut same = read > 0 && len == previous_len;
@@ -162,7 +168,14 @@ where
             let print = fingerprint(&buf[..n]);
             if seen.get(index) != Some(&print) {
                 same = false;
-                if offset < dest.len() {
+                if offset < dest.len() && !rewrite {
+                    // Cannot patch: start again, and copy this whole read from its start.
+                    dest = start_again(dest, &mut open).map_err(Side::Dest)?;
+                    seen.clear();
+                    offset = 0;
+                    index = 0;
+                    continue;
+                } else if offset < dest.len() {
                     dest.write_at(offset, &buf[..n]).map_err(Side::Dest)?;
                 } else {
                     dest.write_all(&buf[..n]).map_err(Side::Dest)?;
@@ -185,6 +198,16 @@ where
         }
     }
     Ok((dest, previous_len))
+}
+
+/// Ends `dest`, then starts the file again with `open`. A stream extractor (`mbstream -x`)
+/// only accepts a file sent again after the end chunk of its first sending.
+fn start_again<F>(dest: Box<dyn SinkFile>, open: &mut F) -> io::Result<Box<dyn SinkFile>>
+where
+    F: FnMut() -> io::Result<Box<dyn SinkFile>>,
+{
+    dest.close()?;
+    open()
 }
 
 /// Reads until `buf` is full or the end of the file; returns the bytes read.
@@ -264,24 +287,121 @@ mod tests {
         let root = std::env::temp_dir().join(format!("hb-aria-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&root);
         std::fs::create_dir_all(&root).unwrap();
-        let sink = sink::DirSink::new(&root);
+        let plain = sink::DirSink::new(&root);
+        // A compressed copy cannot be patched: it is started again instead.
+        let compressed =
+            sink::CompressSink::new(Box::new(sink::DirSink::new(&root)), 1024, 1).unwrap();
         for (versions, max_reads, expected, reads) in cases {
-            let source = Changing::new(versions);
-            let rel = Path::new("aria_log.00000001");
-            let (out, len) = copy_until_stable(
-                &source,
-                || sink.recreate(rel),
-                3,
-                *max_reads,
-                Duration::ZERO,
-            )
-            .unwrap();
-            out.close().unwrap();
-            let got = std::fs::read(root.join(rel)).unwrap();
-            assert_eq!(got, *expected, "{versions:?}");
-            assert_eq!(len, expected.len() as u64, "{versions:?}");
-            assert_eq!(*source.lens_asked.borrow(), *reads, "{versions:?}");
+            for sink in [&plain as &dyn Sink, &compressed] {
+                let source = Changing::new(versions);
+                let rel = Path::new("aria_log.00000001");
+                let (out, len) = copy_until_stable(
+                    &source,
+                    || sink.recreate(rel),
+                    sink.can_rewrite(),
+                    3,
+                    *max_reads,
+                    Duration::ZERO,
+                )
+                .unwrap();
+                out.close().unwrap();
+                let got = if sink.can_rewrite() {
+                    std::fs::read(root.join(rel)).unwrap()
+                } else {
+                    let archive = std::fs::read(root.join("aria_log.00000001.qp")).unwrap();
+                    let mut got = Vec::new();
+                    qpress::decompress(&archive[..], &mut got).unwrap();
+                    got
+                };
+                assert_eq!(got, *expected, "{versions:?}");
+                assert_eq!(len, expected.len() as u64, "{versions:?}");
+                assert_eq!(*source.lens_asked.borrow(), *reads, "{versions:?}");
+            }
         }
         std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// Through a stream, plain and compressed: what the extractor (which checks offsets as
+    /// `mbstream -x` does) writes is the stable read, whenever the copy was started again.
+    #[test]
+    fn copies_started_again_extract_from_a_stream() {
+        // Larger than a stream chunk (1 MiB), so that the first sending has left chunks in
+        // the stream before it is started again; incompressible, for the compressed copy too.
+        let mut x = 1u32;
+        let big: Vec<u8> = (0..3 << 20)
+            .map(|_| {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                (x >> 16) as u8
+            })
+            .collect();
+        let mut big_changed = big.clone();
+        big_changed[10] ^= 0xff;
+        let cases: Vec<(Vec<&[u8]>, &[u8])> = vec![
+            (vec![b"abcdefXX", b"abcdefXY"], b"abcdefXY"),
+            (vec![b"abcdefgh", b"abXdefgh"], b"abXdefgh"),
+            (vec![b"abcdefgh!", b"abc"], b"abc"),
+            (vec![&big, &big_changed], &big_changed),
+            (vec![&big, b"abc"], b"abc"),
+        ];
+        let root = std::env::temp_dir().join(format!("hb-aria-stream-{}", std::process::id()));
+        for (i, (versions, expected)) in cases.iter().enumerate() {
+            for compress in [false, true] {
+                let out = Shared::default();
+                let stream: Box<dyn Sink> = Box::new(sink::StreamSink::new(out.clone(), "test"));
+                let sink: Box<dyn Sink> = if compress {
+                    Box::new(sink::CompressSink::new(stream, 1024, 1).unwrap())
+                } else {
+                    stream
+                };
+                let rel = Path::new("aria_log.00000001");
+                let mut started = false;
+                let open = || {
+                    if std::mem::replace(&mut started, true) {
+                        sink.recreate(rel)
+                    } else {
+                        sink.create(rel)
+                    }
+                };
+                let source = Changing::new(versions);
+                let chunk = 64 << 10;
+                let (f, _) =
+                    copy_until_stable(&source, open, sink.can_rewrite(), chunk, 10, Duration::ZERO)
+                        .unwrap();
+                f.close().unwrap();
+                sink.sync().unwrap();
+                let _ = std::fs::remove_dir_all(&root);
+                std::fs::create_dir_all(&root).unwrap();
+                let bytes = out.0.lock().unwrap().clone();
+                let options = xbstream::extract::Options {
+                    parallel: 1,
+                    on_file: &|_| {},
+                };
+                xbstream::extract::extract(&bytes[..], &root, &options)
+                    .unwrap_or_else(|e| panic!("case {i} compress {compress}: {e}"));
+                let got = if compress {
+                    let archive = std::fs::read(root.join("aria_log.00000001.qp")).unwrap();
+                    let mut got = Vec::new();
+                    qpress::decompress(&archive[..], &mut got).unwrap();
+                    got
+                } else {
+                    std::fs::read(root.join(rel)).unwrap()
+                };
+                assert!(got == *expected, "case {i} compress {compress}");
+            }
+        }
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    /// A writer the test reads back.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl io::Write for Shared {
+        fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(data);
+            Ok(data.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
     }
 }

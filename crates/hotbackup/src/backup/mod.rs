@@ -33,6 +33,7 @@
 //! backup fails with exit 3 (see [`interrupt`] for SIGINT/SIGTERM, which cut them too).
 
 pub mod aria;
+mod compress;
 pub mod ddl;
 mod ddl_markers;
 pub mod discover;
@@ -103,6 +104,11 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         stream::stdout_sink()?
     } else {
         Box::new(DirSink::new(&target))
+    };
+    let sink = if opts.compress {
+        compress::wrap(sink, opts)?
+    } else {
+        sink
     };
     let place = Place::new(sink.as_ref(), &target);
     let conn = connect_options(opts)?;
@@ -459,7 +465,7 @@ fn backup_into(
         } else {
             StreamFormat::File
         },
-        compressed: false,
+        compressed: opts.compress,
     };
     put_meta(sink, &info, backup_meta::names::XTRABACKUP_INFO)?;
     let checkpoints = Checkpoints {

@@ -297,6 +297,10 @@ impl Engine {
             history,
             binlog_info,
             stream: self.enum_idx(Opt::Stream).is_some(),
+            // Given bare (`--compress`) or as `--compress=quicklz`, its only value.
+            compress: matches!(self.val(Opt::Compress), Some(Val::Num(_) | Val::Absent)),
+            compress_threads: self.u32(Opt::CompressThreads),
+            compress_chunk_size: self.unsigned(Opt::CompressChunkSize),
             check_privileges: self.flag(Opt::CheckPrivileges),
             // --ftwrl-wait-timeout is an alias: whichever was given later wins.
             startup_wait_timeout_s: self

@@ -71,7 +71,7 @@ const REFUSED: &[(&str, &str)] = &[
         "include",
         "use --tables (not supported by hotbackup either) or back up everything",
     ),
-    ("decompress", "hotbackup does not compress backups"),
+    ("decompress", "use hotbackup --decompress --target-dir=DIR"),
     ("version", "use hotbackup --version"),
     ("help", "use hotbackup --help"),
 ];

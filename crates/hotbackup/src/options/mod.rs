@@ -261,6 +261,12 @@ pub struct Options {
     pub binlog_info: BinlogInfo,
     /// `--stream=xbstream` (or `mbstream`): the backup goes to stdout as an xbstream.
     pub stream: bool,
+    /// `--compress` (quicklz): every backup file but `xtrabackup_checkpoints` as `NAME.qp`.
+    pub compress: bool,
+    /// `--compress-threads`: chunks compressed at once, per file.
+    pub compress_threads: u32,
+    /// `--compress-chunk-size`: bytes per compressed block.
+    pub compress_chunk_size: u64,
     /// `--check-privileges` (default on).
     pub check_privileges: bool,
     /// `--startup-wait-timeout` / `--ftwrl-wait-timeout` (the later one given wins), seconds.

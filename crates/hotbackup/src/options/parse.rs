@@ -673,17 +673,16 @@ impl Engine {
                 Given::Value(v) => match parse_enum(values, &v) {
                     Some(idx) => Val::Num(idx as i64),
                     None => {
-                        return Err(self.located(
-                            Error::new(
-                                ErrorKind::BadValue,
-                                format!(
-                                    "invalid value '{v}' for option '{}'; use one of: {}",
-                                    spec.name,
-                                    values.join(", ")
-                                ),
-                            ),
-                            origin,
-                        ))
+                        let message = if spec.name == "compress" {
+                            compress_refusal(&v)
+                        } else {
+                            format!(
+                                "invalid value '{v}' for option '{}'; use one of: {}",
+                                spec.name,
+                                values.join(", ")
+                            )
+                        };
+                        return Err(self.located(Error::new(ErrorKind::BadValue, message), origin));
                     }
                 },
                 Given::Absent => Val::Absent,
@@ -861,3 +860,17 @@ fn print_defaults<'a>(entries: impl Iterator<Item = &'a CnfEntry>, rest: &[Strin
 #[cfg(test)]
 #[path = "parse_tests.rs"]
 mod tests;
+
+/// `--compress=X` other than quicklz, in mariadb-backup 10.11's words, naming the algorithms
+/// later mariadb-backup versions know as not supported yet.
+fn compress_refusal(v: &str) -> String {
+    let later = ["zstd", "lz4"];
+    if later.iter().any(|a| a.eq_ignore_ascii_case(v)) {
+        format!(
+            "Invalid --compress argument: {v} (hotbackup does not support {v} compression \
+             yet; use --compress or --compress=quicklz)"
+        )
+    } else {
+        format!("Invalid --compress argument: {v} (the only algorithm is quicklz)")
+    }
+}

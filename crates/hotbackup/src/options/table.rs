@@ -176,29 +176,29 @@ option_table! {
         Client,
         "write the backup to standard output in this format: xbstream (or mbstream)",
     ),
-    Compress => refused(e(
+    Compress => e(
         "compress",
         Optional,
         &["quicklz"],
         Client,
         "compress each backup file (quicklz only; deprecated)",
-    )),
-    CompressThreads => refused(n(
+    ),
+    CompressThreads => n(
         "compress-threads",
         1,
         1,
         UINT_MAX,
         Client,
         "threads for --compress (deprecated)",
-    )),
-    CompressChunkSize => refused(n(
+    ),
+    CompressChunkSize => n(
         "compress-chunk-size",
         1 << 16,
         1024,
         LLONG_MAX,
         Client,
         "buffer size for --compress threads (deprecated)",
-    )),
+    ),
     // xtrabackup_incremental_force_scan is never read in 10.11 (no changed-page bitmaps).
     IncrementalForceScan => no_effect(b(
         "incremental-force-scan",

@@ -1,0 +1,267 @@
+//! `hotbackup --backup --compress`: under write load, into a directory and as an xbstream,
+//! the `.qp` files decompress (our decoder, `--decompress`) into a backup both tools prepare
+//! (page-identical) and that restores to the source's data; every file but
+//! `xtrabackup_checkpoints` is compressed, as mariadb-backup 10.11 does, and the names match
+//! an uncompressed backup's.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use testkit::{PageSize, Scenario, TestDir, Tool};
+
+use common::hotbackup;
+
+/// Every file under `root`, relative, sorted.
+fn files_under(root: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// The files of a compressed backup that are not `.qp`.
+fn plain_files(root: &Path) -> BTreeSet<String> {
+    files_under(root)
+        .into_iter()
+        .filter(|f| !f.ends_with(".qp"))
+        .collect()
+}
+
+/// The names with `.qp` taken off.
+fn without_qp(names: &BTreeSet<String>) -> BTreeSet<String> {
+    names
+        .iter()
+        .map(|n| n.strip_suffix(".qp").unwrap_or(n).to_string())
+        .collect()
+}
+
+/// (d): every `.qp` is a whole archive our decoder reads, holding the file's base name.
+fn check_archives(root: &Path) {
+    let mut count = 0;
+    for name in files_under(root).iter().filter(|n| n.ends_with(".qp")) {
+        let archive = std::fs::read(root.join(name)).unwrap();
+        let summary = qpress::decompress(&archive[..], &mut std::io::sink())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let base = Path::new(name.strip_suffix(".qp").unwrap())
+            .file_name()
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .as_bytes()
+            .to_vec();
+        assert_eq!(summary.name, base, "{name}");
+        count += 1;
+    }
+    assert!(count > 10, "only {count} archives");
+    let archive = std::fs::read(root.join("xtrabackup_info.qp")).unwrap();
+    let mut info = Vec::new();
+    qpress::decompress(&archive[..], &mut info).unwrap();
+    let info = String::from_utf8(info).unwrap();
+    assert!(info.contains("\ncompressed = compressed\n"), "{info}");
+}
+
+/// `hotbackup --decompress --remove-original` of `target`, which must succeed.
+fn decompress(target: &Path) {
+    let out = Command::new(hotbackup())
+        .args(["--no-defaults", "--decompress", "--remove-original"])
+        .arg(format!("--target-dir={}", target.display()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(plain_files(target) == files_under(target), "{stderr}");
+}
+
+/// (a), (c), (d): a compressed backup under load into a directory, names as an uncompressed
+/// backup's and by mariadb-backup's rule, decompressed, prepared by both tools, restored.
+#[test]
+fn compressed_backup_under_load_decompresses_prepares_and_restores() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let scenario = Scenario::start(&mariadb, PageSize::K16).unwrap();
+    let source = &scenario.source;
+    let dir = TestDir::new("compress-e2e").unwrap();
+    let ours = Tool::Hotbackup(hotbackup().to_path_buf());
+    let target = dir.path().join("compressed");
+    let extra = dir.path().join("extra");
+    let load = scenario.load().unwrap();
+    let stderr = ours
+        .backup(
+            source,
+            &target,
+            &[
+                "--compress",
+                "--compress-threads=2",
+                "--parallel=2",
+                &format!("--extra-lsndir={}", extra.display()),
+            ],
+        )
+        .unwrap();
+    let stats = load.stop().unwrap();
+    assert!(stats.total_ops() > 0, "the load must have run: {stats:?}");
+    assert!(stderr.contains("completed OK!"), "{stderr}");
+
+    // As mariadb-backup 10.11: only the completion mark is plain; --extra-lsndir is plain.
+    assert_eq!(
+        plain_files(&target),
+        BTreeSet::from(["xtrabackup_checkpoints".to_string()])
+    );
+    for f in ["ibdata1", "ib_logfile0", "backup-my.cnf", "xtrabackup_info"] {
+        assert!(target.join(format!("{f}.qp")).is_file(), "{f}.qp missing");
+    }
+    assert!(files_under(&target).iter().any(|f| f.ends_with(".MAD.qp")));
+    assert!(files_under(&target).iter().any(|f| f.ends_with(".MYD.qp")));
+    assert!(files_under(&target)
+        .iter()
+        .any(|f| f.starts_with("aria_log.")));
+    let lsn = std::fs::read_to_string(extra.join("xtrabackup_info")).unwrap();
+    assert!(lsn.contains("\ncompressed = compressed\n"), "{lsn}");
+    check_archives(&target);
+
+    // (c) On the quiet server: the same names as an uncompressed backup, and the same rule
+    // as mariadb-backup --compress (everything but xtrabackup_checkpoints compressed).
+    let quiet = dir.path().join("quiet-compressed");
+    let plain = dir.path().join("quiet-plain");
+    let theirs = dir.path().join("quiet-mariadb-backup");
+    ours.backup(
+        source,
+        &quiet,
+        &["--compress", "--compress-chunk-size=4096"],
+    )
+    .unwrap();
+    ours.backup(source, &plain, &[]).unwrap();
+    Tool::MariaBackup
+        .backup(source, &theirs, &["--compress"])
+        .unwrap();
+    assert_eq!(without_qp(&files_under(&quiet)), files_under(&plain));
+    assert_eq!(plain_files(&theirs), plain_files(&quiet));
+    let (a, b) = (without_qp(&files_under(&theirs)), files_under(&plain));
+    eprintln!(
+        "names only mariadb-backup wrote: {:?}; only hotbackup: {:?}",
+        a.difference(&b).collect::<Vec<_>>(),
+        b.difference(&a).collect::<Vec<_>>()
+    );
+    check_archives(&quiet);
+    for d in [&quiet, &plain, &theirs] {
+        std::fs::remove_dir_all(d).unwrap();
+    }
+
+    decompress(&target);
+    let by_them = dir.path().join("prepared-by-mariadb-backup");
+    testkit::copy_dir(&target, &by_them).unwrap();
+    ours.prepare(&mariadb, &target).unwrap();
+    Tool::MariaBackup.prepare(&mariadb, &by_them).unwrap();
+    let pages = testkit::compare_prepared(&by_them, &target, 16384).unwrap();
+    std::fs::remove_dir_all(&by_them).unwrap();
+    let report = testkit::restore_and_verify(&mariadb, &ours, source, &target).unwrap();
+    eprintln!("{pages} pages identical; {report:?}; load {stats:?}");
+    assert!(report.tables_compared >= 6, "{report:?}");
+}
+
+/// (b): `--stream=xbstream --compress` under load, extracted by the real `mbstream -x`,
+/// decompressed, prepared and restored.
+#[test]
+fn compressed_stream_under_load_extracts_decompresses_and_restores() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let scenario = Scenario::start(&mariadb, PageSize::K16).unwrap();
+    let source = &scenario.source;
+    let dir = TestDir::new("compress-stream").unwrap();
+    let extracted = dir.path().join("extracted");
+    std::fs::create_dir_all(&extracted).unwrap();
+    let load = scenario.load().unwrap();
+    let mut mbstream = Command::new("mbstream")
+        .arg("-x")
+        .arg("-C")
+        .arg(&extracted)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("mbstream (mariadb-backup's extractor) is needed");
+    let pipe = mbstream.stdin.take().unwrap();
+    let out = Command::new(hotbackup())
+        .arg("--no-defaults")
+        .arg("--backup")
+        .arg("--stream=xbstream")
+        .args(["--compress", "--compress-threads=2"])
+        .arg(format!(
+            "--target-dir={}",
+            dir.path().join("unused").display()
+        ))
+        .arg(format!("--socket={}", source.socket_path().display()))
+        .arg("--user=root")
+        .stdin(Stdio::null())
+        .stdout(pipe)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let extracted_ok = mbstream.wait_with_output().unwrap();
+    let stats = load.stop().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(extracted_ok.status.success(), "mbstream -x failed");
+    assert!(stats.total_ops() > 0, "the load must have run: {stats:?}");
+    assert_eq!(
+        plain_files(&extracted),
+        BTreeSet::from(["xtrabackup_checkpoints".to_string()])
+    );
+    check_archives(&extracted);
+    decompress(&extracted);
+    let info = std::fs::read_to_string(extracted.join("xtrabackup_info")).unwrap();
+    assert!(
+        info.contains("\nformat = mbstream\ncompressed = compressed\n"),
+        "{info}"
+    );
+    let ours = Tool::Hotbackup(hotbackup().to_path_buf());
+    ours.prepare(&mariadb, &extracted).unwrap();
+    let report = testkit::restore_and_verify(&mariadb, &ours, source, &extracted).unwrap();
+    eprintln!("{report:?}; load {stats:?}");
+    assert!(report.tables_compared >= 6, "{report:?}");
+}
+
+/// Values that cannot be honoured are usage errors (exit 2) before anything is written.
+#[test]
+fn unsupported_compression_values_exit_2_and_write_nothing() {
+    let dir = TestDir::new("compress-usage").unwrap();
+    let target = dir.path().join("target");
+    for (args, says) in [
+        (
+            &["--compress=zstd"][..],
+            "Invalid --compress argument: zstd (hotbackup does not support zstd compression yet",
+        ),
+        (&["--compress=lz4"], "does not support lz4 compression yet"),
+        (&["--compress=bzip2"], "Invalid --compress argument: bzip2"),
+        (
+            &["--compress", "--compress-chunk-size=5G"],
+            "--compress-chunk-size=5368709120 is more than a qpress block holds",
+        ),
+    ] {
+        let out = Command::new(hotbackup())
+            .args(["--no-defaults", "--backup", "--socket=/nonexistent"])
+            .arg(format!("--target-dir={}", target.display()))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+        assert!(!target.exists(), "{args:?}");
+    }
+}
