@@ -106,7 +106,7 @@ fn is_partial(target: &std::path::Path) -> bool {
 
 fn failure(e: PrepareError) -> Failure {
     let code = match &e {
-        PrepareError::NotABackup { .. } => Code::WrongState,
+        PrepareError::NotABackup { .. } | PrepareError::Compressed { .. } => Code::WrongState,
         // A metadata file that was read but does not follow its format is damage to the
         // backup; failing to read or write one (EACCES, ENOSPC) stays an I/O error.
         PrepareError::Meta(backup_meta::MetaError::Parse { .. }) => {

@@ -19,6 +19,15 @@ pub enum PrepareError {
         /// The file that is missing.
         missing: &'static str,
     },
+    /// A `--compress` backup that was not decompressed (`ib_logfile0.qp` instead of
+    /// `ib_logfile0`).
+    #[error("{dir} holds a compressed backup ({file}.qp, no {file}): decompress it first with hotbackup --decompress --target-dir={dir}, then prepare")]
+    Compressed {
+        /// The directory given.
+        dir: PathBuf,
+        /// The file found only compressed.
+        file: &'static str,
+    },
     /// `xtrabackup_checkpoints` could not be read, parsed or written.
     #[error(transparent)]
     Meta(#[from] backup_meta::MetaError),

@@ -168,6 +168,12 @@ pub fn prepare(
 ) -> Result<PrepareSummary, PrepareError> {
     for missing in [XTRABACKUP_CHECKPOINTS, IB_LOGFILE0] {
         if !dir.join(missing).is_file() {
+            if dir.join(format!("{missing}.qp")).is_file() {
+                return Err(PrepareError::Compressed {
+                    dir: dir.to_path_buf(),
+                    file: missing,
+                });
+            }
             return Err(PrepareError::NotABackup {
                 dir: dir.to_path_buf(),
                 missing,

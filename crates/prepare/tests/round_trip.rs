@@ -184,6 +184,38 @@ fn refuses_a_directory_that_is_not_a_backup() {
 }
 
 #[test]
+fn a_compressed_backup_is_named_with_the_fix() {
+    let dir = std::env::temp_dir().join(format!("hotbackup-prepare-{}-qp", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(
+        dir.join("xtrabackup_checkpoints"),
+        b"backup_type = full-backuped\n",
+    )
+    .unwrap();
+    fs::write(dir.join("ib_logfile0.qp"), b"qpress10").unwrap();
+    let err = prepare(&dir, &PrepareOptions::default(), &Recorder::default()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            PrepareError::Compressed {
+                file: "ib_logfile0",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("hotbackup --decompress"), "{err}");
+    // Nothing was written.
+    let mut names: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["ib_logfile0.qp", "xtrabackup_checkpoints"]);
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn truncated_data_file_is_named() {
     let dir = extract("backup4k_small_before_prepare.tgz", "truncated");
     let f = dir.join("w/t_dyn.ibd");
