@@ -269,15 +269,12 @@ pub fn run(args: &[String]) -> Result<()> {
         cold,
     };
 
-    let needs_main = opts
-        .phases
-        .iter()
-        .any(|p| {
-            matches!(
-                p,
-                Phase::Backup | Phase::Stream | Phase::Compress | Phase::Copyback | Phase::Load
-            )
-        });
+    let needs_main = opts.phases.iter().any(|p| {
+        matches!(
+            p,
+            Phase::Backup | Phase::Stream | Phase::Compress | Phase::Copyback | Phase::Load
+        )
+    });
     if needs_main {
         let server = start_server(&mariadb, &layout, &dataset.datadir, LOG_FILE_SIZE, &[])?;
         for phase in &opts.phases {

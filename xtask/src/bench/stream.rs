@@ -9,8 +9,8 @@ use anyhow::{ensure, Context, Result};
 use testkit::TestServer;
 
 use super::{
-    dir_size, drop_caches_if, file_len, median, redo_copied, run_measured_to, BackupTool,
-    Options, Report, Sample, Tools,
+    dir_size, drop_caches_if, file_len, median, redo_copied, run_measured_to, BackupTool, Options,
+    Report, Sample, Tools,
 };
 
 /// Compression threads of the compress phase (the issue's setting: the machine's 2 cores).
@@ -114,7 +114,9 @@ fn alternate(
     Ok(())
 }
 
-/// Both tools at their default `--parallel=1`, directory and stream.
+/// Both tools at their default `--parallel=1`, in this order: mariadb-backup into a
+/// directory, mariadb-backup with `second`, hotbackup into a directory, hotbackup with
+/// `second` (the ratios index it so).
 fn lineup(second: Output) -> Vec<Variant> {
     let tools = [
         BackupTool::MariaBackup { parallel: 1 },
@@ -149,6 +151,7 @@ pub(super) fn bench_stream(
             &format!("{} stream / dir", dir.tool.name()),
         );
     }
+    versus(report, "stream", &lineup[3], &lineup[1]);
     Ok(())
 }
 
@@ -193,10 +196,66 @@ pub(super) fn bench_compress(
             report.notes.push(note);
         }
     }
+    versus(report, "compress", &lineup[3], &lineup[1]);
     report.notes.push(
         "compress: quicklz (qpress) only; lz4 and zstd are not implemented in hotbackup \
          (exit 2) and not in mariadb-backup 10.11: not measured"
             .into(),
     );
     Ok(())
+}
+
+/// Ratio of hotbackup's run to mariadb-backup's run of the same kind.
+fn versus(report: &mut Report, phase: &'static str, hotbackup: &Variant, mariabackup: &Variant) {
+    report.ratio(
+        phase,
+        &hotbackup.name(),
+        &mariabackup.name(),
+        &format!("hotbackup / mariadb-backup, {phase}"),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{parse_options, Phase};
+    use super::*;
+
+    #[test]
+    fn lineup_order_is_what_the_ratios_index() {
+        for (second, suffix) in [
+            (Output::Stream, "stream"),
+            (Output::Compressed, "compress2"),
+        ] {
+            let names: Vec<String> = lineup(second).into_iter().map(Variant::name).collect();
+            assert_eq!(
+                names,
+                [
+                    "mariadb-backup --parallel=1 dir".to_string(),
+                    format!("mariadb-backup --parallel=1 {suffix}"),
+                    "hotbackup --parallel=1 dir".to_string(),
+                    format!("hotbackup --parallel=1 {suffix}"),
+                ]
+            );
+        }
+    }
+
+    #[test]
+    fn only_accepts_the_new_phases_in_run_order() {
+        let cases: &[(&str, &[Phase])] = &[
+            (
+                "compress,stream,backup",
+                &[Phase::Backup, Phase::Stream, Phase::Compress],
+            ),
+            ("stream", &[Phase::Stream]),
+            ("compress,prepare", &[Phase::Compress, Phase::Prepare]),
+        ];
+        for (only, want) in cases {
+            let args = vec!["--only".to_string(), only.to_string()];
+            assert_eq!(parse_options(&args).unwrap().phases, *want, "--only {only}");
+        }
+        let args = vec!["--only".to_string(), "streams".to_string()];
+        assert!(parse_options(&args).is_err());
+        let all = parse_options(&[]).unwrap().phases;
+        assert!(all.contains(&Phase::Stream) && all.contains(&Phase::Compress));
+    }
 }
