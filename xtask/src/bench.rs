@@ -4,7 +4,8 @@
 //! ```text
 //! cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] [--race-log-mb N]
 //!                    [--race-runs N] [--only PHASE[,PHASE]]
-//!   PHASE: backup | copyback | load | race | prepare   (default: all, in that order)
+//!   PHASE: backup | stream | compress | copyback | load | race | prepare
+//!          (default: all, in that order)
 //! ```
 //!
 //! * The dataset (sysbench `oltp_read_write` tables, ~N MB of InnoDB data) is generated
@@ -24,6 +25,9 @@
 //!   `--race-runs` times at its default settings and the report counts the backups that
 //!   completed against those that lost the race with the log (the server overwrote redo
 //!   before the tool had copied it). Any other failure stops the benchmark.
+//! * `stream` and `compress` (module `stream`): both tools' `--stream=xbstream > FILE`
+//!   and `--compress --compress-threads=2` next to their own directory backup, run
+//!   alternating in the same repetitions; ratios of time (and of size for compress).
 //! * Results: a table on stdout, `<target>/bench/latest.json` and a timestamped copy.
 //!
 //! Every server and sysbench process is stopped by testkit on drop, also on error.
@@ -37,6 +41,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Value};
 use testkit::{MariaDb, PageSize, Sysbench, SysbenchRun, TestDir, TestServer};
+
+mod stream;
 
 /// sysbench tables of the dataset.
 const TABLES: u32 = 8;
@@ -74,6 +80,8 @@ const BASELINE_WINDOW: Duration = Duration::from_secs(8);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
     Backup,
+    Stream,
+    Compress,
     Copyback,
     Load,
     Race,
@@ -81,8 +89,10 @@ enum Phase {
 }
 
 impl Phase {
-    const ALL: [Phase; 5] = [
+    const ALL: [Phase; 7] = [
         Phase::Backup,
+        Phase::Stream,
+        Phase::Compress,
         Phase::Copyback,
         Phase::Load,
         Phase::Race,
@@ -92,11 +102,16 @@ impl Phase {
     fn parse(s: &str) -> Result<Phase> {
         Ok(match s {
             "backup" => Phase::Backup,
+            "stream" => Phase::Stream,
+            "compress" => Phase::Compress,
             "copyback" | "copy-back" => Phase::Copyback,
             "load" => Phase::Load,
             "race" => Phase::Race,
             "prepare" => Phase::Prepare,
-            other => bail!("unknown phase {other:?} (backup, copyback, load, race, prepare)"),
+            other => bail!(
+                "unknown phase {other:?} \
+                 (backup, stream, compress, copyback, load, race, prepare)"
+            ),
         })
     }
 }
@@ -113,7 +128,7 @@ struct Options {
 
 const USAGE: &str = "usage: cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] \
                      [--race-log-mb N] [--race-runs N] \
-                     [--only backup|copyback|load|race|prepare[,...]]";
+                     [--only backup|stream|compress|copyback|load|race|prepare[,...]]";
 
 fn parse_options(args: &[String]) -> Result<Options> {
     let mut size_mb = 1024;
@@ -254,15 +269,19 @@ pub fn run(args: &[String]) -> Result<()> {
         cold,
     };
 
-    let needs_main = opts
-        .phases
-        .iter()
-        .any(|p| matches!(p, Phase::Backup | Phase::Copyback | Phase::Load));
+    let needs_main = opts.phases.iter().any(|p| {
+        matches!(
+            p,
+            Phase::Backup | Phase::Stream | Phase::Compress | Phase::Copyback | Phase::Load
+        )
+    });
     if needs_main {
         let server = start_server(&mariadb, &layout, &dataset.datadir, LOG_FILE_SIZE, &[])?;
         for phase in &opts.phases {
             match phase {
                 Phase::Backup => bench_idle_backup(&tools, &server, &opts, &mut report)?,
+                Phase::Stream => stream::bench_stream(&tools, &server, &opts, &mut report)?,
+                Phase::Compress => stream::bench_compress(&tools, &server, &opts, &mut report)?,
                 Phase::Copyback => bench_copyback(&tools, &server, &opts, &mut report)?,
                 Phase::Load => bench_load(&tools, &server, &opts, &mut report)?,
                 Phase::Race | Phase::Prepare => {}
@@ -1115,7 +1134,12 @@ impl Measured {
 /// the peak RSS of that process. Then `sync` is timed on its own. A tool that fails is
 /// an error, with the end of its stderr.
 fn run_measured(command: Command, what: &str) -> Result<Measured> {
-    let (run, status) = run_process(command, what)?;
+    run_measured_to(command, what, Stdio::null())
+}
+
+/// [`run_measured`] with the tool's stdout sent to `stdout`.
+fn run_measured_to(command: Command, what: &str, stdout: Stdio) -> Result<Measured> {
+    let (run, status) = run_process_to(command, what, stdout)?;
     if !(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0) {
         bail!(
             "{what} failed (wait status {status:#x})\nstderr ends with:\n{}",
@@ -1127,6 +1151,11 @@ fn run_measured(command: Command, what: &str) -> Result<Measured> {
 
 /// [`run_measured`] that also returns a failed run, with its wait status.
 fn run_process(command: Command, what: &str) -> Result<(Measured, i32)> {
+    run_process_to(command, what, Stdio::null())
+}
+
+/// [`run_process`] with the tool's stdout sent to `stdout` (a stream's file).
+fn run_process_to(command: Command, what: &str, stdout: Stdio) -> Result<(Measured, i32)> {
     // Linux keeps ru_maxrss across execve: a child exec'd straight from xtask reports at
     // least xtask's own peak RSS (which grows, e.g. in compare_prepared). /usr/bin/time
     // forks the tool from its own tiny process and reports only the tool's peak.
@@ -1150,7 +1179,7 @@ fn run_process(command: Command, what: &str) -> Result<(Measured, i32)> {
     };
     command
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdout(stdout)
         .stderr(Stdio::piped());
     let shown = format!("{command:?}");
     let started = Instant::now();
