@@ -14,26 +14,9 @@ use testkit::{PageSize, Scenario, TestDir, Tool};
 
 use common::hotbackup;
 
-/// Every file under `root`, relative, sorted.
-fn files_under(root: &Path) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.strip_prefix(root).unwrap().display().to_string());
-            }
-        }
-    }
-    out
-}
-
 /// The files of a compressed backup that are not `.qp`.
 fn plain_files(root: &Path) -> BTreeSet<String> {
-    files_under(root)
+    testkit::file_names(root)
         .into_iter()
         .filter(|f| !f.ends_with(".qp"))
         .collect()
@@ -50,7 +33,10 @@ fn without_qp(names: &BTreeSet<String>) -> BTreeSet<String> {
 /// (d): every `.qp` is a whole archive our decoder reads, holding the file's base name.
 fn check_archives(root: &Path) {
     let mut count = 0;
-    for name in files_under(root).iter().filter(|n| n.ends_with(".qp")) {
+    for name in testkit::file_names(root)
+        .iter()
+        .filter(|n| n.ends_with(".qp"))
+    {
         let archive = std::fs::read(root.join(name)).unwrap();
         let summary = qpress::decompress(&archive[..], &mut std::io::sink())
             .unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -82,7 +68,10 @@ fn decompress(target: &Path) {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(plain_files(target) == files_under(target), "{stderr}");
+    assert!(
+        plain_files(target) == testkit::file_names(target),
+        "{stderr}"
+    );
 }
 
 /// (a), (c), (d): a compressed backup under load into a directory, names as an uncompressed
@@ -123,9 +112,13 @@ fn compressed_backup_under_load_decompresses_prepares_and_restores() {
     for f in ["ibdata1", "ib_logfile0", "backup-my.cnf", "xtrabackup_info"] {
         assert!(target.join(format!("{f}.qp")).is_file(), "{f}.qp missing");
     }
-    assert!(files_under(&target).iter().any(|f| f.ends_with(".MAD.qp")));
-    assert!(files_under(&target).iter().any(|f| f.ends_with(".MYD.qp")));
-    assert!(files_under(&target)
+    assert!(testkit::file_names(&target)
+        .iter()
+        .any(|f| f.ends_with(".MAD.qp")));
+    assert!(testkit::file_names(&target)
+        .iter()
+        .any(|f| f.ends_with(".MYD.qp")));
+    assert!(testkit::file_names(&target)
         .iter()
         .any(|f| f.starts_with("aria_log.")));
     let lsn = std::fs::read_to_string(extra.join("xtrabackup_info")).unwrap();
@@ -147,9 +140,15 @@ fn compressed_backup_under_load_decompresses_prepares_and_restores() {
     Tool::MariaBackup
         .backup(source, &theirs, &["--compress"])
         .unwrap();
-    assert_eq!(without_qp(&files_under(&quiet)), files_under(&plain));
+    assert_eq!(
+        without_qp(&testkit::file_names(&quiet)),
+        testkit::file_names(&plain)
+    );
     assert_eq!(plain_files(&theirs), plain_files(&quiet));
-    let (a, b) = (without_qp(&files_under(&theirs)), files_under(&plain));
+    let (a, b) = (
+        without_qp(&testkit::file_names(&theirs)),
+        testkit::file_names(&plain),
+    );
     eprintln!(
         "names only mariadb-backup wrote: {:?}; only hotbackup: {:?}",
         a.difference(&b).collect::<Vec<_>>(),

@@ -131,23 +131,6 @@ fn extract(bytes: &[u8], into: &Path) {
     mbstream.wait().unwrap();
 }
 
-fn files_under(root: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for e in std::fs::read_dir(&dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push(p.strip_prefix(root).unwrap().display().to_string());
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 /// The standard: a stream taken under load with `--parallel=4` and `--extra-lsndir`,
 /// extracted by mbstream, prepared by both tools (page-identical), restored and verified.
 #[test]
@@ -323,7 +306,7 @@ fn broken_and_cut_streams_are_never_complete() {
     for cut in cuts {
         let into = dir.path().join(format!("cut-{cut}"));
         extract(&bytes[..cut], &into);
-        let files = files_under(&into);
+        let files = testkit::file_names(&into);
         let has_mark = files.iter().any(|f| f == mark);
         assert_eq!(
             has_mark,
@@ -332,7 +315,7 @@ fn broken_and_cut_streams_are_never_complete() {
             bytes.len()
         );
         if has_mark {
-            assert_eq!(files, files_under(&whole_dir), "cut at {cut}");
+            assert_eq!(files, testkit::file_names(&whole_dir), "cut at {cut}");
             for f in &files {
                 assert_eq!(
                     std::fs::read(into.join(f)).unwrap(),
@@ -357,7 +340,7 @@ fn broken_and_cut_streams_are_never_complete() {
     let into = dir.path().join("killed");
     extract(&std::fs::read(&killed).unwrap(), &into);
     assert!(
-        !files_under(&into).is_empty(),
+        !testkit::file_names(&into).is_empty(),
         "the killed backup streamed nothing"
     );
     assert!(

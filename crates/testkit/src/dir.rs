@@ -99,7 +99,23 @@ impl Drop for TestDir {
 /// # Panics
 /// If a directory or file cannot be read (a test helper: the panic names the path).
 pub fn file_snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
+    file_names(dir)
+        .into_iter()
+        .map(|rel| {
+            let p = dir.join(&rel);
+            let bytes =
+                std::fs::read(&p).unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
+            (rel, bytes)
+        })
+        .collect()
+}
+
+/// Every file under `dir` (recursively), by its path relative to `dir`, sorted.
+///
+/// # Panics
+/// If a directory cannot be read (a test helper: the panic names the path).
+pub fn file_names(dir: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         let entries =
@@ -111,10 +127,7 @@ pub fn file_snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
-                let bytes = std::fs::read(&p)
-                    .unwrap_or_else(|e| panic!("cannot read {}: {e}", p.display()));
-                out.insert(rel, bytes);
+                out.insert(p.strip_prefix(dir).unwrap().to_string_lossy().into_owned());
             }
         }
     }

@@ -53,8 +53,8 @@ pub use binaries::{
 };
 pub use data::{create_mixed_schema, MixedSchema};
 pub use dir::{
-    assert_same_files, differing_files, file_snapshot, keep_test_dirs, TestDir, KEEP_TEST_DIRS_ENV,
-    TEST_TMPDIR_ENV,
+    assert_same_files, differing_files, file_names, file_snapshot, keep_test_dirs, TestDir,
+    KEEP_TEST_DIRS_ENV, TEST_TMPDIR_ENV,
 };
 pub use fixture::{extract_redo_sample, repo_dir};
 pub use load::{WriteLoad, WriteLoadOptions, WriteLoadStats};
