@@ -239,6 +239,17 @@ mod tests {
         }
     }
 
+    /// What a test's stream wrote (every file handle dropped).
+    fn output(s: Arc<StreamWriter<Vec<u8>>>) -> Vec<u8> {
+        Arc::try_unwrap(s)
+            .ok()
+            .unwrap()
+            .inner
+            .into_inner()
+            .unwrap()
+            .out
+    }
+
     #[test]
     fn small_writes_are_buffered_into_one_chunk() {
         let s = StreamWriter::with_chunk_size(Vec::new(), 8);
@@ -246,13 +257,7 @@ mod tests {
         f.write_all(b"abc").unwrap();
         f.write_all(b"de").unwrap();
         f.close().unwrap();
-        let out = Arc::try_unwrap(s)
-            .ok()
-            .unwrap()
-            .inner
-            .into_inner()
-            .unwrap()
-            .out;
+        let out = output(s);
         let mut want = Vec::new();
         chunk::payload_header(&mut want, 0, "f", 0, b"abcde");
         want.extend_from_slice(b"abcde");
@@ -268,13 +273,7 @@ mod tests {
         f.write_at(2, b"xy").unwrap();
         f.write_all(b"ab").unwrap();
         f.close().unwrap();
-        let out = Arc::try_unwrap(s)
-            .ok()
-            .unwrap()
-            .inner
-            .into_inner()
-            .unwrap()
-            .out;
+        let out = output(s);
         let mut want = Vec::new();
         chunk::payload_header(&mut want, FLAG_REWRITE, "f", 0, b"0123456789");
         want.extend_from_slice(b"0123456789");
@@ -293,13 +292,7 @@ mod tests {
         let s = StreamWriter::with_chunk_size(Vec::new(), 8);
         s.open("f", false).unwrap().close().unwrap();
         s.open("f", true).unwrap().close().unwrap();
-        let out = Arc::try_unwrap(s)
-            .ok()
-            .unwrap()
-            .inner
-            .into_inner()
-            .unwrap()
-            .out;
+        let out = output(s);
         let mut want = Vec::new();
         chunk::eof(&mut want, "f");
         chunk::payload_header(&mut want, FLAG_REWRITE, "f", 0, b"");
