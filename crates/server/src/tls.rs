@@ -197,27 +197,25 @@ impl TlsOptions {
 
 /// Every certificate of a PEM file; none is an error.
 fn certificates(file: &Path, what: &str) -> Result<Vec<CertificateDer<'static>>, String> {
-    let read = |e: &dyn std::fmt::Display| format!("cannot read {what} '{}': {e}", file.display());
-    let certs = CertificateDer::pem_file_iter(file)
-        .map_err(|e| read(&e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| read(&e))?;
-    if certs.is_empty() {
-        return Err(read(&"no PEM certificate in it"));
-    }
-    Ok(certs)
+    pem_items(file, what, "certificate")
 }
 
+/// Every revocation list of a PEM file; none is an error.
 fn crl_file(file: &Path, what: &str) -> Result<Vec<CertificateRevocationListDer<'static>>, String> {
+    pem_items(file, what, "revocation list")
+}
+
+/// Every PEM item of type `T` in `file` (`kind` names it in the error); none is an error.
+fn pem_items<T: PemObject>(file: &Path, what: &str, kind: &str) -> Result<Vec<T>, String> {
     let read = |e: &dyn std::fmt::Display| format!("cannot read {what} '{}': {e}", file.display());
-    let crls = CertificateRevocationListDer::pem_file_iter(file)
+    let items = T::pem_file_iter(file)
         .map_err(|e| read(&e))?
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| read(&e))?;
-    if crls.is_empty() {
-        return Err(read(&"no PEM revocation list in it"));
+    if items.is_empty() {
+        return Err(read(&format!("no PEM {kind} in it")));
     }
-    Ok(crls)
+    Ok(items)
 }
 
 /// The regular files of a directory, sorted (deterministic errors).
