@@ -1,5 +1,10 @@
 use super::*;
 
+/// (page number, page bytes) pairs.
+type Pages = Vec<(u32, Vec<u8>)>;
+/// (fixture, page numbers expected, cluster sizes).
+type FixtureCase<'a> = (&'a str, Option<Vec<u32>>, Vec<usize>);
+
 fn fixture(name: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../testdata/pages")
@@ -8,10 +13,7 @@ fn fixture(name: &str) -> Vec<u8> {
 }
 
 /// All (page number, page) pairs of a delta, and its cluster sizes.
-fn read_all(
-    bytes: &[u8],
-    page_size: usize,
-) -> Result<(Vec<(u32, Vec<u8>)>, Vec<usize>), DeltaError> {
+fn read_all(bytes: &[u8], page_size: usize) -> Result<(Pages, Vec<usize>), DeltaError> {
     let mut reader = DeltaReader::new(bytes, page_size)?;
     let (mut pages, mut clusters) = (Vec::new(), Vec::new());
     while let Some(c) = reader.next_cluster()? {
@@ -46,7 +48,7 @@ fn page(n: u32, size: usize) -> (u32, Vec<u8>) {
 #[test]
 fn mariadb_backup_deltas_read_and_rewrite_to_the_same_bytes() {
     // (fixture, page numbers expected, cluster sizes): testdata/pages/README.md.
-    let cases: [(&str, Option<Vec<u32>>, Vec<usize>); 2] = [
+    let cases: [FixtureCase; 2] = [
         (
             "inc4k_t_plain.ibd.delta",
             Some(vec![0, 2, 3, 5, 12]),
