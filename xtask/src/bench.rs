@@ -4,7 +4,7 @@
 //! ```text
 //! cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] [--race-log-mb N]
 //!                    [--race-runs N] [--only PHASE[,PHASE]]
-//!   PHASE: backup | stream | compress | copyback | load | race | prepare
+//!   PHASE: backup | stream | compress | copyback | load | race | prepare | many
 //!          (default: all, in that order)
 //! ```
 //!
@@ -28,6 +28,9 @@
 //! * `stream` and `compress` (module `stream`): both tools' `--stream=xbstream > FILE`
 //!   and `--compress --compress-threads=2` next to their own directory backup, run
 //!   alternating in the same repetitions; ratios of time (and of size for compress).
+//! * `many` (module `many`, `--tables N`, default 20,000): backup, prepare and copy-back of
+//!   N small InnoDB tables (+ N/10 MyISAM), both tools and `cp -a`, also under
+//!   `ulimit -n 1024`, with seconds per 1,000 tables; the dataset is made once and reused.
 //! * Results: a table on stdout, `<target>/bench/latest.json` and a timestamped copy.
 //!
 //! Every server and sysbench process is stopped by testkit on drop, also on error.
@@ -42,6 +45,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Value};
 use testkit::{MariaDb, PageSize, Sysbench, SysbenchRun, TestDir, TestServer};
 
+mod many;
 mod stream;
 
 /// sysbench tables of the dataset.
@@ -86,10 +90,11 @@ enum Phase {
     Load,
     Race,
     Prepare,
+    Many,
 }
 
 impl Phase {
-    const ALL: [Phase; 7] = [
+    const ALL: [Phase; 8] = [
         Phase::Backup,
         Phase::Stream,
         Phase::Compress,
@@ -97,6 +102,7 @@ impl Phase {
         Phase::Load,
         Phase::Race,
         Phase::Prepare,
+        Phase::Many,
     ];
 
     fn parse(s: &str) -> Result<Phase> {
@@ -108,9 +114,10 @@ impl Phase {
             "load" => Phase::Load,
             "race" => Phase::Race,
             "prepare" => Phase::Prepare,
+            "many" => Phase::Many,
             other => bail!(
                 "unknown phase {other:?} \
-                 (backup, stream, compress, copyback, load, race, prepare)"
+                 (backup, stream, compress, copyback, load, race, prepare, many)"
             ),
         })
     }
@@ -123,12 +130,14 @@ struct Options {
     redo_mb: u64,
     race_log_mb: u64,
     race_runs: usize,
+    /// InnoDB tables of the `many` phase.
+    tables: u32,
     phases: Vec<Phase>,
 }
 
 const USAGE: &str = "usage: cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] \
-                     [--race-log-mb N] [--race-runs N] \
-                     [--only backup|stream|compress|copyback|load|race|prepare[,...]]";
+                     [--race-log-mb N] [--race-runs N] [--tables N] \
+                     [--only backup|stream|compress|copyback|load|race|prepare|many[,...]]";
 
 fn parse_options(args: &[String]) -> Result<Options> {
     let mut size_mb = 1024;
@@ -136,6 +145,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
     let mut redo_mb = None;
     let mut race_log_mb = 4;
     let mut race_runs = 5;
+    let mut tables = 20_000;
     let mut phases: Vec<Phase> = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -162,6 +172,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
             "--redo-mb" => redo_mb = Some(number(value()?)?),
             "--race-log-mb" => race_log_mb = number(value()?)?,
             "--race-runs" => race_runs = number(value()?)? as usize,
+            "--tables" => tables = u32::try_from(number(value()?)?).context("--tables")?,
             "--only" => {
                 for p in value()?.split(',') {
                     phases.push(Phase::parse(p.trim())?);
@@ -179,6 +190,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
     // MariaDB 10.11 refuses innodb_log_file_size below 4 MiB.
     ensure!(race_log_mb >= 4, "--race-log-mb must be at least 4");
     ensure!(race_runs >= 1, "--race-runs must be at least 1");
+    ensure!(tables >= 10, "--tables must be at least 10");
     if phases.is_empty() {
         phases = Phase::ALL.to_vec();
     }
@@ -192,6 +204,7 @@ fn parse_options(args: &[String]) -> Result<Options> {
         redo_mb,
         race_log_mb,
         race_runs,
+        tables,
         phases,
     })
 }
@@ -260,7 +273,12 @@ pub fn run(args: &[String]) -> Result<()> {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let started = Instant::now();
-    let dataset = ensure_dataset(&mariadb, &layout, opts.size_mb)?;
+    // The sysbench dataset serves every phase but `many`, which makes its own.
+    let dataset = if opts.phases.iter().any(|p| *p != Phase::Many) {
+        Some(ensure_dataset(&mariadb, &layout, opts.size_mb)?)
+    } else {
+        None
+    };
     let mut report = Report::default();
     let tools = Tools {
         mariadb: &mariadb,
@@ -276,6 +294,7 @@ pub fn run(args: &[String]) -> Result<()> {
         )
     });
     if needs_main {
+        let dataset = dataset.as_ref().context("no sysbench dataset")?;
         let server = start_server(&mariadb, &layout, &dataset.datadir, LOG_FILE_SIZE, &[])?;
         for phase in &opts.phases {
             match phase {
@@ -284,17 +303,22 @@ pub fn run(args: &[String]) -> Result<()> {
                 Phase::Compress => stream::bench_compress(&tools, &server, &opts, &mut report)?,
                 Phase::Copyback => bench_copyback(&tools, &server, &opts, &mut report)?,
                 Phase::Load => bench_load(&tools, &server, &opts, &mut report)?,
-                Phase::Race | Phase::Prepare => {}
+                Phase::Race | Phase::Prepare | Phase::Many => {}
             }
         }
         drop(server);
     }
     if opts.phases.contains(&Phase::Race) {
-        bench_race(&tools, &dataset, &opts, &mut report)?;
+        let dataset = dataset.as_ref().context("no sysbench dataset")?;
+        bench_race(&tools, dataset, &opts, &mut report)?;
     }
     if opts.phases.contains(&Phase::Prepare) {
-        let backup = ensure_redo_backup(&tools, &dataset, &opts, &mut report)?;
+        let dataset = dataset.as_ref().context("no sysbench dataset")?;
+        let backup = ensure_redo_backup(&tools, dataset, &opts, &mut report)?;
         bench_prepare(&tools, &backup, &opts, &mut report)?;
+    }
+    if opts.phases.contains(&Phase::Many) {
+        many::bench_many(&tools, &opts, &mut report)?;
     }
 
     report.print();
@@ -305,10 +329,11 @@ pub fn run(args: &[String]) -> Result<()> {
             "redo_mb_target": opts.redo_mb,
             "race_log_mb": opts.race_log_mb,
             "race_runs": opts.race_runs,
-            "datadir_bytes": dataset.data_bytes,
-            "datadir_total_bytes": dir_size(&dataset.datadir),
+            "many_tables": opts.tables,
+            "datadir_bytes": dataset.as_ref().map(|d| d.data_bytes),
+            "datadir_total_bytes": dataset.as_ref().map(|d| dir_size(&d.datadir)),
             "sysbench_tables": TABLES,
-            "sysbench_table_size": dataset.table_size,
+            "sysbench_table_size": dataset.as_ref().map(|d| d.table_size),
             "cache": if cold { "cold (sync; echo 3 > drop_caches before each run)" } else { "warm (drop_caches failed)" },
             "cores": std::thread::available_parallelism().map_or(0, |n| n.get()),
             "mariadb": mariadb.version_line,
@@ -1340,6 +1365,10 @@ impl Sample {
 
     fn set(&mut self, key: &'static str, value: f64) {
         self.extra.insert(key, value);
+    }
+
+    fn extra(&self, key: &str) -> Option<f64> {
+        self.extra.get(key).copied()
     }
 
     fn brief(&self) -> String {
