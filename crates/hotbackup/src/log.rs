@@ -49,15 +49,19 @@ impl Log {
     /// A line from thread `thread` (`0` is the main thread, `1..` copy threads).
     pub fn line(&self, thread: usize, message: &str) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let mut err = std::io::stderr().lock();
+        // stderr is unbuffered: the line is put together first and written with one
+        // write(2), not one per formatted piece (a backup of many tables logs two lines
+        // per file).
+        let mut text = String::with_capacity(message.len() + 40);
         if self.terminal && state.progress.is_some() {
-            let _ = write!(err, "\r\x1b[2K");
+            text.push_str("\r\x1b[2K");
         }
-        let _ = writeln!(err, "[{thread:02}] {} {message}", now_local());
+        text.push_str(&format!("[{thread:02}] {} {message}\n", now_local()));
         if let Some(p) = state.progress.as_mut().filter(|_| self.terminal) {
-            let _ = write!(err, "{}", p.render());
+            text.push_str(&p.render());
             p.drawn_at = Some(Instant::now());
         }
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
 
     /// A line from the main thread.
@@ -106,9 +110,8 @@ impl Log {
         if !self.terminal || p.drawn_at.is_some_and(|t| t.elapsed() < REDRAW_EVERY) {
             return;
         }
-        let mut err = std::io::stderr().lock();
-        let _ = write!(err, "\r\x1b[2K{}", p.render());
-        let _ = err.flush();
+        let line = format!("\r\x1b[2K{}", p.render());
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
         p.drawn_at = Some(Instant::now());
     }
 
@@ -116,9 +119,7 @@ impl Log {
     pub fn progress_end(&self) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if state.progress.take().is_some() && self.terminal {
-            let mut err = std::io::stderr().lock();
-            let _ = write!(err, "\r\x1b[2K");
-            let _ = err.flush();
+            let _ = std::io::stderr().lock().write_all(b"\r\x1b[2K");
         }
     }
 }
