@@ -1144,6 +1144,32 @@ fn server_options_come_from_server_and_tool_groups() {
 }
 
 #[test]
+fn backup_my_cnf_compression_level_is_quiet_at_its_default() {
+    // Both tools write innodb_compression_level into backup-my.cnf: the server default (6)
+    // says nothing hotbackup ignores; another level is worth the warning.
+    for (level, expect) in [
+        ("6", "warnings=0"),
+        (
+            "9",
+            "warning~ignoring innodb-compression-level from [mysqld]",
+        ),
+    ] {
+        check(
+            &[
+                "--defaults-file={dir}/backup-my.cnf",
+                "--prepare",
+                "--target-dir=/b",
+            ],
+            &[(
+                "backup-my.cnf",
+                &format!("[mysqld]\ninnodb_page_size=16384\ninnodb_compression_level={level}\n"),
+            )],
+            &["mode=--prepare", expect],
+        );
+    }
+}
+
+#[test]
 fn unknown_keys_per_group() {
     // Server groups and client groups hold other programs' options: tolerated silently.
     check(

@@ -636,9 +636,13 @@ option_table! {
         Server,
         "number of undo tablespaces (hotbackup reads it from the server and from the backup)",
     )),
-    InnodbCompressionLevel => server_setting(any(
+    // A number as in 10.11 (GET_UINT, default 6, 0..9): backup-my.cnf always carries it, so
+    // only a level other than the default is worth a warning.
+    InnodbCompressionLevel => server_setting(n(
         "innodb-compression-level",
-        Required,
+        6,
+        0,
+        9,
         Server,
         "zlib compression level",
     )),
