@@ -338,8 +338,25 @@ pub(crate) mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    /// A fresh, empty directory under the system temp dir, unique per call and process.
-    pub(crate) fn temp_dir(tag: &str) -> PathBuf {
+    /// A fresh, empty directory under the system temp dir, unique per call and process,
+    /// removed with everything in it when dropped.
+    pub(crate) struct TempFiles(PathBuf);
+
+    impl std::ops::Deref for TempFiles {
+        type Target = Path;
+        fn deref(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempFiles {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// A new [`TempFiles`] directory.
+    pub(crate) fn temp_dir(tag: &str) -> TempFiles {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let dir = std::env::temp_dir().join(format!(
@@ -350,12 +367,12 @@ pub(crate) mod tests {
         ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        dir
+        TempFiles(dir)
     }
 
     /// Writes `files` (relative names; `{dir}` in contents is replaced by the directory) and
     /// returns the directory.
-    pub(crate) fn write_files(tag: &str, files: &[(&str, &str)]) -> PathBuf {
+    pub(crate) fn write_files(tag: &str, files: &[(&str, &str)]) -> TempFiles {
         let dir = temp_dir(tag);
         for (name, content) in files {
             let path = dir.join(name);
