@@ -369,3 +369,177 @@ fn export_under_load_imports_into_another_server() {
         imported.len()
     );
 }
+
+/// Every file under `dir` with its size and mode, but the server's log (its size varies
+/// with the PID printed in it) by name only.
+fn listing(dir: &Path) -> BTreeMap<String, (u64, u32)> {
+    use std::os::unix::fs::PermissionsExt;
+    testkit::file_names(dir)
+        .into_iter()
+        .map(|n| {
+            let m = std::fs::metadata(dir.join(&n)).unwrap();
+            let size = if n.ends_with(".err") { 0 } else { m.len() };
+            (n, (size, m.permissions().mode() & 0o777))
+        })
+        .collect()
+}
+
+#[test]
+fn mariadb_backup_backup_exports_like_mariadb_backup() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let dir = TestDir::new("export-cross").unwrap();
+    let source = source(&mariadb);
+    let theirs = dir.path().join("exported-by-mariadb-backup");
+    Tool::MariaBackup.backup(&source, &theirs, &[]).unwrap();
+    let defs = definitions(&source);
+    drop(source);
+    let ours = dir.path().join("exported-by-hotbackup");
+    testkit::copy_dir(&theirs, &ours).unwrap();
+
+    let mut cmd = Command::new(mariadb.backup_program().unwrap());
+    let out = cmd
+        .arg(format!(
+            "--defaults-file={}",
+            theirs.join("backup-my.cnf").display()
+        ))
+        .args(["--prepare", "--export"])
+        .arg(format!("--target-dir={}", theirs.display()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = export(&ours, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    // The same .cfg files, byte for byte (both written by the same server code on this
+    // host: the host name, table and index definitions, instant metadata, autoinc).
+    let cfgs = cfg_files(&theirs);
+    assert_eq!(cfg_files(&ours), cfgs);
+    assert!(cfgs.len() >= CFG_FILES.len());
+    for f in &cfgs {
+        assert!(
+            std::fs::read(theirs.join(f)).unwrap() == std::fs::read(ours.join(f)).unwrap(),
+            "{f} differs from mariadb-backup's"
+        );
+    }
+    // The same files, sizes and all, but for the modes: mariadb-backup's server creates
+    // them 0660, hotbackup's 0640.
+    let strip = |l: BTreeMap<String, (u64, u32)>| -> BTreeMap<String, u64> {
+        l.into_iter().map(|(n, (size, _))| (n, size)).collect()
+    };
+    let (a, b) = (strip(listing(&ours)), strip(listing(&theirs)));
+    let differ: Vec<_> = a
+        .keys()
+        .chain(b.keys())
+        .filter(|n| a.get(*n) != b.get(*n))
+        .map(|n| (n, a.get(n), b.get(n)))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "(file, ours, mariadb-backup's): {differ:?}"
+    );
+    for (name, (_, mode)) in listing(&ours) {
+        assert_eq!(mode & 0o027, 0, "{name} is mode {mode:o}");
+    }
+    let imported = import_all(&mariadb, &ours, &defs);
+    assert_eq!(imported.len(), TABLES.len() - 2 + PARTITIONS.len());
+}
+
+/// A small prepared-ready hotbackup backup of [`SCHEMA`].
+fn small_backup(mariadb: &MariaDb, dir: &Path) -> std::path::PathBuf {
+    let source = source(mariadb);
+    let backup = dir.join("backup");
+    Tool::Hotbackup(hotbackup().to_path_buf())
+        .backup(&source, &backup, &[])
+        .unwrap();
+    backup
+}
+
+/// A shell script standing in for the server binary.
+fn script(dir: &Path, name: &str, body: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join(name);
+    std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path.display().to_string()
+}
+
+#[test]
+fn export_without_a_usable_server_changes_nothing() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let dir = TestDir::new("export-noserver").unwrap();
+    let backup = small_backup(&mariadb, dir.path());
+    let before = testkit::file_snapshot(&backup);
+    let mariadbd = mariadb.mariadbd.display().to_string();
+    let newer = script(
+        dir.path(),
+        "newer",
+        "echo 'mariadbd  Ver 11.4.2-MariaDB for Linux on x86_64'",
+    );
+    for (env, says) in [
+        (
+            "/nonexistent/mariadbd",
+            "HOTBACKUP_MARIADBD=/nonexistent/mariadbd is not an executable",
+        ),
+        (
+            newer.as_str(),
+            "the server binary is MariaDB 11.4.2-MariaDB, the backup needs 10.11",
+        ),
+    ] {
+        let out = export(&backup, &[("HOTBACKUP_MARIADBD", env)]);
+        let log = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{log}");
+        assert!(log.contains(says), "{log}");
+        testkit::assert_same_files(&before, &backup, "a refused --export changed the backup");
+    }
+
+    // A server that fails: exit 1 with its words, the backup prepared and restorable, and
+    // --prepare --export again with a working server completes it.
+    let failing = script(
+        dir.path(),
+        "failing",
+        &format!("exec {mariadbd} \"$@\" --no-such-option-here"),
+    );
+    let out = export(&backup, &[("HOTBACKUP_MARIADBD", failing.as_str())]);
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(log.contains("failed (exit status"), "{log}");
+    assert!(log.contains("no-such-option-here"), "{log}");
+    assert!(log.contains("The backup itself stays prepared"), "{log}");
+    assert!(cfg_files(&backup).is_empty());
+    let out = export(&backup, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("already prepared"));
+    let cfgs: Vec<String> = cfg_files(&backup)
+        .into_iter()
+        .filter(|n| n.starts_with("d/"))
+        .collect();
+    assert_eq!(cfgs, CFG_FILES);
+    let restored = restore(&mariadb, &backup, dir.path());
+    let failures = restored.check_table_all().unwrap();
+    assert!(failures.is_empty(), "{failures:?}");
+}
+
+#[test]
+fn a_table_the_server_cannot_export_is_named() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let dir = TestDir::new("export-missing").unwrap();
+    let backup = small_backup(&mariadb, dir.path());
+    // A table without its definition: the server does not know it, FLUSH fails.
+    std::fs::remove_file(backup.join("d/t_dyn.frm")).unwrap();
+    let out = export(&backup, &[]);
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("the server wrote no .cfg for 1 of") && log.contains("`d`.`t_dyn`"),
+        "{log}"
+    );
+    assert!(!log.contains("completed OK!"), "{log}");
+    assert!(backup.join("d/t_zip.cfg").is_file());
+}

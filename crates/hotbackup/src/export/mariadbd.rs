@@ -149,7 +149,8 @@ pub struct Settings<'a> {
 
 /// mariadb-backup 10.11's command line for `mariadb-backup --mysqld` (`prepare_export`),
 /// with absolute paths, plus `--skip-networking` (bootstrap listens nowhere anyway).
-/// `--log-error=` puts the server's log in `<hostname>.err` in the backup, as there.
+/// Without a user's defaults file, `--log-error=` puts the server's log in
+/// `<hostname>.err` in the backup, as there; with one, `--skip-log-error` (stderr).
 pub fn arguments(s: &Settings) -> Vec<OsString> {
     let mut args: Vec<OsString> = Vec::new();
     let cnf = s.target.join("backup-my.cnf");
@@ -166,13 +167,13 @@ pub fn arguments(s: &Settings) -> Vec<OsString> {
         args.push(a.into());
     }
     args.push(format!("--innodb-buffer-pool-size={}", s.buffer_pool).into());
-    for a in [
-        "--console",
-        "--log-error=",
-        "--skip-log-bin",
-        "--skip-networking",
-        "--bootstrap",
-    ] {
+    // As mariadb-backup: its log in <hostname>.err unless the user gave a defaults file.
+    args.push("--console".into());
+    args.push(match s.defaults_file {
+        Some(_) => "--skip-log-error".into(),
+        None => "--log-error=".into(),
+    });
+    for a in ["--skip-log-bin", "--skip-networking", "--bootstrap"] {
         args.push(a.into());
     }
     if s.force_recovery {
@@ -359,7 +360,7 @@ mod tests {
             show(&s),
             "--defaults-file=/etc/my.cnf --defaults-extra-file=/b/backup-my.cnf \
              --defaults-group-suffix=.1 --datadir=/b --innodb --innodb-fast-shutdown=0 \
-             --loose-partition --innodb-buffer-pool-size=100663296 --console --log-error= \
+             --loose-partition --innodb-buffer-pool-size=100663296 --console --skip-log-error \
              --skip-log-bin --skip-networking --bootstrap --innodb-force-recovery=1"
         );
     }
