@@ -511,6 +511,49 @@ fn export_without_a_usable_server_changes_nothing() {
     assert!(log.contains("no-such-option-here"), "{log}");
     assert!(log.contains("The backup itself stays prepared"), "{log}");
     assert!(cfg_files(&backup).is_empty());
+    // A server still running when hotbackup is killed (SIGTERM) dies with it.
+    let pid_file = dir.path().join("server.pid");
+    let hanging = script(
+        dir.path(),
+        "hanging",
+        &format!(
+            "case \"$1\" in --version) exec {mariadbd} --version;; esac\n\
+             echo $$ > {}\nexec sleep 300",
+            pid_file.display()
+        ),
+    );
+    let mut child = Command::new(hotbackup())
+        .arg(format!(
+            "--defaults-file={}",
+            backup.join("backup-my.cnf").display()
+        ))
+        .args(["--prepare", "--export"])
+        .arg(format!("--target-dir={}", backup.display()))
+        .env("HOTBACKUP_MARIADBD", &hanging)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server_pid = (0..200)
+        .find_map(|_| {
+            std::thread::sleep(Duration::from_millis(50));
+            std::fs::read_to_string(&pid_file)
+                .ok()?
+                .trim()
+                .parse::<i32>()
+                .ok()
+        })
+        .expect("the stand-in server never started");
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    child.wait().unwrap();
+    let gone = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(50));
+        // Gone, or a zombie waiting for init to reap it.
+        std::fs::read_to_string(format!("/proc/{server_pid}/stat"))
+            .map_or(true, |s| s.split_whitespace().nth(2) == Some("Z"))
+    });
+    assert!(gone, "the server (pid {server_pid}) outlived hotbackup");
+
     let out = export(&backup, &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("already prepared"));
