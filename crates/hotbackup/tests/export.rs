@@ -586,3 +586,58 @@ fn a_table_the_server_cannot_export_is_named() {
     assert!(!log.contains("completed OK!"), "{log}");
     assert!(backup.join("d/t_zip.cfg").is_file());
 }
+
+/// A partial backup (mariadb-backup `--tables`): the server over it knows tables whose
+/// files were left out; only the tables present are exported, and they import.
+#[test]
+fn partial_backup_exports_the_tables_it_has() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let dir = TestDir::new("export-partial").unwrap();
+    let source = source(&mariadb);
+    let backup = dir.path().join("backup");
+    Tool::MariaBackup
+        .backup(&source, &backup, &["--tables=^d[.]t_(dyn|inst|part)$"])
+        .unwrap();
+    let defs: BTreeMap<&'static str, String> = definitions(&source)
+        .into_iter()
+        .filter(|(t, _)| ["t_dyn", "t_inst"].contains(t))
+        .collect();
+    let expected: BTreeMap<String, String> = defs
+        .keys()
+        .map(|t| (t.to_string(), contents(&source, t, None)))
+        .collect();
+    drop(source);
+    let out = export(&backup, &[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        cfg_files(&backup),
+        [
+            "d/t_dyn.cfg",
+            "d/t_inst.cfg",
+            "d/t_part#P#p0.cfg",
+            "d/t_part#P#p1.cfg"
+        ]
+    );
+    // Only the non-partitioned ones: `import_all` also imports every partition of TABLES.
+    let target = mariadb.server().name("export-import").start().unwrap();
+    target.exec("CREATE DATABASE d").unwrap();
+    for (table, def) in &defs {
+        target.exec(&format!("USE d; {def}")).unwrap();
+        target
+            .exec(&format!("ALTER TABLE {} DISCARD TABLESPACE", quoted(table)))
+            .unwrap();
+        for ext in ["ibd", "cfg"] {
+            std::fs::copy(
+                backup.join(format!("d/{table}.{ext}")),
+                target.datadir().join(format!("d/{table}.{ext}")),
+            )
+            .unwrap();
+        }
+        target
+            .exec(&format!("ALTER TABLE {} IMPORT TABLESPACE", quoted(table)))
+            .unwrap();
+        assert_eq!(contents(&target, table, None), expected[&table.to_string()]);
+    }
+}
