@@ -64,11 +64,19 @@ INSERT INTO t_ft SELECT seq, concat('word', seq, ' hello world') FROM seq_1_to_4
 INSERT INTO t_part SELECT seq, seq FROM seq_1_to_400;
 INSERT INTO t_sub SELECT seq, seq FROM seq_1_to_400;
 INSERT INTO `t sp@ce` SELECT seq, seq FROM seq_1_to_100;
+CREATE TABLE `té` (id INT PRIMARY KEY, a INT);
+CREATE TABLE `pé` (id INT PRIMARY KEY, a INT) PARTITION BY HASH(id) PARTITIONS 2;
+INSERT INTO `té` SELECT seq, seq FROM seq_1_to_100;
+INSERT INTO `pé` SELECT seq, seq FROM seq_1_to_100;
 ";
 
 /// `.cfg` files an export of [`SCHEMA`] must write under `d/` (besides `mysql`'s tables).
+/// `té` and `pé` are in the files as `t@0p`, `p@0p`: names the server maps, not hotbackup.
 const CFG_FILES: &[&str] = &[
+    "d/p@0p#P#p0.cfg",
+    "d/p@0p#P#p1.cfg",
     "d/t@0020sp@0040ce.cfg",
+    "d/t@0p.cfg",
     "d/t_compact.cfg",
     "d/t_dyn.cfg",
     "d/t_ft.cfg",
