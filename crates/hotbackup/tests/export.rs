@@ -596,7 +596,8 @@ fn a_table_the_server_cannot_export_is_named() {
 }
 
 /// A partial backup (mariadb-backup `--tables`): the server over it knows tables whose
-/// files were left out; only the tables present are exported, and they import.
+/// files were left out; only the tables present are exported, and they import. The
+/// user's `--defaults-file` naming other InnoDB/Aria directories changes nothing.
 #[test]
 fn partial_backup_exports_the_tables_it_has() {
     let Some(mariadb) = testkit::require_mariadb() else {
@@ -617,7 +618,24 @@ fn partial_backup_exports_the_tables_it_has() {
         .map(|t| (t.to_string(), contents(&source, t, None)))
         .collect();
     drop(source);
-    let out = export(&backup, &[]);
+    // The user's option file names other directories (as a live server's my.cnf does):
+    // the server over the backup must still use only the backup's files.
+    let cnf = dir.path().join("my.cnf");
+    std::fs::write(
+        &cnf,
+        "[mysqld]\ninnodb_data_home_dir=/nonexistent/live\n\
+         innodb_log_group_home_dir=/nonexistent/live\naria_log_dir_path=/nonexistent/live\n",
+    )
+    .unwrap();
+    let out = run_hotbackup(
+        &[
+            &format!("--defaults-file={}", cnf.display()),
+            "--prepare",
+            "--export",
+            &format!("--target-dir={}", backup.display()),
+        ],
+        &[],
+    );
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         cfg_files(&backup),

@@ -148,7 +148,8 @@ pub struct Settings<'a> {
 }
 
 /// mariadb-backup 10.11's command line for `mariadb-backup --mysqld` (`prepare_export`),
-/// with absolute paths, plus `--skip-networking` (bootstrap listens nowhere anyway).
+/// with absolute paths, plus `--skip-networking` (bootstrap listens nowhere anyway) and
+/// every data directory set to the backup.
 /// Without a user's defaults file, `--log-error=` puts the server's log in
 /// `<hostname>.err` in the backup, as there; with one, `--skip-log-error` (stderr).
 pub fn arguments(s: &Settings) -> Vec<OsString> {
@@ -163,6 +164,17 @@ pub fn arguments(s: &Settings) -> Vec<OsString> {
     }
     args.push(format!("--defaults-group-suffix={}", s.group_suffix).into());
     args.push(join("--datadir=", s.target));
+    // Not in mariadb-backup's line: a user's defaults file may name the live server's
+    // directories (innodb_data_home_dir, ...), and backup-my.cnf does not override them.
+    // Every file the server opens is the backup's.
+    for option in [
+        "--innodb-data-home-dir=",
+        "--innodb-log-group-home-dir=",
+        "--innodb-undo-directory=",
+        "--aria-log-dir-path=",
+    ] {
+        args.push(join(option, s.target));
+    }
     for a in ["--innodb", "--innodb-fast-shutdown=0", "--loose-partition"] {
         args.push(a.into());
     }
@@ -349,7 +361,9 @@ mod tests {
         };
         assert_eq!(
             show(&s),
-            "--defaults-file=/b/backup-my.cnf --defaults-group-suffix= --datadir=/b --innodb \
+            "--defaults-file=/b/backup-my.cnf --defaults-group-suffix= --datadir=/b \
+             --innodb-data-home-dir=/b --innodb-log-group-home-dir=/b \
+             --innodb-undo-directory=/b --aria-log-dir-path=/b --innodb \
              --innodb-fast-shutdown=0 --loose-partition --innodb-buffer-pool-size=100663296 \
              --console --log-error= --skip-log-bin --skip-networking --bootstrap"
         );
@@ -359,7 +373,9 @@ mod tests {
         assert_eq!(
             show(&s),
             "--defaults-file=/etc/my.cnf --defaults-extra-file=/b/backup-my.cnf \
-             --defaults-group-suffix=.1 --datadir=/b --innodb --innodb-fast-shutdown=0 \
+             --defaults-group-suffix=.1 --datadir=/b --innodb-data-home-dir=/b \
+             --innodb-log-group-home-dir=/b --innodb-undo-directory=/b \
+             --aria-log-dir-path=/b --innodb --innodb-fast-shutdown=0 \
              --loose-partition --innodb-buffer-pool-size=100663296 --console --skip-log-error \
              --skip-log-bin --skip-networking --bootstrap --innodb-force-recovery=1"
         );
