@@ -9,6 +9,7 @@ mod backup;
 mod copyback;
 mod decompress;
 mod exit;
+mod export;
 mod failure;
 mod log;
 mod open_files;

@@ -23,6 +23,11 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
         ));
         log.info(FORCE_RECOVERY_WARNING);
     }
+    // Before anything is changed: a missing or wrong server binary leaves the backup as is.
+    let export = match opts.export {
+        true => Some(crate::export::check(&target)?),
+        false => None,
+    };
     // A partial backup (--databases, --tables...) lacks the files of the tables it left
     // out, while its log still changes them: their records are skipped, as mariadb-backup
     // does ("All redo log for this file will be ignored"). In a full backup a missing
@@ -56,6 +61,9 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
             summary.end_lsn,
             summary.pages_written
         ));
+    }
+    if let Some(server) = &export {
+        crate::export::run(server, opts, &target, log)?;
     }
     if summary.corrupt_pages_skipped > 0 {
         // mariadb-backup ends with "completed OK!" here; a script waiting for that line

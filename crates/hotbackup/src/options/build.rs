@@ -311,6 +311,10 @@ impl Engine {
             aria_log_dir_path: self.path(Opt::AriaLogDirPath),
             log_checkpoint_now: self.flag(Opt::InnodbLogCheckpointNow),
             innodb_force_recovery: self.u32(Opt::InnodbForceRecovery),
+            export: self.flag(Opt::Export),
+            // Set by `Engine::run`, which read the leading defaults arguments.
+            defaults_file: None,
+            defaults_group_suffix: None,
             #[cfg(test)]
             origins: self
                 .settings

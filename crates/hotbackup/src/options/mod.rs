@@ -284,6 +284,13 @@ pub struct Options {
     pub log_checkpoint_now: bool,
     /// `--innodb-force-recovery` (0 or 1; only `--prepare` reads it).
     pub innodb_force_recovery: u32,
+    /// `--export`: with `--prepare`, write the `.cfg` files of every table afterwards.
+    pub export: bool,
+    /// The leading `--defaults-file=` as given (the `--export` server reads it too, as
+    /// mariadb-backup's does).
+    pub defaults_file: Option<PathBuf>,
+    /// `--defaults-group-suffix=` or `MYSQL_GROUP_SUFFIX` (passed on to the `--export` server).
+    pub defaults_group_suffix: Option<String>,
     /// Where each given option's final value came from, by canonical name (tests only).
     #[cfg(test)]
     pub origins: BTreeMap<&'static str, Origin>,

@@ -329,7 +329,10 @@ impl Engine {
         if let Some(e) = first_error {
             return Err(e);
         }
-        self.build().map(|o| Command::Run(Box::new(o)))
+        let mut opts = self.build()?;
+        opts.defaults_file = defaults.file.as_ref().map(PathBuf::from);
+        opts.defaults_group_suffix = suffix;
+        Ok(Command::Run(Box::new(opts)))
     }
 
     fn read_files(&mut self, d: &DefaultsArgs, env: &Env) -> Result<Vec<CnfEntry>, Error> {

@@ -73,12 +73,14 @@ option_table! {
     ),
     Backup => b("backup", false, Client, "take a backup of the running server to --target-dir"),
     Prepare => b("prepare", false, Client, "prepare a backup so that a server can start on it"),
-    Export => refused(b(
+    // After the prepare, a `mariadbd --bootstrap` over the backup writes every table's
+    // `.cfg` (export/): needs MariaDB 10.11's server binary (`HOTBACKUP_MARIADBD`).
+    Export => b(
         "export",
         false,
         Client,
         "with --prepare: create files to import tables into another server",
-    )),
+    ),
     PrintParam => b(
         "print-param",
         false,
