@@ -9,7 +9,7 @@ use super::spec::Kind;
 use super::table::Opt;
 use super::{
     innodb_param, print_param, refuse, BinlogInfo, ChecksumAlgorithm, Connection, Error, ErrorKind,
-    Innodb, Mode, Options, Origin, Protocol,
+    Innodb, Mode, Options, Origin, Partial, Protocol,
 };
 
 impl Engine {
@@ -311,6 +311,14 @@ impl Engine {
             aria_log_dir_path: self.path(Opt::AriaLogDirPath),
             log_checkpoint_now: self.flag(Opt::InnodbLogCheckpointNow),
             innodb_force_recovery: self.u32(Opt::InnodbForceRecovery),
+            partial: Partial {
+                databases: self.text(Opt::Databases),
+                databases_file: self.path(Opt::DatabasesFile),
+                databases_exclude: self.text(Opt::DatabasesExclude),
+                tables: self.text(Opt::Tables),
+                tables_file: self.path(Opt::TablesFile),
+                tables_exclude: self.text(Opt::TablesExclude),
+            },
             #[cfg(test)]
             origins: self
                 .settings
