@@ -328,7 +328,15 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         let data = root.join("data");
         let remote = root.join("remote");
-        for dir in ["mysql", "zoo", "my@002ddb", "emptydb", "notadb", "#rocksdb"] {
+        for dir in [
+            "mysql",
+            "zoo",
+            "my@002ddb",
+            "emptydb",
+            "notadb",
+            "#rocksdb",
+            "void",
+        ] {
             std::fs::create_dir_all(data.join(dir)).unwrap();
         }
         std::fs::create_dir_all(&remote).unwrap();
@@ -429,6 +437,37 @@ mod tests {
             .map(|d| d.display().to_string())
             .collect();
         assert_eq!(dbs, vec!["emptydb", "my@002ddb", "mysql", "zoo"]);
+        assert_eq!(inv.empty_databases, vec![PathBuf::from("void")]);
+        assert!(inv.skipped.is_empty());
+
+        // A partial backup: `--tables=^zoo[.](t|p)$`, and notadb in ignore_db_dirs.
+        let partial = crate::options::Partial {
+            tables: Some("^zoo[.](t|p)$".into()),
+            ..Default::default()
+        };
+        let no_files = |_: &Path| -> io::Result<Vec<u8>> { unreachable!() };
+        let mut filter = Filter::new(&partial, &no_files).unwrap();
+        filter.ignore_db_dirs("notadb");
+        let inv = scan(&paths, &filter).unwrap();
+        assert_eq!(dests(&inv.system), vec!["ibdata1"]);
+        assert_eq!(dests(&inv.undo), vec!["undo001", "undo002"]);
+        assert_eq!(inv.aria_logs.len(), 2);
+        assert_eq!(dests(&inv.tables), vec!["zoo/t.ibd"]);
+        assert_eq!(dests(&inv.metadata), vec!["zoo/p.par", "zoo/t.frm"]);
+        assert_eq!(inv.nontx.len(), 1);
+        assert_eq!(inv.nontx[0].table, "p");
+        assert_eq!(inv.databases, vec![PathBuf::from("zoo")]);
+        // An empty directory is a database the filter does not skip by name.
+        assert_eq!(inv.empty_databases, vec![PathBuf::from("void")]);
+        let skipped: Vec<String> = inv
+            .skipped
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert!(skipped.contains(&"notadb/".to_string()), "{skipped:?}");
+        assert!(skipped.contains(&"zoo/m.MYD".to_string()), "{skipped:?}");
+        assert!(skipped.contains(&"mysql/db.opt".to_string()), "{skipped:?}");
+        assert!(!skipped.iter().any(|s| s.contains("#sql")), "{skipped:?}");
         std::fs::remove_dir_all(&root).unwrap();
     }
 }
