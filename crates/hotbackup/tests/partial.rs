@@ -411,3 +411,104 @@ fn partial_backup_under_load_restores_the_included_tables() {
         );
     }
 }
+
+/// Tables created while a partial backup copies obey its filter: the included one is in the
+/// backup (as `.new`) and in the prepared result, the excluded one nowhere.
+#[test]
+fn tables_created_during_the_backup_obey_the_filter() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let dir = TestDir::new("partial-ddl").unwrap();
+    let server = mariadb.server().name("partial-ddl").start().unwrap();
+    common::create_small_tables(&server, "test", 3);
+    let target = dir.path().join("b");
+    // --throttle=1: each table takes about a second, time to create tables meanwhile.
+    let cmd = common::backup_command(
+        server.socket_path(),
+        &target,
+        "root",
+        &["--throttle=1", "--tables-exclude=_out$"],
+    );
+    let mut backup = common::Backup::spawn(cmd, dir.path().join("backup.stderr"));
+    backup.wait_for("test/t00.ibd", std::time::Duration::from_secs(60));
+    for t in ["new_in", "new_out"] {
+        server
+            .exec(&format!(
+                "CREATE TABLE test.{t} (i INT PRIMARY KEY) ENGINE=InnoDB"
+            ))
+            .unwrap();
+        server
+            .exec(&format!("INSERT INTO test.{t} VALUES (1), (2), (3)"))
+            .unwrap();
+    }
+    let ended = backup.wait(std::time::Duration::from_secs(120));
+    assert!(ended.status.success(), "{}", ended.stderr);
+    let names = testkit::file_names(&target);
+    assert!(
+        names.contains("test/new_in.new") && names.contains("test/new_in.frm"),
+        "{names:?}"
+    );
+    assert!(
+        !names.iter().any(|n| n.contains("new_out")),
+        "an excluded table created during the backup is in it: {names:?}"
+    );
+    let ours = Tool::Hotbackup(hotbackup().to_path_buf());
+    ours.prepare(&mariadb, &target).unwrap();
+    let names = testkit::file_names(&target);
+    assert!(names.contains("test/new_in.ibd"), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains("new_out")), "{names:?}");
+}
+
+/// A partial backup as an xbstream holds the files of the same backup into a directory.
+#[test]
+fn partial_stream_holds_the_same_files() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let dir = TestDir::new("partial-stream").unwrap();
+    let server = mariadb.server().name("partial-stream").start().unwrap();
+    schema(&server);
+    let filter = ["--tables=test.*1", "--tables-exclude=^test[.]t21$"];
+    let plain = dir.path().join("plain");
+    Tool::Hotbackup(hotbackup().to_path_buf())
+        .backup(&server, &plain, &filter)
+        .unwrap();
+    let stream = dir.path().join("backup.xb");
+    let out = Command::new(hotbackup())
+        .args([
+            "--no-defaults",
+            "--backup",
+            "--stream=xbstream",
+            &format!("--socket={}", server.socket_path().display()),
+            "--user=root",
+            &format!("--target-dir={}", dir.path().join("unused").display()),
+        ])
+        .args(filter)
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(&stream).unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let extracted = dir.path().join("extracted");
+    std::fs::create_dir(&extracted).unwrap();
+    let x = Command::new(env!("CARGO_BIN_EXE_hbstream"))
+        .arg("-x")
+        .arg("-C")
+        .arg(&extracted)
+        .stdin(std::fs::File::open(&stream).unwrap())
+        .output()
+        .unwrap();
+    assert!(x.status.success(), "{}", String::from_utf8_lossy(&x.stderr));
+    assert_eq!(db_files(&extracted), db_files(&plain));
+    let names = db_files(&extracted);
+    assert!(
+        names.contains("test/t1.ibd") && !names.contains("test/t21.ibd"),
+        "{names:?}"
+    );
+    assert!(info(&extracted).contains("partial = Y\n"));
+}
