@@ -8,8 +8,8 @@
 //!
 //! Every test of the suite is listed in the expectations file with one of `pass`, `skip`,
 //! `fails: <missing capability>`, `differs: <deliberate difference>` or `not-run: <why>` (a
-//! failing test that takes mtr down with it — `slave_info_norpl` kills mariadb-test-run.pl with
-//! SIGPIPE when it fails — is kept out of the run with `--skip-test` until it passes). The run fails when a test
+//! failing test that takes mtr down with it — as `slave_info_norpl` did, killing
+//! mariadb-test-run.pl with SIGPIPE, until partial backups existed — is kept out of the run with `--skip-test` until it passes). The run fails when a test
 //! expected to pass does not (a hang is a failure: mtr's per-test timeout), when a test that is
 //! expected to fail now passes (update the file in the same change), or when a test is missing
 //! from the file.

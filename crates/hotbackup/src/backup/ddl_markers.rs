@@ -12,6 +12,7 @@ use sink::Sink;
 use super::ddl;
 use super::discover::Inventory;
 use super::files::write_marker;
+use super::filter::Filter;
 use crate::failure::Failure;
 use crate::log::Log;
 
@@ -24,11 +25,18 @@ pub(super) fn apply_ddl(
     deferred: &[String],
     now: &Inventory,
     ddl_ops: &Mutex<Vec<ddl::DdlOp>>,
+    filter: &Filter,
     copy_options: &CopyOptions,
     log: &Log,
 ) -> Result<(), Failure> {
     let ops = ddl_ops.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let mut actions = ddl::plan(datadir, copied, &ops);
+    // A partial backup takes the tables created during the backup that its filter takes
+    // (mariadb-backup's backup_fix_ddl); renames and drops concern copied tables only.
+    actions.retain(|a| match a {
+        ddl::Action::CopyNew { name, .. } => !filter.skip_table(name),
+        _ => true,
+    });
     // Files that exist now but were neither copied nor announced by the log (a table created
     // between our scan and our copy whose FILE_CREATE we have not seen yet cannot exist: the
     // log is read from before the scan; this is a safety net). A copied table renamed to a

@@ -5,10 +5,14 @@
 //! files of non-transactional tables after `BACKUP STAGE FLUSH` (when the server blocks
 //! writes to them), table metadata under `BLOCK_DDL`, and the log and statistics tables
 //! under `BLOCK_COMMIT`. Files of unknown kinds are skipped silently, as mariadb-backup does
-//! (binlogs, `ibtmp1`, `ib_buffer_pool`, stray files).
+//! (binlogs, `ibtmp1`, `ib_buffer_pool`, stray files). The [`Filter`] of a partial backup
+//! (and the server's `ignore_db_dirs`) leaves out databases and tables here, by the same names
+//! mariadb-backup matches; the system and undo tablespaces and the Aria logs are always taken.
 
 use std::io;
 use std::path::{Path, PathBuf};
+
+use super::filter::Filter;
 
 /// Extensions of files that make up non-InnoDB tables' data.
 const NONTX_DATA_EXTENSIONS: &[&str] = &[
@@ -64,6 +68,11 @@ pub struct Inventory {
     pub aria_logs: Vec<FileCopy>,
     /// Database directories (relative), created even when empty of copied files.
     pub databases: Vec<PathBuf>,
+    /// Database directories with no file at all: the backup gets an empty `db.opt` in each
+    /// (as mariadb-backup), so that the database exists after a restore.
+    pub empty_databases: Vec<PathBuf>,
+    /// What the filter left out (relative names; a database as `db/`), for the log.
+    pub skipped: Vec<PathBuf>,
 }
 
 /// Where the server keeps its files (from `SHOW VARIABLES`, absolute).
@@ -104,8 +113,8 @@ pub fn data_file_names(spec: &str) -> Vec<String> {
         .collect()
 }
 
-/// Scans the datadir.
-pub fn scan(paths: &ServerPaths) -> io::Result<Inventory> {
+/// Scans the datadir, leaving out what `filter` skips.
+pub fn scan(paths: &ServerPaths, filter: &Filter) -> io::Result<Inventory> {
     let mut inv = Inventory::default();
     for name in data_file_names(&paths.data_file_path) {
         let source = paths.data_home_dir.join(&name);
@@ -138,14 +147,19 @@ pub fn scan(paths: &ServerPaths) -> io::Result<Inventory> {
         if !dir.is_dir() || db.to_string_lossy().starts_with('#') {
             continue;
         }
-        scan_database(&dir, &db, &mut inv)?;
+        if filter.skip_database(&db.to_string_lossy()) {
+            inv.skipped.push(db.join(""));
+            continue;
+        }
+        scan_database(&dir, &db, filter, &mut inv)?;
     }
     Ok(inv)
 }
 
-fn scan_database(dir: &Path, db: &Path, inv: &mut Inventory) -> io::Result<()> {
+fn scan_database(dir: &Path, db: &Path, filter: &Filter, inv: &mut Inventory) -> io::Result<()> {
     let db_name = decode_filename(&db.to_string_lossy());
     let mut any = false;
+    let mut empty = true;
     let names = match sorted_entries(dir) {
         Ok(names) => names,
         // Dropped since the datadir was listed (DROP DATABASE is not blocked yet).
@@ -159,8 +173,14 @@ fn scan_database(dir: &Path, db: &Path, inv: &mut Inventory) -> io::Result<()> {
         if !source.is_file() {
             continue;
         }
-        // ALTER TABLE's intermediate files: the redo log's DDL tracking covers them.
+        empty = false;
+        // ALTER TABLE's intermediate files (`#sql…`, which the filter always skips): the
+        // redo log's DDL tracking covers them.
         if name.starts_with("#sql") {
+            continue;
+        }
+        if filter.skip_table(&dest.to_string_lossy()) {
+            inv.skipped.push(dest);
             continue;
         }
         let Some((stem, ext)) = name.rsplit_once('.') else {
@@ -208,6 +228,9 @@ fn scan_database(dir: &Path, db: &Path, inv: &mut Inventory) -> io::Result<()> {
     }
     if any {
         inv.databases.push(db.to_path_buf());
+    }
+    if empty {
+        inv.empty_databases.push(db.to_path_buf());
     }
     Ok(())
 }
@@ -305,7 +328,15 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
         let data = root.join("data");
         let remote = root.join("remote");
-        for dir in ["mysql", "zoo", "my@002ddb", "emptydb", "notadb", "#rocksdb"] {
+        for dir in [
+            "mysql",
+            "zoo",
+            "my@002ddb",
+            "emptydb",
+            "notadb",
+            "#rocksdb",
+            "void",
+        ] {
             std::fs::create_dir_all(data.join(dir)).unwrap();
         }
         std::fs::create_dir_all(&remote).unwrap();
@@ -348,14 +379,14 @@ mod tests {
             format!("{}\n", remote.join("r.ibd").display()),
         )
         .unwrap();
-        let inv = scan(&ServerPaths {
+        let paths = ServerPaths {
             datadir: data.clone(),
             data_home_dir: data.clone(),
             data_file_path: "ibdata1:12M:autoextend".into(),
             undo_dir: data.clone(),
             aria_log_dir: data.clone(),
-        })
-        .unwrap();
+        };
+        let inv = scan(&paths, &Filter::default()).unwrap();
         let dests = |v: &[FileCopy]| -> Vec<String> {
             v.iter().map(|f| f.dest.display().to_string()).collect()
         };
@@ -406,6 +437,37 @@ mod tests {
             .map(|d| d.display().to_string())
             .collect();
         assert_eq!(dbs, vec!["emptydb", "my@002ddb", "mysql", "zoo"]);
+        assert_eq!(inv.empty_databases, vec![PathBuf::from("void")]);
+        assert!(inv.skipped.is_empty());
+
+        // A partial backup: `--tables=^zoo[.](t|p)$`, and notadb in ignore_db_dirs.
+        let partial = crate::options::Partial {
+            tables: Some("^zoo[.](t|p)$".into()),
+            ..Default::default()
+        };
+        let no_files = |_: &Path| -> io::Result<Vec<u8>> { unreachable!() };
+        let mut filter = Filter::new(&partial, &no_files).unwrap();
+        filter.ignore_db_dirs("notadb");
+        let inv = scan(&paths, &filter).unwrap();
+        assert_eq!(dests(&inv.system), vec!["ibdata1"]);
+        assert_eq!(dests(&inv.undo), vec!["undo001", "undo002"]);
+        assert_eq!(inv.aria_logs.len(), 2);
+        assert_eq!(dests(&inv.tables), vec!["zoo/t.ibd"]);
+        assert_eq!(dests(&inv.metadata), vec!["zoo/p.par", "zoo/t.frm"]);
+        assert_eq!(inv.nontx.len(), 1);
+        assert_eq!(inv.nontx[0].table, "p");
+        assert_eq!(inv.databases, vec![PathBuf::from("zoo")]);
+        // An empty directory is a database the filter does not skip by name.
+        assert_eq!(inv.empty_databases, vec![PathBuf::from("void")]);
+        let skipped: Vec<String> = inv
+            .skipped
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        assert!(skipped.contains(&"notadb/".to_string()), "{skipped:?}");
+        assert!(skipped.contains(&"zoo/m.MYD".to_string()), "{skipped:?}");
+        assert!(skipped.contains(&"mysql/db.opt".to_string()), "{skipped:?}");
+        assert!(!skipped.iter().any(|s| s.contains("#sql")), "{skipped:?}");
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -38,6 +38,7 @@ pub mod ddl;
 mod ddl_markers;
 pub mod discover;
 mod files;
+pub mod filter;
 pub mod galera;
 pub mod history;
 mod innodb_copy;
@@ -45,6 +46,7 @@ pub mod innodb_off;
 pub mod interrupt;
 pub mod lock_wait;
 mod lsn;
+mod posix_regex;
 mod privileges;
 mod redo_copy;
 pub mod replica;
@@ -111,6 +113,9 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         sink
     };
     let place = Place::new(sink.as_ref(), &target);
+    // Filters are checked before connecting: a bad regexp or list file writes nothing.
+    let mut filter = filter::Filter::new(&opts.partial, &|p| std::fs::read(p))
+        .map_err(|why| Failure::new(Code::Usage, why))?;
     let conn = connect_options(opts)?;
 
     log.info(&format!("Connecting to MariaDB server {}", conn.describe()));
@@ -146,6 +151,8 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         log.info("--galera-info is specified on the command line, but the server does not support Galera replication. Ignoring the option.");
     }
     let paths = server_paths(&vars)?;
+    // As mariadb-backup: the directories the server ignores are not backed up.
+    filter.ignore_db_dirs(vars.get("ignore_db_dirs").unwrap_or(""));
     if opts.rocksdb_backup {
         refuse_myrocks(&mut main, &paths.datadir)?;
     }
@@ -182,6 +189,7 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         conn: &conn,
         vars: &vars,
         paths: &paths,
+        filter: &filter,
         sink: sink.as_ref(),
         place: &place,
         watch: &watch,
@@ -301,6 +309,8 @@ struct Context<'a> {
     conn: &'a ConnectOptions,
     vars: &'a Variables,
     paths: &'a ServerPaths,
+    /// What a partial backup leaves out.
+    filter: &'a filter::Filter,
     /// Where the backup's files go.
     sink: &'a dyn Sink,
     /// The backup's place, for messages.
@@ -458,7 +468,7 @@ fn backup_into(
             .unwrap_or_default(),
         innodb_from_lsn: 0,
         innodb_to_lsn: to_lsn.0,
-        partial: false,
+        partial: ctx.filter.is_partial(),
         incremental: false,
         format: if sink.is_stream() {
             StreamFormat::Mbstream

@@ -13,7 +13,7 @@ use page_copier::CopyOptions;
 use server::{BackupStage, Session};
 
 use super::discover::{self, Inventory};
-use super::files::{copy_nontx_table, copy_whole_file, sink_failure, Stamped};
+use super::files::{copy_nontx_table, copy_whole_file, sink_failure, write_marker, Stamped};
 use super::watch::check_progress;
 use super::{aria, ddl, ddl_markers, innodb_copy, lock_wait, lsn, replica, Context};
 use crate::exit::Code;
@@ -44,7 +44,11 @@ pub(super) fn copy_everything(
     tailer: &redo_tailer::TailerHandle,
 ) -> Result<Copied, Failure> {
     let (opts, conn, paths, sink, log) = (ctx.opts, ctx.conn, ctx.paths, ctx.sink, ctx.log);
-    let inventory = discover::scan(paths).map_err(|e| Failure::io(&paths.datadir, e))?;
+    let inventory =
+        discover::scan(paths, ctx.filter).map_err(|e| Failure::io(&paths.datadir, e))?;
+    for skipped in &inventory.skipped {
+        log.info(&format!("Skipping {}.", skipped.display()));
+    }
     // Both sessions are dropped (disconnected) on every early return, and the server then
     // releases whatever BACKUP STAGE or BACKUP LOCK they held.
     let mut stage = if opts.no_lock {
@@ -113,7 +117,7 @@ pub(super) fn copy_everything(
 
     set_stage(&mut stage, BackupStage::BlockDdl, log)?;
     // Look again: tables created since the first scan have files now, and DDL is blocked.
-    let now = discover::scan(paths).map_err(|e| Failure::io(&paths.datadir, e))?;
+    let now = discover::scan(paths, ctx.filter).map_err(|e| Failure::io(&paths.datadir, e))?;
     for table in now.nontx.iter().filter(|t| !t.late) {
         if !done_tables.contains(&(table.db.clone(), table.table.clone())) {
             copy_nontx_table(table, sink, table_locks.as_mut(), log, &mut stamps)?;
@@ -126,6 +130,13 @@ pub(super) fn copy_everything(
     for file in &now.metadata {
         copy_whole_file(file, sink, log, 1)?;
     }
+    for dir in &now.empty_databases {
+        // As mariadb-backup: an empty db.opt keeps an empty database in the backup.
+        let opt = dir.join("db.opt");
+        if !sink.contains(&opt) {
+            write_marker(sink, &opt.to_string_lossy(), b"")?;
+        }
+    }
     // The marker files must reflect every CREATE/RENAME/DROP that finished before DDL was
     // blocked: their FILE_* records may still sit in the server's log buffer (a DROP's
     // FILE_DELETE is written after its commit) or not be read by the copier yet.
@@ -137,6 +148,7 @@ pub(super) fn copy_everything(
         &deferred,
         &now,
         ddl_ops,
+        ctx.filter,
         &copy_options,
         log,
     )?;

@@ -9,7 +9,7 @@ use super::spec::Kind;
 use super::table::Opt;
 use super::{
     innodb_param, print_param, refuse, BinlogInfo, ChecksumAlgorithm, Connection, Error, ErrorKind,
-    Innodb, Mode, Options, Origin, Protocol,
+    Innodb, Mode, Options, Origin, Partial, Protocol,
 };
 
 impl Engine {
@@ -315,6 +315,14 @@ impl Engine {
             // Set by `Engine::run`, which read the leading defaults arguments.
             defaults_file: None,
             defaults_group_suffix: None,
+            partial: Partial {
+                databases: self.text(Opt::Databases),
+                databases_file: self.path(Opt::DatabasesFile),
+                databases_exclude: self.text(Opt::DatabasesExclude),
+                tables: self.text(Opt::Tables),
+                tables_file: self.path(Opt::TablesFile),
+                tables_exclude: self.text(Opt::TablesExclude),
+            },
             #[cfg(test)]
             origins: self
                 .settings

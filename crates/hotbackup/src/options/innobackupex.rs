@@ -12,8 +12,9 @@
 //! innobackupex command line with its ordinary options too, and the normal parser then
 //! accepts or refuses each one as it would without `--innobackupex`. `--incremental` only
 //! allows `--incremental-basedir`, `--incremental-lsn`, `--incremental-history-name/uuid`
-//! (innobackupex refuses them without it) and is then dropped. The innobackupex-only
-//! options without a counterpart (`--include`, `--decompress`, `--version`, `--help`,
+//! (innobackupex refuses them without it) and is then dropped. `--include=REGEXP` becomes
+//! `--tables=REGEXP` for a backup (and is dropped otherwise), as innobackupex does. The
+//! innobackupex-only options without a counterpart (`--decompress`, `--version`, `--help`,
 //! which print innobackupex's own texts) and short options are refused (exit 2, naming
 //! them). Arguments keep their text, so the parser's password
 //! positions map back to the real argv through [`Translated::origin`].
@@ -67,10 +68,6 @@ const INCREMENTAL_SOURCES: &[&str] = &[
 
 /// innobackupex-only options that are not translated.
 const REFUSED: &[(&str, &str)] = &[
-    (
-        "include",
-        "use --tables (not supported by hotbackup either) or back up everything",
-    ),
     ("decompress", "use hotbackup --decompress --target-dir=DIR"),
     ("version", "use hotbackup --version"),
     ("help", "use hotbackup --help"),
@@ -102,6 +99,7 @@ pub fn translate(args: &[String], timestamp: &str) -> Result<Translated, Error> 
     let mut other_mode = false;
     let mut incremental = false;
     let mut incremental_source: Option<String> = None;
+    let mut include: Option<String> = None;
     let mut i = 1;
     while i < args.len() {
         let arg = args[i].as_str();
@@ -132,6 +130,16 @@ pub fn translate(args: &[String], timestamp: &str) -> Result<Translated, Error> 
         match name.as_str() {
             "no-timestamp" => no_timestamp = true,
             "incremental" => incremental = true,
+            "include" => {
+                include = match body.split_once('=') {
+                    Some((_, v)) => Some(v.to_string()),
+                    None if i + 1 < args.len() => {
+                        i += 1;
+                        Some(args[i].clone())
+                    }
+                    None => None,
+                };
+            }
             _ => {
                 if INCREMENTAL_SOURCES.contains(&name.as_str()) {
                     incremental_source = Some(name.clone());
@@ -177,6 +185,10 @@ pub fn translate(args: &[String], timestamp: &str) -> Result<Translated, Error> 
         dir.to_string()
     };
     if backup {
+        if let Some(regexp) = include {
+            out.args.push(format!("--tables={regexp}"));
+            out.origin.push(None);
+        }
         out.args.push("--backup".to_string());
         out.origin.push(None);
     }
@@ -226,6 +238,17 @@ mod tests {
                     "--innodb-force-recovery=2",
                     "--target-dir=/b",
                 ],
+                true,
+            ),
+            // --include is --tables for a backup, ignored otherwise.
+            (
+                &["--include", "^db[.]t", "--no-timestamp", "/b"],
+                &["--tables=^db[.]t", "--backup", "--target-dir=/b"],
+                false,
+            ),
+            (
+                &["--apply-log", "--include=x", "/b"],
+                &["--apply-log", "--target-dir=/b"],
                 true,
             ),
             // --no-timestamp only matters for a backup.
@@ -293,7 +316,6 @@ mod tests {
         let cases: &[(&[&str], &str)] = &[
             (&["--no-timestamp"], "missing argument"),
             (&["/a", "/b"], "extra argument \"/b\""),
-            (&["--include=db.t", "/b"], "--include is not translated"),
             (
                 &["--incremental", "/b"],
                 "--incremental needs --incremental-basedir",

@@ -204,6 +204,24 @@ pub struct Innodb {
     pub checksum_algorithm: Option<ChecksumAlgorithm>,
 }
 
+/// The partial-backup filters as given (parsed and checked by `backup::filter`, which also
+/// reads the two files). `None`: not given.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Partial {
+    /// `--databases`: `db` and `db.table` names separated by spaces or tabs.
+    pub databases: Option<String>,
+    /// `--databases-file`: the same, one per line.
+    pub databases_file: Option<PathBuf>,
+    /// `--databases-exclude`: as `--databases`, left out.
+    pub databases_exclude: Option<String>,
+    /// `--tables`: comma-separated POSIX extended regexps on `db.table`.
+    pub tables: Option<String>,
+    /// `--tables-file`: `db.table` names, one per line.
+    pub tables_file: Option<PathBuf>,
+    /// `--tables-exclude`: as `--tables`, left out.
+    pub tables_exclude: Option<String>,
+}
+
 /// Everything the command line and option files said, typed. Built by [`parse::parse_args`].
 ///
 /// Only implemented options have a field (refused ones are stopped by the parser, those
@@ -291,6 +309,8 @@ pub struct Options {
     pub defaults_file: Option<PathBuf>,
     /// `--defaults-group-suffix=` or `MYSQL_GROUP_SUFFIX` (passed on to the `--export` server).
     pub defaults_group_suffix: Option<String>,
+    /// `--databases`, `--tables`, ...: a partial backup (`backup::filter`).
+    pub partial: Partial,
     /// Where each given option's final value came from, by canonical name (tests only).
     #[cfg(test)]
     pub origins: BTreeMap<&'static str, Origin>,

@@ -1451,7 +1451,17 @@ fn innobackupex_command_line() {
     assert_eq!(o.mode, Some(crate::options::Mode::Backup));
     assert_eq!(o.target_dir, Path::new("/root/2026-12-03_04-05-06"));
 
-    let refused: Vec<String> = ["--innobackupex", "--include=x", "/b"]
+    let include: Vec<String> = ["--innobackupex", "--include=^db[.]", "/b"]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    let parsed = parse_innobackupex(&include, &Env::default(), "t");
+    let Ok(Command::Run(o)) = parsed.result else {
+        panic!("{:?}", parsed.result);
+    };
+    assert_eq!(o.partial.tables.as_deref(), Some("^db[.]"));
+
+    let refused: Vec<String> = ["--innobackupex", "--decompress", "/b"]
         .iter()
         .map(|a| a.to_string())
         .collect();

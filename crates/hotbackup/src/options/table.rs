@@ -141,36 +141,36 @@ option_table! {
         Client,
         "with --prepare: apply the incremental backup in this directory",
     )),
-    Tables => refused(t(
+    Tables => t(
         "tables",
         Client,
-        "back up only tables whose db.table name matches this regexp",
-    )),
-    TablesFile => refused(t(
+        "back up only tables whose db.table matches one of these comma-separated POSIX regexps",
+    ),
+    TablesFile => t(
         "tables-file",
         Client,
         "back up only the db.table names listed in this file",
-    )),
-    Databases => refused(t(
+    ),
+    Databases => t(
         "databases",
         Client,
         "back up only these databases (and db.table names), space-separated",
-    )),
-    DatabasesFile => refused(t(
+    ),
+    DatabasesFile => t(
         "databases-file",
         Client,
-        "back up only the databases listed in this file",
-    )),
-    TablesExclude => refused(t(
+        "back up only the databases (and db.table names) listed in this file, one per line",
+    ),
+    TablesExclude => t(
         "tables-exclude",
         Client,
-        "skip tables matching this regexp (wins over --tables)",
-    )),
-    DatabasesExclude => refused(t(
+        "skip tables whose db.table matches one of these comma-separated regexps (wins over --tables)",
+    ),
+    DatabasesExclude => t(
         "databases-exclude",
         Client,
         "skip these databases (wins over --databases)",
-    )),
+    ),
     Stream => e(
         "stream",
         Required,
