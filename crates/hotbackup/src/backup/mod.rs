@@ -105,11 +105,7 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     } else {
         Box::new(DirSink::new(&target))
     };
-    let sink = if opts.compress {
-        compress::wrap(sink, opts)?
-    } else {
-        sink
-    };
+    let sink = compress::wrap(sink, opts)?;
     let place = Place::new(sink.as_ref(), &target);
     let conn = connect_options(opts)?;
 
@@ -465,7 +461,7 @@ fn backup_into(
         } else {
             StreamFormat::File
         },
-        compressed: opts.compress,
+        compressed: opts.compress.is_some(),
     };
     put_meta(sink, &info, backup_meta::names::XTRABACKUP_INFO)?;
     let checkpoints = Checkpoints {

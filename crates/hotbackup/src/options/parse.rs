@@ -687,7 +687,12 @@ impl Engine {
                 },
                 Given::Absent => Val::Absent,
                 Given::Disabled => Val::Num(0),
-                Given::Enabled => Val::Num(if values.len() > 1 { 1 } else { 0 }),
+                // `--enable-compress` is a bare `--compress` (quicklz), not the second value.
+                Given::Enabled => Val::Num(if values.len() > 1 && spec.name != "compress" {
+                    1
+                } else {
+                    0
+                }),
             },
         };
         match spec.name {
@@ -861,16 +866,7 @@ fn print_defaults<'a>(entries: impl Iterator<Item = &'a CnfEntry>, rest: &[Strin
 #[path = "parse_tests.rs"]
 mod tests;
 
-/// `--compress=X` other than quicklz, in mariadb-backup 10.11's words, naming the algorithms
-/// later mariadb-backup versions know as not supported yet.
+/// `--compress=X` for an unknown algorithm, in mariadb-backup 10.11's words.
 fn compress_refusal(v: &str) -> String {
-    let later = ["zstd", "lz4"];
-    if later.iter().any(|a| a.eq_ignore_ascii_case(v)) {
-        format!(
-            "Invalid --compress argument: {v} (hotbackup does not support {v} compression \
-             yet; use --compress or --compress=quicklz)"
-        )
-    } else {
-        format!("Invalid --compress argument: {v} (the only algorithm is quicklz)")
-    }
+    format!("Invalid --compress argument: {v} (use quicklz, lz4 or zstd)")
 }
