@@ -258,11 +258,15 @@ mod tests {
             let jobs = plan(&dir, &[PathBuf::from(file)]).unwrap();
             assert_eq!((jobs[0].codec, &jobs[0].dest), (codec, &dir.join(dest)));
         }
-        let two = [PathBuf::from("./db/t.ibd.qp"), PathBuf::from("./db/t.ibd.zst")];
+        let two = [
+            PathBuf::from("./db/t.ibd.qp"),
+            PathBuf::from("./db/t.ibd.zst"),
+        ];
         let e = plan(&dir, &two).err().unwrap();
         assert_eq!(e.code, Code::WrongState);
         assert!(
-            e.message.starts_with("./db/t.ibd.qp and ./db/t.ibd.zst would both decompress to"),
+            e.message
+                .starts_with("./db/t.ibd.qp and ./db/t.ibd.zst would both decompress to"),
             "{}",
             e.message
         );

@@ -97,7 +97,10 @@ fn check_frames(root: &Path, codec: Codec) {
     {
         Ok(out) => {
             assert!(out.status.success(), "{tool} -d failed");
-            assert!(out.stdout == ours, "{tool} -d reads ibdata1 otherwise than we do");
+            assert!(
+                out.stdout == ours,
+                "{tool} -d reads ibdata1 otherwise than we do"
+            );
         }
         Err(e) => eprintln!("{tool} not run ({e}): the external check is skipped"),
     }

@@ -246,23 +246,29 @@ fn lz4_and_zstd_files_of_the_real_tools_and_ours_decompress() {
         std::fs::remove_file(&plain).unwrap();
         made.push(name);
     }
-    for (codec, name) in [(sink::Codec::Lz4, "d.MYD"), (sink::Codec::Zstd { level: 1 }, "e.MYD")] {
-        let sink = sink::CompressSink::new(
-            Box::new(sink::DirSink::new(dir.path())),
-            codec,
-            65536,
-            2,
-        )
-        .unwrap();
+    for (codec, name) in [
+        (sink::Codec::Lz4, "d.MYD"),
+        (sink::Codec::Zstd { level: 1 }, "e.MYD"),
+    ] {
+        let sink =
+            sink::CompressSink::new(Box::new(sink::DirSink::new(dir.path())), codec, 65536, 2)
+                .unwrap();
         let mut f = sink::Sink::create(&sink, Path::new(name)).unwrap();
         f.write_all(&data).unwrap();
         f.close().unwrap();
         made.push(name);
     }
     let out = decompress(dir.path(), &["--remove-original", "--parallel=2"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for name in made {
-        assert!(std::fs::read(dir.path().join(name)).unwrap() == data, "{name}");
+        assert!(
+            std::fs::read(dir.path().join(name)).unwrap() == data,
+            "{name}"
+        );
     }
     assert!(files_ending(dir.path(), ".lz4").is_empty());
     assert!(files_ending(dir.path(), ".zst").is_empty());
@@ -273,15 +279,14 @@ fn lz4_and_zstd_files_of_the_real_tools_and_ours_decompress() {
 #[test]
 fn damaged_lz4_and_zstd_files_exit_8_naming_file_and_offset() {
     let data: Vec<u8> = (0..300_000u32).map(|i| ((i / 3) % 101) as u8).collect();
-    for (codec, suffix) in [(sink::Codec::Lz4, "lz4"), (sink::Codec::Zstd { level: 1 }, "zst")] {
+    for (codec, suffix) in [
+        (sink::Codec::Lz4, "lz4"),
+        (sink::Codec::Zstd { level: 1 }, "zst"),
+    ] {
         let dir = TestDir::new(&format!("decompress-bad-{suffix}")).unwrap();
-        let sink = sink::CompressSink::new(
-            Box::new(sink::DirSink::new(dir.path())),
-            codec,
-            65536,
-            1,
-        )
-        .unwrap();
+        let sink =
+            sink::CompressSink::new(Box::new(sink::DirSink::new(dir.path())), codec, 65536, 1)
+                .unwrap();
         let mut f = sink::Sink::create(&sink, Path::new("t.ibd")).unwrap();
         f.write_all(&data).unwrap();
         f.close().unwrap();
@@ -304,7 +309,10 @@ fn damaged_lz4_and_zstd_files_exit_8_naming_file_and_offset() {
         flipped[second + 40] ^= 0x55;
         for (bytes, says) in [
             (flipped, format!("at byte {second}")),
-            (good[..good.len() - 3].to_vec(), "file ends inside".to_string()),
+            (
+                good[..good.len() - 3].to_vec(),
+                "file ends inside".to_string(),
+            ),
         ] {
             std::fs::write(&victim, &bytes).unwrap();
             let out = decompress(dir.path(), &["--remove-original"]);
@@ -315,7 +323,10 @@ fn damaged_lz4_and_zstd_files_exit_8_naming_file_and_offset() {
                     && stderr.contains(&says),
                 "{suffix}: {stderr}"
             );
-            assert!(std::fs::read(&victim).unwrap() == bytes, "{suffix}: file changed");
+            assert!(
+                std::fs::read(&victim).unwrap() == bytes,
+                "{suffix}: file changed"
+            );
             assert!(!dir.path().join("t.ibd").exists(), "{suffix}: output left");
             assert!(files_ending(dir.path(), ".hotbackup-tmp").is_empty());
         }

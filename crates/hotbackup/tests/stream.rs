@@ -199,8 +199,7 @@ fn stream_under_load(page: PageSize) {
     let hotbackup_tool = Tool::Hotbackup(hotbackup().to_path_buf());
     Tool::MariaBackup.prepare(&mariadb, &extracted).unwrap();
     hotbackup_tool.prepare(&mariadb, &ours).unwrap();
-    let pages =
-        testkit::compare_prepared(&extracted, &ours, page.bytes() as usize).unwrap();
+    let pages = testkit::compare_prepared(&extracted, &ours, page.bytes() as usize).unwrap();
     let report =
         testkit::restore_and_verify(&mariadb, &Tool::MariaBackup, source, &extracted).unwrap();
     eprintln!("{pages} pages identical; {report:?}; load {stats:?}");

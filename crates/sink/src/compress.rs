@@ -394,14 +394,18 @@ mod frame_tests {
             f.close().unwrap();
             s.put(Path::new("xtrabackup_info"), b"compressed = compressed\n")
                 .unwrap();
-            s.put(Path::new("xtrabackup_checkpoints"), b"plain\n").unwrap();
+            s.put(Path::new("xtrabackup_checkpoints"), b"plain\n")
+                .unwrap();
             assert_eq!(
                 std::fs::read(root.join("xtrabackup_checkpoints")).unwrap(),
                 b"plain\n"
             );
             for (name, want) in [
                 (format!("db/t.ibd.{suffix}"), &data[..]),
-                (format!("xtrabackup_info.{suffix}"), b"compressed = compressed\n"),
+                (
+                    format!("xtrabackup_info.{suffix}"),
+                    b"compressed = compressed\n",
+                ),
             ] {
                 let file = std::fs::read(root.join(&name)).unwrap();
                 let mut out = Vec::new();

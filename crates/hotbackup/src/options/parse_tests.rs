@@ -600,7 +600,11 @@ fn enums() {
         ("--compress=lz4", "Some(Lz4)"),
         ("--compress=ZSTD", "Some(Zstd { level: 1 })"),
     ] {
-        check(&["--backup", given], NOFILES, &[&format!("compress={codec}")]);
+        check(
+            &["--backup", given],
+            NOFILES,
+            &[&format!("compress={codec}")],
+        );
     }
     check(
         &["--backup", "--compress=zstd", "--compress-zstd-level=5"],
@@ -610,7 +614,10 @@ fn enums() {
     check(
         &["--backup", "--compress=zstd", "--compress-zstd-level=25"],
         NOFILES,
-        &["compress=Some(Zstd { level: 19 })", "warning~compress-zstd-level"],
+        &[
+            "compress=Some(Zstd { level: 19 })",
+            "warning~compress-zstd-level",
+        ],
     );
     check(
         &[

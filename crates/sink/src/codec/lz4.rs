@@ -45,7 +45,10 @@ pub fn frame(chunk: &[u8]) -> io::Result<Vec<u8>> {
     if chunk.len() > MAX_BLOCK {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("an lz4 block holds at most {MAX_BLOCK} bytes, not {}", chunk.len()),
+            format!(
+                "an lz4 block holds at most {MAX_BLOCK} bytes, not {}",
+                chunk.len()
+            ),
         ));
     }
     let compressed = lz4_flex::block::compress(chunk);
@@ -75,7 +78,10 @@ pub fn frame(chunk: &[u8]) -> io::Result<Vec<u8>> {
 /// a dictionary, reserved bits set, anything cut short. Memory: one block (≤ 4 MiB) and the
 /// 64 KiB a linked block may refer back to.
 pub fn decompress<R: Read, W: Write>(input: R, output: &mut W) -> Result<u64, Error> {
-    let mut r = Counted { inner: input, offset: 0 };
+    let mut r = Counted {
+        inner: input,
+        offset: 0,
+    };
     let mut total = 0u64;
     let mut block = Vec::new();
     let mut data = Vec::new();
@@ -88,7 +94,12 @@ pub fn decompress<R: Read, W: Write>(input: R, output: &mut W) -> Result<u64, Er
                 return Ok(total);
             }
             4 => {}
-            _ => return Err(corrupt(start, "file ends inside an lz4 frame's magic number")),
+            _ => {
+                return Err(corrupt(
+                    start,
+                    "file ends inside an lz4 frame's magic number",
+                ))
+            }
         }
         let magic = u32::from_le_bytes(magic);
         if magic & 0xFFFF_FFF0 == SKIPPABLE {
@@ -108,7 +119,10 @@ pub fn decompress<R: Read, W: Write>(input: R, output: &mut W) -> Result<u64, Er
             ));
         }
         if magic != MAGIC {
-            return Err(corrupt(start, format!("not an lz4 frame (magic {magic:#010x})")));
+            return Err(corrupt(
+                start,
+                format!("not an lz4 frame (magic {magic:#010x})"),
+            ));
         }
         total += read_frame(&mut r, start, output, &mut block, &mut data)?;
     }
@@ -122,7 +136,10 @@ fn exact<R: Read, const N: usize>(
 ) -> Result<[u8; N], Error> {
     let mut b = [0u8; N];
     if r.fill(&mut b)? < N {
-        return Err(corrupt(frame, format!("file ends inside {what} (lz4 frame at byte {frame})")));
+        return Err(corrupt(
+            frame,
+            format!("file ends inside {what} (lz4 frame at byte {frame})"),
+        ));
     }
     Ok(b)
 }
@@ -138,10 +155,16 @@ fn read_frame<R: Read, W: Write>(
     let [flg, bd] = exact(r, start, "an lz4 frame header")?;
     let head_at = start + 4;
     if flg >> 6 != 1 || flg & 0b10 != 0 || bd & 0x8F != 0 || !(4..=7).contains(&(bd >> 4)) {
-        return Err(corrupt(head_at, "bad lz4 frame header (unknown version or reserved bits set)"));
+        return Err(corrupt(
+            head_at,
+            "bad lz4 frame header (unknown version or reserved bits set)",
+        ));
     }
     if flg & 1 != 0 {
-        return Err(corrupt(head_at, "lz4 frame needs a dictionary, which no backup uses"));
+        return Err(corrupt(
+            head_at,
+            "lz4 frame needs a dictionary, which no backup uses",
+        ));
     }
     let independent = flg & 0x20 != 0;
     let block_checksums = flg & 0x10 != 0;
@@ -173,7 +196,10 @@ fn read_frame<R: Read, W: Write>(
         let stored = word & UNCOMPRESSED != 0;
         let len = (word & !UNCOMPRESSED) as usize;
         if len > max {
-            return Err(corrupt(at, format!("lz4 block of {len} bytes, more than the frame's {max}")));
+            return Err(corrupt(
+                at,
+                format!("lz4 block of {len} bytes, more than the frame's {max}"),
+            ));
         }
         block.clear();
         block.resize(len, 0);
@@ -202,7 +228,13 @@ fn read_frame<R: Read, W: Write>(
         hash.write(content);
         got += content.len() as u64;
         if size.is_some_and(|s| got > s) {
-            return Err(corrupt(at, format!("lz4 frame holds more than its content size {}", size.unwrap_or(0))));
+            return Err(corrupt(
+                at,
+                format!(
+                    "lz4 frame holds more than its content size {}",
+                    size.unwrap_or(0)
+                ),
+            ));
         }
         output.write_all(content).map_err(Error::Write)?;
         if !independent {
@@ -212,12 +244,18 @@ fn read_frame<R: Read, W: Write>(
         }
     }
     if let Some(s) = size.filter(|&s| s != got) {
-        return Err(corrupt(start, format!("lz4 frame holds {got} bytes, its header says {s}")));
+        return Err(corrupt(
+            start,
+            format!("lz4 frame holds {got} bytes, its header says {s}"),
+        ));
     }
     if content_checksum {
         let sum = u32::from_le_bytes(exact(r, start, "an lz4 content checksum")?);
         if sum != hash.finish_32() {
-            return Err(corrupt(start, "lz4 content checksum mismatch (the data is damaged)"));
+            return Err(corrupt(
+                start,
+                "lz4 content checksum mismatch (the data is damaged)",
+            ));
         }
     }
     Ok(got)
@@ -252,9 +290,14 @@ mod tests {
         assert_eq!(&f[19 + len..23 + len], &[0, 0, 0, 0]);
         assert_eq!(f.len(), 27 + len);
         // Incompressible data is stored, with the high bit.
-        let noise: Vec<u8> = (0..100u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+        let noise: Vec<u8> = (0..100u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect();
         let f = frame(&noise).unwrap();
-        assert_eq!(u32::from_le_bytes(f[15..19].try_into().unwrap()), 100 | UNCOMPRESSED);
+        assert_eq!(
+            u32::from_le_bytes(f[15..19].try_into().unwrap()),
+            100 | UNCOMPRESSED
+        );
         let mut out = Vec::new();
         assert_eq!(decompress(&f[..], &mut out).unwrap(), 100);
         assert_eq!(out, noise);
@@ -270,6 +313,9 @@ mod tests {
         let e = decompress(&[0x02, 0x21, 0x4C, 0x18, 0, 0, 0, 0][..], &mut out).unwrap_err();
         assert!(e.to_string().contains("legacy lz4 format"), "{e}");
         let e = decompress(&b"qpress10"[..], &mut out).unwrap_err();
-        assert_eq!(e.to_string(), "not an lz4 frame (magic 0x65727071) at byte 0");
+        assert_eq!(
+            e.to_string(),
+            "not an lz4 frame (magic 0x65727071) at byte 0"
+        );
     }
 }

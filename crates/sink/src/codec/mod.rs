@@ -94,8 +94,8 @@ pub fn decompress_file(codec: Codec, src: &Path, dst: &Path) -> Result<u64, Erro
         .open(dst)
         .map_err(Error::Write)?;
     let mut writer = BufWriter::with_capacity(1 << 20, out);
-    let result = decompress(codec, BufReader::with_capacity(1 << 20, input), &mut writer)
-        .and_then(|n| {
+    let result =
+        decompress(codec, BufReader::with_capacity(1 << 20, input), &mut writer).and_then(|n| {
             let file = writer
                 .into_inner()
                 .map_err(|e| Error::Write(e.into_error()))?;
@@ -157,8 +157,7 @@ impl<W: Write> Frames<W> {
     fn flush_pending(&mut self) -> io::Result<()> {
         let pending = std::mem::take(&mut self.pending);
         let (frame, chunk_size) = (self.frame, self.chunk_size);
-        let frames: Vec<(usize, Vec<u8>)> = if self.threads == 1 || pending.len() <= chunk_size
-        {
+        let frames: Vec<(usize, Vec<u8>)> = if self.threads == 1 || pending.len() <= chunk_size {
             run(&pending, chunk_size, frame)?
         } else {
             // Each thread takes a run of consecutive chunks; frames are written in order.
@@ -283,7 +282,12 @@ mod tests {
             (b"t.ibd", None),
             (b"t.zstd", None),
         ] {
-            assert_eq!(Codec::for_file(name), want, "{}", String::from_utf8_lossy(name));
+            assert_eq!(
+                Codec::for_file(name),
+                want,
+                "{}",
+                String::from_utf8_lossy(name)
+            );
         }
     }
 
@@ -350,7 +354,10 @@ mod tests {
                 match decompress(codec, &bad[..], &mut out) {
                     Ok(_) => assert_eq!(out, data, "{codec:?} flip at {at} passed with wrong data"),
                     Err(Error::Corrupt { offset, .. }) => {
-                        assert!(offset <= at as u64, "{codec:?} flip at {at}: offset {offset}")
+                        assert!(
+                            offset <= at as u64,
+                            "{codec:?} flip at {at}: offset {offset}"
+                        )
                     }
                     Err(e) => panic!("{codec:?} flip at {at}: {e}"),
                 }
@@ -388,13 +395,23 @@ mod tests {
                 "lz4",
                 lz4::frame as FrameFn,
                 Codec::Lz4,
-                &[&["-c"][..], &["-c", "-BD"], &["-c", "-BX", "--content-size"], &["-c", "-B4"]][..],
+                &[
+                    &["-c"][..],
+                    &["-c", "-BD"],
+                    &["-c", "-BX", "--content-size"],
+                    &["-c", "-B4"],
+                ][..],
             ),
             (
                 "zstd",
                 zstd::frame_level_1,
                 Codec::Zstd { level: 1 },
-                &[&["-c"][..], &["-c", "-19"], &["-c", "--long=24"], &["-c", "-T2", "-B1MiB"]],
+                &[
+                    &["-c"][..],
+                    &["-c", "-19"],
+                    &["-c", "--long=24"],
+                    &["-c", "-T2", "-B1MiB"],
+                ],
             ),
         ] {
             let mut f = Frames::new(Vec::new(), frame, 65536, 2);

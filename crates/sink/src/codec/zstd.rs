@@ -61,9 +61,9 @@ pub fn decompress<R: Read, W: Write>(mut input: R, output: &mut W) -> Result<u64
         loop {
             let before = src.pos();
             let mut dst = OutBuffer::around(&mut outbuf[..]);
-            let hint = dec.run(&mut src, &mut dst).map_err(|e| {
-                corrupt(frame_start, format!("damaged zstd frame: {e}"))
-            })?;
+            let hint = dec
+                .run(&mut src, &mut dst)
+                .map_err(|e| corrupt(frame_start, format!("damaged zstd frame: {e}")))?;
             let produced = dst.pos();
             let full = produced == outbuf.len();
             output
