@@ -415,9 +415,9 @@ mod frame_tests {
             assert!(s.contains(Path::new("db/t.ibd")));
             std::fs::remove_dir_all(&root).unwrap();
         }
-        let dir = Box::new(DirSink::new(&std::env::temp_dir()));
+        let dir = Box::new(DirSink::new(std::env::temp_dir()));
         assert!(CompressSink::new(dir, Codec::Lz4, (4 << 20) + 1, 1).is_err());
-        let dir = Box::new(DirSink::new(&std::env::temp_dir()));
+        let dir = Box::new(DirSink::new(std::env::temp_dir()));
         assert!(CompressSink::new(dir, Codec::Zstd { level: 20 }, 65536, 1).is_err());
     }
 }
