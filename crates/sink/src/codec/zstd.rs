@@ -2,6 +2,7 @@
 //! checksum; the content size is in every frame header), through libzstd (the `zstd` crate),
 //! and a reader for any concatenation of zstd frames.
 
+use std::cell::RefCell;
 use std::io::{self, Read, Write};
 
 use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
@@ -11,12 +12,24 @@ use super::{corrupt, Error};
 /// XtraBackup's `--compress-zstd-level` default.
 pub const DEFAULT_LEVEL: i32 = 1;
 
-/// One frame holding `chunk`, at `level`.
+/// One frame holding `chunk`, at `level`. Each thread keeps its libzstd context between
+/// calls (a context is a few hundred KiB to set up).
 pub fn frame(chunk: &[u8], level: i32) -> io::Result<Vec<u8>> {
-    let mut c = zstd::bulk::Compressor::new(level)?;
-    c.include_checksum(true)?;
-    c.include_contentsize(true)?;
-    c.compress(chunk)
+    thread_local! {
+        static CONTEXT: RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+            const { RefCell::new(None) };
+    }
+    CONTEXT.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if !matches!(&*slot, Some((l, _)) if *l == level) {
+            let mut c = zstd::bulk::Compressor::new(level)?;
+            c.include_checksum(true)?;
+            c.include_contentsize(true)?;
+            *slot = Some((level, c));
+        }
+        let (_, c) = slot.as_mut().expect("set above");
+        c.compress(chunk)
+    })
 }
 
 /// [`frame`] at level 1 (a [`super::FrameFn`]).
