@@ -197,7 +197,7 @@ pub(super) fn bench_compress(
             "compress",
             &compressed.name(),
             &dir.name(),
-            &format!("{} compress / dir", dir.tool.name()),
+            &format!("{} / dir", compressed.name()),
         );
         let size = |name: &str| {
             report
