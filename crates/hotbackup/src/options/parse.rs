@@ -669,30 +669,41 @@ impl Engine {
                 }
                 Val::Num(adjusted)
             }
+            // As mariadb-backup 10.11 (a text option there): an algorithm's name or nothing;
+            // `--skip-compress` arrives as "0" and `--enable-compress` as "1", both refused.
+            Kind::Enum { values, .. } if spec.name == "compress" => {
+                let name = match given {
+                    Given::Absent => None,
+                    Given::Value(v) => Some(v),
+                    Given::Disabled => Some("0".to_string()),
+                    Given::Enabled => Some("1".to_string()),
+                };
+                match name {
+                    None => Val::Absent,
+                    Some(v) => match values.iter().position(|x| x.eq_ignore_ascii_case(&v)) {
+                        Some(idx) => Val::Num(idx as i64),
+                        None => {
+                            let e = Error::new(ErrorKind::BadValue, compress_refusal(&v));
+                            return Err(self.located(e, origin));
+                        }
+                    },
+                }
+            }
             Kind::Enum { values, .. } => match given {
                 Given::Value(v) => match parse_enum(values, &v) {
                     Some(idx) => Val::Num(idx as i64),
                     None => {
-                        let message = if spec.name == "compress" {
-                            compress_refusal(&v)
-                        } else {
-                            format!(
-                                "invalid value '{v}' for option '{}'; use one of: {}",
-                                spec.name,
-                                values.join(", ")
-                            )
-                        };
+                        let message = format!(
+                            "invalid value '{v}' for option '{}'; use one of: {}",
+                            spec.name,
+                            values.join(", ")
+                        );
                         return Err(self.located(Error::new(ErrorKind::BadValue, message), origin));
                     }
                 },
                 Given::Absent => Val::Absent,
                 Given::Disabled => Val::Num(0),
-                // `--enable-compress` is a bare `--compress` (quicklz), not the second value.
-                Given::Enabled => Val::Num(if values.len() > 1 && spec.name != "compress" {
-                    1
-                } else {
-                    0
-                }),
+                Given::Enabled => Val::Num(if values.len() > 1 { 1 } else { 0 }),
             },
         };
         match spec.name {

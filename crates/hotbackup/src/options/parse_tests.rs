@@ -594,7 +594,6 @@ fn enums() {
     );
     for (given, codec) in [
         ("--compress", "Some(Quicklz)"),
-        ("--enable-compress", "Some(Quicklz)"),
         ("--compress=QUICKLZ", "Some(Quicklz)"),
         ("--compress=quicklz", "Some(Quicklz)"),
         ("--compress=lz4", "Some(Lz4)"),
@@ -604,6 +603,17 @@ fn enums() {
             &["--backup", given],
             NOFILES,
             &[&format!("compress={codec}")],
+        );
+    }
+    // mariadb-backup 10.11: "Invalid --compress argument: 0" / "1".
+    for (given, value) in [("--skip-compress", "0"), ("--enable-compress", "1")] {
+        check(
+            &["--backup", given],
+            NOFILES,
+            &[
+                &format!("error=Invalid --compress argument: {value} (use quicklz, lz4 or zstd)"),
+                "usage=true",
+            ],
         );
     }
     check(
@@ -644,6 +654,8 @@ fn enums() {
     for (value, why) in [
         ("gzip", "use quicklz, lz4 or zstd"),
         ("zstandard", "use quicklz, lz4 or zstd"),
+        // mariadb-backup takes names only.
+        ("1", "use quicklz, lz4 or zstd"),
     ] {
         check(
             &["--backup", &format!("--compress={value}")],
