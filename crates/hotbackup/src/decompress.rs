@@ -5,8 +5,8 @@
 //! running `qpress`: the archives are read by the `qpress` crate, which checks every block.
 //! `.lz4` and `.zst` (Percona XtraBackup 8.0's `--compress=lz4|zstd`, and hotbackup's) are
 //! read by [`sink::codec`], checking every checksum the frames carry. Files are
-//! decompressed by `--parallel` threads; `--remove-original` removes each `.qp` once its
-//! output is complete. Deliberate differences, each safer:
+//! decompressed by `--parallel` threads; `--remove-original` removes each compressed file
+//! once its output is complete. Deliberate differences, each safer:
 //!
 //! * an existing output file is never overwritten (mariadb-backup's shell redirection
 //!   truncates it): every output name is checked before the first file is touched;
@@ -123,7 +123,8 @@ fn plan(target: &Path, files: &[PathBuf]) -> Result<Vec<Job>, Failure> {
                 Code::Failure,
                 format!(
                     "invalid file name {shown}: as mariadb-backup, --decompress takes only names \
-                     of letters, digits and -.@/_# (rename the file, or decompress it with qpress)"
+                     of letters, digits and -.@/_# (rename the file, or decompress it with \
+                     qpress, lz4 or zstd)"
                 ),
             ));
         }
