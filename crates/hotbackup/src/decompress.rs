@@ -1,17 +1,20 @@
-//! `hotbackup --decompress`: every `*.qp` under `--target-dir` decompressed next to it.
+//! `hotbackup --decompress`: every `*.qp`, `*.lz4` and `*.zst` under `--target-dir`
+//! decompressed next to it.
 //!
-//! As mariadb-backup 10.11 (`decrypt_decompress` in backup_copy.cc), but without running
-//! `qpress`: the archives are read by the `qpress` crate, which checks every block. Files are
-//! decompressed by `--parallel` threads; `--remove-original` removes each `.qp` once its
-//! output is complete. Deliberate differences, each safer:
+//! As mariadb-backup 10.11 (`decrypt_decompress` in backup_copy.cc) for `.qp`, but without
+//! running `qpress`: the archives are read by the `qpress` crate, which checks every block.
+//! `.lz4` and `.zst` (Percona XtraBackup 8.0's `--compress=lz4|zstd`, and hotbackup's) are
+//! read by [`sink::codec`], checking every checksum the frames carry. Files are
+//! decompressed by `--parallel` threads; `--remove-original` removes each compressed file
+//! once its output is complete. Deliberate differences, each safer:
 //!
 //! * an existing output file is never overwritten (mariadb-backup's shell redirection
 //!   truncates it): every output name is checked before the first file is touched;
 //! * a file is written under a temporary name, fsynced, then renamed without replacing, so a
 //!   failure or a crash never leaves a partial file under the final name;
-//! * `--remove-original` removes a `.qp` only after its output is fsynced and renamed, and
-//!   the directory is fsynced;
-//! * a damaged `.qp` fails with exit 8 naming the file and the byte offset, and is kept.
+//! * `--remove-original` removes a compressed file only after its output is fsynced and
+//!   renamed, and the directory is fsynced;
+//! * a damaged file fails with exit 8 naming the file and the byte offset, and is kept.
 //!
 //! File names are checked as mariadb-backup checks them (letters, digits and `-.@/_#` only;
 //! it builds a shell command from them): any other name fails with exit 1 before anything
@@ -20,6 +23,7 @@
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use sink::Codec;
 
 use crate::copyback::{io_failure, sync_dir};
 use crate::exit::Code;
@@ -27,23 +31,23 @@ use crate::failure::Failure;
 use crate::log::Log;
 use crate::options::{table::MAX_PARALLEL, Options};
 
-/// Suffix of the archives.
-const SUFFIX: &str = ".qp";
 /// An output being written is `.<name>.hotbackup-tmp` next to it: hotbackup's mark for its own
 /// temporary files, which `--copy-back` never copies and a later run may remove.
 const TEMP_MARK: &str = ".hotbackup-tmp";
 
 /// One archive and where its contents go.
 struct Job {
-    /// The `.qp` file.
+    /// The compressed file.
     src: PathBuf,
-    /// The output: `src` without `.qp`.
+    /// What compressed it (by its suffix).
+    codec: Codec,
+    /// The output: `src` without its suffix.
     dest: PathBuf,
     /// As logged: `./db/t.ibd.qp`.
     shown: String,
 }
 
-/// Decompresses every `.qp` file in `--target-dir`.
+/// Decompresses every compressed file in `--target-dir`.
 pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     let cwd = std::env::current_dir().map_err(|e| io_failure("get", Path::new("."), e))?;
     let target = cwd.join(&opts.target_dir);
@@ -89,8 +93,8 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Every `.qp` regular file under `dir` (symbolic links are not followed), as paths relative
-/// to the target starting with `rel`.
+/// Every `.qp`, `.lz4` and `.zst` regular file under `dir` (symbolic links are not
+/// followed), as paths relative to the target starting with `rel`.
 fn list(dir: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
     let entries = std::fs::read_dir(dir).map_err(|e| io_failure("read directory", dir, e))?;
     for entry in entries {
@@ -101,7 +105,7 @@ fn list(dir: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
         let name = entry.file_name();
         if kind.is_dir() {
             list(&entry.path(), &rel.join(&name), out)?;
-        } else if kind.is_file() && name.as_encoded_bytes().ends_with(SUFFIX.as_bytes()) {
+        } else if kind.is_file() && Codec::for_file(name.as_encoded_bytes()).is_some() {
             out.push(rel.join(&name));
         }
     }
@@ -110,7 +114,8 @@ fn list(dir: &Path, rel: &Path, out: &mut Vec<PathBuf>) -> Result<(), Failure> {
 
 /// The jobs, after checking every name and that no output exists.
 fn plan(target: &Path, files: &[PathBuf]) -> Result<Vec<Job>, Failure> {
-    let mut jobs = Vec::with_capacity(files.len());
+    let mut jobs: Vec<Job> = Vec::with_capacity(files.len());
+    let mut outputs = std::collections::BTreeMap::new();
     for rel in files {
         let shown = rel.to_string_lossy().into_owned();
         if !rel.to_str().is_some_and(name_is_safe) {
@@ -118,24 +123,44 @@ fn plan(target: &Path, files: &[PathBuf]) -> Result<Vec<Job>, Failure> {
                 Code::Failure,
                 format!(
                     "invalid file name {shown}: as mariadb-backup, --decompress takes only names \
-                     of letters, digits and -.@/_# (rename the file, or decompress it with qpress)"
+                     of letters, digits and -.@/_# (rename the file, or decompress it with \
+                     qpress, lz4 or zstd)"
                 ),
             ));
         }
         let inner = rel.strip_prefix(".").unwrap_or(rel).to_string_lossy();
+        let Some(codec) = Codec::for_file(inner.as_bytes()) else {
+            continue;
+        };
         let src = target.join(&*inner);
-        let dest = target.join(&inner[..inner.len() - SUFFIX.len()]);
+        let dest = target.join(&inner[..inner.len() - codec.suffix().len()]);
         if std::fs::symlink_metadata(&dest).is_ok() {
             return Err(Failure::new(
                 Code::Io,
                 format!(
                     "{} already exists and is never overwritten (an earlier --decompress?): \
-                     remove it, or the .qp file, and run again; nothing was decompressed",
+                     remove it, or the {} file, and run again; nothing was decompressed",
+                    dest.display(),
+                    codec.suffix()
+                ),
+            ));
+        }
+        if let Some(other) = outputs.insert(dest.clone(), shown.clone()) {
+            return Err(Failure::new(
+                Code::WrongState,
+                format!(
+                    "{other} and {shown} would both decompress to {}: keep only one of them \
+                     and run again; nothing was decompressed",
                     dest.display()
                 ),
             ));
         }
-        jobs.push(Job { src, dest, shown });
+        jobs.push(Job {
+            src,
+            codec,
+            dest,
+            shown,
+        });
     }
     Ok(jobs)
 }
@@ -170,7 +195,7 @@ fn decompress_one(
         }
         _ => {}
     }
-    qpress::decompress_file(&job.src, &temp).map_err(|e| match e {
+    sink::codec::decompress_file(job.codec, &job.src, &temp).map_err(|e| match e {
         qpress::Error::Corrupt { offset, what } => Failure::new(
             Code::BackupCorrupt,
             format!(
@@ -226,6 +251,26 @@ mod tests {
         assert_eq!(jobs[0].src, dir.join("db/t.ibd.qp"));
         assert_eq!(jobs[0].dest, dir.join("db/t.ibd"));
         assert_eq!(jobs[0].shown, "./db/t.ibd.qp");
+        assert_eq!(jobs[0].codec, Codec::Quicklz);
+        for (file, codec, dest) in [
+            ("./ibdata1.lz4", Codec::Lz4, "ibdata1"),
+            ("./db/t.MYD.zst", Codec::Zstd { level: 1 }, "db/t.MYD"),
+        ] {
+            let jobs = plan(&dir, &[PathBuf::from(file)]).unwrap();
+            assert_eq!((jobs[0].codec, &jobs[0].dest), (codec, &dir.join(dest)));
+        }
+        let two = [
+            PathBuf::from("./db/t.ibd.qp"),
+            PathBuf::from("./db/t.ibd.zst"),
+        ];
+        let e = plan(&dir, &two).err().unwrap();
+        assert_eq!(e.code, Code::WrongState);
+        assert!(
+            e.message
+                .starts_with("./db/t.ibd.qp and ./db/t.ibd.zst would both decompress to"),
+            "{}",
+            e.message
+        );
 
         assert_eq!(
             temp_path(&jobs[0].dest),

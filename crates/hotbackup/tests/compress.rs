@@ -1,5 +1,6 @@
-//! `hotbackup --backup --compress`: under write load, into a directory and as an xbstream,
-//! the `.qp` files decompress (our decoder, `--decompress`) into a backup both tools prepare
+//! `hotbackup --backup --compress[=quicklz|lz4|zstd]`: under write load, into a directory and
+//! as an xbstream, at 4k, 16k and 64k pages, the compressed files decompress (our decoders,
+//! `--decompress`; the real `lz4`/`zstd` tools read ours) into a backup both tools prepare
 //! (page-identical) and that restores to the source's data; every file but
 //! `xtrabackup_checkpoints` is compressed, as mariadb-backup 10.11 does, and the names match
 //! an uncompressed backup's.
@@ -10,15 +11,16 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use sink::Codec;
 use testkit::{PageSize, Scenario, TestDir, Tool};
 
 use common::hotbackup;
 
-/// The files of a compressed backup that are not `.qp`.
+/// The files of a compressed backup that are not compressed.
 fn plain_files(root: &Path) -> BTreeSet<String> {
     testkit::file_names(root)
         .into_iter()
-        .filter(|f| !f.ends_with(".qp"))
+        .filter(|f| Codec::for_file(f.as_bytes()).is_none())
         .collect()
 }
 
@@ -30,8 +32,13 @@ fn without_qp(names: &BTreeSet<String>) -> BTreeSet<String> {
         .collect()
 }
 
-/// (d): every `.qp` is a whole archive our decoder reads, holding the file's base name.
-fn check_archives(root: &Path) {
+/// (d): every compressed file is whole for our decoder (a `.qp` holds the file's base name);
+/// `xtrabackup_info` says `compressed`; the real `lz4`/`zstd` tool, when installed, reads
+/// `ibdata1` as we do.
+fn check_compressed(root: &Path, codec: Codec) {
+    if codec != Codec::Quicklz {
+        return check_frames(root, codec);
+    }
     let mut count = 0;
     for name in testkit::file_names(root)
         .iter()
@@ -56,6 +63,47 @@ fn check_archives(root: &Path) {
     qpress::decompress(&archive[..], &mut info).unwrap();
     let info = String::from_utf8(info).unwrap();
     assert!(info.contains("\ncompressed = compressed\n"), "{info}");
+}
+
+/// [`check_compressed`] for lz4 and zstd.
+fn check_frames(root: &Path, codec: Codec) {
+    let suffix = codec.suffix();
+    let mut count = 0;
+    for name in testkit::file_names(root)
+        .iter()
+        .filter(|n| n.ends_with(suffix))
+    {
+        let file = std::fs::read(root.join(name)).unwrap();
+        sink::codec::decompress(codec, &file[..], &mut std::io::sink())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        count += 1;
+    }
+    assert!(count > 10, "only {count} {suffix} files");
+    let file = std::fs::read(root.join(format!("xtrabackup_info{suffix}"))).unwrap();
+    let mut info = Vec::new();
+    sink::codec::decompress(codec, &file[..], &mut info).unwrap();
+    let info = String::from_utf8(info).unwrap();
+    assert!(info.contains("\ncompressed = compressed\n"), "{info}");
+
+    let file = std::fs::read(root.join(format!("ibdata1{suffix}"))).unwrap();
+    let mut ours = Vec::new();
+    sink::codec::decompress(codec, &file[..], &mut ours).unwrap();
+    let tool = codec.name();
+    match Command::new(tool)
+        .args(["-d", "-c"])
+        .arg(root.join(format!("ibdata1{suffix}")))
+        .stderr(Stdio::inherit())
+        .output()
+    {
+        Ok(out) => {
+            assert!(out.status.success(), "{tool} -d failed");
+            assert!(
+                out.stdout == ours,
+                "{tool} -d reads ibdata1 otherwise than we do"
+            );
+        }
+        Err(e) => eprintln!("{tool} not run ({e}): the external check is skipped"),
+    }
 }
 
 /// `hotbackup --decompress --remove-original` of `target`, which must succeed.
@@ -123,7 +171,7 @@ fn compressed_backup_under_load_decompresses_prepares_and_restores() {
         .any(|f| f.starts_with("aria_log.")));
     let lsn = std::fs::read_to_string(extra.join("xtrabackup_info")).unwrap();
     assert!(lsn.contains("\ncompressed = compressed\n"), "{lsn}");
-    check_archives(&target);
+    check_compressed(&target, Codec::Quicklz);
 
     // (c) On the quiet server: the same names as an uncompressed backup, and the same rule
     // as mariadb-backup --compress (everything but xtrabackup_checkpoints compressed).
@@ -154,7 +202,7 @@ fn compressed_backup_under_load_decompresses_prepares_and_restores() {
         a.difference(&b).collect::<Vec<_>>(),
         b.difference(&a).collect::<Vec<_>>()
     );
-    check_archives(&quiet);
+    check_compressed(&quiet, Codec::Quicklz);
     for d in [&quiet, &plain, &theirs] {
         std::fs::remove_dir_all(d).unwrap();
     }
@@ -171,14 +219,68 @@ fn compressed_backup_under_load_decompresses_prepares_and_restores() {
     assert!(report.tables_compared >= 6, "{report:?}");
 }
 
-/// (b): `--stream=xbstream --compress` under load, extracted by the real `mbstream -x`,
-/// decompressed, prepared and restored.
+/// (b): `--stream=xbstream --compress` (quicklz) under load at 16k pages, extracted by the
+/// real `mbstream -x`, decompressed, prepared and restored.
 #[test]
 fn compressed_stream_under_load_extracts_decompresses_and_restores() {
+    stream_under_load(PageSize::K16, Codec::Quicklz, &["--compress"]);
+}
+
+/// As the quicklz stream, with `--compress=lz4` at 64k pages.
+#[test]
+fn lz4_stream_at_64k_pages_under_load_extracts_decompresses_and_restores() {
+    stream_under_load(PageSize::K64, Codec::Lz4, &["--compress=lz4"]);
+}
+
+/// A backup taken under load with `compress` (and `--compress-threads=2`) into a directory:
+/// only `xtrabackup_checkpoints` plain, every file whole, decompressed, prepared by both
+/// tools (page-identical), restored and verified.
+fn directory_under_load(page: PageSize, codec: Codec, compress: &[&str]) {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
-    let scenario = Scenario::start(&mariadb, PageSize::K16).unwrap();
+    let scenario = Scenario::start(&mariadb, page).unwrap();
+    let source = &scenario.source;
+    let dir = TestDir::new("compress-dir").unwrap();
+    let ours = Tool::Hotbackup(hotbackup().to_path_buf());
+    let target = dir.path().join("compressed");
+    let load = scenario.load().unwrap();
+    let mut args = compress.to_vec();
+    args.extend(["--compress-threads=2", "--parallel=2"]);
+    let stderr = ours.backup(source, &target, &args).unwrap();
+    let stats = load.stop().unwrap();
+    assert!(stats.total_ops() > 0, "the load must have run: {stats:?}");
+    assert!(stderr.contains("completed OK!"), "{stderr}");
+    assert_eq!(
+        plain_files(&target),
+        BTreeSet::from(["xtrabackup_checkpoints".to_string()])
+    );
+    check_compressed(&target, codec);
+    decompress(&target);
+    let by_them = dir.path().join("prepared-by-mariadb-backup");
+    testkit::copy_dir(&target, &by_them).unwrap();
+    ours.prepare(&mariadb, &target).unwrap();
+    Tool::MariaBackup.prepare(&mariadb, &by_them).unwrap();
+    let pages = testkit::compare_prepared(&by_them, &target, page.bytes() as usize).unwrap();
+    std::fs::remove_dir_all(&by_them).unwrap();
+    let report = testkit::restore_and_verify(&mariadb, &ours, source, &target).unwrap();
+    eprintln!("{pages} pages identical; {report:?}; load {stats:?}");
+    assert!(report.tables_compared >= 6, "{report:?}");
+}
+
+/// `--compress=zstd` into a directory at 4k pages.
+#[test]
+fn zstd_backup_at_4k_pages_under_load_decompresses_prepares_and_restores() {
+    directory_under_load(PageSize::K4, Codec::Zstd { level: 1 }, &["--compress=zstd"]);
+}
+
+/// `--stream=xbstream` with `compress` (and `--compress-threads=2`) under load, extracted by
+/// the real `mbstream -x`, decompressed, prepared and restored.
+fn stream_under_load(page: PageSize, codec: Codec, compress: &[&str]) {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let scenario = Scenario::start(&mariadb, page).unwrap();
     let source = &scenario.source;
     let dir = TestDir::new("compress-stream").unwrap();
     let extracted = dir.path().join("extracted");
@@ -197,7 +299,8 @@ fn compressed_stream_under_load_extracts_decompresses_and_restores() {
         .arg("--no-defaults")
         .arg("--backup")
         .arg("--stream=xbstream")
-        .args(["--compress", "--compress-threads=2"])
+        .args(compress)
+        .arg("--compress-threads=2")
         .arg(format!(
             "--target-dir={}",
             dir.path().join("unused").display()
@@ -219,7 +322,7 @@ fn compressed_stream_under_load_extracts_decompresses_and_restores() {
         plain_files(&extracted),
         BTreeSet::from(["xtrabackup_checkpoints".to_string()])
     );
-    check_archives(&extracted);
+    check_compressed(&extracted, codec);
     decompress(&extracted);
     let info = std::fs::read_to_string(extracted.join("xtrabackup_info")).unwrap();
     assert!(
@@ -240,14 +343,16 @@ fn unsupported_compression_values_exit_2_and_write_nothing() {
     let target = dir.path().join("target");
     for (args, says) in [
         (
-            &["--compress=zstd"][..],
-            "Invalid --compress argument: zstd (hotbackup does not support zstd compression yet",
+            &["--compress=bzip2"][..],
+            "Invalid --compress argument: bzip2 (use quicklz, lz4 or zstd)",
         ),
-        (&["--compress=lz4"], "does not support lz4 compression yet"),
-        (&["--compress=bzip2"], "Invalid --compress argument: bzip2"),
         (
             &["--compress", "--compress-chunk-size=5G"],
             "--compress-chunk-size=5368709120 is more than a qpress block holds",
+        ),
+        (
+            &["--compress=lz4", "--compress-chunk-size=8M"],
+            "--compress-chunk-size=8388608 is more than an lz4 block holds (4194304 bytes)",
         ),
     ] {
         let out = Command::new(hotbackup())

@@ -1,7 +1,7 @@
 //! `hotbackup --decompress` on backups made by `mariadb-backup --backup --compress`: the
-//! decompressed backup prepares and restores to the source's data; a damaged `.qp` fails
-//! with exit 8 naming the file and offset and leaves everything in place; an existing output
-//! is never overwritten.
+//! decompressed backup prepares and restores to the source's data; a damaged `.qp`, `.lz4`
+//! or `.zst` fails with exit 8 naming the file and offset and leaves everything in place; an
+//! existing output is never overwritten; files the real `lz4`/`zstd` tools made are read.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -210,4 +210,125 @@ fn qpress_archive(name: &[u8], data: &[u8]) -> Vec<u8> {
     let mut c = qpress::Compressor::new(Vec::new(), name, qpress::DEFAULT_CHUNK_SIZE).unwrap();
     c.write_all(data).unwrap();
     c.finish().unwrap()
+}
+
+/// `NAME.lz4` / `NAME.zst` from the real `lz4` / `zstd` tools (default options, and linked
+/// lz4 blocks) and from hotbackup's own frames: decompressed, originals removed.
+#[test]
+fn lz4_and_zstd_files_of_the_real_tools_and_ours_decompress() {
+    let dir = TestDir::new("decompress-frames").unwrap();
+    let data: Vec<u8> = (0..1_500_000u32).map(|i| ((i / 5) % 199) as u8).collect();
+    let mut made = Vec::new();
+    for (tool, args, name) in [
+        ("lz4", &["-q", "-f"][..], "a.ibd"),
+        ("lz4", &["-q", "-f", "-BD"], "b.ibd"),
+        ("zstd", &["-q", "-f", "-3"], "c.ibd"),
+    ] {
+        let plain = dir.path().join(name);
+        std::fs::write(&plain, &data).unwrap();
+        let compressed = dir.path().join(format!(
+            "{name}.{}",
+            if tool == "lz4" { "lz4" } else { "zst" }
+        ));
+        let mut cmd = Command::new(tool);
+        cmd.args(args).arg(&plain);
+        if tool == "zstd" {
+            cmd.arg("-o");
+        }
+        match cmd.arg(&compressed).status() {
+            Ok(s) => assert!(s.success(), "{tool} {args:?}"),
+            Err(e) => {
+                eprintln!("{tool} not run ({e}): skipped");
+                std::fs::remove_file(&plain).unwrap();
+                continue;
+            }
+        }
+        std::fs::remove_file(&plain).unwrap();
+        made.push(name);
+    }
+    for (codec, name) in [
+        (sink::Codec::Lz4, "d.MYD"),
+        (sink::Codec::Zstd { level: 1 }, "e.MYD"),
+    ] {
+        let sink =
+            sink::CompressSink::new(Box::new(sink::DirSink::new(dir.path())), codec, 65536, 2)
+                .unwrap();
+        let mut f = sink::Sink::create(&sink, Path::new(name)).unwrap();
+        f.write_all(&data).unwrap();
+        f.close().unwrap();
+        made.push(name);
+    }
+    let out = decompress(dir.path(), &["--remove-original", "--parallel=2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in made {
+        assert!(
+            std::fs::read(dir.path().join(name)).unwrap() == data,
+            "{name}"
+        );
+    }
+    assert!(files_ending(dir.path(), ".lz4").is_empty());
+    assert!(files_ending(dir.path(), ".zst").is_empty());
+}
+
+/// A damaged or cut `.lz4` / `.zst`: exit 8 naming the file and the byte offset of the
+/// damaged frame; the file is kept and no output is left.
+#[test]
+fn damaged_lz4_and_zstd_files_exit_8_naming_file_and_offset() {
+    let data: Vec<u8> = (0..300_000u32).map(|i| ((i / 3) % 101) as u8).collect();
+    for (codec, suffix) in [
+        (sink::Codec::Lz4, "lz4"),
+        (sink::Codec::Zstd { level: 1 }, "zst"),
+    ] {
+        let dir = TestDir::new(&format!("decompress-bad-{suffix}")).unwrap();
+        let sink =
+            sink::CompressSink::new(Box::new(sink::DirSink::new(dir.path())), codec, 65536, 1)
+                .unwrap();
+        let mut f = sink::Sink::create(&sink, Path::new("t.ibd")).unwrap();
+        f.write_all(&data).unwrap();
+        f.close().unwrap();
+        let victim = dir.path().join(format!("t.ibd.{suffix}"));
+        let good = std::fs::read(&victim).unwrap();
+        // The second frame starts after the first: find it by its magic number.
+        let magic: &[u8] = if suffix == "lz4" {
+            &[0x04, 0x22, 0x4D, 0x18]
+        } else {
+            &[0x28, 0xB5, 0x2F, 0xFD]
+        };
+        let second = good
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == magic)
+            .nth(1)
+            .map(|(at, _)| at)
+            .unwrap();
+        let mut flipped = good.clone();
+        flipped[second + 40] ^= 0x55;
+        for (bytes, says) in [
+            (flipped, format!("at byte {second}")),
+            (
+                good[..good.len() - 3].to_vec(),
+                "file ends inside".to_string(),
+            ),
+        ] {
+            std::fs::write(&victim, &bytes).unwrap();
+            let out = decompress(dir.path(), &["--remove-original"]);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(8), "{suffix}: {stderr}");
+            assert!(
+                stderr.contains(&format!("{} is damaged: ", victim.display()))
+                    && stderr.contains(&says),
+                "{suffix}: {stderr}"
+            );
+            assert!(
+                std::fs::read(&victim).unwrap() == bytes,
+                "{suffix}: file changed"
+            );
+            assert!(!dir.path().join("t.ibd").exists(), "{suffix}: output left");
+            assert!(files_ending(dir.path(), ".hotbackup-tmp").is_empty());
+        }
+    }
 }

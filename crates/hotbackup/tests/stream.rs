@@ -131,14 +131,25 @@ fn extract(bytes: &[u8], into: &Path) {
     mbstream.wait().unwrap();
 }
 
-/// The standard: a stream taken under load with `--parallel=4` and `--extra-lsndir`,
-/// extracted by mbstream, prepared by both tools (page-identical), restored and verified.
+/// The standard at 4k pages: a stream taken under load with `--parallel=4` and
+/// `--extra-lsndir`, extracted by mbstream, prepared by both tools (page-identical), restored
+/// and verified.
 #[test]
 fn stream_under_load_extracts_prepares_and_restores() {
+    stream_under_load(PageSize::K4);
+}
+
+/// The same at 64k pages (16k: the compressed stream tests in compress.rs).
+#[test]
+fn stream_at_64k_pages_under_load_extracts_prepares_and_restores() {
+    stream_under_load(PageSize::K64);
+}
+
+fn stream_under_load(page: PageSize) {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
-    let scenario = Scenario::start(&mariadb, PageSize::K4).unwrap();
+    let scenario = Scenario::start(&mariadb, page).unwrap();
     let source = &scenario.source;
     let load = scenario.load().unwrap();
     let dir = TestDir::new("stream-e2e").unwrap();
@@ -188,7 +199,7 @@ fn stream_under_load_extracts_prepares_and_restores() {
     let hotbackup_tool = Tool::Hotbackup(hotbackup().to_path_buf());
     Tool::MariaBackup.prepare(&mariadb, &extracted).unwrap();
     hotbackup_tool.prepare(&mariadb, &ours).unwrap();
-    let pages = testkit::compare_prepared(&extracted, &ours, 4096).unwrap();
+    let pages = testkit::compare_prepared(&extracted, &ours, page.bytes() as usize).unwrap();
     let report =
         testkit::restore_and_verify(&mariadb, &Tool::MariaBackup, source, &extracted).unwrap();
     eprintln!("{pages} pages identical; {report:?}; load {stats:?}");

@@ -19,9 +19,9 @@ pub enum PrepareError {
         /// The file that is missing.
         missing: &'static str,
     },
-    /// A `--compress` backup that was not decompressed (`ib_logfile0.qp` instead of
-    /// `ib_logfile0`).
-    #[error("{dir} holds a compressed backup ({file}.qp, no {file}): decompress it first with hotbackup --decompress --target-dir={dir}, then prepare")]
+    /// A `--compress` backup that was not decompressed (`ib_logfile0.qp`, `.lz4` or `.zst`
+    /// instead of `ib_logfile0`).
+    #[error("{dir} holds a compressed backup ({file}.qp, .lz4 or .zst, no {file}): decompress it first with hotbackup --decompress --target-dir={dir}, then prepare")]
     Compressed {
         /// The directory given.
         dir: PathBuf,

@@ -168,7 +168,10 @@ pub fn prepare(
 ) -> Result<PrepareSummary, PrepareError> {
     for missing in [XTRABACKUP_CHECKPOINTS, IB_LOGFILE0] {
         if !dir.join(missing).is_file() {
-            if dir.join(format!("{missing}.qp")).is_file() {
+            if [".qp", ".lz4", ".zst"]
+                .iter()
+                .any(|s| dir.join(format!("{missing}{s}")).is_file())
+            {
                 return Err(PrepareError::Compressed {
                     dir: dir.to_path_buf(),
                     file: missing,

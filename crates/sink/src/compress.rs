@@ -1,11 +1,13 @@
-//! [`CompressSink`]: `--compress`, every file but the completion mark as a qpress archive
-//! `NAME.qp` in the sink it wraps.
+//! [`CompressSink`]: `--compress`, every file but the completion mark compressed into the
+//! sink it wraps, as `NAME.qp` (qpress, mariadb-backup 10.11), `NAME.lz4` or `NAME.zst`
+//! (XtraBackup 8.0's frames, see [`crate::codec`]).
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use qpress::Compressor;
 
+use crate::codec::{self, Codec, FrameFn, Frames};
 use crate::{backup_name, Sink, SinkFile};
 
 /// The one file mariadb-backup 10.11 leaves plain under `--compress` (it goes through its
@@ -17,58 +19,80 @@ const PLAIN: &str = "xtrabackup_checkpoints";
 /// between its compressor and its output): a stream gets large chunks, not one per block.
 const BUFFER: usize = 1 << 20;
 
-/// Compresses every file into the sink it wraps, as `NAME.qp` (a qpress archive of one file
-/// called by its base name), except `xtrabackup_checkpoints`. A compressed file cannot be
-/// patched: [`Sink::can_rewrite`] is false, and [`SinkFile::write_at`] fails. A file dropped
-/// without [`SinkFile::close`] has no end trailer, which every qpress reader refuses.
+/// Compresses every file into the sink it wraps, as `NAME` + the codec's suffix, except
+/// `xtrabackup_checkpoints`. A compressed file cannot be patched: [`Sink::can_rewrite`] is
+/// false, and [`SinkFile::write_at`] fails. A file dropped without [`SinkFile::close`] is
+/// incomplete: a qpress archive lacks its end trailer, which every reader refuses; lz4 and
+/// zstd files hold the whole frames written so far, which no reader can tell from a whole
+/// file, so the flow's rule matters: `xtrabackup_checkpoints` is written only after every
+/// file was closed.
 pub struct CompressSink {
     inner: Box<dyn Sink>,
+    codec: Codec,
+    frame: Option<FrameFn>,
     chunk_size: usize,
     threads: usize,
 }
 
 impl CompressSink {
-    /// Compresses into `inner` in chunks of `chunk_size` bytes (1 ..=
-    /// [`qpress::quicklz::MAX_INPUT`]), `threads` chunks at a time.
-    pub fn new(inner: Box<dyn Sink>, chunk_size: usize, threads: usize) -> io::Result<Self> {
-        if chunk_size == 0 || chunk_size > qpress::quicklz::MAX_INPUT {
+    /// Compresses with `codec` into `inner` in chunks of `chunk_size` bytes (1 ..=
+    /// [`Codec::max_chunk`]), `threads` chunks at a time.
+    pub fn new(
+        inner: Box<dyn Sink>,
+        codec: Codec,
+        chunk_size: usize,
+        threads: usize,
+    ) -> io::Result<Self> {
+        let max = codec.max_chunk();
+        if chunk_size == 0 || chunk_size > max {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!(
-                    "compression chunk size {chunk_size} is not in 1..={}",
-                    qpress::quicklz::MAX_INPUT
-                ),
+                format!("compression chunk size {chunk_size} is not in 1..={max}"),
             ));
         }
+        let frame = match codec {
+            Codec::Quicklz => None,
+            Codec::Lz4 => Some(codec::lz4::frame as FrameFn),
+            Codec::Zstd { level } => Some(codec::zstd::frame_fn(level).ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("zstd level {level} is not in 1..=19"),
+                )
+            })?),
+        };
         Ok(CompressSink {
             inner,
+            codec,
+            frame,
             chunk_size,
             threads: threads.max(1),
         })
     }
 
     /// The name `rel` has in the inner sink.
-    pub fn stored_name(rel: &Path) -> io::Result<PathBuf> {
+    pub fn stored_name(&self, rel: &Path) -> io::Result<PathBuf> {
         let name = backup_name(rel)?;
         Ok(if name == PLAIN {
             PathBuf::from(name)
         } else {
-            PathBuf::from(format!("{name}.qp"))
+            PathBuf::from(format!("{name}{}", self.codec.suffix()))
         })
     }
 
-    fn start(&self, rel: &Path, out: Box<dyn SinkFile>) -> io::Result<Box<dyn SinkFile>> {
-        let base = rel.file_name().unwrap_or_default().as_encoded_bytes();
-        let writer = Buffered {
-            out,
-            buf: Vec::new(),
-        };
-        let compressor = Compressor::new(writer, base, self.chunk_size)?.threads(self.threads);
-        Ok(Box::new(CompressFile { compressor }))
+    /// A compressor for the file `rel` writing to `out`.
+    fn encoder<W: Write>(&self, rel: &Path, out: W) -> io::Result<Encoder<W>> {
+        Ok(match self.frame {
+            None => {
+                let base = rel.file_name().unwrap_or_default().as_encoded_bytes();
+                let c = Compressor::new(out, base, self.chunk_size)?.threads(self.threads);
+                Encoder::Qpress(c)
+            }
+            Some(frame) => Encoder::Frames(Frames::new(out, frame, self.chunk_size, self.threads)),
+        })
     }
 
     fn open(&self, rel: &Path, again: bool) -> io::Result<Box<dyn SinkFile>> {
-        let stored = Self::stored_name(rel)?;
+        let stored = self.stored_name(rel)?;
         let out = if again {
             self.inner.recreate(&stored)?
         } else {
@@ -77,7 +101,49 @@ impl CompressSink {
         if stored.as_path() == Path::new(PLAIN) {
             return Ok(out);
         }
-        self.start(rel, out)
+        let writer = Buffered {
+            out,
+            buf: Vec::new(),
+        };
+        Ok(Box::new(CompressFile {
+            encoder: self.encoder(rel, writer)?,
+        }))
+    }
+}
+
+/// One file's compressor: a qpress archive or a run of frames.
+enum Encoder<W: Write> {
+    Qpress(Compressor<W>),
+    Frames(Frames<W>),
+}
+
+impl<W: Write> Encoder<W> {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        match self {
+            Encoder::Qpress(c) => c.write_all(data),
+            Encoder::Frames(f) => f.write_all(data),
+        }
+    }
+
+    fn bytes_in(&self) -> u64 {
+        match self {
+            Encoder::Qpress(c) => c.bytes_in(),
+            Encoder::Frames(f) => f.bytes_in(),
+        }
+    }
+
+    fn get_mut(&mut self) -> &mut W {
+        match self {
+            Encoder::Qpress(c) => c.get_mut(),
+            Encoder::Frames(f) => f.get_mut(),
+        }
+    }
+
+    fn finish(self) -> io::Result<W> {
+        match self {
+            Encoder::Qpress(c) => c.finish(),
+            Encoder::Frames(f) => f.finish(),
+        }
     }
 }
 
@@ -91,13 +157,12 @@ impl Sink for CompressSink {
     }
 
     fn put(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
-        let stored = Self::stored_name(rel)?;
+        let stored = self.stored_name(rel)?;
         if stored.as_path() == Path::new(PLAIN) {
             return self.inner.put(&stored, contents);
         }
         // Compressed in memory (metadata is small), then published as one piece.
-        let base = rel.file_name().unwrap_or_default().as_encoded_bytes();
-        let mut c = Compressor::new(Vec::new(), base, self.chunk_size)?.threads(self.threads);
+        let mut c = self.encoder(rel, Vec::new())?;
         c.write_all(contents)?;
         self.inner.put(&stored, &c.finish()?)
     }
@@ -107,7 +172,7 @@ impl Sink for CompressSink {
     }
 
     fn contains(&self, rel: &Path) -> bool {
-        Self::stored_name(rel).is_ok_and(|s| self.inner.contains(&s))
+        self.stored_name(rel).is_ok_and(|s| self.inner.contains(&s))
     }
 
     fn sync(&self) -> io::Result<()> {
@@ -115,7 +180,7 @@ impl Sink for CompressSink {
     }
 
     fn describe(&self, rel: &Path) -> String {
-        match Self::stored_name(rel) {
+        match self.stored_name(rel) {
             Ok(stored) => self.inner.describe(&stored),
             Err(_) => self.inner.describe(rel),
         }
@@ -158,14 +223,14 @@ impl Write for Buffered {
     }
 }
 
-/// A file of a [`CompressSink`]: its bytes through a qpress [`Compressor`].
+/// A file of a [`CompressSink`]: its bytes through its [`Encoder`].
 struct CompressFile {
-    compressor: Compressor<Buffered>,
+    encoder: Encoder<Buffered>,
 }
 
 impl SinkFile for CompressFile {
     fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        Write::write_all(&mut self.compressor, data)
+        self.encoder.write_all(data)
     }
 
     fn write_at(&mut self, offset: u64, _data: &[u8]) -> io::Result<()> {
@@ -179,20 +244,19 @@ impl SinkFile for CompressFile {
     }
 
     fn len(&self) -> u64 {
-        self.compressor.bytes_in()
+        self.encoder.bytes_in()
     }
 
     /// Makes the blocks written so far durable; a chunk not full yet is compressed only at
     /// [`SinkFile::close`] (so that the archive's blocks never depend on when this is called).
     fn sync(&mut self) -> io::Result<()> {
-        self.compressor.flush()?;
-        let inner = self.compressor.get_mut();
+        let inner = self.encoder.get_mut();
         inner.flush()?;
         inner.out.sync()
     }
 
     fn close(self: Box<Self>) -> io::Result<()> {
-        let mut inner = self.compressor.finish()?;
+        let mut inner = self.encoder.finish()?;
         inner.flush()?;
         inner.out.close()
     }
@@ -212,7 +276,7 @@ mod tests {
     }
 
     fn sink(root: &Path, chunk: usize, threads: usize) -> CompressSink {
-        CompressSink::new(Box::new(DirSink::new(root)), chunk, threads).unwrap()
+        CompressSink::new(Box::new(DirSink::new(root)), Codec::Quicklz, chunk, threads).unwrap()
     }
 
     #[test]
@@ -229,7 +293,9 @@ mod tests {
             ("backup-my.cnf", Some("backup-my.cnf.qp")),
             ("../x", None),
         ] {
-            let got = CompressSink::stored_name(Path::new(rel)).ok();
+            let got = sink(&std::env::temp_dir(), 1024, 1)
+                .stored_name(Path::new(rel))
+                .ok();
             assert_eq!(got.as_deref(), want.map(Path::new), "{rel}");
         }
     }
@@ -298,5 +364,60 @@ mod tests {
         let archive = std::fs::read(root.join("db/cut.MYD.qp")).unwrap();
         assert!(qpress::decompress(&archive[..], &mut io::sink()).is_err());
         std::fs::remove_dir_all(&root).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod frame_tests {
+    use super::*;
+    use crate::DirSink;
+
+    #[test]
+    fn lz4_and_zstd_files_names_and_metadata() {
+        for (codec, suffix) in [(Codec::Lz4, "lz4"), (Codec::Zstd { level: 1 }, "zst")] {
+            let root = std::env::temp_dir().join(format!(
+                "hotbackup-compress-{}-{suffix}",
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&root);
+            std::fs::create_dir_all(&root).unwrap();
+            let s = CompressSink::new(Box::new(DirSink::new(&root)), codec, 4096, 2).unwrap();
+            assert_eq!(
+                s.stored_name(Path::new("./db/t.ibd")).unwrap(),
+                Path::new(&format!("db/t.ibd.{suffix}"))
+            );
+            let data: Vec<u8> = (0..50_000u32).map(|i| (i % 17) as u8).collect();
+            let mut f = s.create(Path::new("db/t.ibd")).unwrap();
+            f.write_all(&data).unwrap();
+            assert_eq!(f.len(), 50_000);
+            assert!(f.write_at(0, b"x").is_err(), "no patching");
+            f.close().unwrap();
+            s.put(Path::new("xtrabackup_info"), b"compressed = compressed\n")
+                .unwrap();
+            s.put(Path::new("xtrabackup_checkpoints"), b"plain\n")
+                .unwrap();
+            assert_eq!(
+                std::fs::read(root.join("xtrabackup_checkpoints")).unwrap(),
+                b"plain\n"
+            );
+            for (name, want) in [
+                (format!("db/t.ibd.{suffix}"), &data[..]),
+                (
+                    format!("xtrabackup_info.{suffix}"),
+                    b"compressed = compressed\n",
+                ),
+            ] {
+                let file = std::fs::read(root.join(&name)).unwrap();
+                let mut out = Vec::new();
+                codec::decompress(codec, &file[..], &mut out).unwrap();
+                assert_eq!(out, want, "{name}");
+            }
+            assert!(s.contains(Path::new("db/t.ibd")));
+            std::fs::remove_dir_all(&root).unwrap();
+        }
+        let dir = Box::new(DirSink::new(std::env::temp_dir()));
+        assert!(CompressSink::new(dir, Codec::Lz4, (4 << 20) + 1, 1).is_err());
+        let dir = Box::new(DirSink::new(std::env::temp_dir()));
+        assert!(CompressSink::new(dir, Codec::Zstd { level: 20 }, 65536, 1).is_err());
     }
 }

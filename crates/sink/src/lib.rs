@@ -20,6 +20,7 @@
 //! last file, written only after every other file was closed (a stream refuses it while a
 //! file is open), so a directory or an extraction holding it is a complete backup.
 
+pub mod codec;
 mod compress;
 mod dir;
 pub mod files;
@@ -30,6 +31,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Mutex;
 
+pub use codec::Codec;
 pub use compress::CompressSink;
 pub use dir::DirSink;
 pub use files::{create_dir_private, create_exclusive, exposure_warnings, DIR_MODE, FILE_MODE};

@@ -23,8 +23,27 @@ enum Output {
     Directory,
     /// `--stream=xbstream` to stdout, redirected to a file on the same filesystem.
     Stream,
-    /// `--compress --compress-threads=N` into a directory.
-    Compressed,
+    /// `--compress[=lz4|zstd] --compress-threads=N` into a directory.
+    Compressed(Algo),
+}
+
+/// A `--compress` algorithm (mariadb-backup 10.11 has only quicklz).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Algo {
+    Quicklz,
+    Lz4,
+    Zstd,
+}
+
+impl Algo {
+    /// The `--compress` argument.
+    fn arg(self) -> &'static str {
+        match self {
+            Algo::Quicklz => "--compress",
+            Algo::Lz4 => "--compress=lz4",
+            Algo::Zstd => "--compress=zstd",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -39,7 +58,9 @@ impl Variant {
         match self.output {
             Output::Directory => format!("{tool} dir"),
             Output::Stream => format!("{tool} stream"),
-            Output::Compressed => format!("{tool} compress{COMPRESS_THREADS}"),
+            Output::Compressed(Algo::Quicklz) => format!("{tool} compress{COMPRESS_THREADS}"),
+            Output::Compressed(Algo::Lz4) => format!("{tool} lz4 compress{COMPRESS_THREADS}"),
+            Output::Compressed(Algo::Zstd) => format!("{tool} zstd compress{COMPRESS_THREADS}"),
         }
     }
 }
@@ -60,9 +81,9 @@ fn timed_variant(tools: &Tools, server: &TestServer, variant: Variant) -> Result
                 .with_context(|| format!("cannot create {}", stream_file.display()))?;
             Stdio::from(file)
         }
-        Output::Compressed => {
+        Output::Compressed(algo) => {
             command
-                .arg("--compress")
+                .arg(algo.arg())
                 .arg(format!("--compress-threads={COMPRESS_THREADS}"));
             Stdio::null()
         }
@@ -72,7 +93,7 @@ fn timed_variant(tools: &Tools, server: &TestServer, variant: Variant) -> Result
     let mut sample = Sample::from_run(&run);
     sample.bytes = match variant.output {
         Output::Stream => file_len(&stream_file),
-        Output::Directory | Output::Compressed => {
+        Output::Directory | Output::Compressed(_) => {
             sample.set("redo_copied_bytes", redo_copied(&target) as f64);
             dir_size(&target)
         }
@@ -156,8 +177,8 @@ pub(super) fn bench_stream(
 }
 
 /// `--compress --compress-threads=2` against the uncompressed directory backup, per
-/// tool: time ratio in the ratios, size ratio in the notes. Only quicklz (qpress):
-/// hotbackup has no lz4/zstd yet and mariadb-backup 10.11 has neither.
+/// tool: time ratio in the ratios, size ratio in the notes. quicklz (qpress) for both
+/// tools; lz4 and zstd (level 1) for hotbackup only (mariadb-backup 10.11 has neither).
 pub(super) fn bench_compress(
     tools: &Tools,
     server: &TestServer,
@@ -168,15 +189,15 @@ pub(super) fn bench_compress(
         "\n== --compress --compress-threads={COMPRESS_THREADS} vs uncompressed directory \
          backup (idle server) =="
     );
-    let lineup = lineup(Output::Compressed);
+    let lineup = compress_lineup();
     alternate(tools, server, opts, "compress", &lineup, report)?;
-    for pair in lineup.chunks(2) {
-        let (dir, compressed) = (pair[0], pair[1]);
+    for (d, c) in [(0, 1), (2, 3), (2, 4), (2, 5)] {
+        let (dir, compressed) = (lineup[d], lineup[c]);
         report.ratio(
             "compress",
             &compressed.name(),
             &dir.name(),
-            &format!("{} compress / dir", dir.tool.name()),
+            &format!("{} / dir", compressed.name()),
         );
         let size = |name: &str| {
             report
@@ -188,7 +209,7 @@ pub(super) fn bench_compress(
         if let (Some(c), Some(d)) = (size(&compressed.name()), size(&dir.name())) {
             let note = format!(
                 "compress: {} {:.1} MB compressed / {:.1} MB uncompressed = {:.3}",
-                dir.tool.name(),
+                compressed.name(),
                 c / 1048576.0,
                 d / 1048576.0,
                 c / d
@@ -197,12 +218,30 @@ pub(super) fn bench_compress(
         }
     }
     versus(report, "compress", &lineup[3], &lineup[1]);
+    for i in [4, 5] {
+        report.ratio(
+            "compress",
+            &lineup[i].name(),
+            &lineup[1].name(),
+            &format!("{} / mariadb-backup qpress", lineup[i].name()),
+        );
+    }
     report.notes.push(
-        "compress: quicklz (qpress) only; lz4 and zstd are not implemented in hotbackup \
-         (exit 2) and not in mariadb-backup 10.11: not measured"
-            .into(),
+        "compress: lz4 and zstd only for hotbackup (mariadb-backup 10.11 has neither)".into(),
     );
     Ok(())
+}
+
+/// [`lineup`] with quicklz, then hotbackup with lz4 and with zstd (indices 4 and 5).
+fn compress_lineup() -> Vec<Variant> {
+    let mut lineup = lineup(Output::Compressed(Algo::Quicklz));
+    for algo in [Algo::Lz4, Algo::Zstd] {
+        lineup.push(Variant {
+            tool: BackupTool::Hotbackup { parallel: 1 },
+            output: Output::Compressed(algo),
+        });
+    }
+    lineup
 }
 
 /// Ratio of hotbackup's run to mariadb-backup's run of the same kind.
@@ -224,7 +263,7 @@ mod tests {
     fn lineup_order_is_what_the_ratios_index() {
         for (second, suffix) in [
             (Output::Stream, "stream"),
-            (Output::Compressed, "compress2"),
+            (Output::Compressed(Algo::Quicklz), "compress2"),
         ] {
             let names: Vec<String> = lineup(second).into_iter().map(Variant::name).collect();
             assert_eq!(
@@ -237,6 +276,15 @@ mod tests {
                 ]
             );
         }
+    }
+
+    #[test]
+    fn the_compress_lineup_adds_hotbackup_lz4_and_zstd() {
+        let names: Vec<String> = compress_lineup().into_iter().map(Variant::name).collect();
+        assert_eq!(names[3], "hotbackup --parallel=1 compress2");
+        assert_eq!(names[4], "hotbackup --parallel=1 lz4 compress2");
+        assert_eq!(names[5], "hotbackup --parallel=1 zstd compress2");
+        assert_eq!(Algo::Zstd.arg(), "--compress=zstd");
     }
 
     #[test]

@@ -289,8 +289,13 @@ mod tests {
         std::fs::create_dir_all(&root).unwrap();
         let plain = sink::DirSink::new(&root);
         // A compressed copy cannot be patched: it is started again instead.
-        let compressed =
-            sink::CompressSink::new(Box::new(sink::DirSink::new(&root)), 1024, 1).unwrap();
+        let compressed = sink::CompressSink::new(
+            Box::new(sink::DirSink::new(&root)),
+            sink::Codec::Quicklz,
+            1024,
+            1,
+        )
+        .unwrap();
         for (versions, max_reads, expected, reads) in cases {
             for sink in [&plain as &dyn Sink, &compressed] {
                 let source = Changing::new(versions);
@@ -349,7 +354,9 @@ mod tests {
                 let out = Shared::default();
                 let stream: Box<dyn Sink> = Box::new(sink::StreamSink::new(out.clone(), "test"));
                 let sink: Box<dyn Sink> = if compress {
-                    Box::new(sink::CompressSink::new(stream, 1024, 1).unwrap())
+                    Box::new(
+                        sink::CompressSink::new(stream, sink::Codec::Quicklz, 1024, 1).unwrap(),
+                    )
                 } else {
                     stream
                 };

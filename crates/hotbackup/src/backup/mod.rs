@@ -107,11 +107,7 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     } else {
         Box::new(DirSink::new(&target))
     };
-    let sink = if opts.compress {
-        compress::wrap(sink, opts)?
-    } else {
-        sink
-    };
+    let sink = compress::wrap(sink, opts)?;
     let place = Place::new(sink.as_ref(), &target);
     // Filters are checked before connecting: a bad regexp or list file writes nothing.
     let mut filter = filter::Filter::new(&opts.partial, &|p| std::fs::read(p))
@@ -475,7 +471,7 @@ fn backup_into(
         } else {
             StreamFormat::File
         },
-        compressed: opts.compress,
+        compressed: opts.compress.is_some(),
     };
     put_meta(sink, &info, backup_meta::names::XTRABACKUP_INFO)?;
     let checkpoints = Checkpoints {

@@ -125,13 +125,16 @@ pub enum Class {
 }
 
 /// mariadb-backup's skip list (matched as suffixes of the file name, at any depth), plus
-/// the incremental-only `.delta` and `.meta`.
+/// the incremental-only `.delta` and `.meta` and the `.lz4`/`.zst` of `--compress=lz4|zstd`
+/// (as XtraBackup 8.0 skips them).
 const SKIPPED_SUFFIXES: &[&str] = &[
     "backup-my.cnf",
     "xtrabackup_binary",
     "xtrabackup_binlog_info",
     "xtrabackup_checkpoints",
     ".qp",
+    ".lz4",
+    ".zst",
     ".pmap",
     ".tmp",
     ".delta",
@@ -482,6 +485,8 @@ mod tests {
         assert_eq!(c("xtrabackup_checkpoints"), Class::Skip);
         assert_eq!(c("xtrabackup_binlog_info"), Class::Skip);
         assert_eq!(c("db/t.ibd.qp"), Class::Skip);
+        assert_eq!(c("db/t.ibd.zst"), Class::Skip);
+        assert_eq!(c("ibdata1.lz4"), Class::Skip);
         assert_eq!(c("db/t.ibd.delta"), Class::Skip);
         assert_eq!(c("db/t.ibd.meta"), Class::Skip);
         assert_eq!(c(".xtrabackup_info.hotbackup-tmp.4711.0"), Class::Skip);

@@ -297,8 +297,15 @@ impl Engine {
             history,
             binlog_info,
             stream: self.enum_idx(Opt::Stream).is_some(),
-            // Given bare (`--compress`) or as `--compress=quicklz`, its only value.
-            compress: matches!(self.val(Opt::Compress), Some(Val::Num(_) | Val::Absent)),
+            // Given bare (`--compress`: quicklz) or with a value.
+            compress: match self.val(Opt::Compress) {
+                Some(Val::Absent | Val::Num(0)) => Some(sink::Codec::Quicklz),
+                Some(Val::Num(1)) => Some(sink::Codec::Lz4),
+                Some(Val::Num(_)) => Some(sink::Codec::Zstd {
+                    level: self.u32(Opt::CompressZstdLevel) as i32,
+                }),
+                _ => None,
+            },
             compress_threads: self.u32(Opt::CompressThreads),
             compress_chunk_size: self.unsigned(Opt::CompressChunkSize),
             check_privileges: self.flag(Opt::CheckPrivileges),

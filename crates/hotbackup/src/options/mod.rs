@@ -279,8 +279,9 @@ pub struct Options {
     pub binlog_info: BinlogInfo,
     /// `--stream=xbstream` (or `mbstream`): the backup goes to stdout as an xbstream.
     pub stream: bool,
-    /// `--compress` (quicklz): every backup file but `xtrabackup_checkpoints` as `NAME.qp`.
-    pub compress: bool,
+    /// `--compress[=quicklz|lz4|zstd]` (the zstd level from `--compress-zstd-level`): every
+    /// backup file but `xtrabackup_checkpoints` as `NAME.qp`, `.lz4` or `.zst`.
+    pub compress: Option<sink::Codec>,
     /// `--compress-threads`: chunks compressed at once, per file.
     pub compress_threads: u32,
     /// `--compress-chunk-size`: bytes per compressed block.
@@ -292,7 +293,8 @@ pub struct Options {
     pub startup_wait_timeout_s: u64,
     /// `--log-innodb-page-corruption`.
     pub log_innodb_page_corruption: bool,
-    /// `--remove-original`: with `--decompress`, remove each `.qp` once decompressed.
+    /// `--remove-original`: with `--decompress`, remove each `.qp`/`.lz4`/`.zst` once
+    /// decompressed.
     pub remove_original: bool,
     /// `--force-non-empty-directories`.
     pub force_non_empty_directories: bool,

@@ -672,19 +672,35 @@ impl Engine {
                 }
                 Val::Num(adjusted)
             }
+            // As mariadb-backup 10.11 (a text option there): an algorithm's name or nothing;
+            // `--skip-compress` arrives as "0" and `--enable-compress` as "1", both refused.
+            Kind::Enum { values, .. } if spec.name == "compress" => {
+                let name = match given {
+                    Given::Absent => None,
+                    Given::Value(v) => Some(v),
+                    Given::Disabled => Some("0".to_string()),
+                    Given::Enabled => Some("1".to_string()),
+                };
+                match name {
+                    None => Val::Absent,
+                    Some(v) => match values.iter().position(|x| x.eq_ignore_ascii_case(&v)) {
+                        Some(idx) => Val::Num(idx as i64),
+                        None => {
+                            let e = Error::new(ErrorKind::BadValue, compress_refusal(&v));
+                            return Err(self.located(e, origin));
+                        }
+                    },
+                }
+            }
             Kind::Enum { values, .. } => match given {
                 Given::Value(v) => match parse_enum(values, &v) {
                     Some(idx) => Val::Num(idx as i64),
                     None => {
-                        let message = if spec.name == "compress" {
-                            compress_refusal(&v)
-                        } else {
-                            format!(
-                                "invalid value '{v}' for option '{}'; use one of: {}",
-                                spec.name,
-                                values.join(", ")
-                            )
-                        };
+                        let message = format!(
+                            "invalid value '{v}' for option '{}'; use one of: {}",
+                            spec.name,
+                            values.join(", ")
+                        );
                         return Err(self.located(Error::new(ErrorKind::BadValue, message), origin));
                     }
                 },
@@ -864,16 +880,7 @@ fn print_defaults<'a>(entries: impl Iterator<Item = &'a CnfEntry>, rest: &[Strin
 #[path = "parse_tests.rs"]
 mod tests;
 
-/// `--compress=X` other than quicklz, in mariadb-backup 10.11's words, naming the algorithms
-/// later mariadb-backup versions know as not supported yet.
+/// `--compress=X` for an unknown algorithm, in mariadb-backup 10.11's words.
 fn compress_refusal(v: &str) -> String {
-    let later = ["zstd", "lz4"];
-    if later.iter().any(|a| a.eq_ignore_ascii_case(v)) {
-        format!(
-            "Invalid --compress argument: {v} (hotbackup does not support {v} compression \
-             yet; use --compress or --compress=quicklz)"
-        )
-    } else {
-        format!("Invalid --compress argument: {v} (the only algorithm is quicklz)")
-    }
+    format!("Invalid --compress argument: {v} (use quicklz, lz4 or zstd)")
 }

@@ -116,7 +116,7 @@ fn field(o: &Options, name: &str) -> String {
         "history" => format!("{:?}", o.history),
         "binlog-info" => format!("{:?}", o.binlog_info),
         "stream" => o.stream.to_string(),
-        "compress" => o.compress.to_string(),
+        "compress" => format!("{:?}", o.compress),
         "compress-threads" => o.compress_threads.to_string(),
         "compress-chunk-size" => o.compress_chunk_size.to_string(),
         "check-privileges" => o.check_privileges.to_string(),
@@ -587,14 +587,48 @@ fn enums() {
         &["--backup"],
         NOFILES,
         &[
-            "compress=false",
+            "compress=None",
             "compress-threads=1",
             "compress-chunk-size=65536",
         ],
     );
-    for given in ["--compress", "--compress=QUICKLZ", "--compress=quicklz"] {
-        check(&["--backup", given], NOFILES, &["compress=true"]);
+    for (given, codec) in [
+        ("--compress", "Some(Quicklz)"),
+        ("--compress=QUICKLZ", "Some(Quicklz)"),
+        ("--compress=quicklz", "Some(Quicklz)"),
+        ("--compress=lz4", "Some(Lz4)"),
+        ("--compress=ZSTD", "Some(Zstd { level: 1 })"),
+    ] {
+        check(
+            &["--backup", given],
+            NOFILES,
+            &[&format!("compress={codec}")],
+        );
     }
+    // mariadb-backup 10.11: "Invalid --compress argument: 0" / "1".
+    for (given, value) in [("--skip-compress", "0"), ("--enable-compress", "1")] {
+        check(
+            &["--backup", given],
+            NOFILES,
+            &[
+                &format!("error=Invalid --compress argument: {value} (use quicklz, lz4 or zstd)"),
+                "usage=true",
+            ],
+        );
+    }
+    check(
+        &["--backup", "--compress=zstd", "--compress-zstd-level=5"],
+        NOFILES,
+        &["compress=Some(Zstd { level: 5 })"],
+    );
+    check(
+        &["--backup", "--compress=zstd", "--compress-zstd-level=25"],
+        NOFILES,
+        &[
+            "compress=Some(Zstd { level: 19 })",
+            "warning~compress-zstd-level",
+        ],
+    );
     check(
         &[
             "--backup",
@@ -618,17 +652,10 @@ fn enums() {
         &["error=invalid value 'tar' for option 'stream'; use one of: xbstream, mbstream"],
     );
     for (value, why) in [
-        (
-            "zstd",
-            "hotbackup does not support zstd compression yet; use --compress or \
-             --compress=quicklz",
-        ),
-        (
-            "LZ4",
-            "hotbackup does not support LZ4 compression yet; use --compress or \
-             --compress=quicklz",
-        ),
-        ("gzip", "the only algorithm is quicklz"),
+        ("gzip", "use quicklz, lz4 or zstd"),
+        ("zstandard", "use quicklz, lz4 or zstd"),
+        // mariadb-backup takes names only.
+        ("1", "use quicklz, lz4 or zstd"),
     ] {
         check(
             &["--backup", &format!("--compress={value}")],

@@ -181,9 +181,11 @@ option_table! {
     Compress => e(
         "compress",
         Optional,
-        &["quicklz"],
+        &["quicklz", "lz4", "zstd"],
         Client,
-        "compress each backup file (quicklz only; deprecated)",
+        "compress each backup file: quicklz (the default, .qp, as mariadb-backup), or lz4 \
+         (.lz4) or zstd (.zst) as Percona XtraBackup 8.0 writes them (mariadb-backup 10.11 \
+         cannot read those; hotbackup --decompress reads all three)",
     ),
     CompressThreads => n(
         "compress-threads",
@@ -200,6 +202,15 @@ option_table! {
         LLONG_MAX,
         Client,
         "buffer size for --compress threads (deprecated)",
+    ),
+    // Percona XtraBackup 8.0's option; mariadb-backup 10.11 has no zstd.
+    CompressZstdLevel => n(
+        "compress-zstd-level",
+        1,
+        1,
+        19,
+        Client,
+        "with --compress=zstd: the zstd level, 1 (fastest, the default) to 19",
     ),
     // xtrabackup_incremental_force_scan is never read in 10.11 (no changed-page bitmaps).
     IncrementalForceScan => no_effect(b(
@@ -276,8 +287,8 @@ option_table! {
         "decompress",
         false,
         Client,
-        "decompress the .qp files of a --compress backup (built in, no qpress needed; never \
-         overwrites a file)",
+        "decompress the .qp, .lz4 and .zst files of a --compress backup (built in, no qpress \
+         needed; never overwrites a file)",
     ),
     User => short(t("user", Client, "user name for the server connection"), 'u'),
     Host => short(t("host", Client, "host name for a TCP connection to the server"), 'H'),
@@ -315,7 +326,7 @@ option_table! {
         "remove-original",
         false,
         Client,
-        "with --decompress: remove each .qp file once its output is written and synced",
+        "with --decompress: remove each compressed file once its output is written and synced",
     ),
     // "Old disabled option which has no effect anymore" in mariadb-backup.
     FtwrlWaitQueryType => no_effect(any(

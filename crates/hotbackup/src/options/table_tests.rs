@@ -80,6 +80,12 @@ fn implemented_options_reach_options() {
                 assert!(parse(&["--backup", "--frob"]).result.is_err());
                 options(&["--backup", &arg, "--frob"]);
             }
+            // The zstd level matters with zstd only.
+            Opt::CompressZstdLevel => assert_ne!(
+                options(&["--backup", "--compress=zstd", &arg]),
+                options(&["--backup", "--compress=zstd"]),
+                "{arg} changes nothing"
+            ),
             // A key needs the certificate it belongs to, a CRL the CA it checks.
             Opt::SslKey | Opt::SslCrl | Opt::SslCrlpath => {
                 let needs = if opt == Opt::SslKey {

@@ -24,12 +24,20 @@ pub struct BackupFiles {
 /// Files only a backup holds: its own files, the system tablespace, InnoDB tablespaces
 /// (also compressed or incremental), the Aria control file.
 fn is_marker(path: &[u8]) -> bool {
-    let path = path.strip_suffix(b".qp").unwrap_or(path);
+    let path = bare(path);
     BACKUP_FILES.iter().any(|f| path == f.as_bytes())
         || path == b"ibdata1"
         || path == b"aria_log_control"
         || path.ends_with(b".ibd")
         || path.ends_with(b".ibd.delta")
+}
+
+/// `path` without the suffix `--compress` adds (`.qp`, or `.lz4`/`.zst` as XtraBackup 8.0).
+fn bare(path: &[u8]) -> &[u8] {
+    [&b".qp"[..], b".lz4", b".zst"]
+        .iter()
+        .find_map(|s| path.strip_suffix(*s))
+        .unwrap_or(path)
 }
 
 impl BackupFiles {
@@ -38,7 +46,7 @@ impl BackupFiles {
         if self.marker.is_none() && is_marker(path) {
             self.marker = Some(String::from_utf8_lossy(path).into_owned());
         }
-        let bare = path.strip_suffix(b".qp").unwrap_or(path);
+        let bare = bare(path);
         for (i, name) in BACKUP_FILES.iter().enumerate() {
             if bare == name.as_bytes() {
                 self.seen[i] = true;
@@ -72,6 +80,10 @@ mod tests {
             (&["db/t.ibd"], Some(all)),
             (&["db/t.ibd.delta", "db/t.ibd.meta"], Some(all)),
             (&["aria_log_control"], Some(all)),
+            (
+                &["ibdata1.zst", "ib_logfile0.lz4"],
+                Some(&["xtrabackup_checkpoints", "backup-my.cnf", "xtrabackup_info"]),
+            ),
             (
                 &["ibdata1.qp", "ib_logfile0.qp"],
                 Some(&["xtrabackup_checkpoints", "backup-my.cnf", "xtrabackup_info"]),
