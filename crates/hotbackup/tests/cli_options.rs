@@ -136,7 +136,6 @@ fn refused_options_exit_2_and_write_nothing() {
     let refused = refused_examples();
     assert!(refused.len() >= 40, "{refused:?}");
     for needed in [
-        "--incremental-basedir=x",
         "--databases=x",
         "--export",
         "--ssl-cipher=x",
@@ -176,8 +175,7 @@ fn refused_options_exit_2_and_write_nothing() {
     }
     // The cases of the issue, spelled as users do, with a real --stream pipeline in mind.
     for args in [
-        &["--backup", "--incremental-basedir=/var/backups/full"][..],
-        &["--backup", "--databases=shop mysql"],
+        &["--backup", "--databases=shop mysql"][..],
         &["--prepare", "--export"],
     ] {
         let mut all = vec!["--no-defaults", &target_arg];
