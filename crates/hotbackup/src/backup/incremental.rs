@@ -192,7 +192,12 @@ fn history_failure(e: ServerError, by: history::By, value: &str) -> Failure {
         }
     );
     let denied = e.is_access_denied();
+    // The server answered with an error: not a connection problem (mariadb-backup: exit 1).
+    let answered = matches!(&e, ServerError::Query { code: Some(_), .. });
     let mut failure = Failure::from(e);
+    if answered {
+        failure.code = Code::Failure;
+    }
     let hint = if missing_table {
         " mysql.mariadb_backup_history does not exist: no backup on this server was taken with \
          --history, so there is no base to find; take a full backup with --history"
