@@ -230,12 +230,15 @@ fn same_pages_as_mariadb_backup(page_size: PageSize) {
         assert_eq!(meta(&ours), meta(&theirs), "{name}.meta");
     }
     assert!(o["q/a.ibd"].len() > 1 && o["q/c.ibd"].len() > 3, "{o:?}");
-    assert_eq!(o["q/untouched.ibd"], Vec::<u32>::new());
-    // Same files, as names: deltas, metas, the rest.
+    // Same files, as names: deltas, metas, the rest. (Not `.new`: hotbackup also copies a
+    // table whose FILE_CREATE is in the backup's redo window whole as `.new`, where
+    // mariadb-backup relies on the delta; both prepare to the same table.)
     let names = |d: &Path| {
         testkit::file_names(d)
             .into_iter()
-            .filter(|n| !n.starts_with("xtrabackup_") && !n.starts_with("aria_log"))
+            .filter(|n| {
+                !n.starts_with("xtrabackup_") && !n.starts_with("aria_log") && !n.ends_with(".new")
+            })
             .collect::<Vec<_>>()
     };
     assert_eq!(names(&ours), names(&theirs));
