@@ -4,7 +4,7 @@
 //! ```text
 //! cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] [--race-log-mb N]
 //!                    [--race-runs N] [--only PHASE[,PHASE]]
-//!   PHASE: backup | stream | compress | copyback | load | race | prepare
+//!   PHASE: backup | stream | compress | incremental | copyback | load | race | prepare
 //!          (default: all, in that order)
 //! ```
 //!
@@ -28,6 +28,8 @@
 //! * `stream` and `compress` (module `stream`): both tools' `--stream=xbstream > FILE`
 //!   and `--compress --compress-threads=2` next to their own directory backup, run
 //!   alternating in the same repetitions; ratios of time (and of size for compress).
+//! * `incremental` (module `incremental`): a base, 20 s of sysbench writes, then both tools'
+//!   `--incremental-basedir` backups of the idle server next to `cp -a`.
 //! * Results: a table on stdout, `<target>/bench/latest.json` and a timestamped copy.
 //!
 //! Every server and sysbench process is stopped by testkit on drop, also on error.
@@ -42,6 +44,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Value};
 use testkit::{MariaDb, PageSize, Sysbench, SysbenchRun, TestDir, TestServer};
 
+mod incremental;
 mod stream;
 
 /// sysbench tables of the dataset.
@@ -82,6 +85,7 @@ enum Phase {
     Backup,
     Stream,
     Compress,
+    Incremental,
     Copyback,
     Load,
     Race,
@@ -89,10 +93,11 @@ enum Phase {
 }
 
 impl Phase {
-    const ALL: [Phase; 7] = [
+    const ALL: [Phase; 8] = [
         Phase::Backup,
         Phase::Stream,
         Phase::Compress,
+        Phase::Incremental,
         Phase::Copyback,
         Phase::Load,
         Phase::Race,
@@ -104,13 +109,14 @@ impl Phase {
             "backup" => Phase::Backup,
             "stream" => Phase::Stream,
             "compress" => Phase::Compress,
+            "incremental" => Phase::Incremental,
             "copyback" | "copy-back" => Phase::Copyback,
             "load" => Phase::Load,
             "race" => Phase::Race,
             "prepare" => Phase::Prepare,
             other => bail!(
                 "unknown phase {other:?} \
-                 (backup, stream, compress, copyback, load, race, prepare)"
+                 (backup, stream, compress, incremental, copyback, load, race, prepare)"
             ),
         })
     }
@@ -128,7 +134,7 @@ struct Options {
 
 const USAGE: &str = "usage: cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] \
                      [--race-log-mb N] [--race-runs N] \
-                     [--only backup|stream|compress|copyback|load|race|prepare[,...]]";
+                     [--only backup|stream|compress|incremental|copyback|load|race|prepare[,...]]";
 
 fn parse_options(args: &[String]) -> Result<Options> {
     let mut size_mb = 1024;
@@ -272,7 +278,12 @@ pub fn run(args: &[String]) -> Result<()> {
     let needs_main = opts.phases.iter().any(|p| {
         matches!(
             p,
-            Phase::Backup | Phase::Stream | Phase::Compress | Phase::Copyback | Phase::Load
+            Phase::Backup
+                | Phase::Stream
+                | Phase::Compress
+                | Phase::Incremental
+                | Phase::Copyback
+                | Phase::Load
         )
     });
     if needs_main {
@@ -282,6 +293,9 @@ pub fn run(args: &[String]) -> Result<()> {
                 Phase::Backup => bench_idle_backup(&tools, &server, &opts, &mut report)?,
                 Phase::Stream => stream::bench_stream(&tools, &server, &opts, &mut report)?,
                 Phase::Compress => stream::bench_compress(&tools, &server, &opts, &mut report)?,
+                Phase::Incremental => {
+                    incremental::bench_incremental(&tools, &server, &opts, &mut report)?
+                }
                 Phase::Copyback => bench_copyback(&tools, &server, &opts, &mut report)?,
                 Phase::Load => bench_load(&tools, &server, &opts, &mut report)?,
                 Phase::Race | Phase::Prepare => {}
