@@ -107,6 +107,28 @@ fn ddl_between(server: &TestServer, round: u32) {
     }
 }
 
+fn status(server: &TestServer, name: &str) -> u64 {
+    let v: String = server
+        .query_one(&format!(
+            "SELECT VARIABLE_VALUE FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = '{name}'"
+        ))
+        .unwrap();
+    v.parse().unwrap()
+}
+
+/// Waits until the server's checkpoint has passed its current LSN.
+fn checkpoint_past_now(server: &TestServer) {
+    let now = status(server, "INNODB_LSN_CURRENT");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while status(server, "INNODB_LSN_LAST_CHECKPOINT") < now {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no checkpoint past LSN {now} within 120 s"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 fn prepare_ddl(server: &TestServer) {
     server
         .exec("CREATE DATABASE inc; CREATE DATABASE gone")
@@ -151,6 +173,9 @@ fn chain_under_load(page_size: PageSize) {
     let mut base = full.clone();
     for (round, inc) in incs.iter().enumerate() {
         ddl_between(source, round as u32 + 1);
+        // The incremental's redo then starts after the DDL: its changes can only come from
+        // the deltas (and `.new`), not from replaying the log.
+        checkpoint_past_now(source);
         let stderr = hb()
             .backup(source, inc, &["--parallel=2", &basedir(&base)])
             .unwrap();
