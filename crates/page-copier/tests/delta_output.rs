@@ -136,3 +136,42 @@ fn a_table_whose_page_0_is_not_written_writes_nothing() {
     assert!(report.deferred && report.left_out);
     assert_eq!((delta, meta), (None, None));
 }
+
+/// With `--log-innodb-page-corruption`, a page that stays corrupt goes into the delta
+/// whatever its LSN (as mariadb-backup's `wf_incremental`), and is reported.
+#[test]
+fn a_recorded_corrupt_page_goes_into_the_delta() {
+    let work = scratch("corrupt");
+    let source = Source {
+        path: Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/pages/corrupt_fcrc32_16k_plain.ibd"),
+        dest: PathBuf::from("db/t.ibd"),
+        kind: SourceKind::Table,
+        // No page is newer than this: only the corrupt one may go in.
+        output: Output::Delta {
+            after: Lsn(u64::MAX),
+        },
+    };
+    let options = CopyOptions {
+        log_corruption: true,
+        retry_delay: std::time::Duration::from_millis(1),
+        ..CopyOptions::default()
+    };
+    let report = copy_tablespace(
+        &source,
+        &sink::DirSink::new(work.join("backup")),
+        &options,
+        None,
+        None,
+        &NoProgress,
+    )
+    .unwrap();
+    let corrupt: Vec<u32> = report.corrupt_pages.iter().map(|c| c.page_no.0).collect();
+    assert!(corrupt.contains(&3), "{corrupt:?}");
+    let delta = std::fs::read(work.join("backup/db/t.ibd.delta")).unwrap();
+    let mut reader = DeltaReader::new(&delta[..], 16384).unwrap();
+    let cluster = reader.next_cluster().unwrap().unwrap();
+    assert_eq!(cluster.page_numbers, &corrupt[..]);
+    assert_eq!(report.delta_pages, corrupt.len() as u64);
+    std::fs::remove_dir_all(work).unwrap();
+}
