@@ -4,7 +4,7 @@
 //! ```text
 //! cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] [--race-log-mb N]
 //!                    [--race-runs N] [--only PHASE[,PHASE]]
-//!   PHASE: backup | stream | compress | copyback | load | race | prepare | many
+//!   PHASE: backup | stream | compress | incremental | copyback | load | race | prepare | many
 //!          (default: all, in that order)
 //! ```
 //!
@@ -28,6 +28,8 @@
 //! * `stream` and `compress` (module `stream`): both tools' `--stream=xbstream > FILE`
 //!   and `--compress --compress-threads=2` next to their own directory backup, run
 //!   alternating in the same repetitions; ratios of time (and of size for compress).
+//! * `incremental` (module `incremental`): a base, 20 s of sysbench writes, then both tools'
+//!   `--incremental-basedir` backups of the idle server next to `cp -a`.
 //! * `many` (module `many`, `--tables N`, default 20,000): backup, prepare and copy-back of
 //!   N small InnoDB tables (+ N/10 MyISAM), both tools and `cp -a`, also under
 //!   `ulimit -n 1024`, with seconds per 1,000 tables; the dataset is made once and reused.
@@ -45,6 +47,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde_json::{json, Value};
 use testkit::{MariaDb, PageSize, Sysbench, SysbenchRun, TestDir, TestServer};
 
+mod incremental;
 mod many;
 mod stream;
 
@@ -86,6 +89,7 @@ enum Phase {
     Backup,
     Stream,
     Compress,
+    Incremental,
     Copyback,
     Load,
     Race,
@@ -94,10 +98,11 @@ enum Phase {
 }
 
 impl Phase {
-    const ALL: [Phase; 8] = [
+    const ALL: [Phase; 9] = [
         Phase::Backup,
         Phase::Stream,
         Phase::Compress,
+        Phase::Incremental,
         Phase::Copyback,
         Phase::Load,
         Phase::Race,
@@ -110,6 +115,7 @@ impl Phase {
             "backup" => Phase::Backup,
             "stream" => Phase::Stream,
             "compress" => Phase::Compress,
+            "incremental" => Phase::Incremental,
             "copyback" | "copy-back" => Phase::Copyback,
             "load" => Phase::Load,
             "race" => Phase::Race,
@@ -117,7 +123,7 @@ impl Phase {
             "many" => Phase::Many,
             other => bail!(
                 "unknown phase {other:?} \
-                 (backup, stream, compress, copyback, load, race, prepare, many)"
+                 (backup, stream, compress, incremental, copyback, load, race, prepare, many)"
             ),
         })
     }
@@ -137,7 +143,7 @@ struct Options {
 
 const USAGE: &str = "usage: cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] \
                      [--race-log-mb N] [--race-runs N] [--tables N] \
-                     [--only backup|stream|compress|copyback|load|race|prepare|many[,...]]";
+                     [--only backup|stream|compress|incremental|copyback|load|race|prepare|many[,...]]";
 
 fn parse_options(args: &[String]) -> Result<Options> {
     let mut size_mb = 1024;
@@ -290,7 +296,12 @@ pub fn run(args: &[String]) -> Result<()> {
     let needs_main = opts.phases.iter().any(|p| {
         matches!(
             p,
-            Phase::Backup | Phase::Stream | Phase::Compress | Phase::Copyback | Phase::Load
+            Phase::Backup
+                | Phase::Stream
+                | Phase::Compress
+                | Phase::Incremental
+                | Phase::Copyback
+                | Phase::Load
         )
     });
     if needs_main {
@@ -301,6 +312,9 @@ pub fn run(args: &[String]) -> Result<()> {
                 Phase::Backup => bench_idle_backup(&tools, &server, &opts, &mut report)?,
                 Phase::Stream => stream::bench_stream(&tools, &server, &opts, &mut report)?,
                 Phase::Compress => stream::bench_compress(&tools, &server, &opts, &mut report)?,
+                Phase::Incremental => {
+                    incremental::bench_incremental(&tools, &server, &opts, &mut report)?
+                }
                 Phase::Copyback => bench_copyback(&tools, &server, &opts, &mut report)?,
                 Phase::Load => bench_load(&tools, &server, &opts, &mut report)?,
                 Phase::Race | Phase::Prepare | Phase::Many => {}

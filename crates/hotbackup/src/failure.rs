@@ -88,6 +88,9 @@ impl From<page_copier::CopyError> for Failure {
     fn from(e: page_copier::CopyError) -> Failure {
         let (code, hint) = match &e {
             page_copier::CopyError::Corrupt { .. } => (Code::SourceCorrupt, ""),
+            // mariadb-backup's exit code for its TRX_SYS refusal (mtr undo_upgrade).
+            page_copier::CopyError::TrxSysChanged { .. }
+            | page_copier::CopyError::DeferredDelta { .. } => (Code::Failure, ""),
             page_copier::CopyError::Read { source, .. }
             | page_copier::CopyError::Write { source, .. } => (Code::Io, io_hint(source)),
             _ => (Code::Io, ""),

@@ -15,6 +15,11 @@
 //! Pages that are stale but self-consistent are fine: the redo log copied alongside brings
 //! every page up to date at `--prepare`.
 //!
+//! A copy is written whole, or for an incremental backup as a `.delta` of the pages newer
+//! than the base (module `output`, [`Output`]): every page is still read and validated, only
+//! the writing differs. A deferred table then writes nothing ([`CopyReport::left_out`]): it
+//! was created after the base, and the caller copies it whole as `.new` once DDL is blocked.
+//!
 //! Invariants:
 //! * live files are only ever read with `pread` (never memory-mapped: a file truncated under
 //!   a map kills the process with SIGBUS), and we tell the kernel we will not reread them so
@@ -33,8 +38,10 @@ use std::time::{Duration, Instant};
 use innodb::page::{PageValidator, PageVerdict, ValidationOptions};
 use innodb::{PageNo, SpaceId};
 
+mod output;
 mod page0;
 
+pub use output::Output;
 use page0::Page0;
 use sink::Sink;
 pub use sink::{create_dir_private, create_exclusive, exposure_warnings};
@@ -70,6 +77,8 @@ pub struct Source {
     pub dest: PathBuf,
     /// What kind of file it is.
     pub kind: SourceKind,
+    /// Written whole or as a delta.
+    pub output: Output,
 }
 
 /// Knobs of a copy.
@@ -188,6 +197,11 @@ pub struct CopyReport {
     /// Page 0 was not written yet (empty file, shorter than a page, or page 0 all zero: a
     /// tablespace being created): copied without validation, the redo log rebuilds it.
     pub deferred: bool,
+    /// Nothing was written: a deferred table with [`Output::Delta`] (a table whose page 0
+    /// is not written yet is newer than any base; it must be copied whole, as `.new`).
+    pub left_out: bool,
+    /// Pages written to the delta ([`Output::Delta`]).
+    pub delta_pages: u64,
 }
 
 /// Why a copy failed.
@@ -215,6 +229,29 @@ pub enum CopyError {
         path: PathBuf,
         /// The OS error.
         source: io::Error,
+    },
+    /// A page of the TRX_SYS page's identity (space 0, page 5) is newer than the base:
+    /// mariadb-backup 10.11's refusal, in its words.
+    #[error(
+        "{path}: page {page_no} (the TRX_SYS page or its doublewrite copy) changed since the \
+         base. --incremental backup is impossible if the server had been restarted with \
+         different innodb_undo_tablespaces. Take a full backup instead"
+    )]
+    TrxSysChanged {
+        /// The live file.
+        path: PathBuf,
+        /// Where in the file the page was.
+        page_no: PageNo,
+    },
+    /// An undo or system tablespace whose page 0 is not written yet cannot be written as a
+    /// delta (its page size and space id are unknown).
+    #[error(
+        "{path}: page 0 is not written yet (the tablespace is being created or truncated), \
+         so it cannot be written as a delta of an incremental backup; run the backup again"
+    )]
+    DeferredDelta {
+        /// The live file.
+        path: PathBuf,
     },
     /// A page stayed corrupt after every re-read. Page 0 of a file that has one (every
     /// kind but [`SourceKind::SystemNext`]) is never recorded instead: it is the header.
@@ -273,17 +310,29 @@ pub fn copy_tablespace(
         Err(e) => return Err(read_err(e)),
     };
     advise_sequential(&file);
-    let dest_path = PathBuf::from(sink.describe(&source.dest));
-    let mut dest = sink.create(&source.dest).map_err(|e| CopyError::Write {
-        path: dest_path.clone(),
-        source: e,
-    })?;
 
     let mut report = CopyReport::default();
     let validator = match source.kind {
         SourceKind::SystemNext => system_validator.cloned(),
         _ => first_page_validator(&file, source, options, &mut report)?,
     };
+    if validator.is_none()
+        && source.kind == SourceKind::Table
+        && matches!(source.output, Output::Delta { .. })
+    {
+        report.deferred = true;
+        report.left_out = true;
+        return Ok(report);
+    }
+    let out_name = output::output_name(&source.dest, source.output);
+    let dest_path = PathBuf::from(sink.describe(&out_name));
+    let mut dest = output::start(
+        sink,
+        &source.dest,
+        source.output,
+        validator.as_ref(),
+        &source.path,
+    )?;
     // A deferred file (page 0 not written yet) has no known page size: it is copied byte
     // for byte, unvalidated, in 10 MiB batches.
     let (page_size, unit) = match &validator {
@@ -302,29 +351,28 @@ pub fn copy_tablespace(
 
     // Reading (and validating) overlaps with writing: this thread reads batch n+1 while a
     // writer thread writes batch n. Two buffers circulate between them.
-    let (to_writer, from_reader) = mpsc::sync_channel::<(Vec<u8>, u64, usize)>(1);
+    let (to_writer, from_reader) = mpsc::sync_channel::<(Vec<u8>, u64, usize, Vec<PageNo>)>(1);
     let (to_reader, from_writer) = mpsc::sync_channel::<Vec<u8>>(2);
     for _ in 0..2 {
         // Cannot fail: the channel has room for both buffers.
         let _ = to_reader.send(vec![0u8; batch_bytes]);
     }
-    let write_result = std::thread::scope(|scope| -> Result<(), CopyError> {
+    let write_result = std::thread::scope(|scope| -> Result<u64, CopyError> {
         // The writer owns the return channel: if it stops (write error), the reader's
         // next wait for a buffer ends instead of blocking forever.
         let (dest, dest_path_ref) = (&mut dest, &dest_path);
-        let writer = scope.spawn(move || -> Result<(), CopyError> {
+        let writer = scope.spawn(move || -> Result<u64, CopyError> {
             let dest_path = dest_path_ref;
-            for (buf, offset, len) in from_reader {
+            let mut delta_pages = 0;
+            for (buf, offset, len, corrupt) in from_reader {
                 // Batches come in file order: the sink is written front to back.
-                debug_assert_eq!(offset, dest.len());
-                dest.write_all(&buf[..len]).map_err(|e| CopyError::Write {
-                    path: dest_path.clone(),
-                    source: e,
-                })?;
+                debug_assert!(source.output != Output::Whole || offset == dest.len());
+                let first_page = offset.checked_div(page_size as u64).unwrap_or(0);
+                delta_pages += dest.batch(&buf[..len], first_page, &corrupt, dest_path)?;
                 // The reader may have stopped already; a lost buffer is fine then.
                 let _ = to_reader.send(buf);
             }
-            Ok(())
+            Ok(delta_pages)
         });
         let read_result = (|| -> Result<(), CopyError> {
             let mut offset: u64 = 0;
@@ -349,6 +397,7 @@ pub fn copy_tablespace(
                     }
                     return Ok(());
                 }
+                let corrupt_before = report.corrupt_pages.len();
                 if let Some(v) = &validator {
                     check_batch(
                         &file,
@@ -361,7 +410,11 @@ pub fn copy_tablespace(
                     )?;
                 }
                 let full = n == buf.len();
-                if to_writer.send((buf, offset, whole)).is_err() {
+                let corrupt: Vec<PageNo> = report.corrupt_pages[corrupt_before..]
+                    .iter()
+                    .map(|c| c.page_no)
+                    .collect();
+                if to_writer.send((buf, offset, whole, corrupt)).is_err() {
                     return Ok(());
                 }
                 drop_from_cache(&file, offset, whole as u64);
@@ -382,17 +435,11 @@ pub fn copy_tablespace(
             })
         });
         // A write error explains a stopped reader; otherwise report the reader's error.
-        written.and(read_result)
+        let delta_pages = written?;
+        read_result.map(|()| delta_pages)
     });
-    write_result?;
-    let write_err = |e| CopyError::Write {
-        path: dest_path.clone(),
-        source: e,
-    };
-    if options.sync {
-        dest.sync().map_err(write_err)?;
-    }
-    dest.close().map_err(write_err)?;
+    report.delta_pages = write_result?;
+    dest.finish(options.sync, &dest_path)?;
     Ok(report)
 }
 

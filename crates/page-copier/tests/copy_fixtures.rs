@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use innodb::PageNo;
-use page_copier::{copy_tablespace, CopyError, CopyOptions, NoProgress, Source, SourceKind};
+use page_copier::{
+    copy_tablespace, CopyError, CopyOptions, NoProgress, Output, Source, SourceKind,
+};
 
 fn fixtures() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testdata/pages");
@@ -38,6 +40,7 @@ fn table(path: PathBuf) -> Source {
         path,
         dest: PathBuf::from("db").join(name),
         kind: SourceKind::Table,
+        output: Output::Whole,
     }
 }
 

@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use innodb::PageNo;
-use page_copier::{copy_tablespace, CopyError, CopyOptions, NoProgress, Source, SourceKind};
+use page_copier::{
+    copy_tablespace, CopyError, CopyOptions, NoProgress, Output, Source, SourceKind,
+};
 
 const PAGE: usize = 16384;
 
@@ -44,6 +46,7 @@ fn copy(
         path: live,
         dest: PathBuf::from("db/t.ibd"),
         kind: SourceKind::Table,
+        output: Output::Whole,
     };
     let result = copy_tablespace(
         &source,
@@ -159,6 +162,7 @@ fn a_page0_that_becomes_valid_on_a_reread_is_copied() {
         path: live,
         dest: PathBuf::from("db/t.ibd"),
         kind: SourceKind::Table,
+        output: Output::Whole,
     };
     let report = copy_tablespace(
         &source,

@@ -10,10 +10,18 @@ use qpress::Compressor;
 use crate::codec::{self, Codec, FrameFn, Frames};
 use crate::{backup_name, Sink, SinkFile};
 
-/// The one file mariadb-backup 10.11 leaves plain under `--compress` (it goes through its
-/// metadata datasink; everything else, `backup-my.cnf` and `xtrabackup_info` included, is
-/// compressed).
+/// The one metadata file mariadb-backup 10.11 leaves plain under `--compress` (it goes
+/// through its metadata datasink; everything else, `backup-my.cnf` and `xtrabackup_info`
+/// included, is compressed).
 const PLAIN: &str = "xtrabackup_checkpoints";
+
+/// The `.meta` of an incremental backup's deltas go through that datasink too: plain.
+/// (No other file of a backup has this ending.)
+const PLAIN_SUFFIX: &str = ".meta";
+
+fn is_plain(name: &str) -> bool {
+    name == PLAIN || name.ends_with(PLAIN_SUFFIX)
+}
 
 /// Bytes gathered before they go to the inner file (mariadb-backup puts a 1 MiB buffer
 /// between its compressor and its output): a stream gets large chunks, not one per block.
@@ -72,7 +80,7 @@ impl CompressSink {
     /// The name `rel` has in the inner sink.
     pub fn stored_name(&self, rel: &Path) -> io::Result<PathBuf> {
         let name = backup_name(rel)?;
-        Ok(if name == PLAIN {
+        Ok(if is_plain(name) {
             PathBuf::from(name)
         } else {
             PathBuf::from(format!("{name}{}", self.codec.suffix()))
@@ -98,7 +106,7 @@ impl CompressSink {
         } else {
             self.inner.create(&stored)?
         };
-        if stored.as_path() == Path::new(PLAIN) {
+        if is_plain(backup_name(rel)?) {
             return Ok(out);
         }
         let writer = Buffered {
@@ -158,7 +166,7 @@ impl Sink for CompressSink {
 
     fn put(&self, rel: &Path, contents: &[u8]) -> io::Result<()> {
         let stored = self.stored_name(rel)?;
-        if stored.as_path() == Path::new(PLAIN) {
+        if is_plain(backup_name(rel)?) {
             return self.inner.put(&stored, contents);
         }
         // Compressed in memory (metadata is small), then published as one piece.
@@ -291,6 +299,9 @@ mod tests {
             ),
             ("xtrabackup_info", Some("xtrabackup_info.qp")),
             ("backup-my.cnf", Some("backup-my.cnf.qp")),
+            ("./db/t.ibd.meta", Some("db/t.ibd.meta")),
+            ("ibdata1.meta", Some("ibdata1.meta")),
+            ("db/t.ibd.delta", Some("db/t.ibd.delta.qp")),
             ("../x", None),
         ] {
             let got = sink(&std::env::temp_dir(), 1024, 1)

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use innodb::SpaceId;
-use page_copier::{CopyError, CopyOptions, Source, SourceKind};
+use page_copier::{CopyError, CopyOptions, Output, Source, SourceKind};
 use sink::Sink;
 
 use super::ddl;
@@ -104,10 +104,13 @@ pub(super) fn apply_ddl(
                     source.display(),
                     sink.describe(&dest)
                 ));
+                // Whole also in an incremental backup: a table created during the backup is
+                // newer than any base, and prepare takes a `.new` as the file (as 10.11).
                 let s = Source {
                     path: source,
                     dest,
                     kind: SourceKind::Table,
+                    output: Output::Whole,
                 };
                 match page_copier::copy_tablespace(
                     &s,

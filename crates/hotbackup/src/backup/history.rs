@@ -67,6 +67,36 @@ pub fn record(
     main.exec(&insert)
 }
 
+/// Which column finds the base of an incremental backup (`--incremental-history-name`,
+/// `--incremental-history-uuid`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    /// The series name (`--history=NAME` of the earlier backups).
+    Name,
+    /// One backup's uuid.
+    Uuid,
+}
+
+impl By {
+    /// The column, also the word mariadb-backup's messages use.
+    pub fn column(self) -> &'static str {
+        match self {
+            By::Name => "name",
+            By::Uuid => "uuid",
+        }
+    }
+}
+
+/// mariadb-backup 10.11's query for the base LSN of an incremental backup (the latest
+/// `innodb_to_lsn` of the series or uuid); `quote` as for [`insert_statement`].
+pub fn base_lsn_query(by: By, value: &str, quote: &dyn Fn(&str) -> String) -> String {
+    format!(
+        "SELECT innodb_to_lsn FROM mysql.mariadb_backup_history WHERE {} = {} AND innodb_to_lsn IS NOT NULL ORDER BY innodb_to_lsn DESC LIMIT 1",
+        by.column(),
+        quote(value)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,5 +161,15 @@ mod tests {
             "{insert}"
         );
         assert!(insert.contains(",'nightly\\'s',"), "{insert}");
+    }
+
+    #[test]
+    fn the_base_lookup_is_mariadb_backups() {
+        let quote = |s: &str| server::quote_string(s, false);
+        assert_eq!(
+            base_lsn_query(By::Name, "night'ly", &quote),
+            "SELECT innodb_to_lsn FROM mysql.mariadb_backup_history WHERE name = 'night\\'ly' AND innodb_to_lsn IS NOT NULL ORDER BY innodb_to_lsn DESC LIMIT 1"
+        );
+        assert!(base_lsn_query(By::Uuid, "u-1", &quote).contains("WHERE uuid = 'u-1' AND"));
     }
 }

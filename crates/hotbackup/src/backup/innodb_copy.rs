@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use backup_meta::CorruptedPages;
 use innodb::SpaceId;
-use page_copier::{CopyError, CopyOptions, CopyReport, Progress, Source, SourceKind};
+use page_copier::{CopyError, CopyOptions, CopyReport, Output, Progress, Source, SourceKind};
 use rayon::prelude::*;
 
 use super::discover::{FileCopy, Inventory};
@@ -32,8 +32,11 @@ impl Progress for LogProgress<'_> {
     }
 }
 
-/// Copies every InnoDB tablespace in parallel; returns space id → backup name (`db/t`),
-/// and the backup names of tables copied before their page 0 was written (space unknown).
+/// Copies every InnoDB tablespace in parallel (as deltas in an incremental backup); returns
+/// space id → backup name (`db/t`), and the backup names of tables copied before their page
+/// 0 was written (space unknown). An incremental backup leaves such tables out instead: they
+/// are newer than the base, and are copied whole as `.new` under `BLOCK_DDL`
+/// (`ddl_markers`), as mariadb-backup copies its deferred tables.
 pub(super) fn copy_innodb(
     ctx: &Context,
     inventory: &Inventory,
@@ -42,12 +45,16 @@ pub(super) fn copy_innodb(
     corrupted: &mut CorruptedPages,
 ) -> Result<(BTreeMap<SpaceId, String>, Vec<String>), Failure> {
     let (opts, sink, log) = (ctx.opts, ctx.sink, ctx.log);
+    let output = match ctx.incremental {
+        Some(after) => Output::Delta { after },
+        None => Output::Whole,
+    };
     let mut sources: Vec<Source> = Vec::new();
     for f in &inventory.undo {
-        sources.push(source(f, SourceKind::Undo));
+        sources.push(source(f, SourceKind::Undo, output));
     }
     for f in &inventory.tables {
-        sources.push(source(f, SourceKind::Table));
+        sources.push(source(f, SourceKind::Table, output));
     }
     // Each copy holds its source and its destination open: within the open-files limit,
     // whatever --parallel asks (as copy-back and prepare stay within it).
@@ -88,7 +95,7 @@ pub(super) fn copy_innodb(
                 let thread = rayon::current_thread_index().map_or(1, |i| i + 1);
                 log.line(
                     thread,
-                    &format!("Copying {} to {}", s.path.display(), sink.describe(&s.dest)),
+                    &format!("Copying {} to {}", s.path.display(), describe(sink, s)),
                 );
                 let r = page_copier::copy_tablespace(
                     s,
@@ -120,11 +127,11 @@ pub(super) fn copy_innodb(
         } else {
             SourceKind::SystemNext
         };
-        let s = source(f, kind);
+        let s = source(f, kind, output);
         log.info(&format!(
             "Copying {} to {}",
             s.path.display(),
-            sink.describe(&s.dest)
+            describe(sink, &s)
         ));
         let r = page_copier::copy_tablespace(
             &s,
@@ -153,6 +160,11 @@ pub(super) fn copy_innodb(
     for (s, r) in all {
         let Some(r) = r else { continue };
         match r {
+            Ok(report) if report.left_out => log.info(&format!(
+                "{}: page 0 is not written yet (created after the base); copied whole as .new \
+                 once DDL is blocked",
+                s.path.display()
+            )),
             Ok(report) => {
                 if report.space_id.is_none() && s.kind == SourceKind::Table {
                     deferred.push(s.dest.with_extension("").to_string_lossy().into_owned());
@@ -211,10 +223,23 @@ fn first_file_validator(path: &Path, options: &CopyOptions) -> Option<innodb::pa
     innodb::page::PageValidator::from_page0(page0.get(..size)?, options.validation).ok()
 }
 
-pub(super) fn source(f: &FileCopy, kind: SourceKind) -> Source {
+pub(super) fn source(f: &FileCopy, kind: SourceKind, output: Output) -> Source {
     Source {
         path: f.source.clone(),
         dest: f.dest.clone(),
         kind,
+        output,
+    }
+}
+
+/// Where a copy goes, for the log (`db/t.ibd.delta` in an incremental backup).
+fn describe(sink: &dyn sink::Sink, s: &Source) -> String {
+    match s.output {
+        Output::Whole => sink.describe(&s.dest),
+        Output::Delta { .. } => {
+            let mut name = s.dest.clone().into_os_string();
+            name.push(".delta");
+            sink.describe(std::path::Path::new(&name))
+        }
     }
 }

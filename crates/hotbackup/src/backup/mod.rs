@@ -41,6 +41,7 @@ mod files;
 pub mod filter;
 pub mod galera;
 pub mod history;
+mod incremental;
 mod innodb_copy;
 pub mod innodb_off;
 pub mod interrupt;
@@ -149,6 +150,12 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     let paths = server_paths(&vars)?;
     // As mariadb-backup: the directories the server ignores are not backed up.
     filter.ignore_db_dirs(vars.get("ignore_db_dirs").unwrap_or(""));
+    // The base of an incremental backup is found and checked before anything is written.
+    let incremental = opts
+        .incremental
+        .as_ref()
+        .map(|from| incremental::resolve(from, &mut main, &vars, innodb_off, log))
+        .transpose()?;
     if opts.rocksdb_backup {
         refuse_myrocks(&mut main, &paths.datadir)?;
     }
@@ -193,6 +200,7 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         binlog_on,
         galera,
         innodb_off,
+        incremental,
     };
     let sql_thread_stopped = AtomicBool::new(false);
     let mut sql_thread = replica::SqlThread::new(&conn, log, &sql_thread_stopped);
@@ -319,6 +327,8 @@ struct Context<'a> {
     galera: bool,
     /// The server runs without InnoDB ([`innodb_off`]): nothing writes its files.
     innodb_off: bool,
+    /// An incremental backup: the base's LSN ([`incremental`]); InnoDB files become deltas.
+    incremental: Option<Lsn>,
 }
 
 /// The backup proper, into the (new or empty) target directory.
@@ -462,10 +472,10 @@ fn backup_into(
             .as_ref()
             .map(BinlogInfo::binlog_pos_text)
             .unwrap_or_default(),
-        innodb_from_lsn: 0,
+        innodb_from_lsn: ctx.incremental.map_or(0, |l| l.0),
         innodb_to_lsn: to_lsn.0,
         partial: ctx.filter.is_partial(),
-        incremental: false,
+        incremental: ctx.incremental.is_some(),
         format: if sink.is_stream() {
             StreamFormat::Mbstream
         } else {
@@ -475,8 +485,12 @@ fn backup_into(
     };
     put_meta(sink, &info, backup_meta::names::XTRABACKUP_INFO)?;
     let checkpoints = Checkpoints {
-        backup_type: BackupType::FullBackuped,
-        from_lsn: 0,
+        backup_type: if ctx.incremental.is_some() {
+            BackupType::Incremental
+        } else {
+            BackupType::FullBackuped
+        },
+        from_lsn: ctx.incremental.map_or(0, |l| l.0),
         to_lsn: to_lsn.0,
         last_lsn: report.last_lsn.0,
         // As mariadb-backup: prepare takes a LOCKLESS backup's binlog position from InnoDB.

@@ -9,7 +9,7 @@ use super::spec::Kind;
 use super::table::Opt;
 use super::{
     innodb_param, print_param, refuse, BinlogInfo, ChecksumAlgorithm, Connection, Error, ErrorKind,
-    Innodb, Mode, Options, Origin, Partial, Protocol,
+    IncrementalFrom, Innodb, Mode, Options, Origin, Partial, Protocol,
 };
 
 impl Engine {
@@ -84,6 +84,45 @@ impl Engine {
 
     fn given(&self, o: Opt) -> bool {
         self.setting(o).is_some()
+    }
+
+    /// The base of an incremental backup. mariadb-backup takes `--incremental-lsn` over
+    /// `--incremental-basedir`, but lets a history option silently replace either (its help
+    /// calls them mutually exclusive) and dies at connect time on both history options:
+    /// here those combinations are a usage error before anything runs.
+    fn incremental(&self) -> Result<Option<IncrementalFrom>, Error> {
+        let name = self.text(Opt::IncrementalHistoryName);
+        let uuid = self.text(Opt::IncrementalHistoryUuid);
+        let direct = [Opt::IncrementalLsn, Opt::IncrementalBasedir]
+            .into_iter()
+            .find(|o| self.given(*o));
+        if let (Some(_), Some(_)) = (&name, &uuid) {
+            return Err(Error::new(
+                ErrorKind::BadValue,
+                "It is allowed to use either --incremental-history-name or \
+                 --incremental-history-uuid, but not both.",
+            ));
+        }
+        if let (Some(d), true) = (direct, name.is_some() || uuid.is_some()) {
+            return Err(Error::new(
+                ErrorKind::BadValue,
+                format!(
+                    "--{} cannot be combined with --incremental-history-{}: give one base \
+                     for the incremental backup",
+                    d.spec().name,
+                    if name.is_some() { "name" } else { "uuid" }
+                ),
+            ));
+        }
+        Ok(if let Some(lsn) = self.text(Opt::IncrementalLsn) {
+            Some(IncrementalFrom::Lsn(lsn))
+        } else if let Some(dir) = self.path(Opt::IncrementalBasedir) {
+            Some(IncrementalFrom::Basedir(dir))
+        } else if let Some(name) = name {
+            Some(IncrementalFrom::HistoryName(name))
+        } else {
+            uuid.map(IncrementalFrom::HistoryUuid)
+        })
     }
 
     /// Of two options that set the same thing (aliases), the one given later.
@@ -185,6 +224,7 @@ impl Engine {
                 2 => ChecksumAlgorithm::FullCrc32,
                 _ => ChecksumAlgorithm::StrictFullCrc32,
             });
+        let incremental = self.incremental()?;
         let history = match self.val(Opt::History) {
             Some(Val::Text(t)) => Some(Some(t.clone())),
             Some(Val::Absent) => Some(None),
@@ -287,6 +327,7 @@ impl Engine {
             open_files_limit: self.unsigned(Opt::OpenFilesLimit),
             log_copy_interval_ms: self.unsigned(Opt::LogCopyInterval),
             extra_lsndir: self.path(Opt::ExtraLsndir),
+            incremental,
             no_lock: self.flag(Opt::NoLock),
             verbose: self.flag(Opt::Verbose),
             rocksdb_backup: self.flag(Opt::RocksdbBackup),

@@ -128,6 +128,21 @@ impl fmt::Display for Origin {
     }
 }
 
+/// Where an incremental backup's base LSN comes from (`--backup`), in mariadb-backup's order
+/// of precedence: `--incremental-lsn` over `--incremental-basedir`; the history options
+/// cannot be combined with either, nor with each other.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IncrementalFrom {
+    /// `--incremental-lsn`, as given (checked when the backup starts, as mariadb-backup).
+    Lsn(String),
+    /// `--incremental-basedir`: its `xtrabackup_checkpoints` `to_lsn`.
+    Basedir(PathBuf),
+    /// `--incremental-history-name`: the latest `innodb_to_lsn` of that series.
+    HistoryName(String),
+    /// `--incremental-history-uuid`: the `innodb_to_lsn` of that backup.
+    HistoryUuid(String),
+}
+
 /// `--binlog-info`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinlogInfo {
@@ -258,6 +273,9 @@ pub struct Options {
     pub log_copy_interval_ms: u64,
     /// `--extra-lsndir`.
     pub extra_lsndir: Option<PathBuf>,
+    /// `--incremental-lsn`, `--incremental-basedir`, `--incremental-history-*`: an incremental
+    /// backup (with `--backup`; the other modes ignore them, as mariadb-backup).
+    pub incremental: Option<IncrementalFrom>,
     /// `--no-lock`.
     pub no_lock: bool,
     /// `-V`, `--verbose`: `>> log scanned up to (LSN)` at every stage of a backup.

@@ -126,16 +126,17 @@ option_table! {
         Client,
         "with --backup: also write xtrabackup_checkpoints and xtrabackup_info here",
     ),
-    IncrementalLsn => refused(t(
+    IncrementalLsn => t(
         "incremental-lsn",
         Client,
-        "with --backup: copy only pages newer than this LSN",
-    )),
-    IncrementalBasedir => refused(t(
+        "with --backup: an incremental backup of the pages newer than this LSN",
+    ),
+    IncrementalBasedir => t(
         "incremental-basedir",
         Client,
-        "with --backup: copy only pages newer than the backup in this directory",
-    )),
+        "with --backup: an incremental backup of the pages newer than the (complete) backup \
+         in this directory (its xtrabackup_checkpoints to_lsn)",
+    ),
     IncrementalDir => refused(t(
         "incremental-dir",
         Client,
@@ -310,18 +311,18 @@ option_table! {
         "connection protocol: tcp or socket",
     ),
     Socket => short(t("socket", Client, "Unix socket of the server"), 'S'),
-    IncrementalHistoryName => refused(t(
+    IncrementalHistoryName => t(
         "incremental-history-name",
         Client,
-        "base the incremental backup on the latest backup of this series in \
-         mysql.mariadb_backup_history",
-    )),
-    IncrementalHistoryUuid => refused(t(
+        "with --backup: an incremental backup based on the latest backup of this series in \
+         mysql.mariadb_backup_history (--history=NAME)",
+    ),
+    IncrementalHistoryUuid => t(
         "incremental-history-uuid",
         Client,
-        "base the incremental backup on the backup with this uuid in \
+        "with --backup: an incremental backup based on the backup with this uuid in \
          mysql.mariadb_backup_history",
-    )),
+    ),
     RemoveOriginal => b(
         "remove-original",
         false,

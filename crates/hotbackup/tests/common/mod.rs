@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use testkit::TestServer;
 
+pub mod incremental;
+
 /// The `hotbackup` binary cargo built for these tests.
 pub fn hotbackup() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_hotbackup"))
