@@ -287,6 +287,7 @@ impl Engine {
             open_files_limit: self.unsigned(Opt::OpenFilesLimit),
             log_copy_interval_ms: self.unsigned(Opt::LogCopyInterval),
             extra_lsndir: self.path(Opt::ExtraLsndir),
+            incremental_dir: self.path(Opt::IncrementalDir),
             no_lock: self.flag(Opt::NoLock),
             verbose: self.flag(Opt::Verbose),
             rocksdb_backup: self.flag(Opt::RocksdbBackup),

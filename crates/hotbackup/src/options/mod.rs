@@ -240,6 +240,8 @@ pub struct Options {
     pub log_copy_interval_ms: u64,
     /// `--extra-lsndir`.
     pub extra_lsndir: Option<PathBuf>,
+    /// `--incremental-dir` (with `--prepare`).
+    pub incremental_dir: Option<PathBuf>,
     /// `--no-lock`.
     pub no_lock: bool,
     /// `-V`, `--verbose`: `>> log scanned up to (LSN)` at every stage of a backup.

@@ -134,11 +134,12 @@ option_table! {
         Client,
         "with --backup: copy only pages newer than the backup in this directory",
     )),
-    IncrementalDir => refused(t(
+    IncrementalDir => t(
         "incremental-dir",
         Client,
-        "with --prepare: apply the incremental backup in this directory",
-    )),
+        "with --prepare: apply the incremental backup in this directory onto the prepared \
+         backup of --target-dir",
+    ),
     Tables => refused(t(
         "tables",
         Client,

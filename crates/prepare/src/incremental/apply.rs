@@ -1,0 +1,269 @@
+//! The pages of each `.delta` written onto its tablespace file of the base, as 10.11's
+//! `xtrabackup_apply_delta`: page n at byte n × page size; page 0 grows the file to its
+//! FSP_SIZE (never shrinks it; the system tablespace through its last file, only for
+//! the first file's delta); a tablespace made since the base starts as a zero file of
+//! 4 pages. Deltas are independent files: they are checked, and then applied, in
+//! parallel.
+//!
+//! [`check`] runs before anything is written: every delta is read whole (its structure
+//! by `delta::DeltaReader`, errors naming the byte offset), and every page is validated
+//! with the copier's validator (checksum, page number; doublewrite pages of the system
+//! tablespace skipped), built from the delta's own page 0 or else the base file's.
+//! The backup tool validated those pages when it read them; this catches a delta
+//! damaged since, which would otherwise be written into the base. Pages of a
+//! tablespace made since the base whose delta lacks page 0 cannot be validated (no
+//! flags); they are counted.
+
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
+use std::path::Path;
+use std::sync::Arc;
+
+use delta::DeltaReader;
+use innodb::page::fil::FIL_PAGE_SPACE_ID;
+use innodb::page::fsp::{FSP_HEADER_OFFSET, FSP_SIZE};
+use innodb::page::{PageValidator, PageVerdict, ValidationOptions};
+use innodb::PageNo;
+use rayon::prelude::*;
+
+use super::inc_dir::{Delta, IncDir};
+use super::layout::{Layout, Target};
+use crate::error::PrepareError;
+use crate::handles::Handles;
+use crate::progress::{Event, Progress};
+use crate::spaces::{be32, server_page_size};
+use crate::sysfiles::{system_file_names, SpaceFile};
+
+/// Pages of a tablespace file made by the apply before its delta is written (10.11's
+/// FIL_IBD_FILE_INITIAL_SIZE, in logical pages).
+const INITIAL_PAGES: u64 = 4;
+
+/// What [`check`] found in one delta.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Checked {
+    /// Pages in it.
+    pub(super) pages: u64,
+    /// Pages that could not be validated (no page 0 anywhere).
+    pub(super) unverified: u64,
+}
+
+/// What [`deltas`] did.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Applied {
+    pub(super) deltas: u64,
+    pub(super) pages: u64,
+    pub(super) created: u64,
+}
+
+fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, PrepareError> {
+    let mut b = rayon::ThreadPoolBuilder::new();
+    if let Some(n) = threads {
+        b = b.num_threads(n);
+    }
+    b.build().map_err(|e| PrepareError::Unsupported {
+        what: format!("cannot start worker threads: {e}"),
+    })
+}
+
+fn open_delta(d: &Delta) -> Result<DeltaReader<File>, PrepareError> {
+    let file = File::open(&d.path).map_err(|e| PrepareError::io("open", &d.path, e))?;
+    DeltaReader::new(file, d.meta.page_size as usize).map_err(|e| delta_err(d, e))
+}
+
+fn delta_err(d: &Delta, e: delta::DeltaError) -> PrepareError {
+    match e {
+        delta::DeltaError::Io(e) => PrepareError::io("read", &d.path, e),
+        e => PrepareError::Delta {
+            path: d.path.clone(),
+            what: e.to_string(),
+        },
+    }
+}
+
+/// The validator of the base file's page 0, if it has a usable one.
+fn base_validator(path: &Path, page_size: usize) -> Result<Option<PageValidator>, PrepareError> {
+    let file = File::open(path).map_err(|e| PrepareError::io("open", path, e))?;
+    let mut page0 = vec![0u8; page_size];
+    match file.read_exact_at(&mut page0, 0) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(PrepareError::io("read page 0 of", path, e)),
+    }
+    Ok(PageValidator::from_page0(&page0, ValidationOptions::default()).ok())
+}
+
+/// Checks one delta whole; see the module documentation.
+fn check_one(d: &Delta, target: &Target) -> Result<Checked, PrepareError> {
+    let phys = d.meta.page_size as usize;
+    let mut validator = match &target.page0_from {
+        Some(p) => base_validator(p, phys)?,
+        None => None,
+    };
+    let mut reader = open_delta(d)?;
+    let mut out = Checked::default();
+    while let Some(cluster) = reader.next_cluster().map_err(|e| delta_err(d, e))? {
+        for (i, (n, page)) in cluster.pages().enumerate() {
+            let at = cluster.offset + (i as u64 + 1) * phys as u64;
+            let bad = |what: String| PrepareError::Delta {
+                path: d.path.clone(),
+                what: format!("page {n} (at byte {at} of the delta): {what}"),
+            };
+            // The delta's page 0 is the newer one (an ibdataN's "page 0" is not the
+            // system tablespace's: the base's ibdata1 gives that one).
+            if n == 0 && d.meta.space_id != Some(0) {
+                let v = PageValidator::from_page0(page, ValidationOptions::default())
+                    .map_err(|e| bad(format!("page 0 does not parse: {e}")))?;
+                if let Some(id) = d.meta.space_id {
+                    if v.space_id().0 != id {
+                        return Err(bad(format!(
+                            "is page 0 of tablespace {}, but the .meta says tablespace {id}",
+                            v.space_id()
+                        )));
+                    }
+                }
+                validator = Some(v);
+            }
+            out.pages += 1;
+            let Some(v) = &validator else {
+                out.unverified += 1;
+                continue;
+            };
+            if v.page_size() != phys {
+                return Err(PrepareError::Delta {
+                    path: d.path.clone(),
+                    what: format!(
+                        "its .meta says pages of {phys} bytes, but the tablespace has pages of {}",
+                        v.page_size()
+                    ),
+                });
+            }
+            if let PageVerdict::Corrupt(c) = v.validate(page, PageNo(n)) {
+                return Err(bad(format!("corrupt: {c}")));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads and validates every delta of `inc`; nothing is written.
+pub(super) fn check(
+    _base: &Path,
+    inc: &IncDir,
+    layout: &Layout,
+    threads: Option<usize>,
+) -> Result<Vec<Checked>, PrepareError> {
+    pool(threads)?.install(|| {
+        inc.deltas
+            .par_iter()
+            .zip(layout.targets.par_iter())
+            .map(|(d, t)| check_one(d, t))
+            .collect()
+    })
+}
+
+/// Writes one delta onto its file; returns the pages written.
+fn apply_one(
+    base: &Path,
+    d: &Delta,
+    target: &Target,
+    logical: u64,
+    handles: &Arc<Handles>,
+) -> Result<u64, PrepareError> {
+    let path = &target.path;
+    let phys = u64::from(d.meta.page_size);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(target.create)
+        .mode(0o640)
+        .open(path)
+        .map_err(|e| PrepareError::io("open for writing", path, e))?;
+    let len = |f: &File| {
+        f.metadata()
+            .map(|m| m.len())
+            .map_err(|e| PrepareError::io("stat", path, e))
+    };
+    let grow = |f: &File, size: u64| -> Result<(), PrepareError> {
+        if len(f)? < size {
+            f.set_len(size)
+                .map_err(|e| PrepareError::io("extend", path, e))?;
+        }
+        Ok(())
+    };
+    if target.create {
+        grow(&file, INITIAL_PAGES * logical)?;
+    }
+    let system0 = base.join(&system_file_names(base)[0]);
+    let mut reader = open_delta(d)?;
+    let mut pages = 0u64;
+    while let Some(cluster) = reader.next_cluster().map_err(|e| delta_err(d, e))? {
+        let numbers = cluster.page_numbers;
+        if numbers.first() == Some(&0) {
+            let page0 = &cluster.data[..phys as usize];
+            let n_pages = u64::from(be32(page0, FSP_HEADER_OFFSET + FSP_SIZE));
+            if be32(page0, FIL_PAGE_SPACE_ID) != 0 {
+                grow(&file, n_pages * phys)?;
+            } else if *path == system0 {
+                // The system tablespace grows through its last file.
+                let sys = SpaceFile::open_for_writing(handles, base, path)
+                    .map_err(|e| PrepareError::io("open for writing", path, e))?;
+                let now = sys.len().map_err(|e| PrepareError::io("stat", path, e))?;
+                if now < n_pages * phys {
+                    sys.set_len(n_pages * phys)
+                        .map_err(|e| PrepareError::io("extend", path, e))?;
+                }
+            }
+        }
+        // Runs of consecutive page numbers are one write.
+        let mut i = 0;
+        while i < numbers.len() {
+            let mut j = i + 1;
+            while j < numbers.len() && numbers[j] == numbers[j - 1] + 1 {
+                j += 1;
+            }
+            let bytes = &cluster.data[i * phys as usize..j * phys as usize];
+            file.write_all_at(bytes, u64::from(numbers[i]) * phys)
+                .map_err(|e| PrepareError::io("write", path, e))?;
+            i = j;
+        }
+        pages += numbers.len() as u64;
+    }
+    // Not fsynced here: the log apply fsyncs every tablespace file and its directory
+    // before the checkpoints move, and until then a crash re-runs this.
+    Ok(pages)
+}
+
+/// Applies every delta (checked by [`check`]) onto the base, after the layout ran.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn deltas(
+    base: &Path,
+    inc: &IncDir,
+    layout: &Layout,
+    _checked: &[Checked],
+    handles: &Arc<Handles>,
+    threads: Option<usize>,
+    progress: &dyn Progress,
+) -> Result<Applied, PrepareError> {
+    let logical = server_page_size(base)? as u64;
+    let pages: Vec<u64> = pool(threads)?.install(|| {
+        inc.deltas
+            .par_iter()
+            .zip(layout.targets.par_iter())
+            .map(|(d, t)| {
+                let n = apply_one(base, d, t, logical, handles)?;
+                progress.event(Event::DeltaApplied {
+                    delta: &d.path,
+                    target: &t.path,
+                    pages: n,
+                    created: t.create,
+                });
+                Ok(n)
+            })
+            .collect::<Result<_, PrepareError>>()
+    })?;
+    Ok(Applied {
+        deltas: pages.len() as u64,
+        pages: pages.iter().sum(),
+        created: layout.targets.iter().filter(|t| t.create).count() as u64,
+    })
+}
