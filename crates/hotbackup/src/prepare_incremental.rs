@@ -25,6 +25,7 @@ pub fn run(opts: &Options, log: &Log, target: &Path, inc: &Path) -> Result<(), F
     let options = prepare::PrepareOptions {
         use_memory: opts.use_memory.max(8 << 20),
         crash_point: test_crash_point(),
+        delta_crash_point: test_delta_crash_point(),
         ..prepare::PrepareOptions::default()
     };
     let progress = LogProgress::new(log);
@@ -34,6 +35,13 @@ pub fn run(opts: &Options, log: &Log, target: &Path, inc: &Path) -> Result<(), F
         "Applied {} delta file(s): {} page(s), {} tablespace(s) created",
         summary.deltas, summary.delta_pages, summary.created
     ));
+    if summary.unverified_pages > 0 {
+        log.info(&format!(
+            "Note: {} delta page(s) of tablespaces made since the base could not be validated \
+             before they were written (their delta has no page 0)",
+            summary.unverified_pages
+        ));
+    }
     let l = &summary.log;
     if l.n_mtrs > 0 || l.end_lsn.0 > 0 {
         log.info(&format!(
@@ -43,4 +51,21 @@ pub fn run(opts: &Options, log: &Log, target: &Path, inc: &Path) -> Result<(), F
     }
     log.info("completed OK!");
     Ok(())
+}
+
+/// Test hook (not an option): `HOTBACKUP_TEST_DELTA_CRASH=N` aborts the process at the
+/// N-th page write of the deltas, `N,torn` after writing half of it.
+fn test_delta_crash_point() -> Option<prepare::CrashPoint> {
+    let v = std::env::var("HOTBACKUP_TEST_DELTA_CRASH").ok()?;
+    let (n, torn) = match v.split_once(',') {
+        Some((n, "torn")) => (n, true),
+        _ => (v.as_str(), false),
+    };
+    Some(prepare::CrashPoint {
+        after_writes: n.trim().parse().ok()?,
+        torn,
+        abort: true,
+        journal_limit: None,
+        chunk_pages: None,
+    })
 }

@@ -66,6 +66,9 @@ pub struct IncrementalSummary {
     pub delta_pages: u64,
     /// Tablespaces created (made since the base).
     pub created: u64,
+    /// Delta pages that could not be validated before they were written: pages of a
+    /// tablespace made since the base whose delta has no page 0 (no flags to check with).
+    pub unverified_pages: u64,
     /// An interrupted apply of the same incremental was finished.
     pub resumed: bool,
 }
@@ -159,7 +162,8 @@ pub fn prepare_incremental(
         // Every check before the first write.
         let incd = inc_dir::read(inc)?;
         let layout = layout::plan(base, &incd)?;
-        let checked = apply::check(base, &incd, &layout, options.threads)?;
+        let checked = apply::check(&incd, &layout, options.threads)?;
+        summary.unverified_pages = checked.iter().map(|c| c.unverified).sum();
 
         if !resumed {
             marker::write(base, inc, &inc_cp)?;
@@ -169,9 +173,9 @@ pub fn prepare_incremental(
             base,
             &incd,
             &layout,
-            &checked,
             &handles,
             options.threads,
+            options.delta_crash_point,
             progress,
         )?;
         summary.deltas = applied.deltas;

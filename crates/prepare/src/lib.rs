@@ -115,6 +115,10 @@ pub struct PrepareOptions {
     /// Test hook: stop at this page write as a crash would.
     #[doc(hidden)]
     pub crash_point: Option<CrashPoint>,
+    /// Test hook (`--incremental-dir`): stop at this page write of the deltas (counted
+    /// over all of them; `journal_limit`/`chunk_pages` unused).
+    #[doc(hidden)]
+    pub delta_crash_point: Option<CrashPoint>,
 }
 
 impl Default for PrepareOptions {
@@ -127,6 +131,7 @@ impl Default for PrepareOptions {
             force_recovery: false,
             open_files_limit: None,
             crash_point: None,
+            delta_crash_point: None,
         }
     }
 }

@@ -17,6 +17,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use delta::DeltaReader;
@@ -30,6 +31,7 @@ use super::inc_dir::{Delta, IncDir};
 use super::layout::{Layout, Target};
 use crate::error::PrepareError;
 use crate::handles::Handles;
+use crate::journal::CrashPoint;
 use crate::progress::{Event, Progress};
 use crate::spaces::{be32, server_page_size};
 use crate::sysfiles::{system_file_names, SpaceFile};
@@ -42,6 +44,7 @@ const INITIAL_PAGES: u64 = 4;
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct Checked {
     /// Pages in it.
+    #[allow(dead_code)]
     pub(super) pages: u64,
     /// Pages that could not be validated (no page 0 anywhere).
     pub(super) unverified: u64,
@@ -147,7 +150,6 @@ fn check_one(d: &Delta, target: &Target) -> Result<Checked, PrepareError> {
 
 /// Reads and validates every delta of `inc`; nothing is written.
 pub(super) fn check(
-    _base: &Path,
     inc: &IncDir,
     layout: &Layout,
     threads: Option<usize>,
@@ -168,6 +170,8 @@ fn apply_one(
     target: &Target,
     logical: u64,
     handles: &Arc<Handles>,
+    crash: Option<CrashPoint>,
+    writes: &AtomicU64,
 ) -> Result<u64, PrepareError> {
     let path = &target.path;
     let phys = u64::from(d.meta.page_size);
@@ -214,6 +218,26 @@ fn apply_one(
                 }
             }
         }
+        if let Some(c) = crash {
+            for (n, page) in cluster.pages() {
+                let done = writes.fetch_add(1, Ordering::SeqCst);
+                let at = u64::from(n) * phys;
+                if done == c.after_writes {
+                    if c.torn {
+                        file.write_all_at(&page[..page.len() / 2], at)
+                            .map_err(|e| PrepareError::io("write", path, e))?;
+                    }
+                    if c.abort {
+                        std::process::abort();
+                    }
+                    return Err(PrepareError::CrashPoint { writes: done });
+                }
+                file.write_all_at(page, at)
+                    .map_err(|e| PrepareError::io("write", path, e))?;
+            }
+            pages += numbers.len() as u64;
+            continue;
+        }
         // Runs of consecutive page numbers are one write.
         let mut i = 0;
         while i < numbers.len() {
@@ -234,23 +258,23 @@ fn apply_one(
 }
 
 /// Applies every delta (checked by [`check`]) onto the base, after the layout ran.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn deltas(
     base: &Path,
     inc: &IncDir,
     layout: &Layout,
-    _checked: &[Checked],
     handles: &Arc<Handles>,
     threads: Option<usize>,
+    crash: Option<CrashPoint>,
     progress: &dyn Progress,
 ) -> Result<Applied, PrepareError> {
     let logical = server_page_size(base)? as u64;
+    let writes = AtomicU64::new(0);
     let pages: Vec<u64> = pool(threads)?.install(|| {
         inc.deltas
             .par_iter()
             .zip(layout.targets.par_iter())
             .map(|(d, t)| {
-                let n = apply_one(base, d, t, logical, handles)?;
+                let n = apply_one(base, d, t, logical, handles, crash, &writes)?;
                 progress.event(Event::DeltaApplied {
                     delta: &d.path,
                     target: &t.path,
