@@ -183,13 +183,16 @@ fn cross_tool(page_size: PageSize, load: bool) {
         page_size.bytes() as usize,
     )
     .unwrap();
-    // Every other file too (non-InnoDB files, metadata), byte for byte.
+    // Every other file too (non-InnoDB files, metadata), byte for byte, except the Aria
+    // files: 10.11's prepare ends with an Aria recovery, which hotbackup's (full or
+    // incremental) does not run; the server's own recovery does it at start.
+    let aria = |k: &String| k.starts_with("aria_log") || k.ends_with(".MAD") || k.ends_with(".MAI");
     let a = testkit::file_snapshot(&theirs.join("full"));
     let b = testkit::file_snapshot(&ours.join("full"));
     let differ: Vec<&String> = a
         .keys()
         .chain(b.keys())
-        .filter(|k| a.get(*k) != b.get(*k))
+        .filter(|k| !aria(k) && a.get(*k) != b.get(*k))
         .collect();
     assert!(differ.is_empty(), "files differ: {differ:?}");
     // The incremental is not consumed: it can be applied to another copy of the base.

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::fs;
 use std::io;
-use std::os::unix::fs::OpenOptionsExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::PrepareError;
@@ -101,13 +101,40 @@ pub(super) fn sync_fs(dir: &Path) -> Result<(), PrepareError> {
     Ok(())
 }
 
+/// Whether two files have the same bytes (a file that cannot be read differs).
+fn same_content(a: &Path, b: &Path) -> bool {
+    match (fs::metadata(a), fs::metadata(b)) {
+        (Ok(x), Ok(y)) if x.len() == y.len() => {}
+        _ => return false,
+    }
+    matches!((fs::read(a), fs::read(b)), (Ok(x), Ok(y)) if x == y)
+}
+
 /// Replaces the base's non-InnoDB files by the incremental's; returns (files removed,
-/// files copied).
+/// files copied). The result is 10.11's (every such file of the base removed, the
+/// incremental's copied in); a file whose bytes are already those of the incremental's
+/// is left alone, and the copies run in parallel.
 pub(super) fn replace(base: &Path, inc: &Path) -> Result<(usize, usize), PrepareError> {
-    let mut removed = 0;
-    let mut copied = 0;
+    use rayon::prelude::*;
     let base_dirs = subdirs_of(base)?;
     let inc_dirs = subdirs_of(inc)?;
+    // (source in the incremental, file of the base), by relative path.
+    let mut wanted: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut wanted_names: BTreeSet<String> = BTreeSet::new();
+    for db in &inc_dirs {
+        for f in files_of(&inc.join(db))? {
+            if DB_EXTENSIONS.iter().any(|x| f.ends_with(x)) {
+                wanted.push((inc.join(db).join(&f), base.join(db).join(&f)));
+                wanted_names.insert(format!("{db}/{f}"));
+            }
+        }
+    }
+    for f in files_of(inc)? {
+        if is_top_level_copied(&f) {
+            wanted.push((inc.join(&f), base.join(&f)));
+        }
+    }
+    let mut removed = 0;
     let mut empty_before = BTreeSet::new();
     for db in &base_dirs {
         let d = base.join(db);
@@ -116,7 +143,7 @@ pub(super) fn replace(base: &Path, inc: &Path) -> Result<(usize, usize), Prepare
             empty_before.insert(db.clone());
         }
         for f in files {
-            if KEPT.iter().any(|k| f.ends_with(k)) {
+            if KEPT.iter().any(|k| f.ends_with(k)) || wanted_names.contains(&format!("{db}/{f}")) {
                 continue;
             }
             let p = d.join(&f);
@@ -127,43 +154,42 @@ pub(super) fn replace(base: &Path, inc: &Path) -> Result<(usize, usize), Prepare
             }
         }
     }
+    // 10.11 removes every directory of the base that was empty before, and a database
+    // directory the incremental has keeps its place.
+    for db in &empty_before {
+        let d = base.join(db);
+        fs::remove_dir(&d).map_err(|e| PrepareError::io("remove directory", &d, e))?;
+    }
     for db in &inc_dirs {
-        let from = inc.join(db);
         let to = base.join(db);
-        for f in files_of(&from)? {
-            if !DB_EXTENSIONS.iter().any(|x| f.ends_with(x)) {
-                continue;
+        let has_files = wanted.iter().any(|(_, b)| b.parent() == Some(to.as_path()));
+        if has_files && !to.is_dir() {
+            match fs::DirBuilder::new().mode(0o700).create(&to) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(PrepareError::io("create directory", &to, e)),
             }
-            if !to.is_dir() {
-                fs::DirBuilder::new()
-                    .recursive(true)
-                    .create(&to)
-                    .map_err(|e| PrepareError::io("create directory", &to, e))?;
-                use std::os::unix::fs::PermissionsExt;
-                fs::set_permissions(&to, fs::Permissions::from_mode(0o700))
-                    .map_err(|e| PrepareError::io("set the mode of", &to, e))?;
-            }
-            copy_file(&from.join(&f), &to.join(&f))?;
-            copied += 1;
         }
     }
-    for f in files_of(inc)? {
-        if is_top_level_copied(&f) {
-            copy_file(&inc.join(&f), &base.join(&f))?;
-            copied += 1;
-        }
-    }
-    // DROP DATABASE between the backups: an empty directory the incremental lacks. 10.11
-    // also removes every directory of the base that was empty before.
+    let copied: Vec<bool> = wanted
+        .par_iter()
+        .map(|(from, to)| {
+            if same_content(from, to) {
+                return Ok(false);
+            }
+            copy_file(from, to).map(|()| true)
+        })
+        .collect::<Result<_, PrepareError>>()?;
+    // DROP DATABASE between the backups: an empty directory the incremental lacks.
     for db in &base_dirs {
         let d = base.join(db);
         let empty = fs::read_dir(&d).is_ok_and(|mut r| r.next().is_none());
-        if empty && (empty_before.contains(db) || !inc_dirs.contains(db)) {
+        if empty && !inc_dirs.contains(db) {
             fs::remove_dir(&d).map_err(|e| PrepareError::io("remove directory", &d, e))?;
         }
     }
     sync_fs(base)?;
-    Ok((removed, copied))
+    Ok((removed, copied.iter().filter(|c| **c).count()))
 }
 
 #[cfg(test)]
@@ -207,7 +233,7 @@ mod tests {
         }
         fs::create_dir(inc.path().join("empty")).unwrap();
         let (removed, copied) = replace(base.path(), inc.path()).unwrap();
-        assert_eq!((removed, copied), (4, 6));
+        assert_eq!((removed, copied), (2, 6));
         let got = testkit::file_snapshot(base.path());
         let want: Vec<(&str, &str)> = vec![
             ("aria_log.00000001", "inc"),
@@ -233,8 +259,8 @@ mod tests {
             !base.path().join("empty").exists(),
             "10.11 removes empty directories"
         );
-        // Run again (a resumed apply): the same result.
-        replace(base.path(), inc.path()).unwrap();
+        // Run again (a resumed apply): the same result, nothing to do.
+        assert_eq!(replace(base.path(), inc.path()).unwrap(), (0, 0));
         assert_eq!(
             testkit::file_snapshot(base.path()).len(),
             8,
