@@ -177,7 +177,10 @@ mod tests {
 
     /// Builds an incremental directory of `files` (path → content), reads it and returns
     /// (delta name → (delta file relative path, space id)), news.
-    fn check(files: &[(&str, &str)]) -> Result<(Vec<(String, String, u32)>, Vec<String>), String> {
+    /// (target, delta file, space id) of each delta.
+    type Found = Vec<(String, String, u32)>;
+
+    fn check(files: &[(&str, &str)]) -> Result<(Found, Vec<String>), String> {
         let dir = testkit::TestDir::new("inc-dir").unwrap();
         for (f, content) in files {
             let p = dir.path().join(f);
