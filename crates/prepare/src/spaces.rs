@@ -144,10 +144,16 @@ pub(crate) fn open_spaces(
     handles: &Arc<Handles>,
     progress: &dyn Progress,
 ) -> Result<HashMap<SpaceId, Space>, PrepareError> {
-    let by_name: HashMap<&str, SpaceId> = notes
-        .iter()
-        .filter_map(|(id, n)| n.name.as_deref().map(|name| (normalize(name), *id)))
-        .collect();
+    // A name the log gives two spaces (a table dropped and created again under its name)
+    // is the one not deleted.
+    let mut by_name: HashMap<&str, SpaceId> = HashMap::new();
+    for deleted in [true, false] {
+        for (id, n) in notes.iter().filter(|(_, n)| n.deleted == deleted) {
+            if let Some(name) = n.name.as_deref() {
+                by_name.insert(normalize(name), *id);
+            }
+        }
+    }
     let mut spaces: HashMap<SpaceId, Space> = HashMap::new();
     let system = system_file_names(dir);
     let system0 = dir.join(&system[0]);
