@@ -224,7 +224,8 @@ impl Layout {
             ddl::run_plan(base, plan, progress)?;
         }
         for (src, dst) in &self.news {
-            copy_file(src, dst)?;
+            // Made durable with every tablespace by the log apply.
+            copy_file(src, dst, false)?;
             progress.event(Event::Ddl {
                 action: DdlAction::Replaced,
                 from: src,

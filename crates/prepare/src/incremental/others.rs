@@ -43,9 +43,9 @@ fn is_top_level_copied(name: &str) -> bool {
 }
 
 /// Copies `src` to `dst` whole: a temporary file next to `dst` (mode 0640) renamed over
-/// `dst`. Not fsynced: the caller makes everything durable at once ([`sync_fs`]) before
-/// the step after it, and until then a crash re-runs the copy (the marker says so).
-pub(super) fn copy_file(src: &Path, dst: &Path) -> Result<(), PrepareError> {
+/// `dst`; fsynced first when `sync` (else the caller makes it durable before the step
+/// after it; until then a crash re-runs the copy, as the marker says).
+pub(super) fn copy_file(src: &Path, dst: &Path, sync: bool) -> Result<(), PrepareError> {
     let mut tmp = dst.as_os_str().to_owned();
     tmp.push(TEMP_SUFFIX);
     let tmp = PathBuf::from(tmp);
@@ -58,6 +58,10 @@ pub(super) fn copy_file(src: &Path, dst: &Path) -> Result<(), PrepareError> {
         .open(&tmp)
         .map_err(|e| PrepareError::io("create", &tmp, e))?;
     io::copy(&mut from, &mut to).map_err(|e| PrepareError::io("copy to", &tmp, e))?;
+    if sync {
+        to.sync_all()
+            .map_err(|e| PrepareError::io("fsync", &tmp, e))?;
+    }
     drop(to);
     fs::rename(&tmp, dst).map_err(|e| PrepareError::io("rename to", dst, e))
 }
@@ -85,20 +89,10 @@ fn subdirs_of(dir: &Path) -> Result<BTreeSet<String>, PrepareError> {
     Ok(out)
 }
 
-/// `syncfs(2)` of the file system holding `dir`: every copy and rename made durable in
-/// one call (one fsync per small file costs more than the copies).
-pub(super) fn sync_fs(dir: &Path) -> Result<(), PrepareError> {
-    use std::os::fd::AsRawFd;
-    let d = fs::File::open(dir).map_err(|e| PrepareError::io("open", dir, e))?;
-    // SAFETY: syncfs takes a descriptor that `d` keeps open for the call.
-    if unsafe { libc::syncfs(d.as_raw_fd()) } != 0 {
-        return Err(PrepareError::io(
-            "sync the file system of",
-            dir,
-            io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+fn sync_dir(dir: &Path) -> Result<(), PrepareError> {
+    fs::File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| PrepareError::io("fsync directory", dir, e))
 }
 
 /// Whether two files have the same bytes (a file that cannot be read differs).
@@ -135,6 +129,8 @@ pub(super) fn replace(base: &Path, inc: &Path) -> Result<(usize, usize), Prepare
         }
     }
     let mut removed = 0;
+    // Directories whose entries changed.
+    let mut touched: BTreeSet<PathBuf> = BTreeSet::new();
     let mut empty_before = BTreeSet::new();
     for db in &base_dirs {
         let d = base.join(db);
@@ -148,7 +144,10 @@ pub(super) fn replace(base: &Path, inc: &Path) -> Result<(usize, usize), Prepare
             }
             let p = d.join(&f);
             match fs::remove_file(&p) {
-                Ok(()) => removed += 1,
+                Ok(()) => {
+                    removed += 1;
+                    touched.insert(d.clone());
+                }
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
                 Err(e) => return Err(PrepareError::io("remove", &p, e)),
             }
@@ -177,7 +176,7 @@ pub(super) fn replace(base: &Path, inc: &Path) -> Result<(usize, usize), Prepare
             if same_content(from, to) {
                 return Ok(false);
             }
-            copy_file(from, to).map(|()| true)
+            copy_file(from, to, true).map(|()| true)
         })
         .collect::<Result<_, PrepareError>>()?;
     // DROP DATABASE between the backups: an empty directory the incremental lacks.
@@ -188,7 +187,17 @@ pub(super) fn replace(base: &Path, inc: &Path) -> Result<(usize, usize), Prepare
             fs::remove_dir(&d).map_err(|e| PrepareError::io("remove directory", &d, e))?;
         }
     }
-    sync_fs(base)?;
+    // The copies were fsynced; the names (copies, removals, directories) now.
+    let mut dirs: BTreeSet<PathBuf> = touched;
+    for ((_, to), c) in wanted.iter().zip(&copied) {
+        if let (true, Some(d)) = (*c, to.parent()) {
+            dirs.insert(d.to_path_buf());
+        }
+    }
+    dirs.insert(base.to_path_buf());
+    for d in dirs.iter().filter(|d| d.is_dir()) {
+        sync_dir(d)?;
+    }
     Ok((removed, copied.iter().filter(|c| **c).count()))
 }
 
