@@ -104,6 +104,7 @@ fn check_one(d: &Delta, target: &Target) -> Result<Checked, PrepareError> {
     };
     let mut reader = open_delta(d)?;
     let mut out = Checked::default();
+    let mut has_page0 = false;
     while let Some(cluster) = reader.next_cluster().map_err(|e| delta_err(d, e))? {
         for (i, (n, page)) in cluster.pages().enumerate() {
             let at = cluster.offset + (i as u64 + 1) * phys as u64;
@@ -113,6 +114,7 @@ fn check_one(d: &Delta, target: &Target) -> Result<Checked, PrepareError> {
             };
             // The delta's page 0 is the newer one (an ibdataN's "page 0" is not the
             // system tablespace's: the base's ibdata1 gives that one).
+            has_page0 |= n == 0;
             if n == 0 && d.meta.space_id != Some(0) {
                 let v = PageValidator::from_page0(page, ValidationOptions::default())
                     .map_err(|e| bad(format!("page 0 does not parse: {e}")))?;
@@ -144,6 +146,19 @@ fn check_one(d: &Delta, target: &Target) -> Result<Checked, PrepareError> {
                 return Err(bad(format!("corrupt: {c}")));
             }
         }
+    }
+    if target.create && !has_page0 {
+        // A tablespace made after the base's checkpoint and before the incremental's
+        // has its page 0 flushed by then, so it is in the delta; without it the file
+        // would be written without a header (10.11 writes it so, and the table is lost).
+        return Err(PrepareError::Delta {
+            path: d.path.clone(),
+            what: format!(
+                "is for a tablespace the base does not have ({}), but has no page 0 to \
+                 create it from",
+                target.path.display()
+            ),
+        });
     }
     Ok(out)
 }
@@ -314,4 +329,110 @@ pub(super) fn deltas(
         pages: pages.iter().sum(),
         created: layout.targets.iter().filter(|t| t.create).count() as u64,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use backup_meta::DeltaMeta;
+    use innodb::page::{write_checksum, ChecksumFormat};
+
+    const P: usize = 16384;
+
+    /// A valid full_crc32 16k page `n` of tablespace 9 (page 0: FSP header, 8 pages).
+    fn page(n: u32) -> Vec<u8> {
+        let mut p = vec![0u8; P];
+        p[4..8].copy_from_slice(&n.to_be_bytes());
+        p[16..24].copy_from_slice(&0x1234u64.to_be_bytes());
+        p[24..26].copy_from_slice(&(if n == 0 { 8u16 } else { 17855 }).to_be_bytes());
+        p[34..38].copy_from_slice(&9u32.to_be_bytes());
+        if n == 0 {
+            p[38..42].copy_from_slice(&9u32.to_be_bytes());
+            p[46..50].copy_from_slice(&8u32.to_be_bytes());
+            p[54..58].copy_from_slice(&0x15u32.to_be_bytes());
+        }
+        p[P - 8..P - 4].copy_from_slice(&0x1234u32.to_be_bytes());
+        write_checksum(&mut p, ChecksumFormat::FullCrc32).unwrap();
+        p
+    }
+
+    /// A delta of `pages` in `dir`, with its target (to be created).
+    fn delta(dir: &Path, pages: &[(u32, Vec<u8>)]) -> (Delta, Target) {
+        let path = dir.join("t.ibd.delta");
+        let mut out = Vec::new();
+        let mut w = delta::DeltaWriter::new(P).unwrap();
+        let mut emit = |b: &[u8]| -> Result<(), delta::DeltaError> {
+            out.extend_from_slice(b);
+            Ok(())
+        };
+        for (n, p) in pages {
+            w.push(*n, p, &mut emit).unwrap();
+        }
+        w.finish(&mut emit).unwrap();
+        std::fs::write(&path, &out).unwrap();
+        let d = Delta {
+            name: "d/t".into(),
+            user: true,
+            path,
+            meta: DeltaMeta {
+                page_size: P as u32,
+                zip_size: 0,
+                space_id: Some(9),
+            },
+        };
+        let t = Target {
+            path: dir.join("t.ibd"),
+            page0_from: None,
+            create: true,
+        };
+        (d, t)
+    }
+
+    #[test]
+    fn a_new_tablespace_is_checked_then_written_at_its_offsets() {
+        let dir = testkit::TestDir::new("inc-apply").unwrap();
+        let (d, t) = delta(dir.path(), &[(0, page(0)), (3, page(3))]);
+        let c = check_one(&d, &t).unwrap();
+        assert_eq!((c.pages, c.unverified), (2, 0));
+        std::fs::write(dir.path().join("ibdata1"), page(0)).unwrap();
+        let handles = Handles::new(16);
+        let n = apply_one(
+            dir.path(),
+            &d,
+            &t,
+            P as u64,
+            &handles,
+            None,
+            &AtomicU64::new(0),
+        );
+        assert_eq!(n.unwrap(), 2);
+        let file = std::fs::read(&t.path).unwrap();
+        // Grown to FSP_SIZE (8 pages), pages at n × P, the rest zero.
+        assert_eq!(file.len(), 8 * P);
+        assert_eq!(&file[..P], &page(0)[..]);
+        assert_eq!(&file[3 * P..4 * P], &page(3)[..]);
+        assert!(file[P..3 * P].iter().all(|b| *b == 0));
+    }
+
+    #[test]
+    fn damaged_deltas_are_refused_before_any_write() {
+        let dir = testkit::TestDir::new("inc-apply-bad").unwrap();
+        let mut bad = page(3);
+        bad[100] ^= 1;
+        let (d, t) = delta(dir.path(), &[(0, page(0)), (3, bad)]);
+        let err = check_one(&d, &t).unwrap_err().to_string();
+        assert!(
+            err.contains("page 3 (at byte 32768 of the delta): corrupt"),
+            "{err}"
+        );
+        // A page written under another number.
+        let (d, t) = delta(dir.path(), &[(0, page(0)), (4, page(3))]);
+        let err = check_one(&d, &t).unwrap_err().to_string();
+        assert!(err.contains("page 4 (at byte 32768"), "{err}");
+        // A tablespace to create without its page 0.
+        let (d, t) = delta(dir.path(), &[(3, page(3))]);
+        let err = check_one(&d, &t).unwrap_err().to_string();
+        assert!(err.contains("has no page 0"), "{err}");
+        assert!(!t.path.exists(), "nothing written");
+    }
 }
