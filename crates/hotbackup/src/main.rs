@@ -15,6 +15,7 @@ mod log;
 mod open_files;
 mod options;
 mod prepare;
+mod prepare_incremental;
 
 const VERSION_LINE: &str = concat!(
     "hotbackup ",

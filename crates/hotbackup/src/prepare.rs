@@ -14,6 +14,9 @@ use crate::options::Options;
 pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     let target =
         std::path::absolute(&opts.target_dir).map_err(|e| Failure::io(&opts.target_dir, e))?;
+    if let Some(inc) = &opts.incremental_dir {
+        return crate::prepare_incremental::run(opts, log, &target, inc);
+    }
     let force_recovery = opts.innodb_force_recovery >= 1;
     if force_recovery {
         // mariadb-backup's line (its mtr test looks for it), then what it means here.
@@ -45,10 +48,7 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
         crash_point: test_crash_point(),
         ..PrepareOptions::default()
     };
-    let progress = LogProgress {
-        log,
-        last_percent: AtomicUsize::new(usize::MAX),
-    };
+    let progress = LogProgress::new(log);
     let summary = prepare::prepare(&target, &options, &progress).map_err(failure)?;
     if summary.already_prepared {
         log.info("This target seems to be already prepared; nothing to do.");
@@ -90,7 +90,7 @@ const FORCE_RECOVERY_WARNING: &str = "Warning: innodb_force_recovery=1: a corrup
 /// Test hook (not an option): `HOTBACKUP_TEST_PREPARE_CRASH=N` aborts the process at
 /// the N-th page write of the prepare (journal and in place counted together),
 /// `N,torn` after writing half of it; the crash-safety tests kill prepare this way.
-fn test_crash_point() -> Option<prepare::CrashPoint> {
+pub(crate) fn test_crash_point() -> Option<prepare::CrashPoint> {
     let v = std::env::var("HOTBACKUP_TEST_PREPARE_CRASH").ok()?;
     let (n, torn) = match v.split_once(',') {
         Some((n, "torn")) => (n, true),
@@ -112,9 +112,15 @@ fn is_partial(target: &std::path::Path) -> bool {
     backup_meta::XtrabackupInfo::read(&target.join("xtrabackup_info")).is_ok_and(|i| i.partial)
 }
 
-fn failure(e: PrepareError) -> Failure {
+pub(crate) fn failure(e: PrepareError) -> Failure {
     let code = match &e {
-        PrepareError::NotABackup { .. } | PrepareError::Compressed { .. } => Code::WrongState,
+        PrepareError::NotABackup { .. }
+        | PrepareError::Compressed { .. }
+        | PrepareError::NotIncremental { .. }
+        | PrepareError::IncrementalNeedsPreparedBase { .. }
+        | PrepareError::IncrementalLsnMismatch { .. }
+        | PrepareError::IncrementalAlreadyApplied { .. }
+        | PrepareError::IncrementalInterrupted { .. } => Code::WrongState,
         // A metadata file that was read but does not follow its format is damage to the
         // backup; failing to read or write one (EACCES, ENOSPC) stays an I/O error.
         PrepareError::Meta(backup_meta::MetaError::Parse { .. }) => {
@@ -127,9 +133,18 @@ fn failure(e: PrepareError) -> Failure {
     Failure::new(code, e.to_string())
 }
 
-struct LogProgress<'a> {
+pub(crate) struct LogProgress<'a> {
     log: &'a Log,
     last_percent: AtomicUsize,
+}
+
+impl<'a> LogProgress<'a> {
+    pub(crate) fn new(log: &'a Log) -> Self {
+        LogProgress {
+            log,
+            last_percent: AtomicUsize::new(usize::MAX),
+        }
+    }
 }
 
 impl Progress for LogProgress<'_> {
@@ -196,6 +211,24 @@ impl Progress for LogProgress<'_> {
                 "Warning: tablespace {space} has no file; {n_pages} page(s) of log skipped"
             )),
             Event::FileExtended { .. } => {}
+            Event::DeltaApplied {
+                delta,
+                target,
+                pages,
+                created,
+            } => self.log.info(&format!(
+                "Applied {} to {}{}: {pages} page(s)",
+                delta.display(),
+                target.display(),
+                if created { " (created)" } else { "" }
+            )),
+            Event::IncrementalResumed { inc } => self.log.info(&format!(
+                "An interrupted apply of {} is run again",
+                inc.display()
+            )),
+            Event::IncrementalFilesCopied { removed, copied } => self.log.info(&format!(
+                "Non-InnoDB files: {removed} of the target removed, {copied} copied from the incremental"
+            )),
             Event::BatchStarted {
                 index,
                 n_batches,

@@ -27,10 +27,12 @@ use std::path::{Path, PathBuf};
 use crate::error::PrepareError;
 use crate::progress::Progress;
 
-use plan::{Inputs, Plan};
+pub(crate) use journal::space_id;
+use plan::Inputs;
+pub(crate) use plan::Plan;
 
 /// Files of the directory and its database directories, as relative paths with `/`.
-fn list(dir: &Path) -> Result<(Vec<String>, Vec<String>), PrepareError> {
+pub(crate) fn list(dir: &Path) -> Result<(Vec<String>, Vec<String>), PrepareError> {
     let read = |d: &Path| fs::read_dir(d).map_err(|e| PrepareError::io("list", d, e));
     let mut files = vec![];
     let mut dirs = vec![];
@@ -58,7 +60,7 @@ fn list(dir: &Path) -> Result<(Vec<String>, Vec<String>), PrepareError> {
 }
 
 /// The new name in a `.ren` file: `db/table`, as mariadb-backup writes it.
-fn parse_ren(marker: &Path, content: &[u8]) -> Result<String, PrepareError> {
+pub(crate) fn parse_ren(marker: &Path, content: &[u8]) -> Result<String, PrepareError> {
     let bad = |what: String| PrepareError::DdlFile {
         path: marker.to_path_buf(),
         what,
@@ -188,6 +190,74 @@ impl Pending {
         journal::write(&self.dir, plan)?;
         journal::run(&self.dir, plan, 0, progress, None)
     }
+}
+
+/// Finishes the plan of a prepare that was interrupted, if there is one.
+pub(crate) fn finish_interrupted(dir: &Path, progress: &dyn Progress) -> Result<(), PrepareError> {
+    if let Some((plan, done)) = journal::read(dir)? {
+        journal::run(dir, &plan, done, progress, None)?;
+    }
+    Ok(())
+}
+
+/// Renames and removals of `.ibd` files in `dir` that another step computed (the
+/// incremental apply's matching of deltas to tablespaces): `moves` (name → new name,
+/// `db/t` without `.ibd`) and `removals`, run as one plan (swaps and chains through a
+/// temporary name) from the same journal as the markers' plan. `ibd` are the `.ibd`
+/// files of `dir` with their space ids, `present` every file and `dirs` the database
+/// directories there will be. Checked whole before the first step.
+pub(crate) struct Moves {
+    /// Every file of the directory (relative paths, extension included).
+    pub(crate) present: std::collections::BTreeSet<String>,
+    /// Database directories present when the plan runs.
+    pub(crate) dirs: std::collections::BTreeSet<String>,
+    /// `db/t` → space id of `db/t.ibd`.
+    pub(crate) ibd: BTreeMap<String, Option<innodb::SpaceId>>,
+    /// `db/t` → `db2/t2`.
+    pub(crate) moves: BTreeMap<String, String>,
+    /// `db/t` whose `.ibd` goes.
+    pub(crate) removals: std::collections::BTreeSet<String>,
+}
+
+impl Moves {
+    /// Checks the plan; `Ok(None)` when there is nothing to do.
+    pub(crate) fn plan(self, dir: &Path, what: &str) -> Result<Option<Plan>, PrepareError> {
+        if self.moves.is_empty() && self.removals.is_empty() {
+            return Ok(None);
+        }
+        let inputs = Inputs {
+            present: self.present,
+            dirs: self.dirs,
+            ibd: self.ibd,
+            new: BTreeMap::new(),
+            del: self.removals,
+            ren: self.moves,
+        };
+        let mut plan = plan::plan(&inputs).map_err(|errors| PrepareError::DdlFile {
+            path: dir.to_path_buf(),
+            what: format!(
+                "{what}: {}",
+                errors
+                    .iter()
+                    .map(|e| e.what.clone())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        })?;
+        // No marker files: the steps were computed, not read from markers.
+        plan.markers.clear();
+        Ok(Some(plan))
+    }
+}
+
+/// Runs a plan of [`Moves::plan`] from the journal (finished by the next run if killed).
+pub(crate) fn run_plan(
+    dir: &Path,
+    plan: &Plan,
+    progress: &dyn Progress,
+) -> Result<(), PrepareError> {
+    journal::write(dir, plan)?;
+    journal::run(dir, plan, 0, progress, None)
 }
 
 /// Plans and runs in one go (tests); `stop_after` returns after that many steps, as a

@@ -201,6 +201,88 @@ pub enum PrepareError {
         #[source]
         source: ApplyError,
     },
+    /// `--incremental-dir` onto a base that is not prepared (10.11's words first).
+    #[error(
+        "error: applying incremental backup needs a prepared target. {base} is not prepared \
+         (backup_type = {backup_type}): run hotbackup --prepare --target-dir={base} first, \
+         then apply the incrementals in order"
+    )]
+    IncrementalNeedsPreparedBase {
+        /// The base directory.
+        base: PathBuf,
+        /// What its `xtrabackup_checkpoints` says.
+        backup_type: String,
+    },
+    /// `--incremental-dir` names a directory that is not an incremental backup.
+    #[error(
+        "{inc} is not an incremental backup (backup_type = {backup_type} in its \
+         xtrabackup_checkpoints): --incremental-dir takes a backup made with \
+         --incremental-basedir or --incremental-lsn"
+    )]
+    NotIncremental {
+        /// The directory given.
+        inc: PathBuf,
+        /// What its `xtrabackup_checkpoints` says.
+        backup_type: String,
+    },
+    /// The incremental does not start where the base ends (10.11's words first).
+    #[error(
+        "error: This incremental backup seems not to be proper for the target. Check \
+         'to_lsn' of the target and 'from_lsn' of the incremental: the target {base} ends at \
+         to_lsn = {base_to_lsn}, the incremental {inc} starts at from_lsn = {inc_from_lsn}. \
+         Apply the incrementals in the order they were taken, each once. Nothing was changed"
+    )]
+    IncrementalLsnMismatch {
+        /// The base directory.
+        base: PathBuf,
+        /// Its `to_lsn`.
+        base_to_lsn: u64,
+        /// The incremental directory.
+        inc: PathBuf,
+        /// Its `from_lsn`.
+        inc_from_lsn: u64,
+    },
+    /// The base already holds this incremental.
+    #[error(
+        "the incremental {inc} is already applied to {base} (both at to_lsn = {to_lsn}, \
+         last_lsn = {last_lsn}); nothing was changed"
+    )]
+    IncrementalAlreadyApplied {
+        /// The base directory.
+        base: PathBuf,
+        /// The incremental directory.
+        inc: PathBuf,
+        /// The LSNs both share.
+        to_lsn: u64,
+        /// The end of the log both share.
+        last_lsn: u64,
+    },
+    /// An apply of an incremental onto this base was interrupted: only that apply,
+    /// run again, can finish it.
+    #[error(
+        "{base} is half-way through applying the incremental {inc} (an earlier \
+         --prepare --incremental-dir was interrupted; {marker} says so): run hotbackup \
+         --prepare --target-dir={base} --incremental-dir={inc} again to finish it. \
+         Nothing was changed"
+    )]
+    IncrementalInterrupted {
+        /// The base directory.
+        base: PathBuf,
+        /// The incremental being applied.
+        inc: PathBuf,
+        /// The file recording the apply.
+        marker: PathBuf,
+    },
+    /// A `.delta` file (or its `.meta`) of an incremental is damaged.
+    #[error(
+        "{path}: {what}; the incremental backup is damaged: take a new one. Nothing was changed"
+    )]
+    Delta {
+        /// The `.delta` (or `.meta`) file.
+        path: PathBuf,
+        /// What is wrong, with the byte offset.
+        what: String,
+    },
 }
 
 impl PrepareError {

@@ -40,6 +40,7 @@ mod ddl;
 mod error;
 mod handles;
 mod hash;
+mod incremental;
 mod journal;
 mod log;
 mod progress;
@@ -61,6 +62,7 @@ use rayon::prelude::*;
 
 pub use error::PrepareError;
 pub use handles::{data_file_capacity, open_files_limit, RESERVED_FILES};
+pub use incremental::{prepare_incremental, IncrementalSummary, MARKER as INCREMENTAL_MARKER};
 #[doc(hidden)]
 pub use journal::CrashPoint;
 pub use journal::JOURNAL;
@@ -113,6 +115,10 @@ pub struct PrepareOptions {
     /// Test hook: stop at this page write as a crash would.
     #[doc(hidden)]
     pub crash_point: Option<CrashPoint>,
+    /// Test hook (`--incremental-dir`): stop at this page write of the deltas (counted
+    /// over all of them; `journal_limit`/`chunk_pages` unused).
+    #[doc(hidden)]
+    pub delta_crash_point: Option<CrashPoint>,
 }
 
 impl Default for PrepareOptions {
@@ -125,6 +131,7 @@ impl Default for PrepareOptions {
             force_recovery: false,
             open_files_limit: None,
             crash_point: None,
+            delta_crash_point: None,
         }
     }
 }
@@ -185,6 +192,8 @@ pub fn prepare(
     }
     let cp_path = dir.join(XTRABACKUP_CHECKPOINTS);
     let checkpoints = Checkpoints::read(&cp_path)?;
+    // A base left half-changed by an interrupted incremental apply is not prepared.
+    incremental::refuse_interrupted(dir)?;
     match checkpoints.backup_type {
         BackupType::LogApplied => {
             progress.event(Event::AlreadyPrepared);
@@ -203,6 +212,30 @@ pub fn prepare(
         }
         BackupType::FullBackuped => {}
     }
+    apply_log(
+        dir,
+        &dir.join(IB_LOGFILE0),
+        &checkpoints,
+        checkpoints.clone(),
+        options,
+        progress,
+    )
+}
+
+/// Applies the log `log_path` (a backup's `ib_logfile0`) to the data files of `dir`:
+/// everything from the journal recovery to the `log-applied` checkpoints. `checked` are
+/// the checkpoints the log must match (`to_lsn`, `last_lsn`, `recover_binlog_info`);
+/// `out` is what `xtrabackup_checkpoints` of `dir` says at the end (made `log-applied`).
+pub(crate) fn apply_log(
+    dir: &Path,
+    log_path: &Path,
+    checked: &Checkpoints,
+    out: Checkpoints,
+    options: &PrepareOptions,
+    progress: &dyn Progress,
+) -> Result<PrepareSummary, PrepareError> {
+    let checkpoints = checked;
+    let cp_path = dir.join(XTRABACKUP_CHECKPOINTS);
     // Every data file is opened through this cache: any number of tablespaces within the
     // open-files limit.
     let handles = handles::Handles::new(data_file_capacity(options.open_files_limit));
@@ -214,7 +247,7 @@ pub fn prepare(
     }
 
     // Pass 1 before anything changes: a bad log leaves the directory untouched.
-    let log = Log::open(&dir.join(IB_LOGFILE0))?;
+    let log = Log::open(log_path)?;
     // One batch is in memory at a time.
     let scan = log.scan(options.use_memory.max(1))?;
     let end_lsn = scan.end_lsn;
@@ -524,7 +557,7 @@ pub fn prepare(
         // mariadb-backup writes whether *this* run has `--binlog-info=LOCKLESS`: a prepare
         // never does (the position was recovered above).
         recover_binlog_info: false,
-        ..checkpoints
+        ..out
     };
     prepared.write(&cp_path, FileMode::Datasink)?;
     progress.event(Event::Finished { end_lsn });

@@ -49,6 +49,29 @@ pub enum Event<'a> {
         /// Batches the memory budget needs.
         n_batches: usize,
     },
+    /// `--incremental-dir`: a `.delta` was written onto its tablespace file.
+    DeltaApplied {
+        /// The `.delta` file.
+        delta: &'a Path,
+        /// The tablespace file of the base.
+        target: &'a Path,
+        /// Pages written.
+        pages: u64,
+        /// The file was created (a tablespace made since the base).
+        created: bool,
+    },
+    /// `--incremental-dir`: an apply of this incremental that was interrupted is run again.
+    IncrementalResumed {
+        /// The incremental directory.
+        inc: &'a Path,
+    },
+    /// `--incremental-dir`: the base's non-InnoDB files were replaced by the incremental's.
+    IncrementalFilesCopied {
+        /// Files of the base removed.
+        removed: usize,
+        /// Files copied from the incremental.
+        copied: usize,
+    },
     /// A DDL marker file was processed.
     Ddl {
         /// What was done.

@@ -131,6 +131,20 @@ fn normalize(name: &str) -> &str {
     name.strip_prefix("./").unwrap_or(name)
 }
 
+/// The space each FILE_ name of the log is (backup paths). A name the log gives two
+/// spaces (a table dropped and created again under its name) is the one not deleted.
+fn spaces_by_name(notes: &HashMap<SpaceId, SpaceNote>) -> HashMap<&str, SpaceId> {
+    let mut by_name: HashMap<&str, SpaceId> = HashMap::new();
+    for deleted in [true, false] {
+        for (id, n) in notes.iter().filter(|(_, n)| n.deleted == deleted) {
+            if let Some(name) = n.name.as_deref() {
+                by_name.insert(normalize(name), *id);
+            }
+        }
+    }
+    by_name
+}
+
 /// Opens ibdata1 and the tablespace `files` of [`candidate_files`] where they are now
 /// (opening changes nothing); a deferred one (all-zero page 0) is identified by the name
 /// it has after the DDL plan. `notes` are the FILE_ records and page-0 writes of the
@@ -144,10 +158,7 @@ pub(crate) fn open_spaces(
     handles: &Arc<Handles>,
     progress: &dyn Progress,
 ) -> Result<HashMap<SpaceId, Space>, PrepareError> {
-    let by_name: HashMap<&str, SpaceId> = notes
-        .iter()
-        .filter_map(|(id, n)| n.name.as_deref().map(|name| (normalize(name), *id)))
-        .collect();
+    let by_name = spaces_by_name(notes);
     let mut spaces: HashMap<SpaceId, Space> = HashMap::new();
     let system = system_file_names(dir);
     let system0 = dir.join(&system[0]);
@@ -339,6 +350,28 @@ pub(crate) fn prefetch(
 
 #[cfg(test)]
 mod normalize_tests {
+    use super::*;
+
+    #[test]
+    fn a_name_dropped_and_created_again_is_the_new_space() {
+        let note = |name: &str, deleted: bool| SpaceNote {
+            name: Some(name.into()),
+            deleted,
+            ..Default::default()
+        };
+        // Every insertion order of the map: the live space wins.
+        for ids in [[6u32, 11], [11, 6]] {
+            let mut notes = HashMap::new();
+            for id in ids {
+                notes.insert(SpaceId(id), note("./test/t2.ibd", id == 6));
+            }
+            notes.insert(SpaceId(7), note("./test/other.ibd", false));
+            let by_name = spaces_by_name(&notes);
+            assert_eq!(by_name.get("test/t2.ibd"), Some(&SpaceId(11)));
+            assert_eq!(by_name.get("test/other.ibd"), Some(&SpaceId(7)));
+        }
+    }
+
     #[test]
     fn file_names_to_backup_paths() {
         for (name, want) in [

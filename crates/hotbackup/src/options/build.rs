@@ -328,6 +328,7 @@ impl Engine {
             log_copy_interval_ms: self.unsigned(Opt::LogCopyInterval),
             extra_lsndir: self.path(Opt::ExtraLsndir),
             incremental,
+            incremental_dir: self.path(Opt::IncrementalDir),
             no_lock: self.flag(Opt::NoLock),
             verbose: self.flag(Opt::Verbose),
             rocksdb_backup: self.flag(Opt::RocksdbBackup),

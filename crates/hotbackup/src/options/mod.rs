@@ -276,6 +276,8 @@ pub struct Options {
     /// `--incremental-lsn`, `--incremental-basedir`, `--incremental-history-*`: an incremental
     /// backup (with `--backup`; the other modes ignore them, as mariadb-backup).
     pub incremental: Option<IncrementalFrom>,
+    /// `--incremental-dir` (with `--prepare`).
+    pub incremental_dir: Option<PathBuf>,
     /// `--no-lock`.
     pub no_lock: bool,
     /// `-V`, `--verbose`: `>> log scanned up to (LSN)` at every stage of a backup.

@@ -106,6 +106,7 @@ fn field(o: &Options, name: &str) -> String {
         "use-memory" => o.use_memory.to_string(),
         "log-copy-interval" => o.log_copy_interval_ms.to_string(),
         "extra-lsndir" => path(&o.extra_lsndir),
+        "incremental-dir" => path(&o.incremental_dir),
         "no-lock" => o.no_lock.to_string(),
         "verbose" => o.verbose.to_string(),
         "rocksdb-backup" => o.rocksdb_backup.to_string(),

@@ -137,11 +137,12 @@ option_table! {
         "with --backup: an incremental backup of the pages newer than the (complete) backup \
          in this directory (its xtrabackup_checkpoints to_lsn)",
     ),
-    IncrementalDir => refused(t(
+    IncrementalDir => t(
         "incremental-dir",
         Client,
-        "with --prepare: apply the incremental backup in this directory",
-    )),
+        "with --prepare: apply the incremental backup in this directory onto the prepared \
+         backup of --target-dir",
+    ),
     Tables => t(
         "tables",
         Client,
