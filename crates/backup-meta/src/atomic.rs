@@ -97,6 +97,33 @@ pub fn write_atomic_new(path: &Path, contents: &[u8], mode: FileMode) -> Result<
     sync_parent_dir(path)
 }
 
+/// Makes everything written to the filesystems holding `paths` durable: one `syncfs(2)` per
+/// filesystem (paths on the same device share one call). Much cheaper than an fsync per file
+/// when thousands of files were written (a copy-back, a prepare of an extracted stream), and
+/// it reports writeback errors of any file on that filesystem (Linux ≥ 5.8). Returns the path
+/// that failed with its error.
+pub fn sync_filesystems<'a>(
+    paths: impl IntoIterator<Item = &'a Path>,
+) -> Result<(), (std::path::PathBuf, io::Error)> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::MetadataExt;
+    let mut done: Vec<u64> = Vec::new();
+    for path in paths {
+        let fail = |e: io::Error| (path.to_path_buf(), e);
+        let handle = fs::File::open(path).map_err(fail)?;
+        let dev = handle.metadata().map_err(fail)?.dev();
+        if done.contains(&dev) {
+            continue;
+        }
+        // SAFETY: syncfs only takes the descriptor, which stays open for the call.
+        if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
+            return Err(fail(io::Error::last_os_error()));
+        }
+        done.push(dev);
+    }
+    Ok(())
+}
+
 /// `rename(src, dest)` that fails with `EEXIST` instead of replacing `dest`:
 /// `renameat2(RENAME_NOREPLACE)`; where the filesystem lacks it, `link` + `unlink`; where it
 /// has no hard links either, a check that `dest` is absent followed by `rename` (not atomic
@@ -247,6 +274,18 @@ mod tests {
 
     fn refuse(code: i32) -> impl Fn(&Path, &Path) -> io::Result<()> {
         move |_, _| Err(io::Error::from_raw_os_error(code))
+    }
+
+    #[test]
+    fn sync_filesystems_names_the_path_it_cannot_open() {
+        let dir = scratch("syncfs");
+        fs::create_dir_all(dir.join("a")).unwrap();
+        let paths = [dir.clone(), dir.join("a"), dir.clone()];
+        sync_filesystems(paths.iter().map(PathBuf::as_path)).unwrap();
+        let missing = dir.join("missing");
+        let (path, e) = sync_filesystems([dir.as_path(), missing.as_path()]).unwrap_err();
+        assert_eq!((path, e.kind()), (missing, io::ErrorKind::NotFound));
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     /// Each way the filesystem can lack a primitive: no RENAME_NOREPLACE, no hard links,

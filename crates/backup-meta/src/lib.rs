@@ -45,7 +45,8 @@ mod slave;
 use std::path::Path;
 
 pub use atomic::{
-    read_text, rename_noreplace, write_atomic, write_atomic_new, FileMode, PRIVATE_FILE_MODE,
+    read_text, rename_noreplace, sync_filesystems, write_atomic, write_atomic_new, FileMode,
+    PRIVATE_FILE_MODE,
 };
 pub use binlog::{BinlogInfo, BinlogPosInnodb};
 pub use checkpoints::{BackupType, Checkpoints};

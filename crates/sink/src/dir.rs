@@ -80,13 +80,7 @@ impl Sink for DirSink {
     }
 
     fn sync(&self) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
-        let handle = File::open(&self.root)?;
-        // SAFETY: syncfs only takes the descriptor, which stays open for the call.
-        if unsafe { libc::syncfs(handle.as_raw_fd()) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(())
+        backup_meta::sync_filesystems([self.root.as_path()]).map_err(|(_, e)| e)
     }
 
     fn describe(&self, rel: &Path) -> String {

@@ -136,6 +136,10 @@ pub fn run(opts: &Options, log: &Log, move_files: bool) -> Result<(), Failure> {
     for dir in &created {
         to_sync.extend(dir.parent().map(Path::to_path_buf));
     }
+    // The copies were not fsynced one by one: one syncfs per filesystem makes them all
+    // durable (an fsync per file cost more than the copy itself with thousands of tables).
+    backup_meta::sync_filesystems(to_sync.iter().map(PathBuf::as_path))
+        .map_err(|(dir, e)| io_failure("sync the filesystem of", &dir, e))?;
     for dir in &to_sync {
         transfer::sync_dir(dir)?;
     }
@@ -520,7 +524,8 @@ fn transfer_one(item: &Item, thread: usize, move_files: bool, log: &Log) -> Resu
             thread,
             &format!("Copying {} to {}", item.shown_src, item.shown_dest),
         );
-        transfer::copy_file(&item.src, &item.dest, None)?;
+        // Made durable all at once by the syncfs after the last copy.
+        transfer::copy_file(&item.src, &item.dest, None, false)?;
     }
     log.line(thread, "        ...done");
     Ok(())

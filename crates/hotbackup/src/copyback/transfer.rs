@@ -11,10 +11,12 @@ use crate::failure::Failure;
 
 use super::io_failure;
 
-/// Copies `src` to the new file `dest` (`O_EXCL|O_NOFOLLOW`, mode 0640, parents 0700), then
-/// fsyncs it. With `mode`, the copy gets that mode instead (for a move across filesystems,
-/// which keeps modes like `rename(2)`). A partial `dest` is removed on failure.
-pub fn copy_file(src: &Path, dest: &Path, mode: Option<u32>) -> Result<(), Failure> {
+/// Copies `src` to the new file `dest` (`O_EXCL|O_NOFOLLOW`, mode 0640, parents 0700), and
+/// fsyncs it when `durable` (else the caller makes it durable later, e.g. with one
+/// `syncfs` for thousands of files). With `mode`, the copy gets that mode instead (for a move
+/// across filesystems, which keeps modes like `rename(2)`). A partial `dest` is removed on
+/// failure.
+pub fn copy_file(src: &Path, dest: &Path, mode: Option<u32>, durable: bool) -> Result<(), Failure> {
     let mut input = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW)
@@ -26,7 +28,7 @@ pub fn copy_file(src: &Path, dest: &Path, mode: Option<u32>) -> Result<(), Failu
         .len();
     let mut output =
         page_copier::create_exclusive(dest).map_err(|e| io_failure("create", dest, e))?;
-    let result = fill(&mut input, src, &mut output, dest, len, mode);
+    let result = fill(&mut input, src, &mut output, dest, len, mode, durable);
     if result.is_err() {
         drop(output);
         let _ = fs::remove_file(dest);
@@ -41,6 +43,7 @@ fn fill(
     dest: &Path,
     len: u64,
     mode: Option<u32>,
+    durable: bool,
 ) -> Result<(), Failure> {
     // std uses copy_file_range(2) (or sendfile) between two files: no user-space buffer.
     let n = io::copy(input, output).map_err(|e| {
@@ -64,7 +67,10 @@ fn fill(
             .set_permissions(fs::Permissions::from_mode(mode))
             .map_err(|e| io_failure("chmod", dest, e))?;
     }
-    output.sync_all().map_err(|e| io_failure("fsync", dest, e))
+    if durable {
+        output.sync_all().map_err(|e| io_failure("fsync", dest, e))?;
+    }
+    Ok(())
 }
 
 /// How a file was moved.
@@ -109,7 +115,8 @@ fn copy_across(src: &Path, dest: &Path) -> Result<(), Failure> {
         .mode()
         & 0o7777;
     let temp = temp_name(dest);
-    copy_file(src, &temp, Some(mode)).map_err(|mut f| {
+    // Durable before the source goes: the file must be complete in one place at every moment.
+    copy_file(src, &temp, Some(mode), true).map_err(|mut f| {
         if f.message.contains("exists") {
             f.message = format!(
                 "{}: a leftover of an interrupted --move-back? Check and remove it",
@@ -209,7 +216,7 @@ mod tests {
         let dir = scratch("copy");
         fs::write(dir.join("a"), b"new").unwrap();
         fs::write(dir.join("b"), b"old").unwrap();
-        let e = copy_file(&dir.join("a"), &dir.join("b"), None).unwrap_err();
+        let e = copy_file(&dir.join("a"), &dir.join("b"), None, true).unwrap_err();
         assert_eq!(e.code, Code::Io);
         assert_eq!(fs::read(dir.join("b")).unwrap(), b"old");
         let _ = fs::remove_dir_all(&dir);
