@@ -349,20 +349,151 @@ pub fn copy_tablespace(
         size => size * options.batch_pages.max(1),
     };
 
-    // Reading (and validating) overlaps with writing: this thread reads batch n+1 while a
-    // writer thread writes batch n. Two buffers circulate between them.
-    let (to_writer, from_reader) = mpsc::sync_channel::<(Vec<u8>, u64, usize, Vec<PageNo>)>(1);
+    let reader = Reader {
+        file: &file,
+        source,
+        options,
+        validator: validator.as_ref(),
+        throttle,
+        progress,
+        page_size,
+        unit,
+    };
+    // A file that fits one batch (most tables of a schema with thousands of them) is read and
+    // written on this thread: a writer thread per file cost more than the copy itself.
+    let file_len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
+    let write_result = if file_len < batch_bytes as u64 {
+        let first = (file_len as usize).max(SMALL_BUFFER).div_ceil(unit) * unit;
+        let spare = std::cell::Cell::new(Some(vec![0u8; first.min(batch_bytes)]));
+        let mut delta_pages = 0;
+        reader
+            .run(
+                &mut report,
+                &mut || spare.take(),
+                &mut |buf, offset, len, corrupt| {
+                    let first_page = offset.checked_div(page_size as u64).unwrap_or(0);
+                    delta_pages += dest.batch(&buf[..len], first_page, &corrupt, &dest_path)?;
+                    spare.set(Some(buf));
+                    Ok(true)
+                },
+            )
+            .map(|()| delta_pages)
+    } else {
+        copy_overlapped(&reader, &mut report, &mut dest, &dest_path, batch_bytes)
+    };
+    report.delta_pages = write_result?;
+    dest.finish(options.sync, &dest_path)?;
+    Ok(report)
+}
+
+/// Size of the first read buffer of a file that fits one batch (grown to the file).
+const SMALL_BUFFER: usize = 64 << 10;
+
+/// What one copy reads with: the live file and how its batches are checked.
+struct Reader<'a> {
+    file: &'a File,
+    source: &'a Source,
+    options: &'a CopyOptions,
+    validator: Option<&'a PageValidator>,
+    throttle: Option<&'a Throttle>,
+    progress: &'a dyn Progress,
+    page_size: usize,
+    /// Bytes a batch is cut to: the page size, or 1 for a deferred file.
+    unit: usize,
+}
+
+/// A batch read and checked: its buffer, file offset, whole bytes and the pages recorded as
+/// corrupt in it.
+type Batch = (Vec<u8>, u64, usize, Vec<PageNo>);
+
+impl Reader<'_> {
+    /// Reads the file front to back in batches: `next_buf` gives an empty buffer (`None`:
+    /// stop, the consumer failed), `put` takes each checked batch (`false`: stop).
+    fn run(
+        &self,
+        report: &mut CopyReport,
+        next_buf: &mut dyn FnMut() -> Option<Vec<u8>>,
+        put: &mut dyn FnMut(Vec<u8>, u64, usize, Vec<PageNo>) -> Result<bool, CopyError>,
+    ) -> Result<(), CopyError> {
+        let source = self.source;
+        let read_err = |e: io::Error| CopyError::Read {
+            path: source.path.clone(),
+            source: e,
+        };
+        let mut offset: u64 = 0;
+        loop {
+            let Some(mut buf) = next_buf() else {
+                return Ok(());
+            };
+            if let Some(t) = self.throttle {
+                t.wait();
+            }
+            // Files grow while we copy; read to the current end. Pages appended after
+            // the last read are covered by the redo log.
+            let n = read_full_at(self.file, &mut buf, offset).map_err(read_err)?;
+            let whole = n - n % self.unit;
+            if whole == 0 {
+                if n > 0 {
+                    self.progress.warn(&format!(
+                        "{}: ignoring {n} bytes of junk after the last whole page",
+                        source.path.display()
+                    ));
+                }
+                return Ok(());
+            }
+            let corrupt_before = report.corrupt_pages.len();
+            if let Some(v) = self.validator {
+                check_batch(
+                    self.file,
+                    &mut buf[..whole],
+                    offset,
+                    v,
+                    source,
+                    self.options,
+                    report,
+                )?;
+            }
+            let full = n == buf.len();
+            let corrupt: Vec<PageNo> = report.corrupt_pages[corrupt_before..]
+                .iter()
+                .map(|c| c.page_no)
+                .collect();
+            if !put(buf, offset, whole, corrupt)? {
+                return Ok(());
+            }
+            drop_from_cache(self.file, offset, whole as u64);
+            offset += whole as u64;
+            report.bytes += whole as u64;
+            report.pages += whole.checked_div(self.page_size).unwrap_or(0) as u64;
+            self.progress.copied(&source.path, whole as u64);
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Reading (and validating) overlaps with writing: this thread reads batch n+1 while a
+/// writer thread writes batch n. Two buffers circulate between them. Returns the pages
+/// written into a delta.
+fn copy_overlapped(
+    reader: &Reader,
+    report: &mut CopyReport,
+    dest: &mut output::Writer,
+    dest_path: &Path,
+    batch_bytes: usize,
+) -> Result<u64, CopyError> {
+    let (source, page_size) = (reader.source, reader.page_size);
+    let (to_writer, from_reader) = mpsc::sync_channel::<Batch>(1);
     let (to_reader, from_writer) = mpsc::sync_channel::<Vec<u8>>(2);
     for _ in 0..2 {
         // Cannot fail: the channel has room for both buffers.
         let _ = to_reader.send(vec![0u8; batch_bytes]);
     }
-    let write_result = std::thread::scope(|scope| -> Result<u64, CopyError> {
+    std::thread::scope(|scope| -> Result<u64, CopyError> {
         // The writer owns the return channel: if it stops (write error), the reader's
         // next wait for a buffer ends instead of blocking forever.
-        let (dest, dest_path_ref) = (&mut dest, &dest_path);
         let writer = scope.spawn(move || -> Result<u64, CopyError> {
-            let dest_path = dest_path_ref;
             let mut delta_pages = 0;
             for (buf, offset, len, corrupt) in from_reader {
                 // Batches come in file order: the sink is written front to back.
@@ -374,73 +505,25 @@ pub fn copy_tablespace(
             }
             Ok(delta_pages)
         });
-        let read_result = (|| -> Result<(), CopyError> {
-            let mut offset: u64 = 0;
-            loop {
-                let Ok(mut buf) = from_writer.recv() else {
-                    // The writer failed; its error is reported below.
-                    return Ok(());
-                };
-                if let Some(t) = throttle {
-                    t.wait();
-                }
-                // Files grow while we copy; read to the current end. Pages appended after
-                // the last read are covered by the redo log.
-                let n = read_full_at(&file, &mut buf, offset).map_err(read_err)?;
-                let whole = n - n % unit;
-                if whole == 0 {
-                    if n > 0 {
-                        progress.warn(&format!(
-                            "{}: ignoring {n} bytes of junk after the last whole page",
-                            source.path.display()
-                        ));
-                    }
-                    return Ok(());
-                }
-                let corrupt_before = report.corrupt_pages.len();
-                if let Some(v) = &validator {
-                    check_batch(
-                        &file,
-                        &mut buf[..whole],
-                        offset,
-                        v,
-                        source,
-                        options,
-                        &mut report,
-                    )?;
-                }
-                let full = n == buf.len();
-                let corrupt: Vec<PageNo> = report.corrupt_pages[corrupt_before..]
-                    .iter()
-                    .map(|c| c.page_no)
-                    .collect();
-                if to_writer.send((buf, offset, whole, corrupt)).is_err() {
-                    return Ok(());
-                }
-                drop_from_cache(&file, offset, whole as u64);
-                offset += whole as u64;
-                report.bytes += whole as u64;
-                report.pages += whole.checked_div(page_size).unwrap_or(0) as u64;
-                progress.copied(&source.path, whole as u64);
-                if !full {
-                    return Ok(());
-                }
-            }
-        })();
+        let read_result = reader.run(
+            report,
+            // The writer failed when no buffer comes back; its error is reported below.
+            &mut || from_writer.recv().ok(),
+            &mut |buf, offset, len, corrupt| {
+                Ok(to_writer.send((buf, offset, len, corrupt)).is_ok())
+            },
+        );
         drop(to_writer);
         let written = writer.join().unwrap_or_else(|_| {
             Err(CopyError::Write {
-                path: dest_path.clone(),
+                path: dest_path.to_path_buf(),
                 source: io::Error::other("the writer thread panicked"),
             })
         });
         // A write error explains a stopped reader; otherwise report the reader's error.
         let delta_pages = written?;
         read_result.map(|()| delta_pages)
-    });
-    report.delta_pages = write_result?;
-    dest.finish(options.sync, &dest_path)?;
-    Ok(report)
+    })
 }
 
 /// Validates every page of a batch, re-reading the whole batch after a pause while a page
