@@ -204,12 +204,16 @@ fn join(option: &str, path: &Path) -> OsString {
 pub struct Outcome {
     /// Its exit status.
     pub status: ExitStatus,
+    /// Lines about missing tablespace files not shown (see [`run`]'s `partial`).
+    pub hidden: usize,
     /// Its last lines on stdout/stderr (most of its log goes to `<hostname>.err`).
     pub tail: Vec<String>,
 }
 
 /// Runs `binary args` in `target` with `script` on stdin, its output copied to our stderr
-/// line by line (as mariadb-backup shows it). Files it creates get mode 0640, directories
+/// line by line (as mariadb-backup shows it). With `partial` (the backup left tables out on
+/// purpose), the server's complaints about missing tablespace files are not shown, as
+/// mariadb-backup's own server does not make them; they are counted, and kept in the tail. Files it creates get mode 0640, directories
 /// 0700 (`UMASK`, `UMASK_DIR`). It dies with this process (`PR_SET_PDEATHSIG`), in its own
 /// process group (a terminal's Ctrl-C reaches hotbackup, whose death ends it), and it is
 /// killed and reaped by PID if anything here fails before it exits.
@@ -218,6 +222,7 @@ pub fn run(
     args: &[OsString],
     target: &Path,
     script: &str,
+    partial: bool,
 ) -> std::io::Result<Outcome> {
     let mut command = Command::new(binary);
     command
@@ -246,6 +251,7 @@ pub fn run(
         reaped: false,
     };
     let tail = Arc::new(Mutex::new(Vec::new()));
+    let hidden = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let relays: Vec<_> = [
         child
             .child
@@ -261,8 +267,8 @@ pub fn run(
     .into_iter()
     .flatten()
     .map(|out| {
-        let tail = Arc::clone(&tail);
-        std::thread::spawn(move || relay(out, &tail))
+        let (tail, hidden) = (Arc::clone(&tail), Arc::clone(&hidden));
+        std::thread::spawn(move || relay(out, &tail, partial.then_some(&*hidden)))
     })
     .collect();
     if let Some(mut stdin) = child.child.stdin.take() {
@@ -278,15 +284,48 @@ pub fn run(
         let _ = r.join();
     }
     let tail = std::mem::take(&mut *tail.lock().unwrap_or_else(|p| p.into_inner()));
-    Ok(Outcome { status, tail })
+    let hidden = hidden.load(std::sync::atomic::Ordering::Relaxed);
+    Ok(Outcome {
+        status,
+        hidden,
+        tail,
+    })
 }
 
-/// Copies `out` to stderr line by line, keeping the last [`TAIL_LINES`].
-fn relay(out: Box<dyn Read + Send>, tail: &Mutex<Vec<String>>) {
+/// What InnoDB 10.11 says when a tablespace of its dictionary has no file (the server's
+/// `fil_ibd_open` and `os_file_handle_error` lines for ENOENT).
+const MISSING_FILE_LINES: &[&str] = &[
+    "InnoDB: Operating system error number 2 in a file operation",
+    "InnoDB: Error number 2 means",
+    "InnoDB: The error means the system cannot find the path specified",
+    "InnoDB: If you are installing InnoDB, remember that you must create directories yourself",
+    "InnoDB: Cannot open datafile for read-only",
+    "InnoDB: Could not find a valid tablespace file for",
+];
+
+/// Whether `line` is one of the server's lines about a missing tablespace file.
+fn about_missing_file(line: &str) -> bool {
+    MISSING_FILE_LINES.iter().any(|m| line.contains(m))
+}
+
+/// Copies `out` to stderr line by line, keeping the last [`TAIL_LINES`]; with `hide`, lines
+/// about missing tablespace files are counted there instead of shown.
+fn relay(
+    out: Box<dyn Read + Send>,
+    tail: &Mutex<Vec<String>>,
+    hide: Option<&std::sync::atomic::AtomicUsize>,
+) {
     for line in BufReader::new(out).split(b'\n') {
         let Ok(line) = line else { break };
         let line = String::from_utf8_lossy(&line).into_owned();
-        let _ = writeln!(std::io::stderr().lock(), "{line}");
+        match hide {
+            Some(count) if about_missing_file(&line) => {
+                count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            _ => {
+                let _ = writeln!(std::io::stderr().lock(), "{line}");
+            }
+        }
         let mut tail = tail.lock().unwrap_or_else(|p| p.into_inner());
         if tail.len() == TAIL_LINES {
             tail.remove(0);
@@ -404,11 +443,35 @@ mod tests {
             ],
             &dir,
             "input\n",
+            false,
         )
         .unwrap();
         assert_eq!(out.status.code(), Some(3));
         let mut tail = out.tail.clone();
         tail.sort();
         assert_eq!(tail, ["one", "two"]);
+        assert_eq!(out.hidden, 0);
+    }
+
+    #[test]
+    fn missing_file_lines_are_counted_not_shown_for_a_partial_backup() {
+        let script = "echo '2026-12-03 [ERROR] InnoDB: Could not find a valid tablespace file \
+                      for `db2`.`t1`.'; echo '[ERROR] InnoDB: Operating system error number 2 \
+                      in a file operation.'; echo '[Note] InnoDB: other'";
+        for (partial, hidden) in [(false, 0), (true, 2)] {
+            let out = run(
+                Path::new("/bin/sh"),
+                &["-c".into(), script.into()],
+                &std::env::temp_dir(),
+                "",
+                partial,
+            )
+            .unwrap();
+            assert_eq!(
+                (out.hidden, out.tail.len()),
+                (hidden, 3),
+                "partial {partial}"
+            );
+        }
     }
 }

@@ -33,8 +33,9 @@ impl Table {
 /// The tables of `target` to export, sorted by name: one per table having `.ibd` files in a
 /// database directory. Files at the top level (general tablespaces) and InnoDB's own files
 /// that have no SQL table (fulltext index tables `FTS_…`, `#sql…` leftovers) are not tables.
-pub fn find(target: &Path) -> io::Result<Vec<Table>> {
+pub fn find(target: &Path) -> io::Result<(Vec<Table>, Vec<PathBuf>)> {
     let mut tables: BTreeMap<(String, String, bool), Vec<PathBuf>> = BTreeMap::new();
+    let mut skipped = Vec::new();
     for db in std::fs::read_dir(target)? {
         let db = db?;
         if !db.file_type()?.is_dir() {
@@ -53,6 +54,10 @@ pub fn find(target: &Path) -> io::Result<Vec<Table>> {
             if stem.is_empty() || !is_sql_table(stem) || file.file_type()?.is_dir() {
                 continue;
             }
+            if !is_tablespace(&file.path())? {
+                skipped.push(Path::new(db_dir).join(&name));
+                continue;
+            }
             let table = table_of_partition(stem);
             let key = (
                 decode_filename(db_dir),
@@ -65,7 +70,7 @@ pub fn find(target: &Path) -> io::Result<Vec<Table>> {
                 .push(Path::new(db_dir).join(format!("{stem}.cfg")));
         }
     }
-    Ok(tables
+    let tables = tables
         .into_iter()
         .map(|((db, name, decoded), mut cfg_files)| {
             cfg_files.sort();
@@ -76,7 +81,26 @@ pub fn find(target: &Path) -> io::Result<Vec<Table>> {
                 decoded,
             }
         })
-        .collect())
+        .collect();
+    skipped.sort();
+    Ok((tables, skipped))
+}
+
+/// Whether a `.ibd` file holds a tablespace at all: a file shorter than the smallest page, or
+/// whose first KiB is zeros, has no header (a stray or never-written file; the prepare left it
+/// as it is) and no server can export it.
+fn is_tablespace(path: &Path) -> io::Result<bool> {
+    use std::io::Read;
+    let mut head = [0u8; 1024];
+    let mut file = std::fs::File::open(path)?;
+    let mut got = 0;
+    while got < head.len() {
+        match file.read(&mut head[got..])? {
+            0 => return Ok(false),
+            n => got += n,
+        }
+    }
+    Ok(head.iter().any(|&b| b != 0))
 }
 
 /// Whether a `.ibd` file's stem names an SQL table: not an InnoDB fulltext auxiliary table
@@ -176,12 +200,24 @@ mod tests {
             "db@002dx/a@0060b.ibd",
             "general.ibd",
             "ibdata1",
+            "d/junk.ibd",
+            "d/zero.ibd",
         ] {
             let p = dir.join(f);
             std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, b"").unwrap();
+            // A tablespace has a header; mtr's `partial` injects an empty junk.ibd.
+            let bytes = match f {
+                "d/junk.ibd" => vec![],
+                "d/zero.ibd" => vec![0u8; 16384],
+                _ => vec![1u8; 1024],
+            };
+            std::fs::write(p, bytes).unwrap();
         }
-        let tables = find(&dir).unwrap();
+        let (tables, skipped) = find(&dir).unwrap();
+        assert_eq!(
+            skipped,
+            [PathBuf::from("d/junk.ibd"), PathBuf::from("d/zero.ibd")]
+        );
         let _ = std::fs::remove_dir_all(&dir);
         let got: Vec<(String, Vec<String>)> = tables
             .iter()
