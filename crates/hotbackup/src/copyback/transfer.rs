@@ -68,7 +68,9 @@ fn fill(
             .map_err(|e| io_failure("chmod", dest, e))?;
     }
     if durable {
-        output.sync_all().map_err(|e| io_failure("fsync", dest, e))?;
+        output
+            .sync_all()
+            .map_err(|e| io_failure("fsync", dest, e))?;
     }
     Ok(())
 }
