@@ -91,7 +91,12 @@ const FORCE_RECOVERY_WARNING: &str = "Warning: innodb_force_recovery=1: a corrup
 /// the N-th page write of the prepare (journal and in place counted together),
 /// `N,torn` after writing half of it; the crash-safety tests kill prepare this way.
 pub(crate) fn test_crash_point() -> Option<prepare::CrashPoint> {
-    let v = std::env::var("HOTBACKUP_TEST_PREPARE_CRASH").ok()?;
+    crash_point_from_env("HOTBACKUP_TEST_PREPARE_CRASH")
+}
+
+/// A test hook's crash point from the environment variable `var` (`N` or `N,torn`).
+pub(crate) fn crash_point_from_env(var: &str) -> Option<prepare::CrashPoint> {
+    let v = std::env::var(var).ok()?;
     let (n, torn) = match v.split_once(',') {
         Some((n, "torn")) => (n, true),
         _ => (v.as_str(), false),

@@ -56,16 +56,5 @@ pub fn run(opts: &Options, log: &Log, target: &Path, inc: &Path) -> Result<(), F
 /// Test hook (not an option): `HOTBACKUP_TEST_DELTA_CRASH=N` aborts the process at the
 /// N-th page write of the deltas, `N,torn` after writing half of it.
 fn test_delta_crash_point() -> Option<prepare::CrashPoint> {
-    let v = std::env::var("HOTBACKUP_TEST_DELTA_CRASH").ok()?;
-    let (n, torn) = match v.split_once(',') {
-        Some((n, "torn")) => (n, true),
-        _ => (v.as_str(), false),
-    };
-    Some(prepare::CrashPoint {
-        after_writes: n.trim().parse().ok()?,
-        torn,
-        abort: true,
-        journal_limit: None,
-        chunk_pages: None,
-    })
+    crate::prepare::crash_point_from_env("HOTBACKUP_TEST_DELTA_CRASH")
 }

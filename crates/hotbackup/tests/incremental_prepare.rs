@@ -12,7 +12,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use testkit::{MariaDb, PageSize, Scenario, TestDir, TestServer, Tool};
@@ -23,18 +23,7 @@ use common::hotbackup;
 const CHAIN: [&str; 3] = ["full", "inc1", "inc2"];
 
 fn prepare_cmd(program: &Path, base: &Path, inc: Option<&Path>) -> Command {
-    let mut cmd = Command::new(program);
-    cmd.arg(format!(
-        "--defaults-file={}",
-        base.join("backup-my.cnf").display()
-    ))
-    .arg("--prepare")
-    .arg(format!("--target-dir={}", base.display()));
-    if let Some(inc) = inc {
-        cmd.arg(format!("--incremental-dir={}", inc.display()));
-    }
-    cmd.stdin(Stdio::null());
-    cmd
+    common::incremental::prepare_command(program, base, inc)
 }
 
 fn run(mut cmd: Command) -> Output {

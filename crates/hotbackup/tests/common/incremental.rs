@@ -22,7 +22,9 @@ pub fn mariadb_backup(mariadb: &MariaDb) -> PathBuf {
     mariadb.backup_program().unwrap().to_path_buf()
 }
 
-fn run_prepare(tool: &Path, base: &Path, inc: Option<&Path>) {
+/// `TOOL --defaults-file=BASE/backup-my.cnf --prepare --target-dir=BASE
+/// [--incremental-dir=INC]`, stdin closed.
+pub fn prepare_command(tool: &Path, base: &Path, inc: Option<&Path>) -> Command {
     let mut cmd = Command::new(tool);
     cmd.arg(format!(
         "--defaults-file={}",
@@ -33,7 +35,13 @@ fn run_prepare(tool: &Path, base: &Path, inc: Option<&Path>) {
     if let Some(inc) = inc {
         cmd.arg(format!("--incremental-dir={}", inc.display()));
     }
-    let out = cmd.stdin(Stdio::null()).output().unwrap();
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
+fn run_prepare(tool: &Path, base: &Path, inc: Option<&Path>) {
+    let mut cmd = prepare_command(tool, base, inc);
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{cmd:?} failed ({}):\n{}",
