@@ -99,6 +99,10 @@ pub struct CopyOptions {
     /// target durable at once before marking the backup complete (`syncfs`) turns this off:
     /// one flush of everything is much faster than one per file.
     pub sync: bool,
+    /// A table whose page 0 is not written yet (created after the checkpoint) writes
+    /// nothing and is reported `left_out`, as mariadb-backup leaves it to its `.new` copy
+    /// once DDL is blocked. Deltas always do this (a delta needs the page size).
+    pub leave_unwritten_tables: bool,
 }
 
 impl Default for CopyOptions {
@@ -110,6 +114,7 @@ impl Default for CopyOptions {
             batch_pages: BATCH_PAGES,
             validation: ValidationOptions::default(),
             sync: true,
+            leave_unwritten_tables: false,
         }
     }
 }
@@ -318,7 +323,7 @@ pub fn copy_tablespace(
     };
     if validator.is_none()
         && source.kind == SourceKind::Table
-        && matches!(source.output, Output::Delta { .. })
+        && (options.leave_unwritten_tables || matches!(source.output, Output::Delta { .. }))
     {
         report.deferred = true;
         report.left_out = true;

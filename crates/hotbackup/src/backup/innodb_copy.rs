@@ -84,6 +84,14 @@ pub(super) fn copy_innodb(
     // Set on the first failure: the remaining files are not copied (`None`), since the
     // backup cannot complete anyway (server gone, redo copy lost, disk full, ...).
     let cut_short = AtomicBool::new(false);
+    // A table created after the checkpoint whose page 0 is not on disk yet is not copied
+    // now: once DDL is blocked it is copied whole as `.new` (from its FILE_CREATE, or by
+    // the safety net for any table the backup does not hold), as mariadb-backup does. A copy
+    // now as well would leave both `t.ibd` and `t.new` in the backup.
+    let first_pass = CopyOptions {
+        leave_unwritten_tables: true,
+        ..copy_options.clone()
+    };
     let reports: Vec<(Source, Option<Result<CopyReport, CopyError>>)> = pool.install(|| {
         sources
             .par_iter()
@@ -100,7 +108,7 @@ pub(super) fn copy_innodb(
                 let r = page_copier::copy_tablespace(
                     s,
                     sink,
-                    copy_options,
+                    &first_pass,
                     None,
                     throttle.as_ref(),
                     &progress,
@@ -161,8 +169,8 @@ pub(super) fn copy_innodb(
         let Some(r) = r else { continue };
         match r {
             Ok(report) if report.left_out => log.info(&format!(
-                "{}: page 0 is not written yet (created after the base); copied whole as .new \
-                 once DDL is blocked",
+                "{}: page 0 is not written yet (created during the backup); copied whole as \
+                 .new once DDL is blocked",
                 s.path.display()
             )),
             Ok(report) => {
