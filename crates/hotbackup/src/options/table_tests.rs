@@ -187,7 +187,8 @@ fn refused_options_are_refused_on_the_command_line_and_in_tool_groups() {
             options(&["--backup", &default]);
         }
     }
-    assert!(seen >= 40, "{seen}");
+    // Fewer as options get implemented (34 left after incremental, partial, export).
+    assert!(seen >= 30, "{seen}");
 }
 
 #[test]
