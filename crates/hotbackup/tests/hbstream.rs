@@ -153,6 +153,58 @@ fn mariadb_backup_stream_extracts_prepares_and_restores() {
     eprintln!("{report:?}");
 }
 
+/// mariadb-backup `--stream=xbstream --compress` under load → hbstream → hotbackup
+/// `--decompress` → hotbackup `--prepare` → restored and verified (issue #13's second chain).
+#[test]
+fn mariadb_backup_compressed_stream_extracts_decompresses_prepares_and_restores() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let source = mariadb.server().name("src").binlog(true).start().unwrap();
+    let schema = testkit::create_mixed_schema(&source, "mix", 200).unwrap();
+    let load = WriteLoad::start(
+        &source,
+        WriteLoadOptions::for_schema(&schema).with_ddl(&schema),
+    )
+    .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let dir = TestDir::new("hbstream-qp").unwrap();
+    let out = source
+        .mariadb_backup_command()
+        .unwrap()
+        .arg("--backup")
+        .arg("--stream=xbstream")
+        .arg("--compress")
+        .arg(format!("--target-dir={}", dir.path().join("tmp").display()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    load.stop().unwrap();
+    assert!(
+        out.status.success(),
+        "mariadb-backup --stream --compress failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours = dir.path().join("ours");
+    let o = extract(&ours, &out.stdout, "2");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(ours.join("ibdata1.qp").exists(), "not a compressed backup");
+    let o = std::process::Command::new(hotbackup())
+        .arg("--decompress")
+        .arg("--remove-original")
+        .arg(format!("--target-dir={}", ours.display()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(ours.join("ibdata1").exists() && !ours.join("ibdata1.qp").exists());
+    let tool = Tool::Hotbackup(hotbackup());
+    tool.prepare(&mariadb, &ours).unwrap();
+    let report = testkit::restore_and_verify(&mariadb, &tool, &source, &ours).unwrap();
+    eprintln!("{report:?}");
+    assert!(report.tables_compared > 0, "{report:?}");
+}
+
 #[test]
 fn created_stream_round_trips_through_mbstream() {
     let Some(mb) = mbstream() else {
