@@ -5,6 +5,8 @@
 //! copy: `cp -a` is the floor, mariadb-backup the competitor.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{ensure, Result};
@@ -100,5 +102,79 @@ pub(super) fn bench_incremental(
     ] {
         report.ratio("incremental", a, b, label);
     }
+    bench_incremental_prepare(tools, server, opts, &base, report)
+}
+
+/// `TOOL --prepare --target-dir=BASE --incremental-dir=INC` of one hotbackup incremental
+/// onto the prepared base, both tools on fresh copies of the same two directories (10.11's
+/// prepare consumes the incremental's deltas), caches dropped first.
+fn bench_incremental_prepare(
+    tools: &Tools,
+    server: &TestServer,
+    opts: &Options,
+    base: &Path,
+    report: &mut Report,
+) -> Result<()> {
+    println!("\n== incremental prepare (--prepare --incremental-dir onto the prepared base) ==");
+    let inc_dir = tools.layout.scratch("inc-kept")?;
+    let inc = inc_dir.path().join("backup");
+    let mut command = BackupTool::Hotbackup { parallel: 2 }.command(tools, server, &inc)?;
+    command.arg(format!("--incremental-basedir={}", base.display()));
+    run_measured(command, "the incremental (hotbackup --parallel=2)")?;
+    run_measured(
+        prepare_command(tools.hotbackup, base, None),
+        "prepare of the base",
+    )?;
+    let names = ["mariadb-backup", "hotbackup"];
+    let mut samples: BTreeMap<usize, Vec<Sample>> = BTreeMap::new();
+    for rep in 0..opts.reps {
+        for k in 0..names.len() {
+            let idx = (k + rep) % names.len();
+            let dir = tools.layout.scratch("incprep")?;
+            let (b, i) = (dir.path().join("base"), dir.path().join("inc"));
+            for (from, to) in [(base, &b), (inc.as_path(), &i)] {
+                let mut cp = Command::new("cp");
+                cp.arg("-a").arg(from).arg(to);
+                run_measured(cp, "cp -a of the chain")?;
+            }
+            let program = if idx == 0 {
+                tools.mariadb.backup_program()?.to_path_buf()
+            } else {
+                tools.hotbackup.to_path_buf()
+            };
+            let what = format!("{} --prepare --incremental-dir", names[idx]);
+            drop_caches_if(tools.cold);
+            let run = run_measured(prepare_command(&program, &b, Some(&i)), &what)?;
+            let mut sample = Sample::from_run(&run);
+            sample.bytes = dir_size(&i);
+            println!("  rep {rep} {what:<44} {}", sample.brief());
+            samples.entry(idx).or_default().push(sample);
+        }
+    }
+    for (idx, s) in samples {
+        report.push("incremental_prepare", names[idx], s);
+    }
+    report.ratio(
+        "incremental_prepare",
+        "hotbackup",
+        "mariadb-backup",
+        "incr prepare hotbackup / mariadb-backup",
+    );
     Ok(())
+}
+
+/// `PROGRAM --defaults-file=BASE/backup-my.cnf --prepare --target-dir=BASE
+/// [--incremental-dir=INC]`.
+fn prepare_command(program: &Path, base: &Path, inc: Option<&Path>) -> Command {
+    let mut c = Command::new(program);
+    c.arg(format!(
+        "--defaults-file={}",
+        base.join("backup-my.cnf").display()
+    ))
+    .arg("--prepare")
+    .arg(format!("--target-dir={}", base.display()));
+    if let Some(inc) = inc {
+        c.arg(format!("--incremental-dir={}", inc.display()));
+    }
+    c
 }
