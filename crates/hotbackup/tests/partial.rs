@@ -221,9 +221,13 @@ fn load(server: &TestServer, stop: &AtomicBool, done: &AtomicU64) {
             server
                 .exec(&format!(
                     "USE {db}; BEGIN; INSERT INTO t{t} (v) VALUES (REPEAT('x', {len}));
-                     UPDATE t{t} SET v = CONCAT(v, 'u') WHERE id % 7 = {m};
+                     UPDATE t{t} SET v = CONCAT(v, 'u') WHERE id % 1000 = {u};
                      DELETE FROM t{t} WHERE id % 11 = {m} AND id < {n}; COMMIT",
                     len = 100 + n % 400,
+                    // A few rows per transaction: rewriting a seventh of every table each
+                    // time made ~60 MB/s of redo, and mariadb-backup (which polls its log
+                    // once a second) lost the race with the 64 MiB log now and then.
+                    u = n % 1000,
                     m = n % 7,
                 ))
                 .unwrap();
@@ -358,8 +362,11 @@ fn partial_backup_under_load_restores_the_included_tables() {
         assert!(info(root).contains("partial = Y\n"));
         let names = testkit::file_names(root);
         assert!(names.iter().all(|n| !n.starts_with("exc/")), "{names:?}");
+        // A table whose page 0 the server has not flushed yet is copied as `.new` under
+        // BLOCK_DDL (both tools), not as `.ibd`.
         assert!(
-            names.contains("inc/t0.ibd") && names.contains("inc/m.MYD"),
+            (names.contains("inc/t0.ibd") || names.contains("inc/t0.new"))
+                && names.contains("inc/m.MYD"),
             "{}: {names:?}",
             root.display()
         );
