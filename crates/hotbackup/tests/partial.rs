@@ -257,42 +257,7 @@ fn replay_database(
     into: &TestServer,
 ) {
     let pos = testkit::read_binlog_info(backup).unwrap();
-    let logs: Vec<(String, u64)> = source.query_rows("SHOW BINARY LOGS").unwrap();
-    let start = logs.iter().position(|(name, _)| *name == pos.file).unwrap();
-    let files: Vec<_> = logs[start..]
-        .iter()
-        .map(|(name, _)| source.datadir().join(name))
-        .collect();
-    let client = mariadb.client.clone().expect("the mariadb client");
-    let binlog_tool = client.parent().unwrap().join("mariadb-binlog");
-    let dump = Command::new(binlog_tool)
-        .arg(format!("--start-position={}", pos.position))
-        .arg(format!("--database={db}"))
-        .args(&files)
-        .output()
-        .unwrap();
-    assert!(
-        dump.status.success(),
-        "{}",
-        String::from_utf8_lossy(&dump.stderr)
-    );
-    let mut apply = Command::new(&client)
-        .arg("--no-defaults")
-        .arg(format!("--socket={}", into.socket_path().display()))
-        .arg("--user=root")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    apply.stdin.take().unwrap().write_all(&dump.stdout).unwrap();
-    let out = apply.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    testkit::replay_binlog_of(mariadb, source, &pos, into, Some(db)).unwrap();
 }
 
 /// The sound check for a partial restore: the source's binlog (ROW format) replayed from the

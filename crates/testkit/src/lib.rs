@@ -59,8 +59,8 @@ pub use dir::{
 pub use fixture::{extract_redo_sample, repo_dir};
 pub use load::{WriteLoad, WriteLoadOptions, WriteLoadStats};
 pub use oracle::{
-    compare_prepared, copy_dir, data_files, read_binlog_info, replay_binlog, restore_and_verify,
-    BinlogPos, RestoreReport, Tool,
+    compare_prepared, copy_dir, data_files, read_binlog_info, replay_binlog, replay_binlog_of,
+    restore_and_verify, BinlogPos, RestoreReport, Tool,
 };
 pub use scenario::{RunningLoad, Scenario};
 pub use server::{PageSize, ServerBuilder, TestServer};

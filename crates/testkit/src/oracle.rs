@@ -129,6 +129,18 @@ pub fn replay_binlog(
     from: &BinlogPos,
     into: &TestServer,
 ) -> Result<()> {
+    replay_binlog_of(mariadb, source, from, into, None)
+}
+
+/// [`replay_binlog`], keeping only the changes of `database` when given
+/// (`mariadb-binlog --database`: a partial restore).
+pub fn replay_binlog_of(
+    mariadb: &MariaDb,
+    source: &TestServer,
+    from: &BinlogPos,
+    into: &TestServer,
+    database: Option<&str>,
+) -> Result<()> {
     let logs: Vec<(String, u64)> = source
         .query_rows("SHOW BINARY LOGS")
         .context("SHOW BINARY LOGS")?;
@@ -150,6 +162,7 @@ pub fn replay_binlog(
         .unwrap_or_else(|| PathBuf::from("mariadb-binlog"));
     let dump = Command::new(&binlog_tool)
         .arg(format!("--start-position={}", from.position))
+        .args(database.map(|db| format!("--database={db}")))
         .args(&files)
         .stdin(Stdio::null())
         .output()
