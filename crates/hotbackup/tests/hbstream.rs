@@ -72,11 +72,13 @@ fn boundaries(stream: &[u8]) -> Vec<(u64, String, char)> {
     out
 }
 
-#[test]
-fn mariadb_backup_stream_extracts_prepares_and_restores() {
-    let Some(mariadb) = testkit::require_mariadb() else {
-        return;
-    };
+/// A server with a mixed schema, and mariadb-backup's `--stream=xbstream` (plus `extra`) of it
+/// taken under DML and DDL load: the server and the stream's bytes.
+fn mariadb_backup_stream_under_load(
+    mariadb: &testkit::MariaDb,
+    dir: &Path,
+    extra: &[&str],
+) -> (testkit::TestServer, Vec<u8>) {
     let source = mariadb.server().name("src").binlog(true).start().unwrap();
     let schema = testkit::create_mixed_schema(&source, "mix", 200).unwrap();
     let load = WriteLoad::start(
@@ -85,24 +87,32 @@ fn mariadb_backup_stream_extracts_prepares_and_restores() {
     )
     .unwrap();
     std::thread::sleep(std::time::Duration::from_secs(1));
-
-    let dir = TestDir::new("hbstream").unwrap();
     let out = source
         .mariadb_backup_command()
         .unwrap()
         .arg("--backup")
         .arg("--stream=xbstream")
-        .arg(format!("--target-dir={}", dir.path().join("tmp").display()))
+        .args(extra)
+        .arg(format!("--target-dir={}", dir.join("tmp").display()))
         .stdin(Stdio::null())
         .output()
         .unwrap();
     load.stop().unwrap();
     assert!(
         out.status.success(),
-        "mariadb-backup --stream failed: {}",
+        "mariadb-backup --stream {extra:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let stream = out.stdout;
+    (source, out.stdout)
+}
+
+#[test]
+fn mariadb_backup_stream_extracts_prepares_and_restores() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let dir = TestDir::new("hbstream").unwrap();
+    let (source, stream) = mariadb_backup_stream_under_load(&mariadb, dir.path(), &[]);
     let chunks = boundaries(&stream);
     let tail: Vec<_> = chunks.iter().rev().take(8).rev().collect();
     eprintln!(
@@ -160,33 +170,10 @@ fn mariadb_backup_compressed_stream_extracts_decompresses_prepares_and_restores(
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
-    let source = mariadb.server().name("src").binlog(true).start().unwrap();
-    let schema = testkit::create_mixed_schema(&source, "mix", 200).unwrap();
-    let load = WriteLoad::start(
-        &source,
-        WriteLoadOptions::for_schema(&schema).with_ddl(&schema),
-    )
-    .unwrap();
-    std::thread::sleep(std::time::Duration::from_secs(1));
     let dir = TestDir::new("hbstream-qp").unwrap();
-    let out = source
-        .mariadb_backup_command()
-        .unwrap()
-        .arg("--backup")
-        .arg("--stream=xbstream")
-        .arg("--compress")
-        .arg(format!("--target-dir={}", dir.path().join("tmp").display()))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    load.stop().unwrap();
-    assert!(
-        out.status.success(),
-        "mariadb-backup --stream --compress failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (source, stream) = mariadb_backup_stream_under_load(&mariadb, dir.path(), &["--compress"]);
     let ours = dir.path().join("ours");
-    let o = extract(&ours, &out.stdout, "2");
+    let o = extract(&ours, &stream, "2");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(ours.join("ibdata1.qp").exists(), "not a compressed backup");
     let o = std::process::Command::new(hotbackup())
