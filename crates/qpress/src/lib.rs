@@ -14,8 +14,11 @@
 //! streaming buffer), so blocks can be made in parallel and decoded one at a time.
 //! [`Compressor`] writes such an archive through any `Write`; [`decompress`] and
 //! [`decompress_file`] read one back, refusing anything malformed with the byte offset.
+//! [`chunked::Chunked`] is the threaded chunk-at-a-time writer under [`Compressor`], shared
+//! with `sink`'s lz4/zstd frames.
 
 mod adler;
+pub mod chunked;
 pub mod quicklz;
 mod reader;
 mod writer;

@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use crate::chunked::Chunked;
 use crate::{adler::adler32, quicklz, ARCHIVE_MAGIC, BLOCK_MAGIC, END_MAGIC};
 
 /// Writes a qpress archive holding one file, as mariadb-backup's `--compress` does: the
@@ -15,12 +16,7 @@ use crate::{adler::adler32, quicklz, ARCHIVE_MAGIC, BLOCK_MAGIC, END_MAGIC};
 /// Dropping a `Compressor` without `finish` leaves an archive without its trailer, which
 /// every reader refuses.
 pub struct Compressor<W: Write> {
-    inner: W,
-    chunk_size: usize,
-    threads: usize,
-    pending: Vec<u8>,
-    processed: u64,
-    scratch: Vec<u8>,
+    chunks: Chunked<W>,
 }
 
 impl<W: Write> Compressor<W> {
@@ -52,135 +48,67 @@ impl<W: Write> Compressor<W> {
         header.push(0);
         inner.write_all(&header)?;
         Ok(Compressor {
-            inner,
-            chunk_size,
-            threads: 1,
-            pending: Vec::new(),
-            processed: 0,
-            scratch: Vec::new(),
+            chunks: Chunked::new(inner, chunk_size, compress_block, write_block),
         })
     }
 
     /// Compresses up to `threads` chunks in parallel (mariadb-backup's `--compress-threads`).
-    pub fn threads(mut self, threads: usize) -> Self {
-        self.threads = threads.max(1);
-        self
-    }
-
-    /// Bytes buffered before compressing: with threads, a run of chunks each (up to 1 MiB), so
-    /// that starting the threads costs little next to the work they get.
-    fn capacity(&self) -> usize {
-        let per_thread = if self.threads == 1 {
-            1
-        } else {
-            ((1 << 20) / self.chunk_size).clamp(1, 16)
-        };
-        self.chunk_size
-            .saturating_mul(self.threads)
-            .saturating_mul(per_thread)
-    }
-
-    /// Compresses and writes everything pending (full chunks, and a short last one).
-    fn flush_pending(&mut self) -> io::Result<()> {
-        let pending = std::mem::take(&mut self.pending);
-        if self.threads == 1 || pending.len() <= self.chunk_size {
-            for chunk in pending.chunks(self.chunk_size) {
-                let mut block = std::mem::take(&mut self.scratch);
-                block.clear();
-                quicklz::compress(chunk, &mut block);
-                self.write_block(chunk.len(), &block)?;
-                self.scratch = block;
-            }
-        } else {
-            // Each thread takes a run of consecutive chunks; blocks are written in order.
-            let chunk_size = self.chunk_size;
-            let run_len = pending.len().div_ceil(self.threads).div_ceil(chunk_size) * chunk_size;
-            let blocks: Vec<(usize, Vec<u8>)> = std::thread::scope(|scope| {
-                let workers: Vec<_> = pending
-                    .chunks(run_len)
-                    .map(|run| scope.spawn(move || compress_run(run, chunk_size)))
-                    .collect();
-                workers
-                    .into_iter()
-                    .flat_map(|w| {
-                        w.join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                    })
-                    .collect()
-            });
-            for (len, block) in blocks {
-                self.write_block(len, &block)?;
-            }
+    pub fn threads(self, threads: usize) -> Self {
+        Compressor {
+            chunks: self.chunks.threads(threads),
         }
-        self.pending = pending;
-        self.pending.clear();
-        Ok(())
-    }
-
-    /// One block entry: magic, the offset of its data in the file, Adler-32 of the block.
-    fn write_block(&mut self, original_len: usize, block: &[u8]) -> io::Result<()> {
-        let mut head = [0u8; 20];
-        head[..8].copy_from_slice(BLOCK_MAGIC);
-        head[8..16].copy_from_slice(&self.processed.to_le_bytes());
-        head[16..].copy_from_slice(&adler32(block).to_le_bytes());
-        self.inner.write_all(&head)?;
-        self.inner.write_all(block)?;
-        self.processed += original_len as u64;
-        Ok(())
     }
 
     /// Compresses what is left, writes the end trailer (whose "recovery" field is 0, as qpress
     /// and mariadb-backup write it), flushes, and returns the inner writer.
-    pub fn finish(mut self) -> io::Result<W> {
-        self.flush_pending()?;
+    pub fn finish(self) -> io::Result<W> {
+        let mut inner = self.chunks.finish(false)?;
         let mut trailer = [0u8; 16];
         trailer[..8].copy_from_slice(END_MAGIC);
-        self.inner.write_all(&trailer)?;
-        self.inner.flush()?;
-        Ok(self.inner)
+        inner.write_all(&trailer)?;
+        inner.flush()?;
+        Ok(inner)
     }
 
     /// The inner writer (to flush or sync what the blocks written so far hold).
     pub fn get_mut(&mut self) -> &mut W {
-        &mut self.inner
+        self.chunks.get_mut()
     }
 
     /// Uncompressed bytes accepted so far.
     pub fn bytes_in(&self) -> u64 {
-        self.processed + self.pending.len() as u64
+        self.chunks.bytes_in()
     }
 }
 
 impl<W: Write> Write for Compressor<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let room = self.capacity() - self.pending.len();
-        let take = buf.len().min(room);
-        if self.pending.capacity() == 0 {
-            self.pending.reserve(self.capacity().min(64 << 20));
-        }
-        self.pending.extend_from_slice(&buf[..take]);
-        if self.pending.len() == self.capacity() {
-            self.flush_pending()?;
-        }
-        Ok(take)
+        self.chunks.write(buf)
     }
 
     /// Flushes the inner writer only: a chunk is compressed when full or at `finish`, so that
     /// the block layout stays the same however the input was written.
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        self.chunks.flush()
     }
 }
 
-/// Each `chunk_size` piece of `run` as a block, with its original length.
-fn compress_run(run: &[u8], chunk_size: usize) -> Vec<(usize, Vec<u8>)> {
-    run.chunks(chunk_size)
-        .map(|chunk| {
-            let mut block = Vec::with_capacity(chunk.len() + 16);
-            quicklz::compress(chunk, &mut block);
-            (chunk.len(), block)
-        })
-        .collect()
+/// One chunk as a QuickLZ block.
+fn compress_block(chunk: &[u8]) -> io::Result<Vec<u8>> {
+    let mut block = Vec::with_capacity(chunk.len() + 16);
+    quicklz::compress(chunk, &mut block);
+    Ok(block)
+}
+
+/// One block entry: magic, the offset of its data in the file, Adler-32 of the block, the
+/// block.
+fn write_block<W: Write>(out: &mut W, offset: u64, block: &[u8]) -> io::Result<()> {
+    let mut head = [0u8; 20];
+    head[..8].copy_from_slice(BLOCK_MAGIC);
+    head[8..16].copy_from_slice(&offset.to_le_bytes());
+    head[16..].copy_from_slice(&adler32(block).to_le_bytes());
+    out.write_all(&head)?;
+    out.write_all(block)
 }
 
 #[cfg(test)]

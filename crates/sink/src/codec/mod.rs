@@ -16,6 +16,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
+use qpress::chunked::Chunked;
 pub use qpress::Error;
 
 /// A `--compress` algorithm.
@@ -109,132 +110,56 @@ pub fn decompress_file(codec: Codec, src: &Path, dst: &Path) -> Result<u64, Erro
 }
 
 /// Makes one frame of a chunk (thread-safe: each call stands alone).
-pub type FrameFn = fn(&[u8]) -> io::Result<Vec<u8>>;
+pub type FrameFn = qpress::chunked::EncodeFn;
 
 /// A `Write` that cuts the bytes into chunks of `chunk_size` and writes each as one
-/// independent frame made by a [`FrameFn`], `threads` chunks at once, in order. Bytes are
-/// buffered until a chunk is full, so the output depends neither on how the caller splits
-/// its writes nor on the thread count. An empty file still gets one (empty) frame, so that
-/// `lz4 -d` and `zstd -d` accept it.
+/// independent frame made by a [`FrameFn`], `threads` chunks at once, in order
+/// ([`qpress::chunked::Chunked`], as qpress blocks), so the output depends neither on how the
+/// caller splits its writes nor on the thread count. An empty file still gets one (empty)
+/// frame, so that `lz4 -d` and `zstd -d` accept it.
 pub struct Frames<W: Write> {
-    inner: W,
-    frame: FrameFn,
-    chunk_size: usize,
-    threads: usize,
-    pending: Vec<u8>,
-    processed: u64,
-    frames: u64,
+    chunks: Chunked<W>,
 }
 
 impl<W: Write> Frames<W> {
     /// Frames of `chunk_size` (≥ 1) bytes on `inner`, `threads` (≥ 1) at a time.
     pub fn new(inner: W, frame: FrameFn, chunk_size: usize, threads: usize) -> Self {
         Frames {
-            inner,
-            frame,
-            chunk_size: chunk_size.max(1),
-            threads: threads.max(1),
-            pending: Vec::new(),
-            processed: 0,
-            frames: 0,
+            chunks: Chunked::new(inner, chunk_size, frame, |out, _, bytes| {
+                out.write_all(bytes)
+            })
+            .threads(threads),
         }
-    }
-
-    /// Bytes buffered before compressing: with threads, a run of chunks each (up to 1 MiB of
-    /// them), so that starting the threads costs little next to the work they get.
-    fn capacity(&self) -> usize {
-        let per_thread = if self.threads == 1 {
-            1
-        } else {
-            ((1 << 20) / self.chunk_size).clamp(1, 16)
-        };
-        self.chunk_size
-            .saturating_mul(self.threads)
-            .saturating_mul(per_thread)
-    }
-
-    /// Compresses and writes everything pending (full chunks, and a short last one).
-    fn flush_pending(&mut self) -> io::Result<()> {
-        let pending = std::mem::take(&mut self.pending);
-        let (frame, chunk_size) = (self.frame, self.chunk_size);
-        let frames: Vec<(usize, Vec<u8>)> = if self.threads == 1 || pending.len() <= chunk_size {
-            run(&pending, chunk_size, frame)?
-        } else {
-            // Each thread takes a run of consecutive chunks; frames are written in order.
-            let run_len = pending.len().div_ceil(self.threads).div_ceil(chunk_size) * chunk_size;
-            std::thread::scope(|scope| {
-                let workers: Vec<_> = pending
-                    .chunks(run_len)
-                    .map(|part| scope.spawn(move || run(part, chunk_size, frame)))
-                    .collect();
-                let mut all = Vec::new();
-                for w in workers {
-                    all.extend(
-                        w.join()
-                            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?,
-                    );
-                }
-                Ok::<_, io::Error>(all)
-            })?
-        };
-        for (len, bytes) in frames {
-            self.inner.write_all(&bytes)?;
-            self.processed += len as u64;
-            self.frames += 1;
-        }
-        self.pending = pending;
-        self.pending.clear();
-        Ok(())
     }
 
     /// Compresses what is left (an empty file gets one empty frame), flushes, and returns the
     /// inner writer.
-    pub fn finish(mut self) -> io::Result<W> {
-        self.flush_pending()?;
-        if self.frames == 0 {
-            let empty = (self.frame)(&[])?;
-            self.inner.write_all(&empty)?;
-        }
-        self.inner.flush()?;
-        Ok(self.inner)
+    pub fn finish(self) -> io::Result<W> {
+        let mut inner = self.chunks.finish(true)?;
+        inner.flush()?;
+        Ok(inner)
     }
 
     /// The inner writer (to flush or sync what the frames written so far hold).
     pub fn get_mut(&mut self) -> &mut W {
-        &mut self.inner
+        self.chunks.get_mut()
     }
 
     /// Uncompressed bytes accepted so far.
     pub fn bytes_in(&self) -> u64 {
-        self.processed + self.pending.len() as u64
+        self.chunks.bytes_in()
     }
 }
 
 impl<W: Write> Write for Frames<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let room = self.capacity() - self.pending.len();
-        let take = buf.len().min(room);
-        if self.pending.capacity() == 0 {
-            self.pending.reserve(self.capacity().min(64 << 20));
-        }
-        self.pending.extend_from_slice(&buf[..take]);
-        if self.pending.len() == self.capacity() {
-            self.flush_pending()?;
-        }
-        Ok(take)
+        self.chunks.write(buf)
     }
 
     /// Flushes the inner writer only: a chunk is compressed when full or at `finish`.
     fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
+        self.chunks.flush()
     }
-}
-
-/// Each `chunk_size` piece of `part` as a frame, with its original length.
-fn run(part: &[u8], chunk_size: usize, frame: FrameFn) -> io::Result<Vec<(usize, Vec<u8>)>> {
-    part.chunks(chunk_size)
-        .map(|chunk| Ok((chunk.len(), frame(chunk)?)))
-        .collect()
 }
 
 /// A reader that counts the bytes it handed out, for error offsets.
