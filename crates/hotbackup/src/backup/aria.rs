@@ -4,13 +4,16 @@
 //! so memory stays bounded and the copy is never read back).
 
 use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use server::Session;
 use sink::{Sink, SinkFile};
 
 use super::discover::Inventory;
@@ -25,8 +28,43 @@ const PAUSE: Duration = Duration::from_millis(20);
 /// Reads of the whole log at most (~5 s with the pause); then the last read is kept.
 const MAX_READS: u32 = 250;
 
-/// First call (`first`): copies `aria_log_control` and the Aria logs and returns the names
-/// copied. Final call (under BLOCK_COMMIT): copies every Aria log again, whole and stable
+/// The Aria log files the server says recovery no longer needs (`SHOW ENGINE ARIA LOGS`:
+/// status `free`, file names without directory). Asked just before `aria_log_control` is
+/// copied: a file free for the server's checkpoint then is free for the control file's
+/// checkpoint (the same or later), and stays free. With `aria_log_purge_type=external` the
+/// server leaves such files for the DBA to delete; mariadb-backup copies them and its
+/// `--prepare` (an Aria recovery and checkpoint) deletes them, so leaving them out gives
+/// the same restored datadir. Without the privilege or without Aria, nothing is left out.
+pub fn free_logs(session: &mut Session, log: &Log) -> BTreeSet<OsString> {
+    match session.query_rows("SHOW ENGINE ARIA LOGS") {
+        Ok(rows) => free_in(&rows),
+        Err(e) => {
+            log.info(&format!(
+                "SHOW ENGINE ARIA LOGS failed ({e}): copying every Aria log file"
+            ));
+            BTreeSet::new()
+        }
+    }
+}
+
+/// The file names of the rows (Type, Name, Status) whose status is `free`; a Name is
+/// `Size N ; PATH`.
+fn free_in(rows: &[Vec<Option<String>>]) -> BTreeSet<OsString> {
+    rows.iter()
+        .filter(|row| row.get(2).and_then(|s| s.as_deref()) == Some("free"))
+        .filter_map(|row| {
+            let name = row.get(1)?.as_deref()?;
+            let path = name.split_once(" ; ").map_or(name, |(_, p)| p);
+            let file = Path::new(path).file_name()?;
+            file.as_bytes()
+                .starts_with(b"aria_log.")
+                .then(|| file.to_os_string())
+        })
+        .collect()
+}
+
+/// First call (`first`): copies `aria_log_control` and the Aria logs but those in `free`, and
+/// returns the names copied. Final call (under BLOCK_COMMIT): copies every Aria log again, whole and stable
 /// (see [`copy_until_stable`]), replacing the first copy or as a new file; the control file
 /// is never copied again (its checkpoint must stay older than every Aria table copy).
 pub fn copy_aria_logs(
@@ -35,11 +73,21 @@ pub fn copy_aria_logs(
     log: &Log,
     first: bool,
     copied_first: &BTreeSet<PathBuf>,
+    free: &BTreeSet<OsString>,
 ) -> Result<BTreeSet<PathBuf>, Failure> {
     let mut copied_now = BTreeSet::new();
     for f in &inventory.aria_logs {
         let is_control = f.dest.as_os_str() == "aria_log_control";
         if is_control && !first {
+            continue;
+        }
+        if f.dest.file_name().is_some_and(|n| free.contains(n)) {
+            if first {
+                log.info(&format!(
+                    "Not copying Aria log {}: the server says recovery no longer needs it",
+                    f.source.display()
+                ));
+            }
             continue;
         }
         let file = match File::open(&f.source) {
@@ -226,7 +274,32 @@ fn read_full(file: &impl ReadAt, buf: &mut [u8], offset: u64) -> io::Result<usiz
 mod tests {
     use super::*;
     use std::cell::RefCell;
-    use std::path::Path;
+
+    #[test]
+    fn free_logs_are_the_rows_the_server_calls_free() {
+        let row = |name: &str, status: &str| {
+            vec![
+                Some("Aria".to_string()),
+                Some(name.to_string()),
+                Some(status.to_string()),
+            ]
+        };
+        let rows = [
+            row("Size   8388608 ; /var/lib/mysql/aria_log.00000001", "free"),
+            row("Size   8388608 ; /logs/aria/aria_log.00000002", "free"),
+            row(
+                "Size   2531328 ; /var/lib/mysql/aria_log.00000003",
+                "in use",
+            ),
+            row("Size 0 ; /var/lib/mysql/aria_log.00000004", "unknown"),
+            row("/var/lib/mysql/aria_log.00000005", "error"),
+            row("Size 1 ; /var/lib/mysql/ibdata1", "free"),
+            vec![Some("Aria".to_string()), None, Some("free".to_string())],
+            vec![],
+        ];
+        let free: Vec<_> = free_in(&rows).into_iter().collect();
+        assert_eq!(free, ["aria_log.00000001", "aria_log.00000002"]);
+    }
 
     /// A source whose content is the next of `versions` at every read of its length (one
     /// whole read), then stays at the last.

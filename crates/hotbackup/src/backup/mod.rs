@@ -394,7 +394,14 @@ fn backup_into(
         let lsn = server_lsn(ctx, main, &tailer, log)?;
         // Everything that can still change on disk is now covered by durable logs.
         recopy_changed(&done.stamps, sink, log)?;
-        aria::copy_aria_logs(&done.inventory, sink, log, false, &done.aria_logs)?;
+        aria::copy_aria_logs(
+            &done.inventory,
+            sink,
+            log,
+            false,
+            &done.aria_logs,
+            &done.aria_free,
+        )?;
         check_progress(&tailer, ctx.watch)?;
         let checkpoint = tailer.latest_server_checkpoint()?;
         log.info(&format!(

@@ -3,6 +3,7 @@
 //! `BLOCK_COMMIT` (log and statistics tables), with the redo copy watched throughout.
 
 use std::collections::BTreeSet;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -32,6 +33,8 @@ pub(super) struct Copied {
     pub(super) stamps: Vec<Stamped>,
     /// Aria log files copied at the start (re-copied in place at the end).
     pub(super) aria_logs: BTreeSet<PathBuf>,
+    /// Aria log files left out: free for recovery at the start ([`aria::free_logs`]).
+    pub(super) aria_free: BTreeSet<OsString>,
     /// The datadir as seen under BLOCK_DDL.
     pub(super) inventory: Inventory,
 }
@@ -94,7 +97,9 @@ pub(super) fn copy_everything(
         })?;
     }
     // aria_log_control before any Aria table: Aria recovery starts from its checkpoint.
-    let aria_logs = aria::copy_aria_logs(&inventory, sink, log, true, &BTreeSet::new())?;
+    let aria_free = aria::free_logs(main, log);
+    let aria_logs =
+        aria::copy_aria_logs(&inventory, sink, log, true, &BTreeSet::new(), &aria_free)?;
 
     let copy_options = CopyOptions {
         log_corruption: opts.log_innodb_page_corruption,
@@ -164,6 +169,7 @@ pub(super) fn copy_everything(
         corrupted,
         stamps,
         aria_logs,
+        aria_free,
         inventory: now,
     })
 }
