@@ -51,19 +51,7 @@ struct Job {
 pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     let cwd = std::env::current_dir().map_err(|e| io_failure("get", Path::new("."), e))?;
     let target = cwd.join(&opts.target_dir);
-    match std::fs::metadata(&target) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(Failure::new(
-                Code::WrongState,
-                format!(
-                    "--target-dir {} is not a directory; give the backup directory",
-                    target.display()
-                ),
-            ))
-        }
-        Err(e) => return Err(io_failure("open", &target, e)),
-    }
+    Failure::check_backup_dir(&target)?;
     let mut files = Vec::new();
     list(&target, Path::new("."), &mut files)?;
     files.sort();

@@ -30,6 +30,21 @@ impl Failure {
         }
     }
 
+    /// `--target-dir` as a mode that reads a backup needs it: an existing directory (else
+    /// exit 7, the backup is not where it was said to be).
+    pub fn check_backup_dir(target: &Path) -> Result<(), Failure> {
+        let what = match std::fs::metadata(target) {
+            Ok(m) if m.is_dir() => return Ok(()),
+            Ok(_) => "is not a directory; give the backup directory",
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "does not exist",
+            Err(e) => return Err(Failure::io(target, e)),
+        };
+        Err(Failure::new(
+            Code::WrongState,
+            format!("--target-dir {} {what}", target.display()),
+        ))
+    }
+
     /// A file could not be read or written.
     pub fn io(path: &Path, e: std::io::Error) -> Failure {
         let hint = io_hint(&e);
@@ -117,5 +132,28 @@ impl From<redo_tailer::TailError> for Failure {
             _ => (Code::Failure, ""),
         };
         Failure::new(code, format!("{e}{hint}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backup_dir_must_exist_and_be_a_directory() {
+        let dir = std::env::temp_dir().join(format!("hb-check-dir-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("f");
+        std::fs::write(&file, b"x").unwrap();
+        assert!(Failure::check_backup_dir(&dir).is_ok());
+        for (path, says) in [
+            (file.clone(), "is not a directory"),
+            (dir.join("missing"), "does not exist"),
+        ] {
+            let f = Failure::check_backup_dir(&path).unwrap_err();
+            assert_eq!(f.code, Code::WrongState);
+            assert!(f.message.contains(says), "{}", f.message);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

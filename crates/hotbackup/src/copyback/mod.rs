@@ -197,25 +197,7 @@ fn destinations(opts: &Options, cwd: &Path, log: &Log) -> Dests {
 
 /// The target must be a prepared backup.
 fn check_backup(target: &Path) -> Result<(), Failure> {
-    match std::fs::metadata(target) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(Failure::new(
-                Code::WrongState,
-                format!(
-                    "--target-dir {} is not a directory; give the backup directory",
-                    target.display()
-                ),
-            ))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(Failure::new(
-                Code::WrongState,
-                format!("--target-dir {} does not exist", target.display()),
-            ))
-        }
-        Err(e) => return Err(io_failure("open", target, e)),
-    }
+    Failure::check_backup_dir(target)?;
     let path = target.join(backup_meta::names::XTRABACKUP_CHECKPOINTS);
     let checkpoints = match Checkpoints::read(&path) {
         Ok(c) => c,
