@@ -196,7 +196,7 @@ fn destinations(opts: &Options, cwd: &Path, log: &Log) -> Dests {
 }
 
 /// The target must be a prepared backup.
-fn check_backup(target: &Path) -> Result<(), Failure> {
+pub(crate) fn check_backup(target: &Path) -> Result<(), Failure> {
     match std::fs::metadata(target) {
         Ok(m) if m.is_dir() => {}
         Ok(_) => {

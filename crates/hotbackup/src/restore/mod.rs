@@ -1,0 +1,369 @@
+//! `--restore-tables=PATTERN --target-dir=BACKUP [--restore-as=db.table]`: InnoDB tables of
+//! a prepared backup put back into the running server on this host, each one verified.
+//!
+//! Everything that can refuse runs before the live server is changed: the pattern, the
+//! backup (prepared), the server binary, the live server (this host, the backup's major
+//! version, binlog off for the session), every table's definition and checksum on a
+//! throwaway server over a copy of the backup ([`scratch`]), and every existing live
+//! table's definition ([`definition`]). Then, table by table: CREATE if missing, `FLUSH
+//! TABLES … FOR EXPORT` on the throwaway server, DISCARD on the live one, `.ibd` + `.cfg`
+//! placed ([`live::place`]), IMPORT, and `CHECKSUM TABLE` compared. A partitioned table is
+//! restored partition by partition: each imported into an empty table of its columns and
+//! swapped in with `EXCHANGE PARTITION` (10.11 cannot DISCARD a partitioned table). A
+//! failure says which state the table is in and how to retry; tables not selected are never
+//! touched.
+
+mod definition;
+mod live;
+mod select;
+mod scratch;
+
+use std::path::Path;
+
+use crate::backup::discover::decode_filename;
+use crate::exit::Code;
+use crate::failure::Failure;
+use crate::log::Log;
+use crate::options::Options;
+use live::{sql_name, Live};
+use scratch::Scratch;
+use select::Selected;
+
+/// What the restore of one table has done to the live server so far.
+#[derive(Default)]
+struct Progress {
+    created: bool,
+    discarded: bool,
+    imported: bool,
+    /// Partitions swapped in (partitioned tables).
+    exchanged: Vec<String>,
+    /// The table a partition is imported into before the swap, while it exists.
+    holder: Option<String>,
+}
+
+impl Progress {
+    /// The table's state and how to retry, for a failure message.
+    fn state(&self, name: &str) -> String {
+        let mut retry = "Fix the cause and run the same command again: it restores the \
+                         table again from the start"
+            .to_string();
+        if let Some(h) = &self.holder {
+            retry = format!("DROP TABLE {h} (hotbackup's own, holding one partition), {retry}");
+        }
+        if !self.exchanged.is_empty() {
+            return format!(
+                "{name} on the live server: partitions {} hold the backup's rows, the others \
+                 still the live rows. {retry}",
+                self.exchanged.join(", ")
+            );
+        }
+        match (self.created, self.discarded, self.imported) {
+            (_, _, true) => format!(
+                "{name} on the live server: IMPORTED, but not verified; do not trust it \
+                 before the cause is understood. {retry}"
+            ),
+            (_, true, false) => format!(
+                "{name} on the live server: its tablespace is DISCARDED (the table exists, \
+                 its rows cannot be read until an import). {retry}, or DROP TABLE it"
+            ),
+            (true, false, false) => format!(
+                "{name} on the live server: CREATED by this restore and empty. {retry}, or \
+                 DROP TABLE it"
+            ),
+            (false, false, false) => format!("{name} on the live server: unchanged. {retry}"),
+        }
+    }
+}
+
+/// One table to restore, with what the throwaway server said about it.
+struct Plan {
+    sel: Selected,
+    /// Where it goes on the live server.
+    db: String,
+    name: String,
+    /// SHOW CREATE TABLE on the throwaway server.
+    definition: String,
+    /// CHECKSUM TABLE on the throwaway server.
+    checksum: String,
+    /// Whether the live server has it already (same definition).
+    exists: bool,
+}
+
+/// Runs `--restore-tables`.
+pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
+    let usage = |m: String| Failure::new(Code::Usage, format!("--restore-tables: {m}"));
+    let pattern = opts.restore_tables.as_deref().unwrap_or("");
+    let items = select::parse(pattern).map_err(usage)?;
+    let restore_as = opts
+        .restore_as
+        .as_deref()
+        .map(|t| select::parse_name(t, false))
+        .transpose()
+        .map_err(|m| usage(format!("--restore-as: {m}")))?;
+    let target = std::path::absolute(&opts.target_dir).map_err(|e| Failure::io(&opts.target_dir, e))?;
+    crate::copyback::check_backup(&target)?;
+    let partial = crate::export::partial(&target);
+    let selected = select::select(&target, &items, partial)?;
+    if restore_as.is_some() && selected.len() != 1 {
+        return Err(usage(format!(
+            "--restore-as renames one table, and {pattern:?} selects {}",
+            selected.len()
+        )));
+    }
+    let server = crate::export::check(&target).map_err(|f| {
+        Failure::new(
+            f.code,
+            f.message
+                .replacen("--export:", "--restore-tables (its throwaway server):", 1),
+        )
+    })?;
+    let conn = crate::backup::connect_options(opts)?;
+    log.info(&format!("Restore : connecting to the live server ({})", conn.describe()));
+    let mut live = live::connect(&conn)?;
+    let backup_version = crate::export::backup_server_version(&target);
+    live::check_version(&live.version, backup_version.as_deref())?;
+    log.info(&format!(
+        "Restore : live server MariaDB {}, datadir {}; {} table(s) selected: {}",
+        live.version,
+        live.datadir.display(),
+        selected.len(),
+        selected
+            .iter()
+            .map(|s| s.table.sql_name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let mut scratch = scratch::start(&target, &selected, &server, opts, log)?;
+    let plans = plan(&mut live, &mut scratch, selected, restore_as.as_ref())?;
+    for p in &plans {
+        let shown = sql_name(&p.db, &p.name);
+        let mut progress = Progress::default();
+        restore_one(&mut live, &mut scratch, p, &mut progress, log)
+            .map_err(|f| Failure::new(f.code, format!("{}. {}", f.message, progress.state(&shown))))?;
+        log.info(&format!(
+            "Restore : {shown} restored from {} and verified (CHECKSUM TABLE {})",
+            p.sel.table.sql_name(),
+            p.checksum
+        ));
+    }
+    log.info("completed OK!");
+    Ok(())
+}
+
+/// Asks the throwaway server for each table's definition and checksum and the live one
+/// for its existing tables; refuses (exit 7) every difference before anything changes.
+fn plan(
+    live: &mut Live,
+    scratch: &mut Scratch,
+    selected: Vec<Selected>,
+    restore_as: Option<&select::Item>,
+) -> Result<Vec<Plan>, Failure> {
+    let mut plans = Vec::new();
+    let mut refused = Vec::new();
+    for sel in selected {
+        let source = sel.table.sql_name();
+        let row = scratch.row(&format!("SHOW CREATE TABLE {source}"))?;
+        let definition = row.get(1).cloned().flatten().unwrap_or_default();
+        let row = scratch.row(&format!("CHECKSUM TABLE {source}"))?;
+        let checksum = row.get(1).cloned().flatten().ok_or_else(|| {
+            Failure::new(
+                Code::BackupCorrupt,
+                format!(
+                    "CHECKSUM TABLE {source} on the throwaway server over the backup gave \
+                     NULL: the table cannot be read from the backup. {}",
+                    scratch.last_words()
+                ),
+            )
+        })?;
+        let (db, name) = match restore_as {
+            Some(a) => (a.db.clone(), a.table.clone().unwrap_or_default()),
+            None => (sel.table.db.clone(), sel.table.name.clone()),
+        };
+        if sel.ibd_stems.iter().any(|s| s.contains("#SP#") || s.contains("#sp#")) {
+            refused.push(format!(
+                "{source} has subpartitions, which MariaDB 10.11 can neither discard nor \
+                 exchange one by one; restore it by hand from a --copy-back"
+            ));
+            continue;
+        }
+        let exists = match live.definition(&db, &name)? {
+            None => false,
+            Some(current) => {
+                if let Some(diff) =
+                    definition::difference(&definition, &sel.table.name, &current, &name)
+                {
+                    refused.push(format!(
+                        "{} exists on the live server with another definition than {source} \
+                         in the backup: {diff}; restore under another name with \
+                         --restore-as=db.newname, or drop or alter the live table first",
+                        sql_name(&db, &name)
+                    ));
+                    continue;
+                }
+                true
+            }
+        };
+        if !exists && !live.has_database(&db)? {
+            let row = scratch.row(&format!(
+                "SHOW CREATE DATABASE {}",
+                server::quote_identifier(&sel.table.db)
+            ))?;
+            let create = row.get(1).cloned().flatten().unwrap_or_default();
+            let prefix = format!(
+                "CREATE DATABASE {} ",
+                server::quote_identifier(&sel.table.db)
+            );
+            let options = create.strip_prefix(&prefix).unwrap_or("");
+            live.exec(&format!(
+                "CREATE DATABASE IF NOT EXISTS {} {options}",
+                server::quote_identifier(&db)
+            ))?;
+        }
+        plans.push(Plan {
+            sel,
+            db,
+            name,
+            definition,
+            checksum,
+            exists,
+        });
+    }
+    if !refused.is_empty() {
+        return Err(Failure::new(
+            Code::WrongState,
+            format!(
+                "--restore-tables: no table was changed: {}",
+                refused.join("; ")
+            ),
+        ));
+    }
+    Ok(plans)
+}
+
+/// Restores one table, recording in `progress` what it changed.
+fn restore_one(
+    live: &mut Live,
+    scratch: &mut Scratch,
+    p: &Plan,
+    progress: &mut Progress,
+    log: &Log,
+) -> Result<(), Failure> {
+    let target = sql_name(&p.db, &p.name);
+    if !p.exists {
+        let create = definition::create_as(&p.definition, &p.sel.table.name, &target)
+            .ok_or_else(|| {
+                Failure::new(
+                    Code::Failure,
+                    format!("unexpected SHOW CREATE TABLE output: {}", p.definition),
+                )
+            })?;
+        live.exec(&create)?;
+        progress.created = true;
+        log.info(&format!("Restore : created {target} as in the backup"));
+    }
+    let (dir, stem) = live.table_files(&p.db, &p.name)?;
+    let frm = dir.join(format!("{stem}.frm"));
+    let like = std::fs::metadata(&frm).map_err(|e| Failure::io(&frm, e))?;
+    let source = p.sel.table.sql_name();
+    scratch.exec(&format!("FLUSH TABLES {source} FOR EXPORT"))?;
+    if p.sel.partitioned() {
+        restore_partitions(live, scratch, p, &like, progress, log)?;
+    } else {
+        live.exec(&format!("ALTER TABLE {target} DISCARD TABLESPACE"))?;
+        progress.discarded = true;
+        let placed = place(scratch, p, &p.sel.ibd_stems[0], &dir, &stem, &like)?;
+        live.exec(&format!("ALTER TABLE {target} IMPORT TABLESPACE"))?;
+        progress.imported = true;
+        remove(&placed);
+    }
+    scratch.exec("UNLOCK TABLES")?;
+    let got = live.checksum(&p.db, &p.name)?;
+    if got.as_deref() != Some(p.checksum.as_str()) {
+        return Err(Failure::new(
+            Code::Failure,
+            format!(
+                "CHECKSUM TABLE {target} on the live server is {} after the import, the \
+                 backup's is {}",
+                got.as_deref().unwrap_or("NULL"),
+                p.checksum
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Each partition imported into an empty non-partitioned table of the same columns, then
+/// exchanged with the live partition; the table that then holds the old rows is dropped.
+fn restore_partitions(
+    live: &mut Live,
+    scratch: &mut Scratch,
+    p: &Plan,
+    like: &std::fs::Metadata,
+    progress: &mut Progress,
+    log: &Log,
+) -> Result<(), Failure> {
+    let target = sql_name(&p.db, &p.name);
+    let plain_def = match p.definition.find("\n PARTITION BY") {
+        Some(at) => &p.definition[..at],
+        None => p.definition.as_str(),
+    };
+    // Created, swapped in and dropped for each partition; never an existing table.
+    let holder = format!("hotbackup_restore_{}", std::process::id());
+    let holder_sql = sql_name(&p.db, &holder);
+    let create = definition::create_as(plain_def, &p.sel.table.name, &holder_sql).ok_or_else(
+        || Failure::new(Code::Failure, format!("unexpected SHOW CREATE TABLE output: {}", p.definition)),
+    )?;
+    for ibd in &p.sel.ibd_stems {
+        let partition = ibd
+            .split_once("#P#")
+            .or_else(|| ibd.split_once("#p#"))
+            .map(|(_, part)| decode_filename(part))
+            .unwrap_or_default();
+        live.exec(&create)?;
+        progress.holder = Some(holder_sql.clone());
+        let (hdir, hstem) = live.table_files(&p.db, &holder)?;
+        live.exec(&format!("ALTER TABLE {holder_sql} DISCARD TABLESPACE"))?;
+        let placed = place(scratch, p, ibd, &hdir, &hstem, like)?;
+        live.exec(&format!("ALTER TABLE {holder_sql} IMPORT TABLESPACE"))?;
+        remove(&placed);
+        live.exec(&format!(
+            "ALTER TABLE {target} EXCHANGE PARTITION {} WITH TABLE {holder_sql}",
+            server::quote_identifier(&partition)
+        ))?;
+        progress.exchanged.push(partition.clone());
+        live.exec(&format!("DROP TABLE {holder_sql}"))?;
+        progress.holder = None;
+        log.info(&format!("Restore : {target} partition {partition} swapped in"));
+    }
+    Ok(())
+}
+
+/// Puts the throwaway server's `<ibd>.ibd` and `<ibd>.cfg` of table `p` into `dir` as
+/// `<stem>.ibd`/`.cfg`, synced; returns the `.cfg` placed (removed after the import).
+fn place(
+    scratch: &Scratch,
+    p: &Plan,
+    ibd: &str,
+    dir: &Path,
+    stem: &str,
+    like: &std::fs::Metadata,
+) -> Result<Vec<std::path::PathBuf>, Failure> {
+    let mut cfgs = Vec::new();
+    for ext in ["ibd", "cfg"] {
+        let from = scratch.file(&Path::new(&p.sel.db_dir).join(format!("{ibd}.{ext}")));
+        let to = dir.join(format!("{stem}.{ext}"));
+        live::place(&from, &to, like)?;
+        if ext == "cfg" {
+            cfgs.push(to);
+        }
+    }
+    live::sync_dir(dir)?;
+    Ok(cfgs)
+}
+
+/// Removes the `.cfg` files an import has read (the server leaves them).
+fn remove(files: &[std::path::PathBuf]) {
+    for f in files {
+        let _ = std::fs::remove_file(f);
+    }
+}
