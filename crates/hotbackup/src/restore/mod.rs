@@ -101,7 +101,7 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
         .transpose()
         .map_err(|m| usage(format!("--restore-as: {m}")))?;
     let target = std::path::absolute(&opts.target_dir).map_err(|e| Failure::io(&opts.target_dir, e))?;
-    crate::copyback::check_backup(&target)?;
+    let prepared = needs_no_prepare(&target)?;
     let partial = crate::export::partial(&target);
     let selected = select::select(&target, &items, partial)?;
     if restore_as.is_some() && selected.len() != 1 {
@@ -110,6 +110,11 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
             selected.len()
         )));
     }
+    let conn = crate::backup::connect_options(opts)?;
+    log.info(&format!("Restore : connecting to the live server ({})", conn.describe()));
+    let mut live = live::connect(&conn)?;
+    let backup_version = crate::export::backup_server_version(&target);
+    live::check_version(&live.version, backup_version.as_deref())?;
     let server = crate::export::check(&target).map_err(|f| {
         Failure::new(
             f.code,
@@ -117,11 +122,6 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
                 .replacen("--export:", "--restore-tables (its throwaway server):", 1),
         )
     })?;
-    let conn = crate::backup::connect_options(opts)?;
-    log.info(&format!("Restore : connecting to the live server ({})", conn.describe()));
-    let mut live = live::connect(&conn)?;
-    let backup_version = crate::export::backup_server_version(&target);
-    live::check_version(&live.version, backup_version.as_deref())?;
     log.info(&format!(
         "Restore : live server MariaDB {}, datadir {}; {} table(s) selected: {}",
         live.version,
@@ -133,7 +133,7 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let mut scratch = scratch::start(&target, &selected, &server, opts, log)?;
+    let mut scratch = scratch::start(&target, &selected, &server, opts, log, prepared)?;
     let plans = plan(&mut live, &mut scratch, selected, restore_as.as_ref())?;
     for p in &plans {
         let shown = sql_name(&p.db, &p.name);
@@ -148,6 +148,17 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     }
     log.info("completed OK!");
     Ok(())
+}
+
+/// Whether the backup is prepared (else a copy is prepared); refuses what is not a full
+/// backup (exit 7, as `--copy-back`).
+fn needs_no_prepare(target: &Path) -> Result<bool, Failure> {
+    use backup_meta::{BackupType, Checkpoints, MetaFile};
+    let path = target.join(backup_meta::names::XTRABACKUP_CHECKPOINTS);
+    match Checkpoints::read(&path) {
+        Ok(c) if c.backup_type == BackupType::FullBackuped => Ok(false),
+        _ => crate::copyback::check_backup(target).map(|()| true),
+    }
 }
 
 /// Asks the throwaway server for each table's definition and checksum and the live one

@@ -80,6 +80,7 @@ pub fn start(
     server: &Server,
     opts: &Options,
     log: &Log,
+    prepared: bool,
 ) -> Result<Scratch, Failure> {
     let name = backup
         .file_name()
@@ -99,13 +100,21 @@ pub fn start(
             ),
         )
     })?;
-    let bytes = copy_needed(backup, copy.path(), selected)?;
+    let bytes = copy_needed(backup, copy.path(), selected, prepared)?;
     log.info(&format!(
         "Restore : copied {} MiB of the backup into {} (the backup is not written; \
-         copy_file_range shares the extents where the filesystem reflinks)",
+         copy_file_range shares the extents where the filesystem reflinks){}",
         bytes >> 20,
-        copy.path().display()
+        copy.path().display(),
+        if prepared {
+            ""
+        } else {
+            "; the backup is not prepared: preparing the copy (its selected databases whole)"
+        }
     ));
+    if !prepared {
+        crate::prepare::prepare_copy(copy.path(), opts, log)?;
+    }
     let tmp = std::env::temp_dir().join("hotbackup-restore-");
     let sockets = PrivateDir::new(&tmp).map_err(|e| Failure::io(&tmp, e))?;
     let args = mariadbd::arguments(&mariadbd::Settings {
@@ -211,9 +220,15 @@ fn last_words(output: &Path, copy: &Path) -> String {
 
 /// Copies into `copy` the backup's top-level files (system tablespace, undo, log,
 /// `backup-my.cnf`, Aria log), `mysql/`, and of each selected database its `db.opt`, its
-/// fulltext tables and the selected tables' files (no `.cfg`: the server writes fresh ones).
-/// Returns the bytes copied.
-fn copy_needed(backup: &Path, copy: &Path, selected: &[Selected]) -> Result<u64, Failure> {
+/// fulltext tables and the selected tables' files (no `.cfg`: the server writes fresh ones);
+/// every file of the selected databases when the backup is not `prepared` (the DDL markers
+/// `.new`/`.ren`/`.del` of the prepare may name any of them). Returns the bytes copied.
+fn copy_needed(
+    backup: &Path,
+    copy: &Path,
+    selected: &[Selected],
+    prepared: bool,
+) -> Result<u64, Failure> {
     let mut bytes = 0;
     let mut copy_file = |rel: &Path| -> Result<(), Failure> {
         let from = backup.join(rel);
@@ -245,7 +260,7 @@ fn copy_needed(backup: &Path, copy: &Path, selected: &[Selected]) -> Result<u64,
         Ok(names)
     };
     for name in list(backup)? {
-        if !skipped_top_level(&name) {
+        if !skipped_top_level(&name) || !prepared {
             copy_file(Path::new(&name))?;
         }
     }
@@ -263,7 +278,8 @@ fn copy_needed(backup: &Path, copy: &Path, selected: &[Selected]) -> Result<u64,
         }
         let dir = backup.join(db);
         for name in list(&dir)? {
-            let wanted = name == "db.opt"
+            let wanted = !prepared
+                || name == "db.opt"
                 || name.starts_with("FTS_")
                 || selected.iter().filter(|s| s.db_dir == db).any(|s| {
                     name.strip_prefix(s.stem.as_str()).is_some_and(|rest| {
