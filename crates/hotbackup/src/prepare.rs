@@ -83,7 +83,11 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
 /// Prepares the copy of a backup that `--restore-tables` made in `dir` (the user's backup
 /// is never prepared behind their back). The copy holds only the selected databases, so redo
 /// for the tablespaces it lacks is skipped, as for a partial backup.
-pub(crate) fn prepare_copy(dir: &std::path::Path, opts: &Options, log: &Log) -> Result<(), Failure> {
+pub(crate) fn prepare_copy(
+    dir: &std::path::Path,
+    opts: &Options,
+    log: &Log,
+) -> Result<(), Failure> {
     let options = PrepareOptions {
         use_memory: opts.use_memory.max(8 << 20),
         ignore_missing_tablespaces: true,

@@ -150,12 +150,27 @@ fn restore_ok(live: &TestServer, backup: &Path, pattern: &str, extra: &[&str]) -
 }
 
 /// `restore` must fail with `code` and a message containing every one of `says`.
-fn refused(live: &TestServer, backup: &Path, pattern: &str, extra: &[&str], env: &[(&str, &str)], code: i32, says: &[&str]) {
+fn refused(
+    live: &TestServer,
+    backup: &Path,
+    pattern: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    code: i32,
+    says: &[&str],
+) {
     let out = restore(live, backup, pattern, extra, env);
     let log = stderr(&out);
-    assert_eq!(out.status.code(), Some(code), "--restore-tables={pattern} {extra:?}: {log}");
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "--restore-tables={pattern} {extra:?}: {log}"
+    );
     for s in says {
-        assert!(log.contains(s), "--restore-tables={pattern}: {s:?} not in {log}");
+        assert!(
+            log.contains(s),
+            "--restore-tables={pattern}: {s:?} not in {log}"
+        );
     }
 }
 
@@ -332,8 +347,24 @@ fn restore_tables_refusals_and_an_unprepared_backup() {
     let databases = || -> Vec<String> { live.query_rows("SHOW DATABASES").unwrap() };
     let dbs = databases();
 
-    refused(&live, &backup, "shop.nope", &[], &[], 2, &["shop.nope selects no table"]);
-    refused(&live, &backup, "nodb.*", &[], &[], 2, &["nodb.* selects no table"]);
+    refused(
+        &live,
+        &backup,
+        "shop.nope",
+        &[],
+        &[],
+        2,
+        &["shop.nope selects no table"],
+    );
+    refused(
+        &live,
+        &backup,
+        "nodb.*",
+        &[],
+        &[],
+        2,
+        &["nodb.* selects no table"],
+    );
     refused(
         &live,
         &backup,
@@ -341,9 +372,20 @@ fn restore_tables_refusals_and_an_unprepared_backup() {
         &[],
         &[],
         2,
-        &["`shop`.`t_my` is not an InnoDB table (its files: MYD, MYI)", "nothing was changed"],
+        &[
+            "`shop`.`t_my` is not an InnoDB table (its files: MYD, MYI)",
+            "nothing was changed",
+        ],
     );
-    refused(&live, &partial, "shop.t_zip", &[], &[], 2, &["partial backup", "left it out"]);
+    refused(
+        &live,
+        &partial,
+        "shop.t_zip",
+        &[],
+        &[],
+        2,
+        &["partial backup", "left it out"],
+    );
     refused(
         &live,
         &backup,
@@ -400,7 +442,10 @@ fn restore_tables_refusals_and_an_unprepared_backup() {
         &[],
         &[],
         7,
-        &["the live server is MariaDB 10.11", "the backup is of 10.6.18"],
+        &[
+            "the live server is MariaDB 10.11",
+            "the backup is of 10.6.18",
+        ],
     );
     // None of them changed the live server.
     assert_eq!(live.checksum_table("shop.t_dyn").unwrap(), live_sum);
@@ -419,7 +464,11 @@ fn restore_tables_refusals_and_an_unprepared_backup() {
         live.checksum_table("shop.t_dyn_old").unwrap(),
         expected["shop.t_dyn"]
     );
-    assert_eq!(fingerprint(&partial), before, "the unprepared backup changed");
+    assert_eq!(
+        fingerprint(&partial),
+        before,
+        "the unprepared backup changed"
+    );
     let siblings: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

@@ -354,7 +354,12 @@ impl Running {
 
 /// Starts `binary args` in `target` (args from [`arguments`] with `listen` = `dir`), its
 /// output in `dir/mariadbd.out`. The caller waits for the socket.
-pub fn start(binary: &Path, args: &[OsString], target: &Path, dir: &Path) -> std::io::Result<Running> {
+pub fn start(
+    binary: &Path,
+    args: &[OsString],
+    target: &Path,
+    dir: &Path,
+) -> std::io::Result<Running> {
     let output = dir.join("mariadbd.out");
     let out = std::fs::File::create(&output)?;
     let mut command = command(binary, args, target);

@@ -78,7 +78,9 @@ mod tests {
              but \"`a` varchar(20) DEFAULT NULL,\" on the live server"
         );
         let more = T.replace("PRIMARY KEY", "`b` int(11) DEFAULT NULL,\n  PRIMARY KEY");
-        assert!(difference(T, "t", &more, "t").unwrap().starts_with("line 4"));
+        assert!(difference(T, "t", &more, "t")
+            .unwrap()
+            .starts_with("line 4"));
         let engine = T.replace("InnoDB", "MyISAM");
         assert!(difference(T, "t", &engine, "t").unwrap().contains("MyISAM"));
     }

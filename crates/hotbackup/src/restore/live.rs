@@ -108,7 +108,10 @@ pub fn check_version(live: &str, backup: Option<&str>) -> Result<(), Failure> {
     let want = backup.unwrap_or("10.11");
     let mm = |v: &str| {
         let mut p = v.split(['.', '-']);
-        Some((p.next()?.parse::<u32>().ok()?, p.next()?.parse::<u32>().ok()?))
+        Some((
+            p.next()?.parse::<u32>().ok()?,
+            p.next()?.parse::<u32>().ok()?,
+        ))
     };
     if mm(live).is_some() && mm(live) == mm(want) {
         return Ok(());
@@ -155,7 +158,10 @@ impl Live {
             .session
             .query_rows(&sql)
             .map_err(|e| Failure::new(Code::Failure, format!("{sql} failed: {e}")))?;
-        Ok(rows.into_iter().next().and_then(|r| r.get(1).cloned().flatten()))
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.get(1).cloned().flatten()))
     }
 
     /// Whether the database exists.
@@ -174,7 +180,10 @@ impl Live {
             .session
             .query_rows(&sql)
             .map_err(|e| Failure::new(Code::Failure, format!("{sql} failed: {e}")))?;
-        Ok(rows.into_iter().next().and_then(|r| r.get(1).cloned().flatten()))
+        Ok(rows
+            .into_iter()
+            .next()
+            .and_then(|r| r.get(1).cloned().flatten()))
     }
 
     /// The directory and file stem of a live table, found by its `.frm` under the datadir

@@ -15,8 +15,8 @@
 
 mod definition;
 mod live;
-mod select;
 mod scratch;
+mod select;
 
 use std::path::Path;
 
@@ -100,7 +100,8 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
         .map(|t| select::parse_name(t, false))
         .transpose()
         .map_err(|m| usage(format!("--restore-as: {m}")))?;
-    let target = std::path::absolute(&opts.target_dir).map_err(|e| Failure::io(&opts.target_dir, e))?;
+    let target =
+        std::path::absolute(&opts.target_dir).map_err(|e| Failure::io(&opts.target_dir, e))?;
     let prepared = needs_no_prepare(&target)?;
     let partial = crate::export::partial(&target);
     let selected = select::select(&target, &items, partial)?;
@@ -111,7 +112,10 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
         )));
     }
     let conn = crate::backup::connect_options(opts)?;
-    log.info(&format!("Restore : connecting to the live server ({})", conn.describe()));
+    log.info(&format!(
+        "Restore : connecting to the live server ({})",
+        conn.describe()
+    ));
     let mut live = live::connect(&conn)?;
     let backup_version = crate::export::backup_server_version(&target);
     live::check_version(&live.version, backup_version.as_deref())?;
@@ -138,8 +142,9 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     for p in &plans {
         let shown = sql_name(&p.db, &p.name);
         let mut progress = Progress::default();
-        restore_one(&mut live, &mut scratch, p, &mut progress, log)
-            .map_err(|f| Failure::new(f.code, format!("{}. {}", f.message, progress.state(&shown))))?;
+        restore_one(&mut live, &mut scratch, p, &mut progress, log).map_err(|f| {
+            Failure::new(f.code, format!("{}. {}", f.message, progress.state(&shown)))
+        })?;
         log.info(&format!(
             "Restore : {shown} restored from {} and verified (CHECKSUM TABLE {})",
             p.sel.table.sql_name(),
@@ -190,7 +195,11 @@ fn plan(
             Some(a) => (a.db.clone(), a.table.clone().unwrap_or_default()),
             None => (sel.table.db.clone(), sel.table.name.clone()),
         };
-        if sel.ibd_stems.iter().any(|s| s.contains("#SP#") || s.contains("#sp#")) {
+        if sel
+            .ibd_stems
+            .iter()
+            .any(|s| s.contains("#SP#") || s.contains("#sp#"))
+        {
             refused.push(format!(
                 "{source} has subpartitions, which MariaDB 10.11 can neither discard nor \
                  exchange one by one; restore it by hand from a --copy-back"
@@ -261,8 +270,8 @@ fn restore_one(
 ) -> Result<(), Failure> {
     let target = sql_name(&p.db, &p.name);
     if !p.exists {
-        let create = definition::create_as(&p.definition, &p.sel.table.name, &target)
-            .ok_or_else(|| {
+        let create =
+            definition::create_as(&p.definition, &p.sel.table.name, &target).ok_or_else(|| {
                 Failure::new(
                     Code::Failure,
                     format!("unexpected SHOW CREATE TABLE output: {}", p.definition),
@@ -321,9 +330,13 @@ fn restore_partitions(
     // Created, swapped in and dropped for each partition; never an existing table.
     let holder = format!("hotbackup_restore_{}", std::process::id());
     let holder_sql = sql_name(&p.db, &holder);
-    let create = definition::create_as(plain_def, &p.sel.table.name, &holder_sql).ok_or_else(
-        || Failure::new(Code::Failure, format!("unexpected SHOW CREATE TABLE output: {}", p.definition)),
-    )?;
+    let create =
+        definition::create_as(plain_def, &p.sel.table.name, &holder_sql).ok_or_else(|| {
+            Failure::new(
+                Code::Failure,
+                format!("unexpected SHOW CREATE TABLE output: {}", p.definition),
+            )
+        })?;
     for ibd in &p.sel.ibd_stems {
         let partition = ibd
             .split_once("#P#")
@@ -344,7 +357,9 @@ fn restore_partitions(
         progress.exchanged.push(partition.clone());
         live.exec(&format!("DROP TABLE {holder_sql}"))?;
         progress.holder = None;
-        log.info(&format!("Restore : {target} partition {partition} swapped in"));
+        log.info(&format!(
+            "Restore : {target} partition {partition} swapped in"
+        ));
     }
     Ok(())
 }

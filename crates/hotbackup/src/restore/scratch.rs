@@ -131,8 +131,8 @@ pub fn start(
         server.version,
         mariadbd::socket_in(sockets.path()).display()
     ));
-    let mut running = mariadbd::start(&server.path, &args, copy.path(), sockets.path())
-        .map_err(|e| {
+    let mut running =
+        mariadbd::start(&server.path, &args, copy.path(), sockets.path()).map_err(|e| {
             Failure::new(
                 Code::Failure,
                 format!("cannot start {}: {e}", server.path.display()),

@@ -105,9 +105,8 @@ pub fn select(target: &Path, items: &[Item], partial: bool) -> Result<Vec<Select
     let mut chosen: Vec<Selected> = Vec::new();
     let mut refused: Vec<String> = Vec::new();
     for item in items {
-        let matches = |db: &str, name: &str| {
-            db == item.db && item.table.as_deref().is_none_or(|t| t == name)
-        };
+        let matches =
+            |db: &str, name: &str| db == item.db && item.table.as_deref().is_none_or(|t| t == name);
         let found: Vec<&Table> = all.iter().filter(|t| matches(&t.db, &t.name)).collect();
         for o in others.iter().filter(|o| matches(&o.db, &o.name)) {
             if o.view && item.table.is_none() {
@@ -314,7 +313,10 @@ mod tests {
         assert!(err("x.*", false).contains("x.* selects no table"));
         assert!(err("d.v", false).contains("is a view"));
         let m = err("e.*", false);
-        assert!(m.contains("`e`.`m` is not an InnoDB table (its files: MYD, MYI)"), "{m}");
+        assert!(
+            m.contains("`e`.`m` is not an InnoDB table (its files: MYD, MYI)"),
+            "{m}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
