@@ -1,11 +1,11 @@
 //! `--restore-tables` against real servers. A hotbackup backup of a server with DYNAMIC,
-//! COMPRESSED, partitioned and MyISAM tables, prepared with `--export`, is restored into
-//! another, *live* server while a client writes to other tables there: one table over an
-//! existing one, a whole database the live server lacks, one table under `--restore-as`,
-//! and a partitioned table. Each restored table's `CHECKSUM TABLE` must equal the source's
+//! COMPRESSED, partitioned, MyISAM and Aria tables, prepared with `--export`, is restored
+//! into another, *live* server while a client writes to other tables there: one table over
+//! an existing one, a whole database the live server lacks, one table under `--restore-as`,
+//! a partitioned table and a MyISAM table. Each restored table's `CHECKSUM TABLE` must equal the source's
 //! at the backup, the live server's other tables stay as they were (the written one has
 //! every row its client wrote), nothing reaches the binlog, and the backup is unchanged.
-//! Then every refusal: a pattern that selects nothing, a MyISAM table, a table a partial
+//! Then every refusal: a pattern that selects nothing, an Aria table, a table a partial
 //! backup left out, a backup of another major version, an existing table of another
 //! definition, a server on another host, `--restore-as` with several tables; each with its
 //! exit code, and the live server unchanged. An unprepared backup is restored through a
@@ -36,6 +36,7 @@ INSERT INTO shop.t_dyn (a, b) SELECT repeat('x', seq % 100), repeat('y', seq * 7
 INSERT INTO shop.t_zip SELECT seq, repeat('x', seq % 100), repeat('y', seq * 7) FROM seq_1_to_400;
 INSERT INTO shop.t_part SELECT seq, seq FROM seq_1_to_400;
 INSERT INTO shop.t_my SELECT seq, seq FROM seq_1_to_10;
+CREATE TABLE shop.t_aria (id INT PRIMARY KEY) ENGINE=Aria;
 CREATE DATABASE crm;
 USE crm;
 CREATE TABLE crm.users (id INT PRIMARY KEY, name VARCHAR(50), UNIQUE KEY(name));
@@ -49,6 +50,7 @@ const TABLES: &[&str] = &[
     "shop.t_dyn",
     "shop.t_zip",
     "shop.t_part",
+    "shop.t_my",
     "crm.users",
     "crm.notes",
 ];
@@ -222,7 +224,7 @@ fn restore_tables_into_a_live_server_under_load() {
     };
     let dir = TestDir::new("restore-live").unwrap();
     let (source, backup, expected) = source_and_backup(&mariadb, dir.path(), true);
-    let defs: BTreeMap<&str, String> = ["shop.t_dyn", "shop.t_part"]
+    let defs: BTreeMap<&str, String> = ["shop.t_dyn", "shop.t_part", "shop.t_my"]
         .iter()
         .map(|t| (*t, definition(&source, t)))
         .collect();
@@ -235,14 +237,15 @@ fn restore_tables_into_a_live_server_under_load() {
     exec_all(
         &live,
         &format!(
-            "CREATE DATABASE shop; USE shop; {}; {};
+            "CREATE DATABASE shop; USE shop; {}; {}; {};
              INSERT INTO shop.t_dyn (a, b) SELECT 'live', 'live' FROM seq_1_to_50;
+             INSERT INTO shop.t_my SELECT seq, 0 FROM seq_1_to_1000;
              INSERT INTO shop.t_part SELECT seq * 3, 0 FROM seq_1_to_300;
              CREATE TABLE shop.keep (id INT PRIMARY KEY, a INT);
              INSERT INTO shop.keep SELECT seq, seq * 2 FROM seq_1_to_100;
              CREATE DATABASE other;
              CREATE TABLE other.w (id INT PRIMARY KEY AUTO_INCREMENT, v TEXT)",
-            defs["shop.t_dyn"], defs["shop.t_part"]
+            defs["shop.t_dyn"], defs["shop.t_part"], defs["shop.t_my"]
         ),
     );
     let keep = live.checksum_table("shop.keep").unwrap();
@@ -282,6 +285,11 @@ fn restore_tables_into_a_live_server_under_load() {
         live.checksum_table("shop.t_part").unwrap(),
         expected["shop.t_part"]
     );
+    restore_ok(&live, &backup, "shop.t_my", &[]);
+    assert_eq!(
+        live.checksum_table("shop.t_my").unwrap(),
+        expected["shop.t_my"]
+    );
     // Restoring again over the restored table is the same restore.
     restore_ok(&live, &backup, "shop.t_dyn", &[]);
     assert_eq!(
@@ -301,7 +309,11 @@ fn restore_tables_into_a_live_server_under_load() {
     let names = testkit::file_names(live.datadir());
     let left: Vec<&String> = names
         .iter()
-        .filter(|n| n.ends_with(".cfg") || n.contains("hotbackup_restore"))
+        .filter(|n| {
+            n.ends_with(".cfg")
+                || n.contains("hotbackup_restore")
+                || n.contains("hotbackup-restore")
+        })
         .collect();
     assert!(left.is_empty(), "left in the live datadir: {left:?}");
     let events: Vec<testkit::mysql::Row> = live.query_rows("SHOW BINLOG EVENTS").unwrap();
@@ -373,7 +385,7 @@ fn restore_tables_refusals_and_an_unprepared_backup() {
         &[],
         2,
         &[
-            "`shop`.`t_my` is not an InnoDB table (its files: MYD, MYI)",
+            "`shop`.`t_aria` is neither InnoDB nor MyISAM (its files: MAD, MAI",
             "nothing was changed",
         ],
     );

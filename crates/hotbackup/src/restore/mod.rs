@@ -39,6 +39,8 @@ struct Progress {
     exchanged: Vec<String>,
     /// The table a partition is imported into before the swap, while it exists.
     holder: Option<String>,
+    /// A MyISAM table's files are being renamed over the live ones.
+    replacing: bool,
 }
 
 impl Progress {
@@ -55,6 +57,12 @@ impl Progress {
                 "{name} on the live server: partitions {} hold the backup's rows, the others \
                  still the live rows. {retry}",
                 self.exchanged.join(", ")
+            );
+        }
+        if self.replacing {
+            return format!(
+                "{name} on the live server: its .MYD/.MYI files were being replaced and may \
+                 not match each other. {retry}"
             );
         }
         match (self.created, self.discarded, self.imported) {
@@ -285,18 +293,22 @@ fn restore_one(
     let frm = dir.join(format!("{stem}.frm"));
     let like = std::fs::metadata(&frm).map_err(|e| Failure::io(&frm, e))?;
     let source = p.sel.table.sql_name();
-    scratch.exec(&format!("FLUSH TABLES {source} FOR EXPORT"))?;
-    if p.sel.partitioned() {
-        restore_partitions(live, scratch, p, &like, progress, log)?;
+    if p.sel.myisam {
+        restore_myisam(live, scratch, p, &dir, &stem, &like, progress)?;
     } else {
-        live.exec(&format!("ALTER TABLE {target} DISCARD TABLESPACE"))?;
-        progress.discarded = true;
-        let placed = place(scratch, p, &p.sel.ibd_stems[0], &dir, &stem, &like)?;
-        live.exec(&format!("ALTER TABLE {target} IMPORT TABLESPACE"))?;
-        progress.imported = true;
-        remove(&placed);
+        scratch.exec(&format!("FLUSH TABLES {source} FOR EXPORT"))?;
+        if p.sel.partitioned() {
+            restore_partitions(live, scratch, p, &like, progress, log)?;
+        } else {
+            live.exec(&format!("ALTER TABLE {target} DISCARD TABLESPACE"))?;
+            progress.discarded = true;
+            let placed = place(scratch, p, &p.sel.ibd_stems[0], &dir, &stem, &like)?;
+            live.exec(&format!("ALTER TABLE {target} IMPORT TABLESPACE"))?;
+            progress.imported = true;
+            remove(&placed);
+        }
+        scratch.exec("UNLOCK TABLES")?;
     }
-    scratch.exec("UNLOCK TABLES")?;
     let got = live.checksum(&p.db, &p.name)?;
     if got.as_deref() != Some(p.checksum.as_str()) {
         return Err(Failure::new(
@@ -310,6 +322,62 @@ fn restore_one(
         ));
     }
     Ok(())
+}
+
+/// A MyISAM table: the backup's `.MYD`/`.MYI` (closed by the throwaway server) staged next
+/// to the live files, then, under `LOCK TABLES … WRITE` (no other session reads or writes
+/// it) and a `FLUSH TABLES` that closes the live files, renamed over them; a second
+/// `FLUSH TABLES` makes the server reopen the table from the new files.
+fn restore_myisam(
+    live: &mut Live,
+    scratch: &mut Scratch,
+    p: &Plan,
+    dir: &Path,
+    stem: &str,
+    like: &std::fs::Metadata,
+    progress: &mut Progress,
+) -> Result<(), Failure> {
+    let target = sql_name(&p.db, &p.name);
+    scratch.exec(&format!(
+        "FLUSH TABLES {} WITH READ LOCK",
+        p.sel.table.sql_name()
+    ))?;
+    let mut staged = Vec::new();
+    let staging = (|| {
+        for ext in ["MYD", "MYI"] {
+            let from =
+                scratch.file(&Path::new(&p.sel.db_dir).join(format!("{}.{ext}", p.sel.stem)));
+            let tmp = dir.join(format!("{stem}.{ext}.hotbackup-restore"));
+            live::place(&from, &tmp, like)?;
+            staged.push((tmp, dir.join(format!("{stem}.{ext}"))));
+        }
+        live::sync_dir(dir)
+    })();
+    let unstage = |staged: &[(std::path::PathBuf, std::path::PathBuf)]| {
+        for (tmp, _) in staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+    };
+    if let Err(f) = staging.and_then(|()| scratch.exec("UNLOCK TABLES")) {
+        unstage(&staged);
+        return Err(f);
+    }
+    live.exec(&format!("LOCK TABLES {target} WRITE"))?;
+    let swapped = (|| {
+        live.exec(&format!("FLUSH TABLES {target}"))?;
+        progress.replacing = true;
+        for (tmp, to) in &staged {
+            std::fs::rename(tmp, to).map_err(|e| Failure::io(to, e))?;
+        }
+        live::sync_dir(dir)?;
+        live.exec(&format!("FLUSH TABLES {target}"))?;
+        progress.replacing = false;
+        progress.imported = true;
+        Ok(())
+    })();
+    let unlocked = live.exec("UNLOCK TABLES");
+    unstage(&staged);
+    swapped.and(unlocked)
 }
 
 /// Each partition imported into an empty non-partitioned table of the same columns, then

@@ -2,7 +2,7 @@
 //! the InnoDB tables of the backup, every name checked before anything runs.
 //!
 //! PATTERN is a comma-separated list of `db.table` (one table) and `db.*` (every InnoDB
-//! table of `db`), compared exactly (case-sensitive, as table names are on Linux). Not the
+//! and MyISAM table of `db`), compared exactly (case-sensitive, as table names are on Linux). Not the
 //! regular expressions of `--tables`: an unanchored regexp such as `shop.t1` also selects
 //! `shop.t10`, and a restore replaces data. The name splits at its first `.`.
 
@@ -74,8 +74,10 @@ pub struct Selected {
     pub db_dir: String,
     /// The file name stem of the table (`t`, without a partition suffix).
     pub stem: String,
-    /// The stems of its `.ibd` files (`t`, or `t#P#p0`, `t#P#p1`, ...).
+    /// The stems of its `.ibd` files (`t`, or `t#P#p0`, `t#P#p1`, ...); none for MyISAM.
     pub ibd_stems: Vec<String>,
+    /// A MyISAM table (`.MYD` + `.MYI`), restored by its files under a write lock.
+    pub myisam: bool,
 }
 
 impl Selected {
@@ -90,14 +92,17 @@ impl Selected {
 struct Other {
     db: String,
     name: String,
+    db_dir: String,
+    stem: String,
     view: bool,
     /// Its data files' extensions (`MYD`, `MAD`, ...), for the message.
     files: Vec<String>,
 }
 
 /// The tables of the backup in `target` that `items` select, sorted. Refuses (exit 2) an
-/// item that selects nothing (saying when the backup is partial), a non-InnoDB table named
-/// or in a `db.*`, and names hotbackup cannot map to the server's.
+/// item that selects nothing (saying when the backup is partial), a table of another engine
+/// than InnoDB or MyISAM named or in a `db.*`, and names hotbackup cannot map to the
+/// server's.
 pub fn select(target: &Path, items: &[Item], partial: bool) -> Result<Vec<Selected>, Failure> {
     let usage = |m: String| Failure::new(Code::Usage, format!("--restore-tables: {m}"));
     let (all, _) = tables::find(target).map_err(|e| Failure::io(target, e))?;
@@ -112,13 +117,32 @@ pub fn select(target: &Path, items: &[Item], partial: bool) -> Result<Vec<Select
             if o.view && item.table.is_none() {
                 continue; // a view in db.*: nothing to restore, not an error
             }
+            if o.files == ["MYD", "MYI"] && decodes_fully(&o.db_dir) && decodes_fully(&o.stem) {
+                let s = Selected {
+                    table: Table {
+                        db: o.db.clone(),
+                        name: o.name.clone(),
+                        cfg_files: Vec::new(),
+                        decoded: true,
+                    },
+                    db_dir: o.db_dir.clone(),
+                    stem: o.stem.clone(),
+                    ibd_stems: Vec::new(),
+                    myisam: true,
+                };
+                if !chosen.contains(&s) {
+                    chosen.push(s);
+                }
+                continue;
+            }
             refused.push(if o.view {
                 format!("`{}`.`{}` is a view, not a table", o.db, o.name)
             } else {
                 format!(
-                    "`{}`.`{}` is not an InnoDB table (its files: {}): restore it with \
-                     --copy-back of the backup into a scratch datadir and mariadb-dump, or \
-                     copy its files while the table is locked",
+                    "`{}`.`{}` is neither InnoDB nor MyISAM (its files: {}; an Aria table's \
+                     files carry LSNs of its own server's Aria log, a partitioned MyISAM \
+                     table is several): restore it with --copy-back of the backup into a \
+                     scratch datadir and mariadb-dump",
                     o.db,
                     o.name,
                     if o.files.is_empty() {
@@ -190,7 +214,17 @@ fn selected(t: &Table) -> Selected {
         db_dir,
         stem,
         ibd_stems: stems.into_iter().map(|(_, s)| s).collect(),
+        myisam: false,
     }
+}
+
+/// Whether every `@` of a file name starts an `@XXXX` escape (what `decode_filename` maps).
+fn decodes_fully(file_name: &str) -> bool {
+    file_name.match_indices('@').all(|(at, _)| {
+        file_name
+            .get(at + 1..at + 5)
+            .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+    })
 }
 
 /// Every `.frm` of a database directory that is not one of the InnoDB `tables`.
@@ -229,6 +263,8 @@ fn others(target: &Path, tables: &[Table]) -> std::io::Result<Vec<Other>> {
             out.push(Other {
                 db: db_name,
                 name,
+                db_dir: db_dir.clone(),
+                stem: frm.to_string(),
                 view,
                 files,
             });
@@ -282,6 +318,9 @@ mod tests {
             ("e/m.frm", b"frm"),
             ("e/m.MYD", b""),
             ("e/m.MYI", b""),
+            ("e/a.frm", b"frm"),
+            ("e/a.MAD", b""),
+            ("e/a.MAI", b""),
             ("e/x.ibd", &[1u8; 1024]),
             ("e/x.frm", b"frm"),
         ] {
@@ -314,9 +353,12 @@ mod tests {
         assert!(err("d.v", false).contains("is a view"));
         let m = err("e.*", false);
         assert!(
-            m.contains("`e`.`m` is not an InnoDB table (its files: MYD, MYI)"),
+            m.contains("`e`.`a` is neither InnoDB nor MyISAM (its files: MAD, MAI"),
             "{m}"
         );
+        assert_eq!(names("e.m,e.x").unwrap(), ["e.m:", "e.x:x"]);
+        let m = &select(&dir, &parse("e.m").unwrap(), false).unwrap()[0];
+        assert!(m.myisam && m.stem == "m" && m.db_dir == "e");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
