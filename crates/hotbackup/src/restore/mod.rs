@@ -112,13 +112,12 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
         std::path::absolute(&opts.target_dir).map_err(|e| Failure::io(&opts.target_dir, e))?;
     let prepared = needs_no_prepare(&target)?;
     let partial = crate::export::partial(&target);
-    let selected = select::select(&target, &items, partial)?;
-    if restore_as.is_some() && selected.len() != 1 {
-        return Err(usage(format!(
-            "--restore-as renames one table, and {pattern:?} selects {}",
-            selected.len()
-        )));
-    }
+    // A prepared backup's tables are known now; an unprepared one's after the prepare
+    // (a table created during the backup is a `.new` until then).
+    let selected = match prepared {
+        true => Some(select::select(&target, &items, partial)?),
+        false => None,
+    };
     let conn = crate::backup::connect_options(opts)?;
     log.info(&format!(
         "Restore : connecting to the live server ({})",
@@ -134,6 +133,25 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
                 .replacen("--export:", "--restore-tables (its throwaway server):", 1),
         )
     })?;
+    let (copy, selected) = match selected {
+        Some(selected) => (
+            scratch::copy(&target, scratch::Wanted::Tables(&selected), log)?,
+            selected,
+        ),
+        None => {
+            let dirs = database_dirs(&target, &items).map_err(|e| Failure::io(&target, e))?;
+            let copy = scratch::copy(&target, scratch::Wanted::Databases(&dirs), log)?;
+            crate::prepare::prepare_copy(copy.path(), opts, log)?;
+            let selected = select::select(copy.path(), &items, partial)?;
+            (copy, selected)
+        }
+    };
+    if restore_as.is_some() && selected.len() != 1 {
+        return Err(usage(format!(
+            "--restore-as renames one table, and {pattern:?} selects {}",
+            selected.len()
+        )));
+    }
     log.info(&format!(
         "Restore : live server MariaDB {}, datadir {}; {} table(s) selected: {}",
         live.version,
@@ -145,9 +163,9 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
-    let mut scratch = scratch::start(&target, &selected, &server, opts, log, prepared)?;
+    let mut scratch = scratch::start(copy, &server, opts, log)?;
     let plans = plan(&mut live, &mut scratch, selected, restore_as.as_ref())?;
-    for p in &plans {
+    let result: Result<(), Failure> = plans.iter().try_for_each(|p| {
         let shown = sql_name(&p.db, &p.name);
         let mut progress = Progress::default();
         restore_one(&mut live, &mut scratch, p, &mut progress, log).map_err(|f| {
@@ -158,9 +176,48 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
             p.sel.table.sql_name(),
             p.checksum
         ));
-    }
+        Ok(())
+    });
+    checkpoint(&mut live, log);
+    result?;
     log.info("completed OK!");
     Ok(())
+}
+
+/// Asks the live server for a checkpoint after the imports. A backup whose redo log starts
+/// before a DISCARD/IMPORT sees the tablespace deleted and not created again (no log record
+/// says so): mariadb-backup 10.11 then leaves the table's `.ibd` out and says "completed
+/// OK!", hotbackup's prepare refuses the backup (exit 8). After the checkpoint, the next
+/// backup's log starts after the import.
+fn checkpoint(live: &mut Live, log: &Log) {
+    match live.exec("SET GLOBAL innodb_log_checkpoint_now = ON") {
+        Ok(()) => log.info(
+            "Restore : asked the live server for a checkpoint, so that the next backup's \
+             redo log starts after these imports",
+        ),
+        Err(f) => log.info(&format!(
+            "Warning: could not ask the live server for a checkpoint ({}): a backup whose \
+             redo log reaches back before this restore lacks the restored InnoDB tables \
+             (mariadb-backup) or fails to prepare (hotbackup); take the next backup with \
+             --innodb-log-checkpoint-now",
+            f.message
+        )),
+    }
+}
+
+/// The backup's database directories that PATTERN's items name (by decoded name).
+fn database_dirs(target: &Path, items: &[select::Item]) -> std::io::Result<Vec<String>> {
+    let mut dirs = Vec::new();
+    for e in std::fs::read_dir(target)? {
+        let e = e?;
+        let Some(name) = e.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if e.file_type()?.is_dir() && items.iter().any(|i| i.db == decode_filename(&name)) {
+            dirs.push(name);
+        }
+    }
+    Ok(dirs)
 }
 
 /// Whether the backup is prepared (else a copy is prepared); refuses what is not a full

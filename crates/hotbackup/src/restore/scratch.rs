@@ -73,15 +73,19 @@ pub struct Scratch {
     _sockets: PrivateDir,
 }
 
-/// Copies what the throwaway server needs of `backup` and starts it.
-pub fn start(
-    backup: &Path,
-    selected: &[Selected],
-    server: &Server,
-    opts: &Options,
-    log: &Log,
-    prepared: bool,
-) -> Result<Scratch, Failure> {
+/// What of the backup the copy takes.
+pub enum Wanted<'a> {
+    /// A prepared backup: these tables (and the system files).
+    Tables(&'a [Selected]),
+    /// A backup not prepared yet: every file of these database directories (by directory
+    /// name; its DDL markers `.new`/`.ren`/`.del` may name any of their tables), to be
+    /// prepared.
+    Databases(&'a [String]),
+}
+
+/// Copies what the throwaway server needs of `backup` into a new private directory next
+/// to it.
+pub fn copy(backup: &Path, wanted: Wanted, log: &Log) -> Result<PrivateDir, Failure> {
     let name = backup
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -100,7 +104,8 @@ pub fn start(
             ),
         )
     })?;
-    let bytes = copy_needed(backup, copy.path(), selected, prepared)?;
+    let prepared = matches!(wanted, Wanted::Tables(_));
+    let bytes = copy_needed(backup, copy.path(), &wanted)?;
     log.info(&format!(
         "Restore : copied {} MiB of the backup into {} (the backup is not written; \
          copy_file_range shares the extents where the filesystem reflinks){}",
@@ -112,9 +117,16 @@ pub fn start(
             "; the backup is not prepared: preparing the copy (its selected databases whole)"
         }
     ));
-    if !prepared {
-        crate::prepare::prepare_copy(copy.path(), opts, log)?;
-    }
+    Ok(copy)
+}
+
+/// Starts the throwaway server on `copy` (prepared).
+pub fn start(
+    copy: PrivateDir,
+    server: &Server,
+    opts: &Options,
+    log: &Log,
+) -> Result<Scratch, Failure> {
     let tmp = std::env::temp_dir().join("hotbackup-restore-");
     let sockets = PrivateDir::new(&tmp).map_err(|e| Failure::io(&tmp, e))?;
     let args = mariadbd::arguments(&mariadbd::Settings {
@@ -219,16 +231,14 @@ fn last_words(output: &Path, copy: &Path) -> String {
 }
 
 /// Copies into `copy` the backup's top-level files (system tablespace, undo, log,
-/// `backup-my.cnf`, Aria log), `mysql/`, and of each selected database its `db.opt`, its
-/// fulltext tables and the selected tables' files (no `.cfg`: the server writes fresh ones);
-/// every file of the selected databases when the backup is not `prepared` (the DDL markers
-/// `.new`/`.ren`/`.del` of the prepare may name any of them). Returns the bytes copied.
-fn copy_needed(
-    backup: &Path,
-    copy: &Path,
-    selected: &[Selected],
-    prepared: bool,
-) -> Result<u64, Failure> {
+/// `backup-my.cnf`, Aria log), `mysql/`, and what is `wanted`: of each selected table its
+/// files (no `.cfg`: the server writes fresh ones) and of its database `db.opt` and the
+/// fulltext tables; or whole database directories. Returns the bytes copied.
+fn copy_needed(backup: &Path, copy: &Path, wanted: &Wanted) -> Result<u64, Failure> {
+    let (prepared, selected, whole): (bool, &[Selected], Vec<&str>) = match wanted {
+        Wanted::Tables(t) => (true, t, t.iter().map(|s| s.db_dir.as_str()).collect()),
+        Wanted::Databases(d) => (false, &[], d.iter().map(String::as_str).collect()),
+    };
     let mut bytes = 0;
     let mut copy_file = |rel: &Path| -> Result<(), Failure> {
         let from = backup.join(rel);
@@ -269,7 +279,7 @@ fn copy_needed(
             copy_file(&Path::new("mysql").join(name))?;
         }
     }
-    let mut dbs: Vec<&str> = selected.iter().map(|s| s.db_dir.as_str()).collect();
+    let mut dbs = whole;
     dbs.sort();
     dbs.dedup();
     for db in dbs {
@@ -277,6 +287,9 @@ fn copy_needed(
             continue;
         }
         let dir = backup.join(db);
+        if !dir.is_dir() {
+            continue;
+        }
         for name in list(&dir)? {
             let wanted = !prepared
                 || name == "db.opt"
