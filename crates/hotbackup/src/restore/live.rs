@@ -14,6 +14,10 @@ use crate::failure::Failure;
 /// on another host (a test cannot run a server that is not on its own host).
 pub const TEST_HOSTNAME_ENV: &str = "HOTBACKUP_TEST_HOSTNAME";
 
+/// Makes `SHOW CREATE TABLE` write the same text on the live and the throwaway server,
+/// whatever their global `sql_mode` (`ANSI_QUOTES`, `NO_TABLE_OPTIONS`, ... change it).
+pub const SHOW_CREATE_MODE: &str = "SET SESSION sql_mode = '', sql_quote_show_create = 1";
+
 /// The live server's session and what the restore needs to know about it.
 pub struct Live {
     session: Session,
@@ -52,6 +56,7 @@ pub fn connect(conn: &ConnectOptions) -> Result<Live, Failure> {
     // The backup's rows are imported as they were; a DISCARD of a table that others
     // reference needs this too.
     session.exec("SET SESSION foreign_key_checks = 0")?;
+    session.exec(SHOW_CREATE_MODE)?;
     let datadir = PathBuf::from(get("datadir"));
     same_host(&get("hostname"), &datadir, &session.endpoint().to_string())?;
     Ok(Live {

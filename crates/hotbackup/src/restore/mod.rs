@@ -241,6 +241,8 @@ fn plan(
 ) -> Result<Vec<Plan>, Failure> {
     let mut plans = Vec::new();
     let mut refused = Vec::new();
+    let mut unsupported = Vec::new();
+    let mut databases: Vec<String> = Vec::new();
     for sel in selected {
         let source = sel.table.sql_name();
         let row = scratch.row(&format!("SHOW CREATE TABLE {source}"))?;
@@ -265,10 +267,14 @@ fn plan(
             .iter()
             .any(|s| s.contains("#SP#") || s.contains("#sp#"))
         {
-            refused.push(format!(
+            unsupported.push(format!(
                 "{source} has subpartitions, which MariaDB 10.11 can neither discard nor \
-                 exchange one by one; restore it by hand from a --copy-back"
+                 exchange one by one"
             ));
+            continue;
+        }
+        if let Some(why) = definition::unsupported(&definition) {
+            unsupported.push(format!("{source} {why}"));
             continue;
         }
         let exists = match live.definition(&db, &name)? {
@@ -299,10 +305,10 @@ fn plan(
                 server::quote_identifier(&sel.table.db)
             );
             let options = create.strip_prefix(&prefix).unwrap_or("");
-            live.exec(&format!(
+            databases.push(format!(
                 "CREATE DATABASE IF NOT EXISTS {} {options}",
                 server::quote_identifier(&db)
-            ))?;
+            ));
         }
         plans.push(Plan {
             sel,
@@ -313,6 +319,17 @@ fn plan(
             exists,
         });
     }
+    if !unsupported.is_empty() {
+        return Err(Failure::new(
+            Code::Usage,
+            format!(
+                "--restore-tables: no table was changed: {}; restore such a table with \
+                 --copy-back of the backup into a scratch datadir and mariadb-dump, and leave \
+                 it out of PATTERN",
+                unsupported.join("; ")
+            ),
+        ));
+    }
     if !refused.is_empty() {
         return Err(Failure::new(
             Code::WrongState,
@@ -321,6 +338,10 @@ fn plan(
                 refused.join("; ")
             ),
         ));
+    }
+    databases.dedup();
+    for create in databases {
+        live.exec(&create)?;
     }
     Ok(plans)
 }

@@ -150,7 +150,10 @@ pub fn start(
                 format!("cannot start {}: {e}", server.path.display()),
             )
         })?;
-    let session = wait_ready(&mut running, sockets.path(), copy.path())?;
+    let mut session = wait_ready(&mut running, sockets.path(), copy.path())?;
+    session
+        .exec(super::live::SHOW_CREATE_MODE)
+        .map_err(|e| Failure::new(Code::Failure, format!("on the throwaway server: {e}")))?;
     Ok(Scratch {
         session,
         server: running,
