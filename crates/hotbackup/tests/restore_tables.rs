@@ -296,6 +296,47 @@ fn restore_tables_into_a_live_server_under_load() {
         live.checksum_table("shop.t_my").unwrap(),
         expected["shop.t_my"]
     );
+    // A failure after the DISCARD says so; the same command again repairs it.
+    let hook = [("HOTBACKUP_TEST_RESTORE_FAIL", "discarded")];
+    let out = restore(&live, &backup, "shop.t_dyn", &[], &hook);
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("`shop`.`t_dyn` on the live server: its tablespace is DISCARDED")
+            && log.contains("run the same command again"),
+        "{log}"
+    );
+    assert!(
+        live.checksum_table("shop.t_dyn").is_err(),
+        "a discarded table reads"
+    );
+    restore_ok(&live, &backup, "shop.t_dyn", &[]);
+    assert_eq!(
+        live.checksum_table("shop.t_dyn").unwrap(),
+        expected["shop.t_dyn"]
+    );
+    // ... and after the first partition of a partitioned table.
+    let hook = [("HOTBACKUP_TEST_RESTORE_FAIL", "exchanged")];
+    let out = restore(&live, &backup, "shop.t_part", &[], &hook);
+    let log = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{log}");
+    assert!(
+        log.contains("`shop`.`t_part` on the live server: partitions p0 hold the backup's rows"),
+        "{log}"
+    );
+    // The table that now holds the live partition's old rows is named, for the DBA to drop.
+    let holder = log
+        .split("DROP TABLE `shop`.`")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or_else(|| panic!("no holder table named: {log}"));
+    assert!(holder.starts_with("hotbackup_restore_"), "{log}");
+    live.exec(&format!("DROP TABLE shop.{holder}")).unwrap();
+    restore_ok(&live, &backup, "shop.t_part", &[]);
+    assert_eq!(
+        live.checksum_table("shop.t_part").unwrap(),
+        expected["shop.t_part"]
+    );
     // Restoring again over the restored table is the same restore.
     restore_ok(&live, &backup, "shop.t_dyn", &[]);
     assert_eq!(

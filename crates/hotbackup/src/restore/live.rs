@@ -18,6 +18,9 @@ pub const TEST_HOSTNAME_ENV: &str = "HOTBACKUP_TEST_HOSTNAME";
 /// whatever their global `sql_mode` (`ANSI_QUOTES`, `NO_TABLE_OPTIONS`, ... change it).
 pub const SHOW_CREATE_MODE: &str = "SET SESSION sql_mode = '', sql_quote_show_create = 1";
 
+/// Seconds a restore statement waits for a table lock on the live server.
+pub const LOCK_WAIT_S: u32 = 60;
+
 /// The live server's session and what the restore needs to know about it.
 pub struct Live {
     session: Session,
@@ -57,6 +60,9 @@ pub fn connect(conn: &ConnectOptions) -> Result<Live, Failure> {
     // reference needs this too.
     session.exec("SET SESSION foreign_key_checks = 0")?;
     session.exec(SHOW_CREATE_MODE)?;
+    // DISCARD waits for every transaction using the table, and new ones queue behind it:
+    // give up after a minute rather than stall the application.
+    session.exec(&format!("SET SESSION lock_wait_timeout = {LOCK_WAIT_S}"))?;
     let datadir = PathBuf::from(get("datadir"));
     same_host(&get("hostname"), &datadir, &session.endpoint().to_string())?;
     Ok(Live {

@@ -50,7 +50,7 @@ impl Progress {
                          table again from the start"
             .to_string();
         if let Some(h) = &self.holder {
-            retry = format!("DROP TABLE {h} (hotbackup's own, holding one partition), {retry}");
+            retry = format!("DROP TABLE {h} (hotbackup's, now holding the live rows of the last partition swapped), {retry}");
         }
         if !self.exchanged.is_empty() {
             return format!(
@@ -380,6 +380,7 @@ fn restore_one(
         } else {
             live.exec(&format!("ALTER TABLE {target} DISCARD TABLESPACE"))?;
             progress.discarded = true;
+            test_failure("discarded")?;
             let placed = place(scratch, p, &p.sel.ibd_stems[0], &dir, &stem, &like)?;
             live.exec(&format!("ALTER TABLE {target} IMPORT TABLESPACE"))?;
             progress.imported = true;
@@ -501,6 +502,7 @@ fn restore_partitions(
             server::quote_identifier(&partition)
         ))?;
         progress.exchanged.push(partition.clone());
+        test_failure("exchanged")?;
         live.exec(&format!("DROP TABLE {holder_sql}"))?;
         progress.holder = None;
         log.info(&format!(
@@ -508,6 +510,19 @@ fn restore_partitions(
         ));
     }
     Ok(())
+}
+
+/// Test hook (not an option): `HOTBACKUP_TEST_RESTORE_FAIL=discarded` fails a restore
+/// right after the DISCARD, `=exchanged` after the first partition is swapped in, so the
+/// tests can check the state a failure reports and that a second run repairs it.
+fn test_failure(step: &str) -> Result<(), Failure> {
+    match std::env::var("HOTBACKUP_TEST_RESTORE_FAIL") {
+        Ok(s) if s == step => Err(Failure::new(
+            Code::Failure,
+            format!("test hook HOTBACKUP_TEST_RESTORE_FAIL={step}"),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// Puts the throwaway server's `<ibd>.ibd` and `<ibd>.cfg` of table `p` into `dir` as
