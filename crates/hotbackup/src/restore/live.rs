@@ -65,6 +65,17 @@ pub fn connect(conn: &ConnectOptions) -> Result<Live, Failure> {
     session.exec(&format!("SET SESSION lock_wait_timeout = {LOCK_WAIT_S}"))?;
     let datadir = PathBuf::from(get("datadir"));
     same_host(&get("hostname"), &datadir, &session.endpoint().to_string())?;
+    let pid_file = datadir.join(get("pid_file"));
+    server_process(&pid_file, &datadir).map_err(|why| {
+        Failure::new(
+            Code::WrongState,
+            format!(
+                "--restore-tables puts table files into the server's datadir, so the server \
+                 must run on this host: {why}. Run hotbackup on the server's host, outside \
+                 any container the server is not in (nothing was changed)"
+            ),
+        )
+    })?;
     Ok(Live {
         session,
         datadir,
@@ -110,6 +121,48 @@ fn same_host(server_host: &str, datadir: &Path, endpoint: &str) -> Result<(), Fa
             "its datadir {} is not a directory here",
             datadir.display()
         )));
+    }
+    Ok(())
+}
+
+/// The process of the server's pid file runs here, in its datadir (mariadbd works in its
+/// datadir). A pid file this user may not read proves nothing either way and is passed.
+fn server_process(pid_file: &Path, datadir: &Path) -> Result<(), String> {
+    let text = match std::fs::read_to_string(pid_file) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "its pid file {} does not exist here",
+                pid_file.display()
+            ))
+        }
+        Err(_) => return Ok(()),
+    };
+    let pid: u32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("its pid file {} holds no PID", pid_file.display()))?;
+    let proc = PathBuf::from(format!("/proc/{pid}"));
+    if !proc.exists() {
+        return Err(format!(
+            "no process {pid} (its pid file {}) runs here",
+            pid_file.display()
+        ));
+    }
+    if let Ok(cwd) = std::fs::read_link(proc.join("cwd")) {
+        let same = |a: &Path, b: &Path| {
+            std::fs::canonicalize(a)
+                .ok()
+                .is_some_and(|a| Some(a) == std::fs::canonicalize(b).ok())
+        };
+        if !same(&cwd, datadir) {
+            return Err(format!(
+                "process {pid} of its pid file {} works in {}, not in its datadir {}",
+                pid_file.display(),
+                cwd.display(),
+                datadir.display()
+            ));
+        }
     }
     Ok(())
 }
@@ -294,6 +347,33 @@ mod tests {
                 assert!(f.message.contains("nothing was changed"), "{}", f.message);
             }
         }
+    }
+
+    #[test]
+    fn server_processes() {
+        let dir = std::env::temp_dir().join(format!("hb-restore-pid-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let here = std::env::current_dir().unwrap();
+        let pid_file = dir.join("s.pid");
+        assert!(server_process(&pid_file, &here)
+            .unwrap_err()
+            .contains("does not exist here"));
+        std::fs::write(&pid_file, "junk\n").unwrap();
+        assert!(server_process(&pid_file, &here)
+            .unwrap_err()
+            .contains("holds no PID"));
+        // This test process works in `here`, not in `dir`.
+        std::fs::write(&pid_file, format!("{}\n", std::process::id())).unwrap();
+        assert_eq!(server_process(&pid_file, &here), Ok(()));
+        assert!(server_process(&pid_file, &dir)
+            .unwrap_err()
+            .contains("not in its datadir"));
+        std::fs::write(&pid_file, "2147483646\n").unwrap();
+        assert!(server_process(&pid_file, &here)
+            .unwrap_err()
+            .contains("no process 2147483646"));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
