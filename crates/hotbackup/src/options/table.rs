@@ -85,8 +85,9 @@ option_table! {
     RestoreTables => t(
         "restore-tables",
         Client,
-        "restore these tables of the prepared backup in --target-dir into the running server \
-         (same host): comma-separated db.table or db.* names; see README \"Restore one table\"",
+        "restore these tables of the backup in --target-dir into the running server on this \
+         host, each verified by CHECKSUM TABLE: comma-separated db.table or db.* names (see \
+         README \"Restore one table\")",
     ),
     RestoreAs => t(
         "restore-as",

@@ -60,7 +60,7 @@ pub fn parse(pattern: &str) -> Result<Vec<Item>, String> {
         .map(|s| parse_name(s, true))
         .collect::<Result<_, _>>()?;
     if items.is_empty() {
-        return Err("--restore-tables is empty: give db.table or db.* names".into());
+        return Err("PATTERN is empty: give db.table or db.* names".into());
     }
     Ok(items)
 }
