@@ -52,6 +52,9 @@ pub fn parse_name(text: &str, star: bool) -> Result<Item, String> {
     })
 }
 
+/// Databases of the server itself, never restored table by table.
+const SYSTEM_DATABASES: &[&str] = &["mysql", "sys", "performance_schema", "information_schema"];
+
 /// PATTERN: comma-separated `db.table` and `db.*`.
 pub fn parse(pattern: &str) -> Result<Vec<Item>, String> {
     let items: Vec<Item> = pattern
@@ -61,6 +64,17 @@ pub fn parse(pattern: &str) -> Result<Vec<Item>, String> {
         .collect::<Result<_, _>>()?;
     if items.is_empty() {
         return Err("PATTERN is empty: give db.table or db.* names".into());
+    }
+    if let Some(i) = items
+        .iter()
+        .find(|i| SYSTEM_DATABASES.contains(&i.db.as_str()))
+    {
+        return Err(format!(
+            "{i}: the server's own database {} is not restored into a running server \
+             (its tables are the server's state: users, statistics, time zones); use \
+             --copy-back into a new datadir",
+            i.db
+        ));
     }
     Ok(items)
 }
@@ -294,6 +308,8 @@ mod tests {
             (".t", Err(())),
             ("shop.", Err(())),
             ("shop.ord*", Err(())),
+            ("mysql.innodb_table_stats", Err(())),
+            ("shop.t,sys.*", Err(())),
             ("", Err(())),
             (" , ", Err(())),
         ] {
