@@ -527,6 +527,17 @@ fn restore_tables_refusals_and_an_unprepared_backup() {
             "the backup is of 10.6.18",
         ],
     );
+    live.exec("SET GLOBAL innodb_file_per_table = OFF").unwrap();
+    refused(
+        &live,
+        &backup,
+        "crm.users",
+        &[],
+        &[],
+        7,
+        &["innodb_file_per_table=OFF", "no table was changed"],
+    );
+    live.exec("SET GLOBAL innodb_file_per_table = ON").unwrap();
     // None of them changed the live server.
     assert_eq!(live.checksum_table("shop.t_dyn").unwrap(), live_sum);
     assert_eq!(databases(), dbs, "a refused restore created a database");

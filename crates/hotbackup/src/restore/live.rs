@@ -228,6 +228,12 @@ impl Live {
             .and_then(|r| r.get(1).cloned().flatten()))
     }
 
+    /// Whether a global variable is `ON` (or 1).
+    pub fn variable_on(&mut self, name: &str) -> Result<bool, Failure> {
+        let v = self.session.variable(name)?;
+        Ok(matches!(v.as_deref(), Some("ON" | "1")))
+    }
+
     /// Whether the database exists.
     pub fn has_database(&mut self, db: &str) -> Result<bool, Failure> {
         let sql = format!(

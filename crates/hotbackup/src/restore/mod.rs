@@ -283,6 +283,19 @@ fn plan(
             ),
         ));
     }
+    let creates_innodb = plans
+        .iter()
+        .any(|p| !p.sel.myisam && (!p.exists || p.sel.partitioned()));
+    if creates_innodb && !live.variable_on("innodb_file_per_table")? {
+        return Err(Failure::new(
+            Code::WrongState,
+            "--restore-tables: no table was changed: the live server has \
+             innodb_file_per_table=OFF, so a table it creates (a missing table, or the one a \
+             partition is imported into) would live in the system tablespace, which IMPORT \
+             TABLESPACE cannot fill; SET GLOBAL innodb_file_per_table=ON first"
+                .to_string(),
+        ));
+    }
     databases.dedup();
     for create in databases {
         live.exec(&create)?;
