@@ -527,6 +527,44 @@ fn restore_tables_refusals_and_an_unprepared_backup() {
             "the backup is of 10.6.18",
         ],
     );
+    // SIGINT: taken at the next step, the copy removed, nothing changed.
+    {
+        use std::io::BufRead;
+        let mut child = Command::new(hotbackup())
+            .args([
+                "--no-defaults".to_string(),
+                "--restore-tables=crm.*".to_string(),
+                format!("--target-dir={}", backup.display()),
+                format!("--socket={}", live.socket_path().display()),
+                "--user=root".to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut log = String::new();
+        for line in lines.by_ref() {
+            let line = line.unwrap();
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("Restore : connecting") {
+                // SAFETY: a plain kill(2) of our own child.
+                unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+                break;
+            }
+        }
+        for line in lines {
+            log.push_str(&line.unwrap());
+            log.push('\n');
+        }
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(1), "{log}");
+        assert!(
+            log.contains("--restore-tables was interrupted by SIGINT before"),
+            "{log}"
+        );
+    }
     live.exec("SET GLOBAL innodb_file_per_table = OFF").unwrap();
     refused(
         &live,

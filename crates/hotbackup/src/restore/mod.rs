@@ -43,6 +43,9 @@ struct Plan {
 
 /// Runs `--restore-tables`.
 pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
+    // A first SIGINT/SIGTERM is taken at the next step boundary (a table is never left
+    // between DISCARD and IMPORT by it); a second ends the process at once.
+    crate::backup::interrupt::install();
     let usage = |m: String| Failure::new(Code::Usage, format!("--restore-tables: {m}"));
     let pattern = opts.restore_tables.as_deref().unwrap_or("");
     let items = select::parse(pattern).map_err(usage)?;
@@ -85,6 +88,7 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
         None => {
             let dirs = database_dirs(&target, &items).map_err(|e| Failure::io(&target, e))?;
             let copy = scratch::copy(&target, scratch::Wanted::Databases(&dirs), log)?;
+            interrupted("the prepare of the copy")?;
             crate::prepare::prepare_copy(copy.path(), opts, log)?;
             let selected = select::select(copy.path(), &items, partial)?;
             (copy, selected)
@@ -107,11 +111,15 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
             .collect::<Vec<_>>()
             .join(", ")
     ));
+    interrupted("the throwaway server started")?;
     let mut scratch = scratch::start(copy, &server, opts, log)?;
     let plans = plan(&mut live, &mut scratch, selected, restore_as.as_ref())?;
     let result: Result<(), Failure> = plans.iter().try_for_each(|p| {
         let shown = sql_name(&p.db, &p.name);
         let mut progress = Progress::default();
+        interrupted(&format!("{shown} was restored")).map_err(|f| {
+            Failure::new(f.code, format!("{}. {}", f.message, progress.state(&shown)))
+        })?;
         table::restore_one(&mut live, &mut scratch, p, &mut progress, log).map_err(|f| {
             Failure::new(f.code, format!("{}. {}", f.message, progress.state(&shown)))
         })?;
@@ -126,6 +134,24 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     result?;
     log.info("completed OK!");
     Ok(())
+}
+
+/// Fails (exit 1) once SIGINT or SIGTERM came, saying what had not started yet.
+pub(crate) fn interrupted(before: &str) -> Result<(), Failure> {
+    match crate::backup::interrupt::received() {
+        None => Ok(()),
+        Some(sig) => Err(Failure::new(
+            Code::Failure,
+            format!(
+                "--restore-tables was interrupted by {} before {before}",
+                if sig == libc::SIGINT {
+                    "SIGINT"
+                } else {
+                    "SIGTERM"
+                }
+            ),
+        )),
+    }
 }
 
 /// Asks the live server for a checkpoint after the imports. A backup whose redo log starts

@@ -244,6 +244,7 @@ fn copy_needed(backup: &Path, copy: &Path, wanted: &Wanted) -> Result<u64, Failu
     };
     let mut bytes = 0;
     let mut copy_file = |rel: &Path| -> Result<(), Failure> {
+        super::interrupted("the copy was complete")?;
         let from = backup.join(rel);
         let to = copy.join(rel);
         if let Some(dir) = to.parent() {
