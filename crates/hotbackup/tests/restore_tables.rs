@@ -9,8 +9,9 @@
 //! (MariaDB leaves its index corrupt after an import), a table a partial
 //! backup left out, a backup of another major version, an existing table of another
 //! definition, a server on another host, `--restore-as` with several tables; each with its
-//! exit code, and the live server unchanged. An unprepared backup is restored through a
-//! prepared copy, the backup itself left byte for byte as it was.
+//! exit code, and the live server unchanged; SIGINT mid-run. An unprepared backup is
+//! restored through a prepared copy, the backup itself left byte for byte as it was; a
+//! restore over TLS with a `REQUIRE SSL` account.
 
 mod common;
 
@@ -210,14 +211,16 @@ fn write_load(live: &TestServer, stop: Arc<AtomicBool>) -> std::thread::JoinHand
     })
 }
 
-fn live_server(mariadb: &MariaDb) -> TestServer {
-    mariadb
+fn live_server(mariadb: &MariaDb, tls: Option<&testkit::TlsFiles>) -> TestServer {
+    let mut builder = mariadb
         .server()
         .name("restore-live")
         .binlog(true)
-        .buffer_pool_size(32 << 20)
-        .start()
-        .unwrap()
+        .buffer_pool_size(32 << 20);
+    if let Some(certs) = tls {
+        builder = builder.tls(certs);
+    }
+    builder.start().unwrap()
 }
 
 #[test]
@@ -236,7 +239,7 @@ fn restore_tables_into_a_live_server_under_load() {
 
     // The live server: shop with the same tables holding other rows, a table nobody
     // restores, and other.w written by another client all along. No crm.
-    let live = live_server(&mariadb);
+    let live = live_server(&mariadb, None);
     exec_all(
         &live,
         &format!(
@@ -352,6 +355,23 @@ fn restore_tables_into_a_live_server_under_load() {
     assert_eq!(live.checksum_table("shop.keep").unwrap(), keep);
     let failures = live.check_table_all().unwrap();
     assert!(failures.is_empty(), "CHECK TABLE: {failures:?}");
+    // Placed files have the owner and mode of the server's own.
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = |f: &str| std::fs::metadata(live.datadir().join(f)).unwrap();
+        for (placed, server_own) in [
+            ("shop/t_dyn.ibd", "shop/t_dyn.frm"),
+            ("crm/notes.ibd", "crm/notes.frm"),
+            ("shop/t_my.MYD", "shop/t_my.frm"),
+        ] {
+            let (a, b) = (meta(placed), meta(server_own));
+            assert_eq!(
+                (a.uid(), a.gid(), a.mode() & 0o777),
+                (b.uid(), b.gid(), b.mode() & 0o777),
+                "{placed}"
+            );
+        }
+    }
     // Nothing of hotbackup's is left in the datadir or in the binlog.
     let names = testkit::file_names(live.datadir());
     let left: Vec<&String> = names
@@ -403,7 +423,13 @@ fn restore_tables_refusals_and_an_unprepared_backup() {
     Tool::Hotbackup(hotbackup().to_path_buf())
         .backup(&source, &partial, &["--tables=^shop[.]t_dyn$"])
         .unwrap();
-    let live = live_server(&mariadb);
+    // TLS on the live server, for an account that requires it (the restore's session goes
+    // through crates/server's TLS like a backup's).
+    let certs = testkit::TlsFiles::generate(&dir.path().join("certs")).unwrap();
+    let live = live_server(&mariadb, Some(&certs));
+    live.exec("CREATE USER ssl_rs@localhost IDENTIFIED BY 'pw' REQUIRE SSL")
+        .unwrap();
+    live.exec("GRANT ALL ON *.* TO ssl_rs@localhost").unwrap();
     exec_all(
         &live,
         &format!(
@@ -597,6 +623,25 @@ fn restore_tables_refusals_and_an_unprepared_backup() {
         fingerprint(&partial),
         before,
         "the unprepared backup changed"
+    );
+    // Over TLS with the REQUIRE SSL account; refused (exit 3) without it.
+    let ca = format!("--ssl-ca={}", certs.ca.display());
+    let tls_user = ["--user=ssl_rs", "--password=pw"];
+    refused(
+        &live,
+        &backup,
+        "shop.t_zip",
+        &tls_user,
+        &[],
+        3,
+        &["Access denied"],
+    );
+    let mut args = tls_user.to_vec();
+    args.extend(["--ssl", ca.as_str(), "--restore-as=shop.t_zip_tls"]);
+    restore_ok(&live, &backup, "shop.t_zip", &args);
+    assert_eq!(
+        live.checksum_table("shop.t_zip_tls").unwrap(),
+        expected["shop.t_zip"]
     );
     let siblings: Vec<String> = std::fs::read_dir(dir.path())
         .unwrap()
