@@ -61,10 +61,19 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     let partial = crate::export::partial(&target);
     // A prepared backup's tables are known now; an unprepared one's after the prepare
     // (a table created during the backup is a `.new` until then).
+    let one_table = |n: usize| match (&restore_as, n) {
+        (Some(_), n) if n != 1 => Err(usage(format!(
+            "--restore-as renames one table, and {pattern:?} selects {n}"
+        ))),
+        _ => Ok(()),
+    };
     let selected = match prepared {
         true => Some(select::select(&target, &items, partial)?),
         false => None,
     };
+    if let Some(s) = &selected {
+        one_table(s.len())?;
+    }
     let conn = crate::backup::connect_options(opts)?;
     log.info(&format!(
         "Restore : connecting to the live server ({})",
@@ -94,12 +103,7 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
             (copy, selected)
         }
     };
-    if restore_as.is_some() && selected.len() != 1 {
-        return Err(usage(format!(
-            "--restore-as renames one table, and {pattern:?} selects {}",
-            selected.len()
-        )));
-    }
+    one_table(selected.len())?;
     log.info(&format!(
         "Restore : live server MariaDB {}, datadir {}; {} table(s) selected: {}",
         live.version,
