@@ -104,7 +104,7 @@ fn parse_version(line: &str) -> Option<&str> {
 }
 
 /// `10.11` of `10.11.19-MariaDB-log`.
-fn major_minor(version: &str) -> Option<(u32, u32)> {
+pub fn major_minor(version: &str) -> Option<(u32, u32)> {
     let mut parts = version.split(['.', '-']);
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }

@@ -170,13 +170,7 @@ fn server_process(pid_file: &Path, datadir: &Path) -> Result<(), String> {
 /// Refuses (exit 7) a live server of another major version than the backup's.
 pub fn check_version(live: &str, backup: Option<&str>) -> Result<(), Failure> {
     let want = backup.unwrap_or("10.11");
-    let mm = |v: &str| {
-        let mut p = v.split(['.', '-']);
-        Some((
-            p.next()?.parse::<u32>().ok()?,
-            p.next()?.parse::<u32>().ok()?,
-        ))
-    };
+    let mm = crate::export::mariadbd::major_minor;
     if mm(live).is_some() && mm(live) == mm(want) {
         return Ok(());
     }

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::backup::discover::{decode_filename, table_of_partition};
 use crate::exit::Code;
-use crate::export::tables::{self, Table};
+use crate::export::tables::{self, decodes_fully, Table};
 use crate::failure::Failure;
 
 /// One item of PATTERN.
@@ -230,15 +230,6 @@ fn selected(t: &Table) -> Selected {
         ibd_stems: stems.into_iter().map(|(_, s)| s).collect(),
         myisam: false,
     }
-}
-
-/// Whether every `@` of a file name starts an `@XXXX` escape (what `decode_filename` maps).
-fn decodes_fully(file_name: &str) -> bool {
-    file_name.match_indices('@').all(|(at, _)| {
-        file_name
-            .get(at + 1..at + 5)
-            .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
-    })
 }
 
 /// Every `.frm` of a database directory that is not one of the InnoDB `tables`.
