@@ -279,8 +279,12 @@ fn copy_needed(backup: &Path, copy: &Path, wanted: &Wanted) -> Result<u64, Failu
         }
     }
     if backup.join("mysql").is_dir() {
+        // Not the log tables' data (general_log/slow_log, CSV, possibly huge): the
+        // throwaway server logs nothing.
         for name in list(&backup.join("mysql"))? {
-            copy_file(&Path::new("mysql").join(name))?;
+            if !(name.ends_with(".CSV") || name.ends_with(".CSM")) {
+                copy_file(&Path::new("mysql").join(name))?;
+            }
         }
     }
     let mut dbs = whole;
