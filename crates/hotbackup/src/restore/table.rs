@@ -129,8 +129,9 @@ pub fn restore_one(
 
 /// A MyISAM table: the backup's `.MYD`/`.MYI` (closed by the throwaway server) staged next
 /// to the live files, then, under `LOCK TABLES … WRITE` (no other session reads or writes
-/// it) and a `FLUSH TABLES` that closes the live files, renamed over them; a second
-/// `FLUSH TABLES` makes the server reopen the table from the new files.
+/// it) and a `FLUSH TABLES` that writes out all the server holds for it (under the lock it
+/// reopens the table at once, on the old files), renamed over them; a second `FLUSH TABLES`
+/// makes the server reopen the table from the new files.
 fn restore_myisam(
     live: &mut Live,
     scratch: &mut Scratch,
