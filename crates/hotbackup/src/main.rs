@@ -16,6 +16,7 @@ mod open_files;
 mod options;
 mod prepare;
 mod prepare_incremental;
+mod restore;
 
 const VERSION_LINE: &str = concat!(
     "hotbackup ",
@@ -108,6 +109,7 @@ fn run(opts: &options::Options, shown_args: &[String]) -> ExitCode {
         Some(options::Mode::CopyBack) => copyback::run(opts, &log, false),
         Some(options::Mode::MoveBack) => copyback::run(opts, &log, true),
         Some(options::Mode::Decompress) => decompress::run(opts, &log),
+        Some(options::Mode::RestoreTables) => restore::run(opts, &log),
         // No mode comes only with --print-param.
         other => {
             let what = other.map_or("no mode", options::Mode::option);

@@ -80,6 +80,27 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Prepares the copy of a backup that `--restore-tables` made in `dir` (the user's backup
+/// is never prepared behind their back). The copy holds only the selected databases, so redo
+/// for the tablespaces it lacks is skipped, as for a partial backup.
+pub(crate) fn prepare_copy(
+    dir: &std::path::Path,
+    opts: &Options,
+    log: &Log,
+) -> Result<(), Failure> {
+    let options = PrepareOptions {
+        use_memory: opts.use_memory.max(8 << 20),
+        ignore_missing_tablespaces: true,
+        ..PrepareOptions::default()
+    };
+    let summary = prepare::prepare(dir, &options, &LogProgress::new(log)).map_err(failure)?;
+    log.info(&format!(
+        "Restore : prepared the copy: {} mini-transactions applied from LSN {} to {}",
+        summary.n_mtrs, summary.checkpoint_lsn, summary.end_lsn
+    ));
+    Ok(())
+}
+
 /// What `--innodb-force-recovery=1` does here. mariadb-backup also skips malformed log
 /// records and tablespaces without a file; hotbackup keeps refusing those (exit 8).
 const FORCE_RECOVERY_WARNING: &str = "Warning: innodb_force_recovery=1: a corrupt page the \

@@ -662,7 +662,7 @@ fn backup_my_cnf(vars: &Variables, opts: &Options) -> BackupMyCnf {
     }
 }
 
-fn connect_options(opts: &Options) -> Result<ConnectOptions, Failure> {
+pub(crate) fn connect_options(opts: &Options) -> Result<ConnectOptions, Failure> {
     let c = &opts.connection;
     Ok(ConnectOptions {
         host: c.host.clone(),

@@ -196,7 +196,7 @@ fn destinations(opts: &Options, cwd: &Path, log: &Log) -> Dests {
 }
 
 /// The target must be a prepared backup.
-fn check_backup(target: &Path) -> Result<(), Failure> {
+pub(crate) fn check_backup(target: &Path) -> Result<(), Failure> {
     Failure::check_backup_dir(target)?;
     let path = target.join(backup_meta::names::XTRABACKUP_CHECKPOINTS);
     let checkpoints = match Checkpoints::read(&path) {

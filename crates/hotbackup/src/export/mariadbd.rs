@@ -1,5 +1,6 @@
-//! The server that writes the `.cfg` files: which `mariadbd` (and that it is 10.11's), its
-//! command line, and one `--bootstrap` run over the backup, killed by PID on every path.
+//! The server over a backup: which `mariadbd` (and that it is 10.11's), its command line,
+//! one `--bootstrap` run (the `.cfg` files of `--export`) or a throwaway server on a private
+//! socket (`--restore-tables`), killed by PID on every path.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -103,7 +104,7 @@ fn parse_version(line: &str) -> Option<&str> {
 }
 
 /// `10.11` of `10.11.19-MariaDB-log`.
-fn major_minor(version: &str) -> Option<(u32, u32)> {
+pub fn major_minor(version: &str) -> Option<(u32, u32)> {
     let mut parts = version.split(['.', '-']);
     Some((parts.next()?.parse().ok()?, parts.next()?.parse().ok()?))
 }
@@ -145,6 +146,15 @@ pub struct Settings<'a> {
     pub buffer_pool: u64,
     /// `--innodb-force-recovery` ≥ 1.
     pub force_recovery: bool,
+    /// `None`: `--bootstrap` (statements on stdin). `Some(dir)`: a server that listens on
+    /// `dir/mariadbd.sock` only (no TCP), its PID file in `dir`, without grant tables;
+    /// `dir` must be private (0700): anyone who can reach the socket is a superuser.
+    pub listen: Option<&'a Path>,
+}
+
+/// The socket of a server started with [`Settings::listen`] = `dir`.
+pub fn socket_in(dir: &Path) -> PathBuf {
+    dir.join("mariadbd.sock")
 }
 
 /// mariadb-backup 10.11's command line for `mariadb-backup --mysqld` (`prepare_export`),
@@ -185,8 +195,27 @@ pub fn arguments(s: &Settings) -> Vec<OsString> {
         Some(_) => "--skip-log-error".into(),
         None => "--log-error=".into(),
     });
-    for a in ["--skip-log-bin", "--skip-networking", "--bootstrap"] {
+    for a in ["--skip-log-bin", "--skip-networking"] {
         args.push(a.into());
+    }
+    match s.listen {
+        None => args.push("--bootstrap".into()),
+        Some(dir) => {
+            args.push(join("--socket=", &socket_in(dir)));
+            args.push(join("--pid-file=", &dir.join("mariadbd.pid")));
+            for a in [
+                "--skip-grant-tables",
+                "--skip-slave-start",
+                "--loose-skip-event-scheduler",
+            ] {
+                args.push(a.into());
+            }
+            // mariadbd refuses to run as root without being told to; the copy it runs on
+            // belongs to the user running hotbackup.
+            if unsafe { libc::geteuid() } == 0 {
+                args.push("--user=root".into());
+            }
+        }
     }
     if s.force_recovery {
         args.push("--innodb-force-recovery=1".into());
@@ -224,28 +253,11 @@ pub fn run(
     script: &str,
     partial: bool,
 ) -> std::io::Result<Outcome> {
-    let mut command = Command::new(binary);
+    let mut command = command(binary, args, target);
     command
-        .args(args)
-        .current_dir(target)
-        .env("UMASK", "0640")
-        .env("UMASK_DIR", "0700")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    let parent = unsafe { libc::getpid() };
-    unsafe {
-        command.pre_exec(move || {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
-                || libc::getppid() != parent
-                || libc::setpgid(0, 0) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
     let mut child = Killer {
         child: command.spawn()?,
         reaped: false,
@@ -289,6 +301,78 @@ pub fn run(
         status,
         hidden,
         tail,
+    })
+}
+
+/// `binary args` in `target`: files it creates get mode 0640, directories 0700; it dies with
+/// this process (`PR_SET_PDEATHSIG`) and runs in its own process group.
+fn command(binary: &Path, args: &[OsString], target: &Path) -> Command {
+    let mut command = Command::new(binary);
+    command
+        .args(args)
+        .current_dir(target)
+        .env("UMASK", "0640")
+        .env("UMASK_DIR", "0700");
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    let parent = unsafe { libc::getpid() };
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0
+                || libc::getppid() != parent
+                || libc::setpgid(0, 0) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    command
+}
+
+/// A server started with [`Settings::listen`]: killed (SIGKILL, by its PID) and reaped when
+/// dropped. It runs on a throwaway copy, so nothing needs a clean shutdown.
+pub struct Running {
+    child: Killer,
+    output: PathBuf,
+}
+
+impl Running {
+    /// The server's stdout and stderr (its log, with `--log-error=` in its datadir).
+    pub fn output(&self) -> &Path {
+        &self.output
+    }
+
+    /// Whether it has exited (and how).
+    pub fn exited(&mut self) -> Option<ExitStatus> {
+        let status = self.child.child.try_wait().ok().flatten();
+        if status.is_some() {
+            self.child.reaped = true;
+        }
+        status
+    }
+}
+
+/// Starts `binary args` in `target` (args from [`arguments`] with `listen` = `dir`), its
+/// output in `dir/mariadbd.out`. The caller waits for the socket.
+pub fn start(
+    binary: &Path,
+    args: &[OsString],
+    target: &Path,
+    dir: &Path,
+) -> std::io::Result<Running> {
+    let output = dir.join("mariadbd.out");
+    let out = std::fs::File::create(&output)?;
+    let mut command = command(binary, args, target);
+    command
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
+    Ok(Running {
+        child: Killer {
+            child: command.spawn()?,
+            reaped: false,
+        },
+        output,
     })
 }
 
@@ -397,6 +481,7 @@ mod tests {
             group_suffix: "",
             buffer_pool: 100663296,
             force_recovery: false,
+            listen: None,
         };
         assert_eq!(
             show(&s),
@@ -417,6 +502,15 @@ mod tests {
              --aria-log-dir-path=/b --innodb --innodb-fast-shutdown=0 \
              --loose-partition --innodb-buffer-pool-size=100663296 --console --skip-log-error \
              --skip-log-bin --skip-networking --bootstrap --innodb-force-recovery=1"
+        );
+        s.listen = Some(Path::new("/s"));
+        let line = show(&s);
+        assert!(
+            line.contains(
+                "--skip-log-bin --skip-networking --socket=/s/mariadbd.sock \
+                 --pid-file=/s/mariadbd.pid --skip-grant-tables --skip-slave-start"
+            ) && !line.contains("--bootstrap"),
+            "{line}"
         );
     }
 

@@ -7,8 +7,8 @@
 //! mariadb-backup's leaves: the `.cfg` files, `ib_buffer_pool`, `<hostname>.err` (its log),
 //! and `ib_logfile0` at `innodb_log_file_size`.
 
-mod mariadbd;
-mod tables;
+pub(crate) mod mariadbd;
+pub(crate) mod tables;
 
 use std::path::{Path, PathBuf};
 
@@ -19,8 +19,10 @@ use crate::options::Options;
 
 /// The server binary an export will run, found and checked.
 pub struct Server {
-    path: PathBuf,
-    version: String,
+    /// The binary.
+    pub path: PathBuf,
+    /// Its version (`10.11.19-MariaDB-…`).
+    pub version: String,
 }
 
 /// Finds the server binary and checks that it is the backup's major version, before the
@@ -36,13 +38,13 @@ pub fn check(target: &Path) -> Result<Server, Failure> {
 }
 
 /// Whether the backup's `xtrabackup_info` says `partial = Y`.
-fn partial(target: &Path) -> bool {
+pub(crate) fn partial(target: &Path) -> bool {
     use backup_meta::MetaFile;
     backup_meta::XtrabackupInfo::read(&target.join("xtrabackup_info")).is_ok_and(|i| i.partial)
 }
 
 /// `server_version` of the backup's `xtrabackup_info`, if it says one.
-fn backup_server_version(target: &Path) -> Option<String> {
+pub(crate) fn backup_server_version(target: &Path) -> Option<String> {
     use backup_meta::MetaFile;
     backup_meta::XtrabackupInfo::read(&target.join("xtrabackup_info"))
         .ok()
@@ -81,6 +83,7 @@ pub fn run(server: &Server, opts: &Options, target: &Path, log: &Log) -> Result<
         group_suffix: opts.defaults_group_suffix.as_deref().unwrap_or(""),
         buffer_pool: opts.use_memory,
         force_recovery: opts.innodb_force_recovery >= 1,
+        listen: None,
     });
     let shown: Vec<String> = args
         .iter()

@@ -115,7 +115,7 @@ fn is_sql_table(stem: &str) -> bool {
 
 /// Whether every `@` of a file name starts an `@XXXX` escape ([`decode_filename`] undoes
 /// exactly those).
-fn decodes_fully(file_name: &str) -> bool {
+pub fn decodes_fully(file_name: &str) -> bool {
     file_name.match_indices('@').all(|(at, _)| {
         file_name
             .get(at + 1..at + 5)

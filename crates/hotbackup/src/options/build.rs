@@ -275,6 +275,12 @@ impl Engine {
             .filter(|(o, _)| self.flag(*o))
             .map(|(o, mode)| (self.setting(*o).map_or(0, |s| s.seq), *mode))
             .collect();
+        // A text option that is also a mode: given (with a value) selects it.
+        if let Some(s) = self.setting(Opt::RestoreTables) {
+            if self.text(Opt::RestoreTables).is_some() {
+                chosen.push((s.seq, Mode::RestoreTables));
+            }
+        }
         chosen.sort_by_key(|(seq, _)| *seq);
         let mode = match chosen.as_slice() {
             [] if print_param => None,
@@ -372,6 +378,8 @@ impl Engine {
                 tables_file: self.path(Opt::TablesFile),
                 tables_exclude: self.text(Opt::TablesExclude),
             },
+            restore_tables: self.text(Opt::RestoreTables),
+            restore_as: self.text(Opt::RestoreAs),
             #[cfg(test)]
             origins: self
                 .settings

@@ -78,6 +78,8 @@ pub enum Mode {
     MoveBack,
     /// `--decompress`.
     Decompress,
+    /// `--restore-tables=PATTERN`: hotbackup's own (restore/).
+    RestoreTables,
 }
 
 impl Mode {
@@ -89,6 +91,7 @@ impl Mode {
             Mode::CopyBack => "--copy-back",
             Mode::MoveBack => "--move-back",
             Mode::Decompress => "--decompress",
+            Mode::RestoreTables => "--restore-tables",
         }
     }
 }
@@ -333,6 +336,10 @@ pub struct Options {
     pub defaults_group_suffix: Option<String>,
     /// `--databases`, `--tables`, ...: a partial backup (`backup::filter`).
     pub partial: Partial,
+    /// `--restore-tables=PATTERN` (the mode [`Mode::RestoreTables`]).
+    pub restore_tables: Option<String>,
+    /// `--restore-as=db.table`.
+    pub restore_as: Option<String>,
     /// Where each given option's final value came from, by canonical name (tests only).
     #[cfg(test)]
     pub origins: BTreeMap<&'static str, Origin>,

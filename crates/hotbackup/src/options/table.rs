@@ -81,6 +81,19 @@ option_table! {
         Client,
         "with --prepare: create files to import tables into another server",
     ),
+    // hotbackup's own mode (restore/): not in mariadb-backup.
+    RestoreTables => t(
+        "restore-tables",
+        Client,
+        "restore these tables of the backup in --target-dir into the running server on this \
+         host, each verified by CHECKSUM TABLE: comma-separated db.table or db.* names (see \
+         README \"Restore one table\")",
+    ),
+    RestoreAs => t(
+        "restore-as",
+        Client,
+        "with --restore-tables of one table: restore it under this db.table name instead",
+    ),
     PrintParam => b(
         "print-param",
         false,

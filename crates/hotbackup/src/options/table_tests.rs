@@ -68,6 +68,16 @@ fn implemented_options_reach_options() {
                 let o = options(&["--print-param", &arg]);
                 assert!(o.mode.is_some(), "{arg}");
             }
+            // A text option that selects a mode.
+            Opt::RestoreTables => {
+                let o = options(&[&arg]);
+                assert_eq!(o.mode, Some(crate::options::Mode::RestoreTables), "{arg}");
+                assert_eq!(o.restore_tables.as_deref(), Some("/x"));
+                assert_eq!(
+                    parse(&["--backup", &arg]).result.unwrap_err().kind,
+                    ErrorKind::TwoModes
+                );
+            }
             Opt::PrintParam => assert!(options(&["--backup", &arg]).print_param.is_some()),
             // Refused with --backup (innodb_param.rs): read by --prepare.
             Opt::InnodbForceRecovery => assert_ne!(
