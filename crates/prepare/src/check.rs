@@ -39,12 +39,16 @@ fn corrupt(sp: &Space, page_no: PageNo, what: String, more: usize) -> PrepareErr
 
 /// Whether the prepare reads page `id` from the backup before applying its records.
 /// `applied` says whether the space's records are applied at all. Spaces truncated by
-/// TRIM_PAGES are left to the check at apply time (which records survive the trim is
-/// only known per batch), as are pages past the end of their file (they read as zero).
+/// TRIM_PAGES or imported again after a FILE_DELETE are left to the check at apply time
+/// (which records survive is only known per batch), as are pages past the end of their
+/// file (they read as zero).
 pub(crate) fn read_by_log(scan: &Scan, applied: impl Fn(SpaceId) -> bool, id: PageId) -> bool {
     applied(id.space)
         && !scan.discard.contains_key(&id)
-        && scan.spaces.get(&id.space).is_none_or(|n| n.trim.is_none())
+        && scan
+            .spaces
+            .get(&id.space)
+            .is_none_or(|n| n.trim.is_none() && n.deleted_at.is_none())
 }
 
 /// What [`pages_read_by_log`] found.

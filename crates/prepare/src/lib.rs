@@ -423,10 +423,11 @@ pub(crate) fn apply_log(
             id,
             SpaceRule {
                 applied: applied(id),
+                // Records before a TRIM_PAGES or a FILE_DELETE are obsolete.
                 trim: scan
                     .spaces
                     .get(&id)
-                    .and_then(|n| n.trim.map(|(lsn, _)| lsn)),
+                    .and_then(|n| n.trim.map(|(lsn, _)| lsn).max(n.deleted_at)),
             },
         );
     }

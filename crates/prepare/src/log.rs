@@ -71,6 +71,10 @@ pub(crate) struct SpaceNote {
     pub(crate) name: Option<String>,
     /// The latest FILE_ record was FILE_DELETE.
     pub(crate) deleted: bool,
+    /// Start LSN of the mtr of the latest FILE_DELETE: a space with records after it was
+    /// given its id back by `IMPORT TABLESPACE` (a file the log does not describe), and
+    /// the records before it belong to the old file (as TRIM_PAGES, they are not applied).
+    pub(crate) deleted_at: Option<Lsn>,
     /// Latest FSP_SIZE written to page 0.
     pub(crate) size: Option<u32>,
     /// Latest FSP_SPACE_FLAGS written to page 0.
@@ -1027,6 +1031,12 @@ impl ScanState {
                 g.name = n.name;
                 g.deleted = n.deleted;
             }
+            if n.deleted_at.is_some() {
+                // What this job saw after its FILE_DELETE (or nothing).
+                g.deleted_at = n.deleted_at;
+                g.size = n.size;
+                g.flags = n.flags;
+            }
             if n.size.is_some() {
                 g.size = n.size;
             }
@@ -1139,6 +1149,10 @@ fn note_record(
             let n = spaces.entry(space).or_default();
             n.name = Some(text(path));
             n.deleted = true;
+            n.deleted_at = Some(mtr_start);
+            // Page 0 of a file imported under this id says its own size and flags.
+            n.size = None;
+            n.flags = None;
             None
         }
         Record::FileCheckpoint { .. } => None,

@@ -36,6 +36,15 @@ pub enum DdlOp {
         /// Its id.
         space: SpaceId,
     },
+    /// The first FILE_MODIFY after a FILE_DELETE of the same id: `ALTER TABLE … IMPORT
+    /// TABLESPACE` gave a discarded table its space id back, in a file the log does not
+    /// describe (its pages carry LSN 0).
+    Reattach {
+        /// Its id.
+        space: SpaceId,
+        /// Its path now.
+        path: String,
+    },
     /// INIT_PAGE of page 0: the tablespace was re-created in place.
     Reinit {
         /// Its id.
@@ -110,6 +119,15 @@ pub fn plan(datadir: &Path, copied: &BTreeMap<SpaceId, String>, ops: &[DdlOp]) -
                 states.entry(*space).or_default().path = Some(to.clone());
             }
             DdlOp::Delete { space } => states.entry(*space).or_default().deleted = true,
+            DdlOp::Reattach { space, path } => {
+                // A new file under the old id: copied whole after the import, as a
+                // table created during the backup (prepare skips the records before
+                // the FILE_DELETE).
+                let s = states.entry(*space).or_default();
+                s.created = true;
+                s.deleted = false;
+                s.path = Some(path.clone());
+            }
             DdlOp::Reinit { space } => states.entry(*space).or_default().created = true,
         }
     }
@@ -222,6 +240,29 @@ mod tests {
         assert_eq!(
             live_path(Path::new("/d"), "/r/t.ibd"),
             Path::new("/r/t.ibd")
+        );
+    }
+
+    #[test]
+    fn a_discarded_table_imported_again_is_copied_after_the_import() {
+        let reattach = |space: u32, path: &str| DdlOp::Reattach {
+            space: SpaceId(space),
+            path: path.into(),
+        };
+        // DISCARD then IMPORT (copied before, during or after): a fresh copy, no `.del`.
+        check(
+            &[(5, "d/t")],
+            &[delete(5), reattach(5, "./d/t.ibd")],
+            &[new("d/t")],
+        );
+        check(&[], &[delete(5), reattach(5, "./d/t.ibd")], &[new("d/t")]);
+        // Discarded and not imported again: the copy is dropped.
+        check(
+            &[(5, "d/t")],
+            &[delete(5), reattach(5, "./d/t.ibd"), delete(5)],
+            &[Action::Delete {
+                copied: "d/t".into(),
+            }],
         );
     }
 

@@ -67,11 +67,20 @@ pub(super) fn start_tailer(
         },
     });
     let ops = Arc::clone(ddl_ops);
+    // Spaces with a FILE_DELETE so far: a FILE_MODIFY of one of them (IMPORT TABLESPACE
+    // brings a discarded table's space id back) is DDL; every other FILE_MODIFY is not.
+    let mut deleted = std::collections::HashSet::new();
     let on_file_op = Box::new(move |op: redo_tailer::FileOp| {
         let op = match op {
             redo_tailer::FileOp::Create { space, path, .. } => ddl::DdlOp::Create { space, path },
             redo_tailer::FileOp::Rename { space, to, .. } => ddl::DdlOp::Rename { space, to },
-            redo_tailer::FileOp::Delete { space, .. } => ddl::DdlOp::Delete { space },
+            redo_tailer::FileOp::Delete { space, .. } => {
+                deleted.insert(space);
+                ddl::DdlOp::Delete { space }
+            }
+            redo_tailer::FileOp::Modify { space, path, .. } if deleted.remove(&space) => {
+                ddl::DdlOp::Reattach { space, path }
+            }
             redo_tailer::FileOp::InitPage0 { space, .. } => ddl::DdlOp::Reinit { space },
             _ => return,
         };

@@ -159,10 +159,10 @@ pub(crate) fn interrupted(before: &str) -> Result<(), Failure> {
 }
 
 /// Asks the live server for a checkpoint after the imports. A backup whose redo log starts
-/// before a DISCARD/IMPORT sees the tablespace deleted and not created again (no log record
-/// says so): mariadb-backup 10.11 then leaves the table's `.ibd` out and says "completed
-/// OK!", hotbackup's prepare refuses the backup (exit 8). After the checkpoint, the next
-/// backup's log starts after the import.
+/// before a DISCARD/IMPORT sees the tablespace deleted (only a later FILE_MODIFY says it is
+/// back): mariadb-backup 10.11 then leaves the table's `.ibd` out and says "completed OK!"
+/// (hotbackup copies it again and its prepare skips the records before the DISCARD). After
+/// the checkpoint, the next backup's log starts after the import, whatever the tool.
 fn checkpoint(live: &mut Live, log: &Log) {
     match live.exec("SET GLOBAL innodb_log_checkpoint_now = ON") {
         Ok(()) => log.info(
@@ -172,8 +172,7 @@ fn checkpoint(live: &mut Live, log: &Log) {
         Err(f) => log.info(&format!(
             "Warning: could not ask the live server for a checkpoint ({}): a backup whose \
              redo log reaches back before this restore lacks the restored InnoDB tables \
-             (mariadb-backup) or fails to prepare (hotbackup); take the next backup with \
-             --innodb-log-checkpoint-now",
+             if mariadb-backup takes it: take it with --innodb-log-checkpoint-now",
             f.message
         )),
     }
