@@ -354,7 +354,7 @@ pub(crate) mod tests {
 
     /// `lzma.compress(sample_image(len), format=FORMAT_XZ, check=CHECK_NONE)` as the
     /// server writes it (`lzma_easy_buffer_encode`), for len 2048, 4096, 8192.
-    fn xz_sample(len: usize) -> Vec<u8> {
+    pub(crate) fn xz_sample(len: usize) -> Vec<u8> {
         let hex = match len {
             2048 => XZ_2048,
             4096 => XZ_4096,
@@ -378,7 +378,7 @@ pub(crate) mod tests {
     }
 
     /// Compressible even by lzma-rs, whose encoder emits literals only.
-    fn sample_image(len: usize) -> Vec<u8> {
+    pub(crate) fn sample_image(len: usize) -> Vec<u8> {
         (0..len)
             .map(|i| if i % 16 == 0 { (i / 16) as u8 } else { 0 })
             .collect()
