@@ -1,0 +1,93 @@
+//! page_compressed tablespaces in prepare: the plaintext of a stored page before its
+//! records are applied, and the image written after (`innodb::page::page_compressed`).
+//!
+//! The server writes compress-then-encrypt and reads decrypt-then-decompress, so an
+//! encryption step sits outside these two: decrypt before [`plaintext`], encrypt after
+//! [`stored_image`]. The compression level is `innodb_compression_level` of
+//! `backup-my.cnf` (the table's own PAGE_COMPRESSION_LEVEL is not in the file), as in
+//! mariadb-backup's prepare.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use backup_meta::{BackupMyCnf, MetaFile};
+use innodb::page::page_compressed::DEFAULT_COMPRESSION_LEVEL;
+use innodb::page::{DecompressError, PageCompression};
+use innodb::{PageNo, SpaceId};
+
+use crate::error::PrepareError;
+use crate::spaces::Space;
+
+/// Sets how each page_compressed space of `spaces` is read and written, with the
+/// compression level of `dir`'s `backup-my.cnf` (6, the server's default, without one).
+pub(crate) fn configure(dir: &Path, spaces: &mut HashMap<SpaceId, Space>) {
+    let level = BackupMyCnf::read(&dir.join("backup-my.cnf"))
+        .map_or(DEFAULT_COMPRESSION_LEVEL, |cnf| cnf.compression_level);
+    for sp in spaces.values_mut() {
+        sp.page_compression = PageCompression::for_space(sp.validator.flags(), level);
+    }
+}
+
+/// What is wrong with a stored page of `sp` that passed the validator, if it is
+/// compressed and does not decompress (a corrupt page); an algorithm without a decoder
+/// here is refused.
+pub(crate) fn corruption(
+    sp: &Space,
+    page_no: PageNo,
+    stored: &[u8],
+) -> Result<Option<String>, PrepareError> {
+    let Some(codec) = &sp.page_compression else {
+        return Ok(None);
+    };
+    match codec.decompress(stored) {
+        Ok(_) => Ok(None),
+        Err(DecompressError::NoDecoder(algorithm)) => Err(no_decoder(sp, page_no, algorithm)),
+        Err(e) => Ok(Some(format!("page_compressed: {e}"))),
+    }
+}
+
+/// The plaintext page of a stored (validated) page of `sp`: decompressed, or as it is.
+pub(crate) fn plaintext(
+    sp: &Space,
+    page_no: PageNo,
+    stored: Vec<u8>,
+) -> Result<Vec<u8>, PrepareError> {
+    let Some(codec) = &sp.page_compression else {
+        return Ok(stored);
+    };
+    match codec.decompress(&stored) {
+        Ok(None) => Ok(stored),
+        Ok(Some(page)) => Ok(page),
+        Err(DecompressError::NoDecoder(algorithm)) => Err(no_decoder(sp, page_no, algorithm)),
+        Err(e) => Err(PrepareError::CorruptPage {
+            path: sp.path.clone(),
+            space: sp.validator.space_id(),
+            page_no,
+            what: format!("page_compressed: {e}"),
+            more: 0,
+        }),
+    }
+}
+
+/// The image to write for the applied and stamped plaintext `page` of `sp`.
+pub(crate) fn stored_image(sp: &Space, page_no: PageNo, page: Vec<u8>) -> Vec<u8> {
+    sp.page_compression
+        .as_ref()
+        .and_then(|codec| codec.compress(&page, page_no))
+        .unwrap_or(page)
+}
+
+fn no_decoder(
+    sp: &Space,
+    page_no: PageNo,
+    algorithm: innodb::page::CompressionAlgorithm,
+) -> PrepareError {
+    PrepareError::Unsupported {
+        what: format!(
+            "{}: the log changes page {page_no}, stored page_compressed with {algorithm}, \
+             which hotbackup cannot decompress (it reads zlib, lz4 and lzma): prepare this \
+             backup with mariadb-backup",
+            sp.path.display()
+        ),
+    }
+}
