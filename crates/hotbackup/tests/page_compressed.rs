@@ -14,8 +14,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use innodb::page::{PageCompression, SpaceFlags};
 use innodb::page::checksum::crc32c;
+use innodb::page::{PageCompression, SpaceFlags};
 use testkit::{PageSize, TestDir, TestServer, Tool, WriteLoad, WriteLoadOptions};
 
 fn hotbackup() -> Tool {
@@ -93,7 +93,9 @@ fn start_source(mariadb: &testkit::MariaDb, case: &Case) -> TestServer {
 /// tables were filled: prepare then reads compressed pages rather than rebuilding them.
 fn flush(source: &TestServer) {
     source
-        .exec("SET GLOBAL innodb_max_dirty_pages_pct_lwm=0.001, GLOBAL innodb_max_dirty_pages_pct=0")
+        .exec(
+            "SET GLOBAL innodb_max_dirty_pages_pct_lwm=0.001, GLOBAL innodb_max_dirty_pages_pct=0",
+        )
         .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
@@ -203,11 +205,24 @@ fn compare(theirs: &Path, ours: &Path, page_size: usize) -> Compared {
             if codec.is_some() && da[..page_size - 4] == db[..page_size - 4] {
                 out.same_plaintext += 1;
             } else {
-                diffs.push(format!("{} page {n}", rel.display()));
+                let first = da.iter().zip(&db).position(|(x, y)| x != y);
+                diffs.push(format!(
+                    "{} page {n} (compressed: theirs {}, ours {}; types {:02x?} {:02x?}; \
+                     plaintexts differ from byte {first:?})",
+                    rel.display(),
+                    plain(pa).is_some(),
+                    plain(pb).is_some(),
+                    &pa[24..26],
+                    &pb[24..26],
+                ));
             }
         }
     }
-    assert!(diffs.is_empty(), "pages differ: {:?}", &diffs[..diffs.len().min(20)]);
+    assert!(
+        diffs.is_empty(),
+        "pages differ: {:?}",
+        &diffs[..diffs.len().min(20)]
+    );
     out
 }
 
@@ -226,22 +241,32 @@ fn run(case: Case) {
     let stop = AtomicBool::new(false);
     let created = std::thread::scope(|s| {
         let ddl = s.spawn(|| ddl_loop(&source, &stop));
-        hotbackup().backup(&source, &ours, &["--parallel=2"]).unwrap();
+        hotbackup()
+            .backup(&source, &ours, &["--parallel=2"])
+            .unwrap();
         Tool::MariaBackup.backup(&source, &theirs, &[]).unwrap();
         stop.store(true, Ordering::Relaxed);
         ddl.join().unwrap()
     });
     let stats = running.stop().unwrap();
-    assert!(stats.total_ops() > 0 && created > 0, "{stats:?}, {created} created");
+    assert!(
+        stats.total_ops() > 0 && created > 0,
+        "{stats:?}, {created} created"
+    );
 
     for (what, backup) in [("hotbackup's backup", &ours), ("mariadb-backup's", &theirs)] {
-        let by_them = dir.path().join(format!("{}-by-mariadb-backup", backup.display()));
+        let by_them = dir
+            .path()
+            .join(format!("{}-by-mariadb-backup", backup.display()));
         testkit::copy_dir(backup, &by_them).unwrap();
         Tool::MariaBackup.prepare(&mariadb, &by_them).unwrap();
         let stderr = hotbackup().prepare(&mariadb, backup).unwrap();
         assert!(stderr.contains("completed OK!"), "{stderr}");
         let compared = compare(&by_them, backup, page_size);
-        eprintln!("{what}, {:?} {}: {compared:?}", case.page_size, case.checksum);
+        eprintln!(
+            "{what}, {:?} {}: {compared:?}",
+            case.page_size, case.checksum
+        );
         if case.checksum == "crc32" {
             // Legacy pages: both tools write them uncompressed.
             assert_eq!(compared.same_plaintext, 0, "{compared:?}");
@@ -317,7 +342,10 @@ fn undecompressable_page_is_refused_before_any_write() {
     assert!(damaged > 0, "the backup holds compressed pages");
     std::fs::write(&file, &bytes).unwrap();
     let before = testkit::file_snapshot(&backup);
-    let err = hotbackup().prepare(&mariadb, &backup).unwrap_err().to_string();
+    let err = hotbackup()
+        .prepare(&mariadb, &backup)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("exit status: 8"), "{err}");
     assert!(
         err.contains("t_default.ibd: page") && err.contains("is corrupt (page_compressed"),
@@ -325,4 +353,3 @@ fn undecompressable_page_is_refused_before_any_write() {
     );
     assert!(testkit::file_snapshot(&backup) == before, "nothing written");
 }
-

@@ -89,8 +89,9 @@ pub(crate) fn pages_read_by_log(
             Ok(match sp.validator.validate(buf, id.page_no) {
                 PageVerdict::Corrupt(c) => Some((*id, c.to_string())),
                 // A compressed page must also decompress.
-                _ => crate::page_compressed::corruption(sp, id.page_no, buf)?
-                    .map(|what| (*id, what)),
+                _ => {
+                    crate::page_compressed::corruption(sp, id.page_no, buf)?.map(|what| (*id, what))
+                }
             })
         })
         .filter_map(Result::transpose)

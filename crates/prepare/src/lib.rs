@@ -500,6 +500,13 @@ pub(crate) fn apply_log(
         spare = blog.into_buf();
     }
 
+    summary.pages_written += page_compressed::zero_freed_pages(
+        &spaces,
+        &scan.freed,
+        applied,
+        &mut journal,
+        chunk_pages,
+    )?;
     journal.finish()?;
     if let Some(listed) = listed {
         listed.finish(dir, &scan, &spaces, progress)?;

@@ -5,7 +5,9 @@
 //! encryption step sits outside these two: decrypt before [`plaintext`], encrypt after
 //! [`stored_image`]. The compression level is `innodb_compression_level` of
 //! `backup-my.cnf` (the table's own PAGE_COMPRESSION_LEVEL is not in the file), as in
-//! mariadb-backup's prepare.
+//! mariadb-backup's prepare. Pages the log frees (last FREE_PAGE after any
+//! INIT_PAGE) are zeroed, as the server's recovery punches them out of a
+//! page_compressed file (`fil_space_t::flush_freed`, `recv_spaces` freed ranges).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -16,7 +18,10 @@ use innodb::page::{DecompressError, PageCompression};
 use innodb::{PageNo, SpaceId};
 
 use crate::error::PrepareError;
+use crate::hash::FxHashSet;
+use crate::journal::{Journal, PageWrite};
 use crate::spaces::Space;
+use innodb::redo::record::PageId;
 
 /// Sets how each page_compressed space of `spaces` is read and written, with the
 /// compression level of `dir`'s `backup-my.cnf` (6, the server's default, without one).
@@ -90,4 +95,54 @@ fn no_decoder(
             sp.path.display()
         ),
     }
+}
+
+/// Writes zeros (through the journal, `chunk_pages` at a time) over the pages of
+/// page_compressed spaces that the log leaves freed (`freed`), within their files;
+/// `applied` says whose records were applied. Returns the pages written.
+pub(crate) fn zero_freed_pages<'a>(
+    spaces: &'a HashMap<SpaceId, Space>,
+    freed: &FxHashSet<PageId>,
+    applied: impl Fn(SpaceId) -> bool,
+    journal: &mut Journal<'a>,
+    chunk_pages: usize,
+) -> Result<u64, PrepareError> {
+    let mut lens: HashMap<SpaceId, u64> = HashMap::new();
+    let mut pages: Vec<(&Space, PageId)> = vec![];
+    for id in freed {
+        let Some(sp) = spaces.get(&id.space) else {
+            continue;
+        };
+        if sp.page_compression.is_none() || !applied(id.space) {
+            continue;
+        }
+        let len = match lens.get(&id.space) {
+            Some(&len) => len,
+            None => {
+                let len = sp
+                    .file
+                    .len()
+                    .map_err(|e| PrepareError::io("stat", &sp.path, e))?;
+                *lens.entry(id.space).or_insert(len)
+            }
+        };
+        // A hole punched past the end does not extend the file.
+        if (u64::from(id.page_no.0) + 1) * sp.phys as u64 <= len {
+            pages.push((sp, *id));
+        }
+    }
+    pages.sort_by_key(|(_, id)| *id);
+    for chunk in pages.chunks(chunk_pages.max(1)) {
+        let writes: Vec<PageWrite<'a>> = chunk
+            .iter()
+            .map(|(sp, id)| PageWrite {
+                sp,
+                space: id.space,
+                page_no: id.page_no.0,
+                bytes: vec![0; sp.phys],
+            })
+            .collect();
+        journal.write(&writes)?;
+    }
+    Ok(pages.len() as u64)
 }
