@@ -40,6 +40,8 @@ impl Case {
     fn server_options(&self) -> Vec<String> {
         vec![
             "plugin_load_add=provider_lz4".into(),
+            "plugin_load_add=provider_lzma".into(),
+            "plugin_load_add=provider_snappy".into(),
             format!("innodb_checksum_algorithm={}", self.checksum),
             format!("innodb_compression_algorithm={}", self.algorithms[0]),
         ]
@@ -273,7 +275,8 @@ fn run(case: Case) {
             std::fs::write(
                 &cnf,
                 format!(
-                    "{text}plugin_dir=\"{}\"\nplugin_load=provider_lz4=provider_lz4\n",
+                    "{text}plugin_dir=\"{}\"\nplugin_load=provider_lz4=provider_lz4;\
+                 provider_lzma=provider_lzma;provider_snappy=provider_snappy\n",
                     plugin_dir(&source)
                 ),
             )
@@ -313,6 +316,16 @@ fn full_crc32_lz4_4k() {
         page_size: PageSize::K4,
         checksum: "full_crc32",
         algorithms: ["lz4", "lz4"],
+    });
+}
+
+/// lzma has a decoder here but no encoder: the changed pages are written uncompressed.
+#[test]
+fn full_crc32_lzma_16k() {
+    run(Case {
+        page_size: PageSize::K16,
+        checksum: "full_crc32",
+        algorithms: ["lzma", "lzma"],
     });
 }
 
@@ -369,6 +382,37 @@ fn undecompressable_page_is_refused_before_any_write() {
     assert!(err.contains("exit status: 8"), "{err}");
     assert!(
         err.contains("t_default.ibd: page") && err.contains("is corrupt (page_compressed"),
+        "{err}"
+    );
+    assert!(testkit::file_snapshot(&backup) == before, "nothing written");
+}
+
+/// A page compressed with an algorithm hotbackup cannot decompress (snappy), which the
+/// log changes: refused by name (exit 1) before anything is written.
+#[test]
+fn algorithm_without_decoder_is_refused_by_name() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let case = Case {
+        page_size: PageSize::K16,
+        checksum: "full_crc32",
+        algorithms: ["snappy", "snappy"],
+    };
+    let source = start_source(&mariadb, &case);
+    let running = load(&source);
+    let dir = TestDir::new("page-compressed-snappy").unwrap();
+    let backup = dir.path().join("b");
+    hotbackup().backup(&source, &backup, &[]).unwrap();
+    running.stop().unwrap();
+    let before = testkit::file_snapshot(&backup);
+    let err = hotbackup()
+        .prepare(&mariadb, &backup)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("exit status: 1"), "{err}");
+    assert!(
+        err.contains("stored page_compressed with snappy, which hotbackup cannot decompress"),
         "{err}"
     );
     assert!(testkit::file_snapshot(&backup) == before, "nothing written");
