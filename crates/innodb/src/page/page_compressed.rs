@@ -113,9 +113,7 @@ impl PageCompression {
         if has_length_byte(algorithm) {
             let lsb = usize::from(stored[size - 1 - FIL_PAGE_FCRC32_CHECKSUM]);
             if lsb != 0 {
-                end = (end + lsb)
-                    .checked_sub(FCRC32_COMPRESSED_LEN_UNIT)
-                    .unwrap_or(0);
+                end = (end + lsb).saturating_sub(FCRC32_COMPRESSED_LEN_UNIT);
             }
             end = end.saturating_sub(FCRC32_LSB_LEN + FIL_PAGE_FCRC32_CHECKSUM);
             if end <= FCRC32_HEADER_LEN {
@@ -164,7 +162,7 @@ impl PageCompression {
             0
         };
         let unit = FCRC32_COMPRESSED_LEN_UNIT;
-        let size = (actual + lsb + FIL_PAGE_FCRC32_CHECKSUM + unit - 1) / unit * unit;
+        let size = (actual + lsb + FIL_PAGE_FCRC32_CHECKSUM).div_ceil(unit) * unit;
         if size >= self.page_size {
             return None;
         }
