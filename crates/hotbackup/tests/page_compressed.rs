@@ -1,14 +1,15 @@
 //! page_compressed tablespaces through prepare, with mariadb-backup as the oracle: a
 //! server with page_compressed tables (at the default level and at levels 1 and 9, rows
-//! inserted, updated, deleted; and tables created, filled, renamed and dropped in a
-//! loop) is backed up by hotbackup and by mariadb-backup while
-//! rows change. Each backup is prepared by both tools; the data files must hold the
-//! same pages (byte-identical, or, where both stored a page compressed and the
-//! compressors differ, the same page once decompressed), and hotbackup's prepare of
-//! either backup, restored, must pass `CHECK TABLE` and, after the binlog replay, have
-//! every table's checksum equal to the source's. full_crc32 (zlib at 16k, lz4 at 4k)
-//! and the legacy layout (innodb_checksum_algorithm=crc32: zlib and lz4 pages, at 64k
-//! and 16k), where both tools write uncompressed pages and every page is identical.
+//! inserted, updated, deleted; tables created, filled, renamed and dropped in a loop) is
+//! backed up by hotbackup and by mariadb-backup while rows change. Each backup is
+//! prepared by both tools; the data files must hold the same pages (byte-identical, or,
+//! where a page is stored compressed and the compressors differ, the same page once
+//! decompressed), and hotbackup's prepare of either backup, restored, must pass
+//! `CHECK TABLE` and, after the binlog replay, have every table's checksum equal to the
+//! source's. full_crc32: zlib at 16k, lz4 at 4k, lzma (written uncompressed) at 16k,
+//! snappy at 64k; legacy (innodb_checksum_algorithm=crc32, zlib and lz4 pages) at 64k,
+//! where both tools write uncompressed pages and every page is identical. Then the
+//! refusals: a page that does not decompress, an algorithm without a decoder (lzo).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -42,6 +43,7 @@ impl Case {
             "plugin_load_add=provider_lz4".into(),
             "plugin_load_add=provider_lzma".into(),
             "plugin_load_add=provider_snappy".into(),
+            "plugin_load_add=provider_lzo".into(),
             format!("innodb_checksum_algorithm={}", self.checksum),
             format!("innodb_compression_algorithm={}", self.algorithms[0]),
         ]
@@ -276,7 +278,7 @@ fn run(case: Case) {
                 &cnf,
                 format!(
                     "{text}plugin_dir=\"{}\"\nplugin_load=provider_lz4=provider_lz4;\
-                 provider_lzma=provider_lzma;provider_snappy=provider_snappy\n",
+                 provider_lzma=provider_lzma;provider_snappy=provider_snappy;provider_lzo=provider_lzo\n",
                     plugin_dir(&source)
                 ),
             )
@@ -326,6 +328,15 @@ fn full_crc32_lzma_16k() {
         page_size: PageSize::K16,
         checksum: "full_crc32",
         algorithms: ["lzma", "lzma"],
+    });
+}
+
+#[test]
+fn full_crc32_snappy_64k() {
+    run(Case {
+        page_size: PageSize::K64,
+        checksum: "full_crc32",
+        algorithms: ["snappy", "snappy"],
     });
 }
 
@@ -387,7 +398,7 @@ fn undecompressable_page_is_refused_before_any_write() {
     assert!(testkit::file_snapshot(&backup) == before, "nothing written");
 }
 
-/// A page compressed with an algorithm hotbackup cannot decompress (snappy), which the
+/// A page compressed with an algorithm hotbackup cannot decompress (lzo), which the
 /// log changes: refused by name (exit 1) before anything is written.
 #[test]
 fn algorithm_without_decoder_is_refused_by_name() {
@@ -397,11 +408,11 @@ fn algorithm_without_decoder_is_refused_by_name() {
     let case = Case {
         page_size: PageSize::K16,
         checksum: "full_crc32",
-        algorithms: ["snappy", "snappy"],
+        algorithms: ["lzo", "lzo"],
     };
     let source = start_source(&mariadb, &case);
     let running = load(&source);
-    let dir = TestDir::new("page-compressed-snappy").unwrap();
+    let dir = TestDir::new("page-compressed-lzo").unwrap();
     let backup = dir.path().join("b");
     hotbackup().backup(&source, &backup, &[]).unwrap();
     running.stop().unwrap();
@@ -412,7 +423,7 @@ fn algorithm_without_decoder_is_refused_by_name() {
         .to_string();
     assert!(err.contains("exit status: 1"), "{err}");
     assert!(
-        err.contains("stored page_compressed with snappy, which hotbackup cannot decompress"),
+        err.contains("stored page_compressed with lzo, which hotbackup cannot decompress"),
         "{err}"
     );
     assert!(testkit::file_snapshot(&backup) == before, "nothing written");

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! Decoders: zlib (miniz_oxide), LZ4 raw block (lz4_flex), LZMA in an .xz container
-//! (lzma-rs). bzip2, LZO and snappy pages are reported as
+//! (lzma-rs), raw snappy (snap). bzip2 and LZO pages are reported as
 //! [`DecompressError::NoDecoder`]: the caller can only call them unverified.
 
 use std::io;
@@ -91,7 +91,10 @@ impl CompressionAlgorithm {
     pub fn has_decoder(self) -> bool {
         matches!(
             self,
-            CompressionAlgorithm::Zlib | CompressionAlgorithm::Lz4 | CompressionAlgorithm::Lzma
+            CompressionAlgorithm::Zlib
+                | CompressionAlgorithm::Lz4
+                | CompressionAlgorithm::Lzma
+                | CompressionAlgorithm::Snappy
         )
     }
 }
@@ -282,7 +285,23 @@ pub fn decompress_image(
                 Err(error) => Err(corrupt(lzma_error_text(&error))),
             }
         }
-        CompressionAlgorithm::Lzo | CompressionAlgorithm::Bzip2 | CompressionAlgorithm::Snappy => {
+        CompressionAlgorithm::Snappy => {
+            // The declared length bounds the output before anything is decoded.
+            let declared =
+                snap::raw::decompress_len(payload).map_err(|error| corrupt(error.to_string()))?;
+            if declared != expected_len {
+                return Err(wrong_size(declared));
+            }
+            let mut out = vec![0u8; expected_len];
+            let produced = snap::raw::Decoder::new()
+                .decompress(payload, &mut out)
+                .map_err(|error| corrupt(error.to_string()))?;
+            if produced != expected_len {
+                return Err(wrong_size(produced));
+            }
+            Ok(out)
+        }
+        CompressionAlgorithm::Lzo | CompressionAlgorithm::Bzip2 => {
             Err(DecompressError::NoDecoder(algorithm))
         }
     }
@@ -348,6 +367,7 @@ pub(crate) mod tests {
         match algorithm {
             CompressionAlgorithm::Zlib => miniz_oxide::deflate::compress_to_vec_zlib(image, 6),
             CompressionAlgorithm::Lz4 => lz4_flex::block::compress(image),
+            CompressionAlgorithm::Snappy => snap::raw::Encoder::new().compress_vec(image).unwrap(),
             other => panic!("no test compressor for {other}"),
         }
     }
@@ -390,6 +410,7 @@ pub(crate) mod tests {
             CompressionAlgorithm::Zlib,
             CompressionAlgorithm::Lz4,
             CompressionAlgorithm::Lzma,
+            CompressionAlgorithm::Snappy,
         ] {
             let image = sample_image(4096);
             let payload = compressed_sample(algorithm, 4096);
@@ -437,6 +458,10 @@ pub(crate) mod tests {
         check_header(
             |p| p[33] = 3,
             DecompressError::NoDecoder(CompressionAlgorithm::Lzo),
+        );
+        check_header(
+            |p| p[33] = 5,
+            DecompressError::NoDecoder(CompressionAlgorithm::Bzip2),
         );
         check_header(
             |p| p[38..40].copy_from_slice(&0u16.to_be_bytes()),

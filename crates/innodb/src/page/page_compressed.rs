@@ -27,9 +27,9 @@
 //! checksum of the compressed image) are in [`super::compress`].
 //!
 //! Writing: full_crc32 pages are compressed with the tablespace's algorithm at the
-//! given level (zlib: miniz_oxide, lz4: lz4_flex, whose streams differ from zlib's and
-//! liblz4's bytes but decode the same); the algorithms without an encoder here (lzma,
-//! bzip2, lzo, snappy) are stored uncompressed, which the server reads back (the page
+//! given level (zlib: miniz_oxide, lz4: lz4_flex, snappy: snap, whose streams differ
+//! from zlib's, liblz4's and libsnappy's bytes but decode the same); the algorithms
+//! without an encoder here (lzma, bzip2, lzo) are stored uncompressed, which the server reads back (the page
 //! type has no marker: `fil_page_decompress_for_full_crc32` returns the page as is)
 //! and itself writes whenever compression fails. Legacy pages are always stored
 //! uncompressed: that is what mariadb-backup's prepare writes (the algorithm of a
@@ -199,10 +199,10 @@ fn encode(algorithm: CompressionAlgorithm, page: &[u8], level: u32) -> Option<Ve
             u8::try_from(level).unwrap_or(9),
         )),
         CompressionAlgorithm::Lz4 => Some(lz4_flex::block::compress(page)),
-        CompressionAlgorithm::Lzo
-        | CompressionAlgorithm::Lzma
-        | CompressionAlgorithm::Bzip2
-        | CompressionAlgorithm::Snappy => None,
+        CompressionAlgorithm::Snappy => snap::raw::Encoder::new().compress_vec(page).ok(),
+        CompressionAlgorithm::Lzo | CompressionAlgorithm::Lzma | CompressionAlgorithm::Bzip2 => {
+            None
+        }
     }
 }
 

@@ -42,7 +42,11 @@ fn index_page(page_size: usize, page_no: u32, noise: usize) -> Vec<u8> {
 #[test]
 fn round_trips_through_the_validator() {
     for page_size in [4096, 16384, 65536] {
-        for algorithm in [CompressionAlgorithm::Zlib, CompressionAlgorithm::Lz4] {
+        for algorithm in [
+            CompressionAlgorithm::Zlib,
+            CompressionAlgorithm::Lz4,
+            CompressionAlgorithm::Snappy,
+        ] {
             let c = codec(page_size, algorithm);
             let validator =
                 PageValidator::new(fcrc32_flags(page_size, algorithm.as_raw()), SpaceId(7));
@@ -115,7 +119,6 @@ fn stored_uncompressed_where_the_server_would() {
         CompressionAlgorithm::Lzma,
         CompressionAlgorithm::Bzip2,
         CompressionAlgorithm::Lzo,
-        CompressionAlgorithm::Snappy,
     ] {
         assert_eq!(codec(16384, algorithm).compress(&page, PageNo(5)), None);
     }
@@ -180,10 +183,10 @@ fn bad_images_are_errors() {
     // A cut stream.
     check(&|p| p[s - 5] = p[s - 5].wrapping_sub(20), "Err");
     // A codec without a decoder.
-    let snappy = codec(16384, CompressionAlgorithm::Snappy);
+    let lzo = codec(16384, CompressionAlgorithm::Lzo);
     assert_eq!(
-        snappy.decompress(&stored),
-        Err(DecompressError::NoDecoder(CompressionAlgorithm::Snappy))
+        lzo.decompress(&stored),
+        Err(DecompressError::NoDecoder(CompressionAlgorithm::Lzo))
     );
 }
 
