@@ -7,7 +7,7 @@
 //! decompressed), and hotbackup's prepare of either backup, restored, must pass
 //! `CHECK TABLE` and, after the binlog replay, have every table's checksum equal to the
 //! source's. full_crc32: zlib at 16k, lz4 at 4k, lzma (written uncompressed) at 16k,
-//! snappy at 64k; legacy (innodb_checksum_algorithm=crc32, zlib and lz4 pages) at 64k,
+//! snappy at 64k, bzip2 at 16k; legacy (innodb_checksum_algorithm=crc32, zlib and lz4 pages) at 64k,
 //! where both tools write uncompressed pages and every page is identical. Then the
 //! refusals: a page that does not decompress, an algorithm without a decoder (lzo).
 
@@ -44,6 +44,7 @@ impl Case {
             "plugin_load_add=provider_lzma".into(),
             "plugin_load_add=provider_snappy".into(),
             "plugin_load_add=provider_lzo".into(),
+            "plugin_load_add=provider_bzip2".into(),
             format!("innodb_checksum_algorithm={}", self.checksum),
             format!("innodb_compression_algorithm={}", self.algorithms[0]),
         ]
@@ -278,7 +279,8 @@ fn run(case: Case) {
                 &cnf,
                 format!(
                     "{text}plugin_dir=\"{}\"\nplugin_load=provider_lz4=provider_lz4;\
-                 provider_lzma=provider_lzma;provider_snappy=provider_snappy;provider_lzo=provider_lzo\n",
+                 provider_lzma=provider_lzma;provider_snappy=provider_snappy;provider_lzo=provider_lzo;\
+                 provider_bzip2=provider_bzip2\n",
                     plugin_dir(&source)
                 ),
             )
@@ -337,6 +339,15 @@ fn full_crc32_snappy_64k() {
         page_size: PageSize::K64,
         checksum: "full_crc32",
         algorithms: ["snappy", "snappy"],
+    });
+}
+
+#[test]
+fn full_crc32_bzip2_16k() {
+    run(Case {
+        page_size: PageSize::K16,
+        checksum: "full_crc32",
+        algorithms: ["bzip2", "bzip2"],
     });
 }
 

@@ -12,8 +12,8 @@
 //! ```
 //!
 //! Decoders: zlib (miniz_oxide), LZ4 raw block (lz4_flex), LZMA in an .xz container
-//! (lzma-rs), raw snappy (snap). bzip2 and LZO pages are reported as
-//! [`DecompressError::NoDecoder`]: the caller can only call them unverified.
+//! (lzma-rs), raw snappy (snap), bzip2 stream (bzip2 over libbz2-rs-sys). LZO pages are
+//! reported as [`DecompressError::NoDecoder`]: the caller can only call them unverified.
 
 use std::io;
 
@@ -95,6 +95,7 @@ impl CompressionAlgorithm {
                 | CompressionAlgorithm::Lz4
                 | CompressionAlgorithm::Lzma
                 | CompressionAlgorithm::Snappy
+                | CompressionAlgorithm::Bzip2
         )
     }
 }
@@ -301,9 +302,23 @@ pub fn decompress_image(
             }
             Ok(out)
         }
-        CompressionAlgorithm::Lzo | CompressionAlgorithm::Bzip2 => {
-            Err(DecompressError::NoDecoder(algorithm))
+        CompressionAlgorithm::Bzip2 => {
+            // As BZ2_bzBuffToBuffDecompress: the stream must end within one page of
+            // output; bytes after its end are not read.
+            let mut decoder = bzip2::Decompress::new(false);
+            let mut out = vec![0u8; expected_len];
+            let status = decoder
+                .decompress(payload, &mut out)
+                .map_err(|error| corrupt(error.to_string()))?;
+            let produced = usize::try_from(decoder.total_out()).unwrap_or(usize::MAX);
+            match status {
+                bzip2::Status::StreamEnd if produced == expected_len => Ok(out),
+                bzip2::Status::StreamEnd => Err(wrong_size(produced)),
+                _ if produced == expected_len => Err(wrong_size(expected_len + 1)),
+                _ => Err(corrupt("the stream ends before its end marker".into())),
+            }
         }
+        CompressionAlgorithm::Lzo => Err(DecompressError::NoDecoder(algorithm)),
     }
 }
 
@@ -368,6 +383,9 @@ pub(crate) mod tests {
             CompressionAlgorithm::Zlib => miniz_oxide::deflate::compress_to_vec_zlib(image, 6),
             CompressionAlgorithm::Lz4 => lz4_flex::block::compress(image),
             CompressionAlgorithm::Snappy => snap::raw::Encoder::new().compress_vec(image).unwrap(),
+            CompressionAlgorithm::Bzip2 => {
+                crate::page::page_compressed::bzip2_encode(image).unwrap()
+            }
             other => panic!("no test compressor for {other}"),
         }
     }
@@ -411,6 +429,7 @@ pub(crate) mod tests {
             CompressionAlgorithm::Lz4,
             CompressionAlgorithm::Lzma,
             CompressionAlgorithm::Snappy,
+            CompressionAlgorithm::Bzip2,
         ] {
             let image = sample_image(4096);
             let payload = compressed_sample(algorithm, 4096);
@@ -459,10 +478,7 @@ pub(crate) mod tests {
             |p| p[33] = 3,
             DecompressError::NoDecoder(CompressionAlgorithm::Lzo),
         );
-        check_header(
-            |p| p[33] = 5,
-            DecompressError::NoDecoder(CompressionAlgorithm::Bzip2),
-        );
+
         check_header(
             |p| p[38..40].copy_from_slice(&0u16.to_be_bytes()),
             DecompressError::BadLength { len: 0, max: 4056 },

@@ -27,9 +27,10 @@
 //! checksum of the compressed image) are in [`super::compress`].
 //!
 //! Writing: full_crc32 pages are compressed with the tablespace's algorithm at the
-//! given level (zlib: miniz_oxide, lz4: lz4_flex, snappy: snap, whose streams differ
-//! from zlib's, liblz4's and libsnappy's bytes but decode the same); the algorithms
-//! without an encoder here (lzma, bzip2, lzo) are stored uncompressed, which the server reads back (the page
+//! given level (zlib: miniz_oxide, lz4: lz4_flex, snappy: snap, bzip2: libbz2-rs-sys at
+//! the server's block size 1, whose streams may differ from the C libraries' bytes but
+//! decode the same); the algorithms without an encoder here (lzma, lzo) are stored
+//! uncompressed, which the server reads back (the page
 //! type has no marker: `fil_page_decompress_for_full_crc32` returns the page as is)
 //! and itself writes whenever compression fails. Legacy pages are always stored
 //! uncompressed: that is what mariadb-backup's prepare writes (the algorithm of a
@@ -200,9 +201,20 @@ fn encode(algorithm: CompressionAlgorithm, page: &[u8], level: u32) -> Option<Ve
         )),
         CompressionAlgorithm::Lz4 => Some(lz4_flex::block::compress(page)),
         CompressionAlgorithm::Snappy => snap::raw::Encoder::new().compress_vec(page).ok(),
-        CompressionAlgorithm::Lzo | CompressionAlgorithm::Lzma | CompressionAlgorithm::Bzip2 => {
-            None
-        }
+        CompressionAlgorithm::Bzip2 => bzip2_encode(page),
+        CompressionAlgorithm::Lzo | CompressionAlgorithm::Lzma => None,
+    }
+}
+
+/// A bzip2 stream of `image` as the server writes it (`BZ2_bzBuffToBuffCompress`,
+/// block size 100k, default work factor); `None` if the encoder fails.
+pub(crate) fn bzip2_encode(image: &[u8]) -> Option<Vec<u8>> {
+    let mut encoder = bzip2::Compress::new(bzip2::Compression::new(1), 0);
+    // A stream of incompressible bytes grows by about 1 %, plus its headers.
+    let mut out = Vec::with_capacity(image.len() + image.len() / 50 + 600);
+    match encoder.compress_vec(image, &mut out, bzip2::Action::Finish) {
+        Ok(bzip2::Status::StreamEnd) => Some(out),
+        _ => None,
     }
 }
 
