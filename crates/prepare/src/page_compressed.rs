@@ -90,8 +90,8 @@ fn no_decoder(
     PrepareError::Unsupported {
         what: format!(
             "{}: the log changes page {page_no}, stored page_compressed with {algorithm}, \
-             which hotbackup cannot decompress (it reads zlib, lz4, lzma and snappy): prepare this \
-             backup with mariadb-backup",
+             which hotbackup cannot decompress: prepare this backup with \
+             mariadb-backup",
             sp.path.display()
         ),
     }

@@ -12,8 +12,8 @@
 //! ```
 //!
 //! Decoders: zlib (miniz_oxide), LZ4 raw block (lz4_flex), LZMA in an .xz container
-//! (lzma-rs), raw snappy (snap), bzip2 stream (bzip2 over libbz2-rs-sys). LZO pages are
-//! reported as [`DecompressError::NoDecoder`]: the caller can only call them unverified.
+//! (lzma-rs), raw snappy (snap), bzip2 stream (bzip2 over libbz2-rs-sys), LZO1X (our own
+//! checked decoder, [`super::lzo`]): every algorithm the server has.
 
 use std::io;
 
@@ -96,6 +96,7 @@ impl CompressionAlgorithm {
                 | CompressionAlgorithm::Lzma
                 | CompressionAlgorithm::Snappy
                 | CompressionAlgorithm::Bzip2
+                | CompressionAlgorithm::Lzo
         )
     }
 }
@@ -318,7 +319,20 @@ pub fn decompress_image(
                 _ => Err(corrupt("the stream ends before its end marker".into())),
             }
         }
-        CompressionAlgorithm::Lzo => Err(DecompressError::NoDecoder(algorithm)),
+        CompressionAlgorithm::Lzo => {
+            let mut out = vec![0u8; expected_len];
+            let produced = super::lzo::decompress(payload, &mut out).map_err(|detail| {
+                if detail.starts_with("output overrun") {
+                    wrong_size(expected_len + 1)
+                } else {
+                    corrupt(detail.into())
+                }
+            })?;
+            if produced != expected_len {
+                return Err(wrong_size(produced));
+            }
+            Ok(out)
+        }
     }
 }
 
@@ -476,7 +490,10 @@ pub(crate) mod tests {
         check_header(|p| p[33] = 0, DecompressError::UnknownAlgorithm { raw: 0 });
         check_header(
             |p| p[33] = 3,
-            DecompressError::NoDecoder(CompressionAlgorithm::Lzo),
+            DecompressError::Corrupt {
+                algorithm: CompressionAlgorithm::Lzo,
+                detail: "match before the start of the output".into(),
+            },
         );
 
         check_header(

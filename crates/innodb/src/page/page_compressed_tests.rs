@@ -179,12 +179,9 @@ fn bad_images_are_errors() {
     );
     // A cut stream.
     check(&|p| p[s - 5] = p[s - 5].wrapping_sub(20), "Err");
-    // A codec without a decoder.
+    // The same image read as another algorithm's.
     let lzo = codec(16384, CompressionAlgorithm::Lzo);
-    assert_eq!(
-        lzo.decompress(&stored),
-        Err(DecompressError::NoDecoder(CompressionAlgorithm::Lzo))
-    );
+    assert!(lzo.decompress(&stored).is_err());
 }
 
 #[test]
