@@ -248,4 +248,27 @@ mod tests {
             let _ = decompress(&[a; 600], &mut out);
         }
     }
+
+    #[test]
+    fn arbitrary_input_never_panics() {
+        use proptest::prelude::*;
+        use proptest::test_runner::{Config, TestRunner};
+        let mut runner = TestRunner::new(Config {
+            cases: 2000,
+            ..Config::default()
+        });
+        let strategy = (
+            proptest::collection::vec(any::<u8>(), 0..400),
+            0usize..5000,
+        );
+        runner
+            .run(&strategy, |(input, out_len)| {
+                let mut out = vec![0u8; out_len];
+                if let Ok(n) = decompress(&input, &mut out) {
+                    prop_assert!(n <= out_len);
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
 }
