@@ -257,10 +257,7 @@ mod tests {
             cases: 2000,
             ..Config::default()
         });
-        let strategy = (
-            proptest::collection::vec(any::<u8>(), 0..400),
-            0usize..5000,
-        );
+        let strategy = (proptest::collection::vec(any::<u8>(), 0..400), 0usize..5000);
         runner
             .run(&strategy, |(input, out_len)| {
                 let mut out = vec![0u8; out_len];
