@@ -92,7 +92,10 @@ pub(crate) fn pages_read_by_log(
                 .map_err(|e| PrepareError::io("read", &sp.path, e))?;
             Ok(match sp.validator.validate(buf, id.page_no) {
                 PageVerdict::Corrupt(c) => Some((*id, c.to_string())),
-                _ => None,
+                // A compressed page must also decompress.
+                _ => {
+                    crate::page_compressed::corruption(sp, id.page_no, buf)?.map(|what| (*id, what))
+                }
             })
         })
         .filter_map(Result::transpose)

@@ -43,6 +43,7 @@ mod hash;
 mod incremental;
 mod journal;
 mod log;
+mod page_compressed;
 mod progress;
 mod spaces;
 mod sysfiles;
@@ -286,6 +287,7 @@ pub(crate) fn apply_log(
     };
     let files = spaces::candidate_files(dir, |p| ddl.after(p))?;
     let mut spaces = spaces::open_spaces(dir, page_size, &scan.spaces, &files, &handles, progress)?;
+    page_compressed::configure(dir, &mut spaces);
 
     // Which spaces' records are applied: not deleted, with a file (§5.1, §5.6).
     for (&id, &n_pages) in &scan.pages {
@@ -499,6 +501,13 @@ pub(crate) fn apply_log(
         spare = blog.into_buf();
     }
 
+    summary.pages_written += page_compressed::zero_freed_pages(
+        &spaces,
+        &scan.freed,
+        applied,
+        &mut journal,
+        chunk_pages,
+    )?;
     journal.finish()?;
     if let Some(listed) = listed {
         listed.finish(dir, &scan, &spaces, progress)?;
@@ -585,6 +594,7 @@ fn apply_page(
         // Checked before the first write too; this catches what that check leaves to
         // the apply (trimmed spaces) and pages of earlier batches.
         check::page(sp, id.page_no, &page)?;
+        page = page_compressed::plaintext(sp, id.page_no, page)?;
         let mut lsn = [0u8; FIL_PAGE_LSN_LEN];
         lsn.copy_from_slice(&page[FIL_PAGE_LSN..FIL_PAGE_LSN + FIL_PAGE_LSN_LEN]);
         Lsn(u64::from_be_bytes(lsn))
@@ -618,7 +628,7 @@ fn apply_page(
         path: sp.path.clone(),
         what: format!("page {}: {}", id.page_no, check.what),
     })?;
-    Ok(Some(page))
+    Ok(Some(page_compressed::stored_image(sp, id.page_no, page)))
 }
 
 /// Reads a page; bytes beyond the end of the file read as zero.

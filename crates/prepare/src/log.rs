@@ -35,7 +35,7 @@ use innodb::redo::{
 use innodb::{Lsn, SpaceId};
 
 use crate::error::PrepareError;
-use crate::hash::FxHashMap;
+use crate::hash::{FxHashMap, FxHashSet};
 
 /// Log bytes read per step of pass 1 (an mtr is at most 1 MiB, so this always holds
 /// at least one); small enough that a worker finds the bytes the framer just read in
@@ -115,6 +115,9 @@ pub(crate) struct Scan {
     /// batches, older records of such a page must be dropped in every batch, exactly
     /// as one batch would have discarded them (§5.1).
     pub(crate) discard: FxHashMap<PageId, Lsn>,
+    /// Pages whose last INIT_PAGE or FREE_PAGE is a FREE_PAGE: the server's recovery
+    /// punches them out of page_compressed files (`flush_freed`).
+    pub(crate) freed: FxHashSet<PageId>,
 }
 
 /// One stored run of records of one page in one mtr: the mtr, where the run's first
@@ -517,6 +520,7 @@ impl Log {
                 page_list: Vec::new(),
                 batches: Vec::new(),
                 discard: FxHashMap::default(),
+                freed: FxHashSet::default(),
             },
             budget,
             batch: Batch {
@@ -723,6 +727,7 @@ impl Log {
             pages: Vec::new(),
             spaces: HashMap::new(),
             discard: FxHashMap::default(),
+            freed: FxHashSet::default(),
             n_records: 0,
             error: None,
         };
@@ -741,6 +746,11 @@ impl Log {
                 };
                 r.n_records += 1;
                 if let Some(page) = note_record(&mut r.spaces, &mut r.discard, m.start, &rec) {
+                    match rec {
+                        Record::FreePage { .. } => drop(r.freed.insert(page)),
+                        Record::InitPage { .. } => drop(r.freed.remove(&page)),
+                        _ => {}
+                    }
                     // Pass 2 stores one entry per run of records of one page, and
                     // starts a run at every INIT_PAGE and FREE_PAGE.
                     if r.pages.len() == first || r.pages.last() != Some(&page) {
@@ -983,6 +993,8 @@ struct ScanResult {
     pages: Vec<PageId>,
     spaces: HashMap<SpaceId, SpaceNote>,
     discard: FxHashMap<PageId, Lsn>,
+    /// Pages whose last INIT_PAGE or FREE_PAGE in these mtrs is a FREE_PAGE.
+    freed: FxHashSet<PageId>,
     n_records: u64,
     /// The first bad record (after the mtrs in `mtrs`).
     error: Option<PrepareError>,
@@ -1047,6 +1059,10 @@ impl ScanState {
                 g.trim = n.trim;
             }
         }
+        for page in r.discard.keys() {
+            self.scan.freed.remove(page);
+        }
+        self.scan.freed.extend(r.freed);
         self.scan.discard.extend(r.discard);
         self.scan.n_records += r.n_records;
         let mut from = 0;

@@ -35,8 +35,10 @@ pub(crate) struct Space {
     pub(crate) phys: usize,
     pub(crate) compressed: bool,
     pub(crate) format: PageFormat,
-    /// page_compressed or encrypted: pages cannot be changed in place.
+    /// Encrypted: pages cannot be changed in place.
     pub(crate) unsupported: Option<&'static str>,
+    /// page_compressed: how its pages are read and written (`page_compressed`).
+    pub(crate) page_compression: Option<innodb::page::PageCompression>,
     /// The page-copier's validator: every page read before applying log is checked.
     pub(crate) validator: PageValidator,
 }
@@ -237,9 +239,7 @@ pub(crate) fn open_spaces(
             )));
         }
         let mut unsupported = None;
-        if flags.is_page_compressed() {
-            unsupported = Some("page_compressed tablespace");
-        } else if !deferred {
+        if !deferred {
             let mut page0 = vec![0u8; phys.min(len as usize)];
             file.read_exact_at(&mut page0, 0)
                 .map_err(|e| PrepareError::io("read page 0 of", &path, e))?;
@@ -262,6 +262,7 @@ pub(crate) fn open_spaces(
             compressed: flags.zip_size().is_some(),
             format: PageFormat::for_flags(&flags),
             unsupported,
+            page_compression: None, // set by page_compressed::configure
             validator: PageValidator::new(flags, id)
                 .with_crypt_data(unsupported == Some("encrypted tablespace")),
         };

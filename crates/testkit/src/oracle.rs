@@ -217,12 +217,25 @@ pub fn restore_and_verify(
     source: &TestServer,
     backup: &Path,
 ) -> Result<RestoreReport> {
+    restore_and_verify_with(mariadb, tool, source, backup, &[])
+}
+
+/// [`restore_and_verify`] with extra `[mysqld]` lines for the restored server (e.g. the
+/// compression provider plugins the source had loaded).
+pub fn restore_and_verify_with(
+    mariadb: &MariaDb,
+    tool: &Tool,
+    source: &TestServer,
+    backup: &Path,
+    options: &[&str],
+) -> Result<RestoreReport> {
     let binlog = read_binlog_info(backup)?;
     let dir = TestDir::new("restore")?;
     let datadir = dir.path().join("data");
     tool.copy_back(mariadb, backup, &datadir)?;
-    let restored = mariadb
-        .server()
+    let restored = options
+        .iter()
+        .fold(mariadb.server(), |b, line| b.option(line))
         .name("restored")
         .existing_datadir(&datadir)
         .start()

@@ -12,8 +12,8 @@
 //! ```
 //!
 //! Decoders: zlib (miniz_oxide), LZ4 raw block (lz4_flex), LZMA in an .xz container
-//! (lzma-rs). bzip2, LZO and snappy pages are reported as
-//! [`DecompressError::NoDecoder`]: the caller can only call them unverified.
+//! (lzma-rs), raw snappy (snap), bzip2 stream (bzip2 over libbz2-rs-sys), LZO1X (our own
+//! checked decoder, [`super::lzo`]): every algorithm the server has.
 
 use std::io;
 
@@ -91,7 +91,12 @@ impl CompressionAlgorithm {
     pub fn has_decoder(self) -> bool {
         matches!(
             self,
-            CompressionAlgorithm::Zlib | CompressionAlgorithm::Lz4 | CompressionAlgorithm::Lzma
+            CompressionAlgorithm::Zlib
+                | CompressionAlgorithm::Lz4
+                | CompressionAlgorithm::Lzma
+                | CompressionAlgorithm::Snappy
+                | CompressionAlgorithm::Bzip2
+                | CompressionAlgorithm::Lzo
         )
     }
 }
@@ -282,8 +287,51 @@ pub fn decompress_image(
                 Err(error) => Err(corrupt(lzma_error_text(&error))),
             }
         }
-        CompressionAlgorithm::Lzo | CompressionAlgorithm::Bzip2 | CompressionAlgorithm::Snappy => {
-            Err(DecompressError::NoDecoder(algorithm))
+        CompressionAlgorithm::Snappy => {
+            // The declared length bounds the output before anything is decoded.
+            let declared =
+                snap::raw::decompress_len(payload).map_err(|error| corrupt(error.to_string()))?;
+            if declared != expected_len {
+                return Err(wrong_size(declared));
+            }
+            let mut out = vec![0u8; expected_len];
+            let produced = snap::raw::Decoder::new()
+                .decompress(payload, &mut out)
+                .map_err(|error| corrupt(error.to_string()))?;
+            if produced != expected_len {
+                return Err(wrong_size(produced));
+            }
+            Ok(out)
+        }
+        CompressionAlgorithm::Bzip2 => {
+            // As BZ2_bzBuffToBuffDecompress: the stream must end within one page of
+            // output; bytes after its end are not read.
+            let mut decoder = bzip2::Decompress::new(false);
+            let mut out = vec![0u8; expected_len];
+            let status = decoder
+                .decompress(payload, &mut out)
+                .map_err(|error| corrupt(error.to_string()))?;
+            let produced = usize::try_from(decoder.total_out()).unwrap_or(usize::MAX);
+            match status {
+                bzip2::Status::StreamEnd if produced == expected_len => Ok(out),
+                bzip2::Status::StreamEnd => Err(wrong_size(produced)),
+                _ if produced == expected_len => Err(wrong_size(expected_len + 1)),
+                _ => Err(corrupt("the stream ends before its end marker".into())),
+            }
+        }
+        CompressionAlgorithm::Lzo => {
+            let mut out = vec![0u8; expected_len];
+            let produced = super::lzo::decompress(payload, &mut out).map_err(|detail| {
+                if detail.starts_with("output overrun") {
+                    wrong_size(expected_len + 1)
+                } else {
+                    corrupt(detail.into())
+                }
+            })?;
+            if produced != expected_len {
+                return Err(wrong_size(produced));
+            }
+            Ok(out)
         }
     }
 }
@@ -348,13 +396,17 @@ pub(crate) mod tests {
         match algorithm {
             CompressionAlgorithm::Zlib => miniz_oxide::deflate::compress_to_vec_zlib(image, 6),
             CompressionAlgorithm::Lz4 => lz4_flex::block::compress(image),
+            CompressionAlgorithm::Snappy => snap::raw::Encoder::new().compress_vec(image).unwrap(),
+            CompressionAlgorithm::Bzip2 => {
+                crate::page::page_compressed::bzip2_encode(image).unwrap()
+            }
             other => panic!("no test compressor for {other}"),
         }
     }
 
     /// `lzma.compress(sample_image(len), format=FORMAT_XZ, check=CHECK_NONE)` as the
     /// server writes it (`lzma_easy_buffer_encode`), for len 2048, 4096, 8192.
-    fn xz_sample(len: usize) -> Vec<u8> {
+    pub(crate) fn xz_sample(len: usize) -> Vec<u8> {
         let hex = match len {
             2048 => XZ_2048,
             4096 => XZ_4096,
@@ -378,7 +430,7 @@ pub(crate) mod tests {
     }
 
     /// Compressible even by lzma-rs, whose encoder emits literals only.
-    fn sample_image(len: usize) -> Vec<u8> {
+    pub(crate) fn sample_image(len: usize) -> Vec<u8> {
         (0..len)
             .map(|i| if i % 16 == 0 { (i / 16) as u8 } else { 0 })
             .collect()
@@ -390,6 +442,8 @@ pub(crate) mod tests {
             CompressionAlgorithm::Zlib,
             CompressionAlgorithm::Lz4,
             CompressionAlgorithm::Lzma,
+            CompressionAlgorithm::Snappy,
+            CompressionAlgorithm::Bzip2,
         ] {
             let image = sample_image(4096);
             let payload = compressed_sample(algorithm, 4096);
@@ -436,8 +490,12 @@ pub(crate) mod tests {
         check_header(|p| p[33] = 0, DecompressError::UnknownAlgorithm { raw: 0 });
         check_header(
             |p| p[33] = 3,
-            DecompressError::NoDecoder(CompressionAlgorithm::Lzo),
+            DecompressError::Corrupt {
+                algorithm: CompressionAlgorithm::Lzo,
+                detail: "match before the start of the output".into(),
+            },
         );
+
         check_header(
             |p| p[38..40].copy_from_slice(&0u16.to_be_bytes()),
             DecompressError::BadLength { len: 0, max: 4056 },

@@ -5,6 +5,9 @@
 //!   (full_crc32 and legacy) and the encryption metadata ("crypt data") on page 0.
 //! * [`checksum`]: every page checksum algorithm, and stamping a checksum into a page.
 //! * [`compress`]: decompression of legacy page_compressed pages (type 34354).
+//! * [`page_compressed`]: a page_compressed tablespace's stored pages read (both
+//!   layouts, every algorithm) and written (full_crc32 zlib/lz4/snappy/bzip2 compressed,
+//!   else uncompressed) as the server does; `lzo`: the LZO1X decoder it uses.
 //! * [`validate`]: the per-page decision of mariadb-backup (`page_is_corrupted`):
 //!   valid, valid but unverifiable, all-zero, skipped (doublewrite) or corrupt.
 //!
@@ -29,6 +32,8 @@ pub mod checksum;
 pub mod compress;
 pub mod fil;
 pub mod fsp;
+mod lzo;
+pub mod page_compressed;
 pub mod validate;
 pub mod xdes;
 
@@ -39,6 +44,7 @@ pub use fsp::{
     read_crypt_data, CryptData, CryptScheme, EncryptionMode, FlagsError, FspHeader, SpaceFlags,
     TablespaceFormat,
 };
+pub use page_compressed::PageCompression;
 pub use validate::{
     ChecksumKind, Corruption, PageValidator, PageVerdict, UnverifiedReason, ValidPage,
     ValidationOptions,
