@@ -194,6 +194,16 @@ impl KeyRing {
     }
 }
 
+/// What the `file_key_management` plugin holds once loaded: the keys and the algorithm
+/// they are used with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    /// The key file's keys.
+    pub ring: KeyRing,
+    /// `file_key_management_encryption_algorithm`.
+    pub algorithm: crate::Algorithm,
+}
+
 /// OpenSSL `EVP_BytesToKey` with SHA-1 and one round: 32 key + 16 IV bytes.
 fn bytes_to_key(secret: &[u8], salt: &[u8]) -> ([u8; 32], [u8; 16]) {
     let mut out = [0u8; 48];

@@ -21,7 +21,7 @@ pub mod redo;
 pub mod scheme;
 
 pub use aes::Algorithm;
-pub use keyfile::{FileKey, Key, KeyRing};
+pub use keyfile::{FileKey, Key, KeyRing, Keys};
 
 use std::path::PathBuf;
 

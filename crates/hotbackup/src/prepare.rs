@@ -41,8 +41,10 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
             "xtrabackup_info says partial = Y: redo for tablespaces not in the backup is skipped",
         );
     }
+    let keys = crate::keys::for_prepare(&opts.key_management, &target)?;
     let options = PrepareOptions {
         use_memory: opts.use_memory.max(8 << 20),
+        keys,
         ignore_missing_tablespaces: partial,
         force_recovery,
         crash_point: test_crash_point(),
@@ -126,6 +128,8 @@ pub(crate) fn failure(e: PrepareError) -> Failure {
         | PrepareError::IncrementalLsnMismatch { .. }
         | PrepareError::IncrementalAlreadyApplied { .. }
         | PrepareError::IncrementalInterrupted { .. } => Code::WrongState,
+        // A key the backup needs and the options do not give.
+        PrepareError::Key { .. } => Code::Usage,
         // A metadata file that was read but does not follow its format is damage to the
         // backup; failing to read or write one (EACCES, ENOSPC) stays an I/O error.
         PrepareError::Meta(backup_meta::MetaError::Parse { .. }) => {

@@ -24,6 +24,7 @@ pub fn run(opts: &Options, log: &Log, target: &Path, inc: &Path) -> Result<(), F
     }
     let options = prepare::PrepareOptions {
         use_memory: opts.use_memory.max(8 << 20),
+        keys: crate::keys::for_prepare(&opts.key_management, target)?,
         crash_point: test_crash_point(),
         delta_crash_point: test_delta_crash_point(),
         ..prepare::PrepareOptions::default()

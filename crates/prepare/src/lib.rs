@@ -112,6 +112,9 @@ pub struct PrepareOptions {
     /// The open-files limit to stay within (`None`: the process's `RLIMIT_NOFILE`): data
     /// files are opened on demand and at most [`data_file_capacity`] of them at once.
     pub open_files_limit: Option<u64>,
+    /// The keys of an encrypted server (`file_key_management`): needed for an
+    /// encrypted redo log and for encrypted tablespaces the log changes.
+    pub keys: Option<std::sync::Arc<crypt::Keys>>,
     /// Test hook: stop at this page write as a crash would.
     #[doc(hidden)]
     pub crash_point: Option<CrashPoint>,
@@ -130,6 +133,7 @@ impl Default for PrepareOptions {
             ignore_missing_tablespaces: false,
             force_recovery: false,
             open_files_limit: None,
+            keys: None,
             crash_point: None,
             delta_crash_point: None,
         }
@@ -247,7 +251,7 @@ pub(crate) fn apply_log(
     }
 
     // Pass 1 before anything changes: a bad log leaves the directory untouched.
-    let log = Log::open(log_path)?;
+    let log = Log::open(log_path, options.keys.as_deref())?;
     // One batch is in memory at a time.
     let scan = log.scan(options.use_memory.max(1))?;
     let end_lsn = scan.end_lsn;
