@@ -27,6 +27,8 @@ pub struct KeySettings {
     filename: Option<PathBuf>,
     filekey: Option<String>,
     algorithm: Option<String>,
+    /// `innodb_encrypt_tables` is ON or FORCE.
+    pub encrypt_tables: bool,
 }
 
 impl std::fmt::Debug for KeySettings {
@@ -91,6 +93,12 @@ impl KeySettings {
             "file_key_management_filename" => self.filename = Some(PathBuf::from(value)),
             "file_key_management_filekey" => self.filekey = Some(value.to_string()),
             "file_key_management_encryption_algorithm" => self.algorithm = Some(value.to_string()),
+            "innodb_encrypt_tables" => {
+                self.encrypt_tables = matches!(
+                    value.to_ascii_uppercase().as_str(),
+                    "ON" | "FORCE" | "1" | "2"
+                )
+            }
             _ => {}
         }
     }
@@ -178,16 +186,16 @@ impl KeySettings {
     }
 }
 
-/// The keys for `--prepare` of the backup in `target`: `backup-my.cnf`'s plugin block with
-/// the options on top. `None` when no key management is configured.
-pub fn for_prepare(km: &KeyManagement, target: &Path) -> Result<Option<Arc<crypt::Keys>>, Failure> {
+/// The key settings for `--prepare` of the backup in `target`: `backup-my.cnf`'s plugin
+/// block with the options on top.
+pub fn for_prepare(km: &KeyManagement, target: &Path) -> Result<KeySettings, Failure> {
     use backup_meta::MetaFile;
     let mut s = match backup_meta::BackupMyCnf::read(&target.join("backup-my.cnf")) {
         Ok(cnf) => KeySettings::from_cnf(&cnf.other_options),
         Err(_) => KeySettings::default(),
     };
     s.overlay(km);
-    s.load()
+    Ok(s)
 }
 
 #[cfg(test)]

@@ -44,7 +44,8 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
     let keys = crate::keys::for_prepare(&opts.key_management, &target)?;
     let options = PrepareOptions {
         use_memory: opts.use_memory.max(8 << 20),
-        keys,
+        keys: keys.load()?,
+        encrypt_tables: keys.encrypt_tables,
         ignore_missing_tablespaces: partial,
         force_recovery,
         crash_point: test_crash_point(),

@@ -22,9 +22,11 @@ pub fn run(opts: &Options, log: &Log, target: &Path, inc: &Path) -> Result<(), F
              page stops the apply",
         );
     }
+    let keys = crate::keys::for_prepare(&opts.key_management, target)?;
     let options = prepare::PrepareOptions {
         use_memory: opts.use_memory.max(8 << 20),
-        keys: crate::keys::for_prepare(&opts.key_management, target)?,
+        keys: keys.load()?,
+        encrypt_tables: keys.encrypt_tables,
         crash_point: test_crash_point(),
         delta_crash_point: test_delta_crash_point(),
         ..prepare::PrepareOptions::default()

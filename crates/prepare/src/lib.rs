@@ -36,6 +36,7 @@
 mod binlog;
 mod check;
 mod corrupted;
+mod crypt;
 mod ddl;
 mod error;
 mod handles;
@@ -115,6 +116,9 @@ pub struct PrepareOptions {
     /// The keys of an encrypted server (`file_key_management`): needed for an
     /// encrypted redo log and for encrypted tablespaces the log changes.
     pub keys: Option<std::sync::Arc<crypt::Keys>>,
+    /// `innodb_encrypt_tables` (backup-my.cnf): pages of `ENCRYPTED=DEFAULT` tablespaces
+    /// with crypt data are written encrypted.
+    pub encrypt_tables: bool,
     /// Test hook: stop at this page write as a crash would.
     #[doc(hidden)]
     pub crash_point: Option<CrashPoint>,
@@ -134,6 +138,7 @@ impl Default for PrepareOptions {
             force_recovery: false,
             open_files_limit: None,
             keys: None,
+            encrypt_tables: false,
             crash_point: None,
             delta_crash_point: None,
         }
@@ -289,7 +294,16 @@ pub(crate) fn apply_log(
         None => spaces::server_page_size(dir)?,
     };
     let files = spaces::candidate_files(dir, |p| ddl.after(p))?;
-    let mut spaces = spaces::open_spaces(dir, page_size, &scan.spaces, &files, &handles, progress)?;
+    let keys = options.keys.as_deref().map(|k| (k, options.encrypt_tables));
+    let mut spaces = spaces::open_spaces(
+        dir,
+        page_size,
+        &scan.spaces,
+        &files,
+        &handles,
+        keys,
+        progress,
+    )?;
 
     // Which spaces' records are applied: not deleted, with a file (§5.1, §5.6).
     for (&id, &n_pages) in &scan.pages {
@@ -310,6 +324,10 @@ pub(crate) fn apply_log(
                 });
             }
             Some(sp) => {
+                if let Some(reason) = sp.key_error.clone() {
+                    let what = sp.path.display().to_string();
+                    return Err(PrepareError::Key { what, reason });
+                }
                 if let Some(what) = sp.unsupported {
                     return Err(PrepareError::Unsupported {
                         what: format!("{}: the log changes a {what}", sp.path.display()),
@@ -448,6 +466,13 @@ pub(crate) fn apply_log(
         let blog: BatchLog =
             log.collect(std::mem::take(&mut spare), batch, &rules, &scan.discard)?;
         let keys: Vec<(PageId, PageSlots)> = blog.pages();
+        let crypt_keys = options.keys.as_deref().map(|k| (k, options.encrypt_tables));
+        crypt::resolve_deferred(&spaces, crypt_keys, |sp, id| {
+            match keys.binary_search_by_key(&id, |(k, _)| *k) {
+                Ok(i) => apply_page(&log, sp, id, &blog, &keys[i].1),
+                Err(_) => Ok(None),
+            }
+        })?;
         progress.event(Event::BatchStarted {
             index,
             n_batches,
@@ -588,6 +613,9 @@ fn apply_page(
         // Checked before the first write too; this catches what that check leaves to
         // the apply (trimmed spaces) and pages of earlier batches.
         check::page(sp, id.page_no, &page)?;
+        if let Some(c) = sp.crypt.get() {
+            c.decrypt(&sp.path, id.page_no, &mut page)?;
+        }
         let mut lsn = [0u8; FIL_PAGE_LSN_LEN];
         lsn.copy_from_slice(&page[FIL_PAGE_LSN..FIL_PAGE_LSN + FIL_PAGE_LSN_LEN]);
         Lsn(u64::from_be_bytes(lsn))
@@ -621,6 +649,9 @@ fn apply_page(
         path: sp.path.clone(),
         what: format!("page {}: {}", id.page_no, check.what),
     })?;
+    if let Some(c) = sp.crypt.get() {
+        c.encrypt(&sp.path, id.page_no, &mut page)?;
+    }
     Ok(Some(page))
 }
 
