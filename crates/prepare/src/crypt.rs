@@ -228,3 +228,30 @@ pub(crate) fn resolve_deferred(
     }
     Ok(())
 }
+
+/// Before anything is written: a deferred tablespace the log changes, whose page 0 the
+/// log makes encrypted (`crypt` noted in pass 1: scheme, key id), must have its key.
+pub(crate) fn check_deferred(
+    sp: &Space,
+    crypt: Option<(u8, u32, u8)>,
+    keys: Option<&Keys>,
+) -> Result<(), PrepareError> {
+    let Some((1, key_id, _)) = crypt.filter(|_| sp.crypt_pending.is_some()) else {
+        return Ok(());
+    };
+    let data = CryptData {
+        offset: 0,
+        scheme: innodb::page::fsp::CryptScheme::Scheme1,
+        iv: [0; 16],
+        min_key_version: 0,
+        key_id,
+        encryption: EncryptionMode::Default,
+    };
+    match key_error(&data, keys) {
+        None => Ok(()),
+        Some(reason) => Err(PrepareError::Key {
+            what: sp.path.display().to_string(),
+            reason,
+        }),
+    }
+}

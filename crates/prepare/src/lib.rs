@@ -324,6 +324,8 @@ pub(crate) fn apply_log(
                 });
             }
             Some(sp) => {
+                let noted = scan.spaces.get(&id).and_then(|n| n.crypt);
+                crypt::check_deferred(sp, noted, options.keys.as_deref())?;
                 if let Some(reason) = sp.key_error.clone() {
                     let what = sp.path.display().to_string();
                     return Err(PrepareError::Key { what, reason });

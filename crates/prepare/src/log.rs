@@ -83,6 +83,9 @@ pub(crate) struct SpaceNote {
     pub(crate) flags: Option<u32>,
     /// TRIM_PAGES: (mtr start LSN, new size in pages).
     pub(crate) trim: Option<(Lsn, u32)>,
+    /// Crypt data written to page 0 (`fil_space_crypt_t::write_page0`): scheme, key id,
+    /// encryption mode; a deferred tablespace's key is checked with it before any write.
+    pub(crate) crypt: Option<(u8, u32, u8)>,
 }
 
 /// One LSN range applied at once.
@@ -1113,6 +1116,9 @@ impl ScanState {
             if n.flags.is_some() {
                 g.flags = n.flags;
             }
+            if n.crypt.is_some() {
+                g.crypt = n.crypt;
+            }
             if n.trim.is_some() {
                 g.trim = n.trim;
             }
@@ -1246,6 +1252,18 @@ fn note_record(
                     }
                     if offset <= FSP_SPACE_FLAGS_AT && end >= FSP_SPACE_FLAGS_AT + 4 {
                         n.flags = word(FSP_SPACE_FLAGS_AT).or(n.flags);
+                    }
+                    // The crypt data after its magic: type, IV length 16, IV, min key
+                    // version, key id, encryption, at the offset the flags give.
+                    // (Without the flags in this part of the log: the shape alone.)
+                    if data.len() == 27 && data[1] == 16 && data[0] <= 1 && data[26] <= 2 {
+                        let at = n.flags.map(|flags| {
+                            innodb::page::SpaceFlags::parse(flags)
+                                .map(|f| innodb::page::fsp::crypt_data_offset(&f) + 6)
+                        });
+                        if at.is_none_or(|at| at.ok() == Some(offset as usize)) {
+                            n.crypt = Some((data[0], word(offset + 22).unwrap_or(0), data[26]));
+                        }
                     }
                 }
             }

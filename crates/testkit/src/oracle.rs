@@ -217,14 +217,27 @@ pub fn restore_and_verify(
     source: &TestServer,
     backup: &Path,
 ) -> Result<RestoreReport> {
+    restore_and_verify_with(mariadb, tool, source, backup, &[])
+}
+
+/// [`restore_and_verify`] with extra option lines for the restored server (the key
+/// management of an encrypted source).
+pub fn restore_and_verify_with(
+    mariadb: &MariaDb,
+    tool: &Tool,
+    source: &TestServer,
+    backup: &Path,
+    options: &[String],
+) -> Result<RestoreReport> {
     let binlog = read_binlog_info(backup)?;
     let dir = TestDir::new("restore")?;
     let datadir = dir.path().join("data");
     tool.copy_back(mariadb, backup, &datadir)?;
-    let restored = mariadb
-        .server()
-        .name("restored")
-        .existing_datadir(&datadir)
+    let mut builder = mariadb.server().name("restored").existing_datadir(&datadir);
+    for line in options {
+        builder = builder.option(line);
+    }
+    let restored = builder
         .start()
         .context("the server did not start on the restored datadir")?;
     let failures = restored.check_table_all()?;
