@@ -16,6 +16,9 @@ use crate::exit::Code;
 use crate::failure::Failure;
 use crate::options::KeyManagement;
 
+/// Where plugin names given as hotbackup's own options come from.
+const FROM_OPTIONS: &str = "--plugin-load(-add)";
+
 /// The one key management plugin hotbackup implements.
 pub const FILE_KEY_MANAGEMENT: &str = "file_key_management";
 
@@ -106,11 +109,8 @@ impl KeySettings {
     /// The options given to hotbackup, on top.
     pub fn overlay(&mut self, km: &KeyManagement) {
         for v in &km.plugin_load {
-            self.plugins.extend(
-                plugin_names(v)
-                    .into_iter()
-                    .map(|n| (n, "--plugin-load(-add)")),
-            );
+            self.plugins
+                .extend(plugin_names(v).into_iter().map(|n| (n, FROM_OPTIONS)));
         }
         if let Some(f) = &km.filename {
             self.filename = Some(f.clone());
@@ -123,21 +123,34 @@ impl KeySettings {
         }
     }
 
-    /// A key plugin other than file_key_management is refused by name (exit 2).
+    /// A key plugin other than file_key_management given to hotbackup as an option is
+    /// refused by name (exit 2). One that comes from the server or `backup-my.cnf` is only
+    /// refused where a key is needed ([`KeySettings::unsupported`]): a backup whose log and
+    /// changed pages are not encrypted does not need it.
     pub fn check_plugins(&self) -> Result<(), Failure> {
-        for (name, from) in &self.plugins {
-            if name.ends_with("_key_management") && name != FILE_KEY_MANAGEMENT {
-                return Err(Failure::new(
-                    Code::Usage,
-                    format!(
-                        "the key management plugin {name} (from {from}) is not supported: \
-                         hotbackup reads only file_key_management key files; use mariadb-backup \
-                         for a server with {name}"
-                    ),
-                ));
-            }
+        match self.unsupported_plugin(true) {
+            Some(reason) => Err(Failure::new(Code::Usage, reason)),
+            None => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Why keys cannot be had, when a key plugin other than file_key_management is loaded.
+    pub fn unsupported(&self) -> Option<String> {
+        self.unsupported_plugin(false)
+    }
+
+    fn unsupported_plugin(&self, options_only: bool) -> Option<String> {
+        self.plugins
+            .iter()
+            .filter(|(_, from)| !options_only || *from == FROM_OPTIONS)
+            .find(|(name, _)| name.ends_with("_key_management") && name != FILE_KEY_MANAGEMENT)
+            .map(|(name, from)| {
+                format!(
+                    "the key management plugin {name} (from {from}) is not supported: hotbackup \
+                     reads only file_key_management key files; use mariadb-backup for a server \
+                     with {name}"
+                )
+            })
     }
 
     /// Whether file_key_management is loaded (named in a plugin list).
@@ -183,6 +196,17 @@ impl KeySettings {
             crypt::FileKey::from_option(self.filekey.as_deref().unwrap_or("")).map_err(usage)?;
         let ring = crypt::KeyRing::load(filename, &filekey).map_err(usage)?;
         Ok(Some(Arc::new(crypt::Keys { ring, algorithm })))
+    }
+}
+
+/// A prepare that needed a key it could not have: says so when the reason is a key plugin
+/// hotbackup does not read.
+pub fn explain(e: prepare::PrepareError, settings: &KeySettings) -> prepare::PrepareError {
+    match (e, settings.unsupported()) {
+        (prepare::PrepareError::Key { what, .. }, Some(reason)) => {
+            prepare::PrepareError::Key { what, reason }
+        }
+        (e, _) => e,
     }
 }
 

@@ -52,7 +52,9 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
         ..PrepareOptions::default()
     };
     let progress = LogProgress::new(log);
-    let summary = prepare::prepare(&target, &options, &progress).map_err(failure)?;
+    let summary = prepare::prepare(&target, &options, &progress)
+        .map_err(|e| crate::keys::explain(e, &keys))
+        .map_err(failure)?;
     if summary.already_prepared {
         log.info("This target seems to be already prepared; nothing to do.");
     } else {

@@ -32,8 +32,9 @@ pub fn run(opts: &Options, log: &Log, target: &Path, inc: &Path) -> Result<(), F
         ..prepare::PrepareOptions::default()
     };
     let progress = LogProgress::new(log);
-    let summary =
-        prepare::prepare_incremental(target, &inc, &options, &progress).map_err(failure)?;
+    let summary = prepare::prepare_incremental(target, &inc, &options, &progress)
+        .map_err(|e| crate::keys::explain(e, &keys))
+        .map_err(failure)?;
     log.info(&format!(
         "Applied {} delta file(s): {} page(s), {} tablespace(s) created",
         summary.deltas, summary.delta_pages, summary.created

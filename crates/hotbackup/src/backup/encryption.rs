@@ -88,12 +88,14 @@ pub(super) fn read(main: &mut Session, opts: &Options) -> Result<ServerEncryptio
     if out.encrypt_log {
         out.keys = settings.load()?;
         if out.keys.is_none() {
+            let why = settings.unsupported().unwrap_or_else(|| {
+                "the server has no file_key_management plugin: give \
+                 --plugin-load-add=file_key_management --file-key-management-filename=KEYFILE"
+                    .to_string()
+            });
             return Err(Failure::new(
                 crate::exit::Code::Usage,
-                "the server encrypts its redo log (innodb_encrypt_log=ON) but has no \
-                 file_key_management plugin: give --plugin-load-add=file_key_management \
-                 --file-key-management-filename=KEYFILE"
-                    .to_string(),
+                format!("the server encrypts its redo log (innodb_encrypt_log=ON): {why}"),
             ));
         }
     }
