@@ -119,6 +119,15 @@ fn hotbackup_backup_of_an_encrypted_server_16k_aes_ctr() {
 }
 
 #[test]
+fn hotbackup_backup_of_an_encrypted_server_64k_aes_cbc() {
+    encrypted_backup_restores_identical(
+        PageSize::K64,
+        false,
+        Tool::Hotbackup(hotbackup().to_path_buf()),
+    );
+}
+
+#[test]
 fn mariadb_backup_backup_of_an_encrypted_server_4k_aes_cbc() {
     encrypted_backup_restores_identical(PageSize::K4, false, Tool::MariaBackup);
 }
