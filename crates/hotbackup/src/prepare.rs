@@ -41,15 +41,20 @@ pub fn run(opts: &Options, log: &Log) -> Result<(), Failure> {
             "xtrabackup_info says partial = Y: redo for tablespaces not in the backup is skipped",
         );
     }
+    let keys = crate::keys::for_prepare(&opts.key_management, &target)?;
     let options = PrepareOptions {
         use_memory: opts.use_memory.max(8 << 20),
+        keys: keys.load()?,
+        encrypt_tables: keys.encrypt_tables,
         ignore_missing_tablespaces: partial,
         force_recovery,
         crash_point: test_crash_point(),
         ..PrepareOptions::default()
     };
     let progress = LogProgress::new(log);
-    let summary = prepare::prepare(&target, &options, &progress).map_err(failure)?;
+    let summary = prepare::prepare(&target, &options, &progress)
+        .map_err(|e| crate::keys::explain(e, &keys))
+        .map_err(failure)?;
     if summary.already_prepared {
         log.info("This target seems to be already prepared; nothing to do.");
     } else {
@@ -147,6 +152,8 @@ pub(crate) fn failure(e: PrepareError) -> Failure {
         | PrepareError::IncrementalLsnMismatch { .. }
         | PrepareError::IncrementalAlreadyApplied { .. }
         | PrepareError::IncrementalInterrupted { .. } => Code::WrongState,
+        // A key the backup needs and the options do not give.
+        PrepareError::Key { .. } => Code::Usage,
         // A metadata file that was read but does not follow its format is damage to the
         // backup; failing to read or write one (EACCES, ENOSPC) stays an I/O error.
         PrepareError::Meta(backup_meta::MetaError::Parse { .. }) => {

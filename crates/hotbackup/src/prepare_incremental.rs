@@ -22,15 +22,19 @@ pub fn run(opts: &Options, log: &Log, target: &Path, inc: &Path) -> Result<(), F
              page stops the apply",
         );
     }
+    let keys = crate::keys::for_prepare(&opts.key_management, target)?;
     let options = prepare::PrepareOptions {
         use_memory: opts.use_memory.max(8 << 20),
+        keys: keys.load()?,
+        encrypt_tables: keys.encrypt_tables,
         crash_point: test_crash_point(),
         delta_crash_point: test_delta_crash_point(),
         ..prepare::PrepareOptions::default()
     };
     let progress = LogProgress::new(log);
-    let summary =
-        prepare::prepare_incremental(target, &inc, &options, &progress).map_err(failure)?;
+    let summary = prepare::prepare_incremental(target, &inc, &options, &progress)
+        .map_err(|e| crate::keys::explain(e, &keys))
+        .map_err(failure)?;
     log.info(&format!(
         "Applied {} delta file(s): {} page(s), {} tablespace(s) created",
         summary.deltas, summary.delta_pages, summary.created

@@ -118,6 +118,10 @@ fn read_page(space: &Space, page_no: u32, page_size: usize) -> Result<Vec<u8>, P
         .file
         .read_exact_at(&mut page, u64::from(page_no) * page_size as u64)
         .map_err(|e| PrepareError::io("read a rollback segment page of", &space.path, e))?;
+    // An encrypted system or undo tablespace (key rotation encrypts them too).
+    if let Some(c) = space.crypt.get() {
+        c.decrypt(&space.path, innodb::PageNo(page_no), &mut page)?;
+    }
     Ok(page)
 }
 

@@ -11,6 +11,15 @@ use innodb::{Lsn, PageNo, SpaceId};
 /// An error of [`crate::prepare`].
 #[derive(Debug, thiserror::Error)]
 pub enum PrepareError {
+    /// Encrypted data (the redo log, a tablespace) and no key for it: no key management
+    /// configured, a key id or version missing from the key file.
+    #[error("{what}: {reason}")]
+    Key {
+        /// What needs the key (the log file, the tablespace file).
+        what: String,
+        /// What is missing and which option sets it.
+        reason: String,
+    },
     /// The directory lacks a file every backup has.
     #[error("{dir} is not a backup directory: {missing} is missing (was it made by mariadb-backup or hotbackup --backup?)")]
     NotABackup {

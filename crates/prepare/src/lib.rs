@@ -36,6 +36,7 @@
 mod binlog;
 mod check;
 mod corrupted;
+mod crypt;
 mod ddl;
 mod error;
 mod handles;
@@ -113,6 +114,12 @@ pub struct PrepareOptions {
     /// The open-files limit to stay within (`None`: the process's `RLIMIT_NOFILE`): data
     /// files are opened on demand and at most [`data_file_capacity`] of them at once.
     pub open_files_limit: Option<u64>,
+    /// The keys of an encrypted server (`file_key_management`): needed for an
+    /// encrypted redo log and for encrypted tablespaces the log changes.
+    pub keys: Option<std::sync::Arc<crypt::Keys>>,
+    /// `innodb_encrypt_tables` (backup-my.cnf): pages of `ENCRYPTED=DEFAULT` tablespaces
+    /// with crypt data are written encrypted.
+    pub encrypt_tables: bool,
     /// Test hook: stop at this page write as a crash would.
     #[doc(hidden)]
     pub crash_point: Option<CrashPoint>,
@@ -131,6 +138,8 @@ impl Default for PrepareOptions {
             ignore_missing_tablespaces: false,
             force_recovery: false,
             open_files_limit: None,
+            keys: None,
+            encrypt_tables: false,
             crash_point: None,
             delta_crash_point: None,
         }
@@ -248,7 +257,7 @@ pub(crate) fn apply_log(
     }
 
     // Pass 1 before anything changes: a bad log leaves the directory untouched.
-    let log = Log::open(log_path)?;
+    let log = Log::open(log_path, options.keys.as_deref())?;
     // One batch is in memory at a time.
     let scan = log.scan(options.use_memory.max(1))?;
     let end_lsn = scan.end_lsn;
@@ -286,7 +295,16 @@ pub(crate) fn apply_log(
         None => spaces::server_page_size(dir)?,
     };
     let files = spaces::candidate_files(dir, |p| ddl.after(p))?;
-    let mut spaces = spaces::open_spaces(dir, page_size, &scan.spaces, &files, &handles, progress)?;
+    let keys = options.keys.as_deref().map(|k| (k, options.encrypt_tables));
+    let mut spaces = spaces::open_spaces(
+        dir,
+        page_size,
+        &scan.spaces,
+        &files,
+        &handles,
+        keys,
+        progress,
+    )?;
     page_compressed::configure(dir, &mut spaces);
 
     // Which spaces' records are applied: not deleted, with a file (§5.1, §5.6).
@@ -308,6 +326,12 @@ pub(crate) fn apply_log(
                 });
             }
             Some(sp) => {
+                let noted = scan.spaces.get(&id).and_then(|n| n.crypt);
+                crypt::check_deferred(sp, noted, options.keys.as_deref())?;
+                if let Some(reason) = sp.key_error.clone() {
+                    let what = sp.path.display().to_string();
+                    return Err(PrepareError::Key { what, reason });
+                }
                 if let Some(what) = sp.unsupported {
                     return Err(PrepareError::Unsupported {
                         what: format!("{}: the log changes a {what}", sp.path.display()),
@@ -447,6 +471,13 @@ pub(crate) fn apply_log(
         let blog: BatchLog =
             log.collect(std::mem::take(&mut spare), batch, &rules, &scan.discard)?;
         let keys: Vec<(PageId, PageSlots)> = blog.pages();
+        let crypt_keys = options.keys.as_deref().map(|k| (k, options.encrypt_tables));
+        crypt::resolve_deferred(&spaces, crypt_keys, |sp, id| {
+            match keys.binary_search_by_key(&id, |(k, _)| *k) {
+                Ok(i) => apply_page(&log, sp, id, &blog, &keys[i].1),
+                Err(_) => Ok(None),
+            }
+        })?;
         progress.event(Event::BatchStarted {
             index,
             n_batches,
@@ -594,6 +625,10 @@ fn apply_page(
         // Checked before the first write too; this catches what that check leaves to
         // the apply (trimmed spaces) and pages of earlier batches.
         check::page(sp, id.page_no, &page)?;
+        // Stored as the server writes: compressed, then encrypted; read in reverse.
+        if let Some(c) = sp.crypt.get() {
+            c.decrypt(&sp.path, id.page_no, &mut page)?;
+        }
         page = page_compressed::plaintext(sp, id.page_no, page)?;
         let mut lsn = [0u8; FIL_PAGE_LSN_LEN];
         lsn.copy_from_slice(&page[FIL_PAGE_LSN..FIL_PAGE_LSN + FIL_PAGE_LSN_LEN]);
@@ -628,7 +663,11 @@ fn apply_page(
         path: sp.path.clone(),
         what: format!("page {}: {}", id.page_no, check.what),
     })?;
-    Ok(Some(page_compressed::stored_image(sp, id.page_no, page)))
+    let mut page = page_compressed::stored_image(sp, id.page_no, page);
+    if let Some(c) = sp.crypt.get() {
+        c.encrypt(&sp.path, id.page_no, &mut page)?;
+    }
+    Ok(Some(page))
 }
 
 /// Reads a page; bytes beyond the end of the file read as zero.

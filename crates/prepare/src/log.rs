@@ -19,6 +19,7 @@
 //! Pass 1 decodes every record exactly once (frames, then one walk of the records that
 //! both checks and uses them).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -30,9 +31,11 @@ use innodb::redo::record::{
     TRIM_PAGES,
 };
 use innodb::redo::{
-    Decoder, EndOfLog, Frame, LogFile, MtrFormat, RedoError, SliceDecoder, Step, START_OFFSET,
+    Decoder, EndOfLog, LogFile, MtrFormat, RedoError, SliceDecoder, Step, START_OFFSET,
 };
 use innodb::{Lsn, SpaceId};
+
+use crypt::redo::LogKey;
 
 use crate::error::PrepareError;
 use crate::hash::{FxHashMap, FxHashSet};
@@ -62,6 +65,9 @@ pub(crate) struct Log {
     file: File,
     pub(crate) info: LogFile,
     format: MtrFormat,
+    /// The key of an encrypted log: record payloads are decrypted right after their
+    /// mtr's CRC is checked (the CRC covers the encrypted bytes).
+    key: Option<LogKey>,
 }
 
 /// A FILE_ record's view of a tablespace.
@@ -81,6 +87,9 @@ pub(crate) struct SpaceNote {
     pub(crate) flags: Option<u32>,
     /// TRIM_PAGES: (mtr start LSN, new size in pages).
     pub(crate) trim: Option<(Lsn, u32)>,
+    /// Crypt data written to page 0 (`fil_space_crypt_t::write_page0`): scheme, key id,
+    /// encryption mode; a deferred tablespace's key is checked with it before any write.
+    pub(crate) crypt: Option<(u8, u32, u8)>,
 }
 
 /// One LSN range applied at once.
@@ -356,7 +365,7 @@ pub(crate) struct SpaceRule {
 }
 
 impl Log {
-    pub(crate) fn open(path: &Path) -> Result<Log, PrepareError> {
+    pub(crate) fn open(path: &Path, keys: Option<&crypt::Keys>) -> Result<Log, PrepareError> {
         let file = File::open(path).map_err(|e| PrepareError::io("open", path, e))?;
         let size = file
             .metadata()
@@ -370,18 +379,45 @@ impl Log {
             source,
         };
         let info = LogFile::parse(&prefix, size).map_err(header_err)?;
-        if info.header.is_encrypted() {
-            return Err(PrepareError::Unsupported {
-                what: format!("{}: encrypted redo log", path.display()),
-            });
-        }
+        let key = match (info.header.is_encrypted(), info.header.encryption, keys) {
+            (false, _, _) => None,
+            (true, Some(enc), Some(keys)) => Some(
+                LogKey::new(&keys.ring, keys.algorithm, &enc).map_err(|e| PrepareError::Key {
+                    what: format!("{} (encrypted redo log)", path.display()),
+                    reason: format!("{e}: give the server's key file (file_key_management_filename in backup-my.cnf or --file-key-management-filename)"),
+                })?,
+            ),
+            (true, _, _) => {
+                return Err(PrepareError::Key {
+                    what: format!("{} (encrypted redo log)", path.display()),
+                    reason: "no key management is configured: backup-my.cnf has no plugin_load=file_key_management; give --plugin-load-add=file_key_management --file-key-management-filename=KEYFILE (and --file-key-management-filekey, --file-key-management-encryption-algorithm as the server has them)".into(),
+                })
+            }
+        };
         let format = MtrFormat::for_log(&info);
         Ok(Log {
             path: path.to_path_buf(),
             file,
             info,
             format,
+            key,
         })
+    }
+
+    /// The plaintext of a framed mtr body: the body itself for an unencrypted log.
+    fn plain<'b>(
+        &self,
+        body: &'b [u8],
+        nonce: &[u8],
+        start: Lsn,
+    ) -> Result<Cow<'b, [u8]>, PrepareError> {
+        match &self.key {
+            None => Ok(Cow::Borrowed(body)),
+            Some(key) => key
+                .decrypt_body(body, nonce)
+                .map(Cow::Owned)
+                .map_err(|e| self.corrupt(start, e.to_string(), self.limit())),
+        }
     }
 
     pub(crate) fn checkpoint_lsn(&self) -> Lsn {
@@ -614,9 +650,20 @@ impl Log {
                                     f.start_lsn(),
                                     checkpoint.end_lsn,
                                     checkpoint.checkpoint_lsn,
-                                    &f,
+                                    || {
+                                        self.plain(
+                                            f.body(),
+                                            f.nonce().unwrap_or(&[]),
+                                            f.start_lsn(),
+                                        )
+                                        .ok()
+                                    },
                                 );
                                 let body = f.body();
+                                let mut nonce = [0u8; 8];
+                                if let Some(n) = f.nonce() {
+                                    nonce.copy_from_slice(n);
+                                }
                                 let at = (body.as_ptr() as usize).wrapping_sub(base);
                                 let in_chunk =
                                     at.checked_add(body.len()).is_some_and(|e| e <= chunk.len());
@@ -633,6 +680,7 @@ impl Log {
                                     body_len: body.len(),
                                     len: f.len() as u64,
                                     extra,
+                                    nonce,
                                 });
                             }
                             Step::NeedMore { .. } => break,
@@ -734,9 +782,16 @@ impl Log {
         'mtrs: for m in &job.mtrs {
             let src = if m.extra { &job.extra } else { &job.chunk };
             let body = src.get(m.at..m.at + m.body_len).unwrap_or(&[]);
+            let body = match self.plain(body, &m.nonce, m.start) {
+                Ok(b) => b,
+                Err(e) => {
+                    r.error = Some(e);
+                    break 'mtrs;
+                }
+            };
             let mut n_runs = 0u64;
             let first = r.pages.len();
-            for rec in Records::new(body, m.start) {
+            for rec in Records::new(&body, m.start) {
                 let rec = match rec {
                     Ok(rec) => rec,
                     Err(e) => {
@@ -829,7 +884,7 @@ impl Log {
     #[allow(clippy::too_many_arguments)]
     fn collect_part(
         &self,
-        slice: &[u8],
+        slice: &mut [u8],
         start: Lsn,
         from: Lsn,
         to: Lsn,
@@ -850,21 +905,47 @@ impl Log {
             if slice.len() as u64 != to.0 - from.0 {
                 return Err(changed(from));
             }
-            let mut dec = SliceDecoder::new(self.format, slice, from);
+            // The mtrs: (start, body offset, body length, end). An encrypted log's
+            // bodies are decrypted in place once all CRCs are checked, so that the
+            // apply decodes plaintext from the batch's buffer.
+            let mut frames: Vec<(Lsn, usize, usize, Lsn)> = Vec::with_capacity(share(batch.n_mtrs));
+            let mut nonces: Vec<[u8; 8]> = Vec::new();
+            {
+                let mut dec = SliceDecoder::new(self.format, slice, from);
+                while dec.lsn() < to {
+                    let Step::Mtr(f) = dec.next_frame() else {
+                        return Err(changed(dec.lsn()));
+                    };
+                    let at = usize::try_from(f.start_lsn().0 - from.0).unwrap_or(usize::MAX);
+                    frames.push((f.start_lsn(), at, f.marker_index(), f.end_lsn()));
+                    if let Some(n) = f.nonce().filter(|_| self.key.is_some()) {
+                        let mut nonce = [0u8; 8];
+                        nonce.copy_from_slice(n);
+                        nonces.push(nonce);
+                    }
+                }
+            }
+            if let Some(key) = &self.key {
+                for (&(s, at, len, _), nonce) in frames.iter().zip(&nonces) {
+                    let body = slice.get_mut(at..at + len).ok_or_else(|| changed(s))?;
+                    let plain = key
+                        .decrypt_body(body, nonce)
+                        .map_err(|e| self.corrupt(s, e.to_string(), end))?;
+                    body.copy_from_slice(&plain);
+                }
+            }
+            let slice = &*slice;
             // The filter of the latest page: (page, space rule, discard LSN).
             let mut cached: Option<(PageId, SpaceRule, Option<Lsn>)> = None;
-            while dec.lsn() < to {
-                let Step::Mtr(f) = dec.next_frame() else {
-                    return Err(changed(dec.lsn()));
-                };
-                let s = f.start_lsn();
+            for &(s, at, body_len, mtr_end) in &frames {
+                let body = slice.get(at..at + body_len).ok_or_else(|| changed(s))?;
                 let off = |l: Lsn| u32::try_from(l.0 - start.0).unwrap_or(u32::MAX);
                 let mtr_index = u32::try_from(mtrs.len()).unwrap_or(NONE);
                 let mut used = false;
                 // The page of the open run: the previous record was of this page and
                 // is stored (or belongs to a stored run).
                 let mut open: Option<PageId> = None;
-                let mut recs = f.records();
+                let mut recs = Records::new(body, s);
                 loop {
                     let last = recs.last_offset();
                     let r = match recs.skim() {
@@ -941,10 +1022,10 @@ impl Log {
                     }
                 }
                 if used {
-                    let body_end = Lsn(s.0 + f.marker_index() as u64);
-                    mtrs.push([off(s), off(body_end), off(f.end_lsn())]);
+                    let body_end = Lsn(s.0 + body_len as u64);
+                    mtrs.push([off(s), off(body_end), off(mtr_end)]);
                 }
-                if f.end_lsn() > to {
+                if mtr_end > to {
                     return Err(changed(s));
                 }
             }
@@ -968,6 +1049,8 @@ struct MtrRef {
     body_len: usize,
     len: u64,
     extra: bool,
+    /// The nonce of an encrypted log's mtr.
+    nonce: [u8; 8],
 }
 
 /// The framed mtrs of one chunk, for a pass-1 worker.
@@ -1054,6 +1137,9 @@ impl ScanState {
             }
             if n.flags.is_some() {
                 g.flags = n.flags;
+            }
+            if n.crypt.is_some() {
+                g.crypt = n.crypt;
             }
             if n.trim.is_some() {
                 g.trim = n.trim;
@@ -1197,6 +1283,18 @@ fn note_record(
                     if offset <= FSP_SPACE_FLAGS_AT && end >= FSP_SPACE_FLAGS_AT + 4 {
                         n.flags = word(FSP_SPACE_FLAGS_AT).or(n.flags);
                     }
+                    // The crypt data after its magic: type, IV length 16, IV, min key
+                    // version, key id, encryption, at the offset the flags give.
+                    // (Without the flags in this part of the log: the shape alone.)
+                    if data.len() == 27 && data[1] == 16 && data[0] <= 1 && data[26] <= 2 {
+                        let at = n.flags.map(|flags| {
+                            innodb::page::SpaceFlags::parse(flags)
+                                .map(|f| innodb::page::fsp::crypt_data_offset(&f) + 6)
+                        });
+                        if at.is_none_or(|at| at.ok() == Some(offset as usize)) {
+                            n.crypt = Some((data[0], word(offset + 22).unwrap_or(0), data[26]));
+                        }
+                    }
                 }
             }
             if matches!(r, Record::InitPage { .. } | Record::FreePage { .. }) {
@@ -1221,7 +1319,13 @@ enum CheckpointSearch {
 }
 
 impl CheckpointSearch {
-    fn next(self, start: Lsn, end_lsn: Lsn, checkpoint_lsn: Lsn, m: &Frame<'_>) -> Self {
+    fn next<'b>(
+        self,
+        start: Lsn,
+        end_lsn: Lsn,
+        checkpoint_lsn: Lsn,
+        body: impl FnOnce() -> Option<Cow<'b, [u8]>>,
+    ) -> Self {
         let state = match self {
             CheckpointSearch::Before if start == end_lsn => CheckpointSearch::InRun,
             CheckpointSearch::Before if start > end_lsn => return CheckpointSearch::Missing,
@@ -1230,8 +1334,11 @@ impl CheckpointSearch {
         if state != CheckpointSearch::InRun {
             return state;
         }
+        let Some(body) = body() else {
+            return CheckpointSearch::Missing;
+        };
         let mut file_only = true;
-        for r in m.records().filter_map(Result::ok) {
+        for r in Records::new(&body, start).filter_map(Result::ok) {
             match r {
                 Record::FileCheckpoint { lsn } if lsn == checkpoint_lsn => {
                     return CheckpointSearch::Found

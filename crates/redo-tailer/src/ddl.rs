@@ -1,7 +1,8 @@
 //! DDL tracking (§9.1 step 5, §9.2): the file operations and tablespace re-creations
 //! that the backup flow must know about, found in the copied mini-transactions.
 
-use innodb::redo::{Extended, Frame, Record};
+use crypt::redo::LogKey;
+use innodb::redo::{Extended, Frame, Record, Records};
 use innodb::{Lsn, SpaceId};
 
 /// A file-level event found in the copied log, for the backup flow's DDL tracker.
@@ -100,12 +101,27 @@ fn text(path: &[u8]) -> String {
 /// The records of a CRC-valid mtr normally all decode; if one does not, the scan stops
 /// there and returns the parser's error text (the mtr is still copied: prepare, which
 /// decodes everything, will report it with its LSN).
-pub(crate) fn scan(frame: &Frame<'_>, out: &mut Vec<FileOp>) -> Result<(), String> {
-    if !may_hold_file_ops(frame.body()) {
+pub(crate) fn scan(
+    frame: &Frame<'_>,
+    key: Option<&LogKey>,
+    out: &mut Vec<FileOp>,
+) -> Result<(), String> {
+    if !may_hold_file_ops(frame.body(), key.is_some()) {
         return Ok(());
     }
     let lsn = frame.end_lsn();
-    for record in frame.records() {
+    // An encrypted log: the payloads are decrypted (the headers the filter read are clear).
+    let plain;
+    let body = match key {
+        None => frame.body(),
+        Some(k) => {
+            plain = k
+                .decrypt_body(frame.body(), frame.nonce().unwrap_or(&[]))
+                .map_err(|e| e.to_string())?;
+            &plain
+        }
+    };
+    for record in Records::new(body, frame.start_lsn()) {
         let op = match record.map_err(|e| e.to_string())? {
             Record::FileCreate { space, path } => FileOp::Create {
                 space,
@@ -160,7 +176,7 @@ const EXTENDED: u8 = 0x20;
 /// file record, an INIT_PAGE or an EXTENDED record that could be TRIM_PAGES. Most mtrs
 /// (WRITE/MEMSET/MEMMOVE/inserts) are rejected without decoding a payload. Errs on the
 /// side of `true`: anything it does not understand goes to the full decoder.
-fn may_hold_file_ops(body: &[u8]) -> bool {
+fn may_hold_file_ops(body: &[u8], encrypted: bool) -> bool {
     let mut pos = 0;
     let mut first = true;
     while let Some(&b) = body.get(pos) {
@@ -184,6 +200,10 @@ fn may_hold_file_ops(body: &[u8]) -> bool {
             };
             len = (v as usize + 15).saturating_sub(n);
             p += n;
+        }
+        if ty == EXTENDED && encrypted {
+            // The subtype is in the encrypted payload.
+            return true;
         }
         if ty == EXTENDED {
             // The subtype byte follows the page id, which same-page records omit.
@@ -218,16 +238,19 @@ mod tests {
     #[test]
     fn prefilter_rejects_page_records_and_accepts_file_ops() {
         // WRITE (5,3) @100 one byte; same-page MEMSET.
-        assert!(!may_hold_file_ops(&[
-            0x34, 0x05, 0x03, 0x64, 0x33, 0xC3, 0x02, 0x03, 0xAA
-        ]));
+        assert!(!may_hold_file_ops(
+            &[0x34, 0x05, 0x03, 0x64, 0x33, 0xC3, 0x02, 0x03, 0xAA],
+            false
+        ));
         // INIT_PAGE (5, 0).
-        assert!(may_hold_file_ops(&[0x12, 0x05, 0x00]));
+        assert!(may_hold_file_ops(&[0x12, 0x05, 0x00], false));
         // A file record first (FILE_MODIFY type, bit 7).
-        assert!(may_hold_file_ops(&[0xB3, 0x05, 0x00, 0x41]));
+        assert!(may_hold_file_ops(&[0xB3, 0x05, 0x00, 0x41], false));
         // EXTENDED (7, 0) TRIM_PAGES.
-        assert!(may_hold_file_ops(&[0x23, 0x07, 0x00, 0x0A]));
+        assert!(may_hold_file_ops(&[0x23, 0x07, 0x00, 0x0A], false));
         // EXTENDED (7, 9) UNDO_INIT: no.
-        assert!(!may_hold_file_ops(&[0x23, 0x07, 0x09, 0x02]));
+        assert!(!may_hold_file_ops(&[0x23, 0x07, 0x09, 0x02], false));
+        // Encrypted: the subtype is ciphertext, so any EXTENDED record is decrypted.
+        assert!(may_hold_file_ops(&[0x23, 0x07, 0x09, 0x02], true));
     }
 }

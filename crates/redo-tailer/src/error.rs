@@ -32,6 +32,15 @@ pub enum TailError {
         #[source]
         source: RedoError,
     },
+    /// The live log is encrypted and its key is not available: the record payloads
+    /// (file operations for DDL tracking) cannot be read.
+    #[error("{}: encrypted redo log: {detail}", path.display())]
+    Key {
+        /// The live `ib_logfile0`.
+        path: PathBuf,
+        /// What is missing, and which option gives it.
+        detail: String,
+    },
     /// A mini-transaction that the server has certainly finished writing does not
     /// validate: the log is damaged (or was overwritten in a way the LSN checks missed).
     #[error(

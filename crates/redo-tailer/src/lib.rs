@@ -56,7 +56,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use innodb::redo::{backup_log_prefix, Checkpoint, LogHeader, RedoError, Unsupported};
+use innodb::redo::{backup_log_prefix, Checkpoint, LogHeader};
 use innodb::Lsn;
 use sink::{DirSink, Sink, SinkFile};
 
@@ -110,6 +110,9 @@ pub struct TailerConfig {
     /// log at all (it still answers `stop_at` and `abort`): this simulates a tailer that
     /// cannot keep up, to test overrun detection. Leave `None` in production.
     pub stall: Option<Arc<AtomicBool>>,
+    /// The server's keys (`file_key_management`), required for an encrypted log: its
+    /// mtrs are copied as they are and their payloads decrypted for DDL tracking.
+    pub keys: Option<Arc<crypt::Keys>>,
 }
 
 impl TailerConfig {
@@ -124,6 +127,7 @@ impl TailerConfig {
             safety_margin: 1 << 20,
             limit_to_flushed: true,
             stall: None,
+            keys: None,
         }
     }
 }
@@ -187,8 +191,9 @@ pub fn start(
 /// closed when the copy is stopped ([`TailerHandle::stop_at`]); after an abort or a
 /// failure it is left unclosed (incomplete).
 ///
-/// Encrypted logs are refused ([`Unsupported::Encrypted`]): their file records cannot
-/// be read for DDL tracking without the key.
+/// An encrypted log needs `config.keys` ([`TailError::Key`] otherwise): its mtrs are
+/// copied as they are (the backup log keeps the server's encryption and header), and
+/// their payloads decrypted to read the file records.
 pub fn start_into(
     config: TailerConfig,
     mut out: Box<dyn SinkFile>,
@@ -196,9 +201,6 @@ pub fn start_into(
     on_file_op: FileOpFn,
 ) -> Result<TailerHandle, TailError> {
     let live = LiveLog::open(&config.server_log)?;
-    if live.log.header.is_encrypted() {
-        return Err(live.log_error(RedoError::Unsupported(Unsupported::Encrypted)));
-    }
     let checkpoint = live.log.checkpoint;
     let backup_path = config.backup_log.clone();
     let header = LogHeader::for_backup(&live.log.header, checkpoint.checkpoint_lsn);

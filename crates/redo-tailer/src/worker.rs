@@ -10,6 +10,8 @@ use sink::SinkFile;
 use innodb::redo::{Checkpoint, Decoder, EndOfLog, LogFile, MtrFormat, Step, MTR_SIZE_MAX};
 use innodb::Lsn;
 
+use crypt::redo::LogKey;
+
 use crate::ddl::{self, FileOp};
 use crate::live::{LiveLog, BLOCK};
 use crate::{FileOpFn, ServerLsnFn, TailError, TailReport, TailerConfig};
@@ -153,6 +155,30 @@ pub(crate) struct Worker {
     /// How the last poll ended, for `NotReached`.
     last_end: String,
     header_failures: u32,
+    /// The key of an encrypted log.
+    key: Option<LogKey>,
+}
+
+/// The key of an encrypted live log, from the configured keys.
+fn log_key(config: &TailerConfig, live: &LiveLog) -> Result<Option<LogKey>, TailError> {
+    let Some(enc) = live
+        .log
+        .header
+        .encryption
+        .filter(|_| live.log.header.is_encrypted())
+    else {
+        return Ok(None);
+    };
+    let err = |detail: String| TailError::Key {
+        path: live.path().to_path_buf(),
+        detail,
+    };
+    let keys = config.keys.as_deref().ok_or_else(|| {
+        err("the server's key management (file_key_management) is not known: its key file is needed to follow DDL in the log".into())
+    })?;
+    LogKey::new(&keys.ring, keys.algorithm, &enc)
+        .map(Some)
+        .map_err(|e| err(format!("{e} (file_key_management_filename)")))
 }
 
 impl Worker {
@@ -166,6 +192,7 @@ impl Worker {
         shared: Arc<Shared>,
     ) -> Result<Worker, TailError> {
         let start = live.log.checkpoint;
+        let key = log_key(&config, &live)?;
         let format = MtrFormat::new(live.log.geometry, live.log.header.is_encrypted());
         let dec = Decoder::new(format, start.checkpoint_lsn).map_err(|e| live.log_error(e))?;
         let backup_path = config.backup_log.clone();
@@ -188,6 +215,7 @@ impl Worker {
             tail: None,
             last_end: "nothing read yet".into(),
             header_failures: 0,
+            key,
             live,
         })
     }
@@ -356,7 +384,7 @@ impl Worker {
             Err(e) => return Err(e),
         };
         let g = new.log.geometry;
-        if next < g.first_lsn() || new.log.header.is_encrypted() != old.header.is_encrypted() {
+        if next < g.first_lsn() || new.log.header.encryption != old.header.encryption {
             return Err(replaced(g.first_lsn(), g.file_size()));
         }
         let format = MtrFormat::new(g, new.log.header.is_encrypted());
@@ -449,7 +477,7 @@ impl Worker {
                     Step::Mtr(frame) => {
                         frame.copy_for_backup(&mut self.out);
                         mtrs += 1;
-                        if let Err(detail) = ddl::scan(&frame, &mut self.ops) {
+                        if let Err(detail) = ddl::scan(&frame, self.key.as_ref(), &mut self.ops) {
                             return Err(TailError::Corrupt {
                                 path: self.live.path().to_path_buf(),
                                 lsn: frame.start_lsn(),

@@ -217,27 +217,27 @@ pub fn restore_and_verify(
     source: &TestServer,
     backup: &Path,
 ) -> Result<RestoreReport> {
-    restore_and_verify_with(mariadb, tool, source, backup, &[])
+    restore_and_verify_with(mariadb, tool, source, backup, &[] as &[&str])
 }
 
-/// [`restore_and_verify`] with extra `[mysqld]` lines for the restored server (e.g. the
-/// compression provider plugins the source had loaded).
+/// [`restore_and_verify`] with extra `[mysqld]` lines for the restored server (the
+/// compression provider plugins or the key management the source had loaded).
 pub fn restore_and_verify_with(
     mariadb: &MariaDb,
     tool: &Tool,
     source: &TestServer,
     backup: &Path,
-    options: &[&str],
+    options: &[impl AsRef<str>],
 ) -> Result<RestoreReport> {
     let binlog = read_binlog_info(backup)?;
     let dir = TestDir::new("restore")?;
     let datadir = dir.path().join("data");
     tool.copy_back(mariadb, backup, &datadir)?;
-    let restored = options
-        .iter()
-        .fold(mariadb.server(), |b, line| b.option(line))
-        .name("restored")
-        .existing_datadir(&datadir)
+    let mut builder = mariadb.server().name("restored").existing_datadir(&datadir);
+    for line in options {
+        builder = builder.option(line.as_ref());
+    }
+    let restored = builder
         .start()
         .context("the server did not start on the restored datadir")?;
     let failures = restored.check_table_all()?;

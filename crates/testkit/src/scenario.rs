@@ -41,13 +41,27 @@ impl Scenario {
         page_size: PageSize,
         log_file_size: u64,
     ) -> Result<Scenario> {
-        let source = mariadb
+        Scenario::start_with_options(mariadb, page_size, log_file_size, &[])
+    }
+
+    /// [`Scenario::start_with_log`] with extra server option lines (`option`), e.g. a key
+    /// management plugin and `innodb_encrypt_tables=ON`.
+    pub fn start_with_options(
+        mariadb: &MariaDb,
+        page_size: PageSize,
+        log_file_size: u64,
+        options: &[String],
+    ) -> Result<Scenario> {
+        let mut builder = mariadb
             .server()
             .name("src")
             .page_size(page_size)
             .binlog(true)
-            .log_file_size(log_file_size)
-            .start()?;
+            .log_file_size(log_file_size);
+        for line in options {
+            builder = builder.option(line);
+        }
+        let source = builder.start()?;
         let schema = create_mixed_schema(&source, "mix", 300)?;
         let sysbench = Sysbench::new(&source)?
             .tables(2)

@@ -37,6 +37,7 @@ mod compress;
 pub mod ddl;
 mod ddl_markers;
 pub mod discover;
+mod encryption;
 mod files;
 pub mod filter;
 pub mod galera;
@@ -159,6 +160,10 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
     if opts.rocksdb_backup {
         refuse_myrocks(&mut main, &paths.datadir)?;
     }
+    let encryption = match innodb_off {
+        true => encryption::ServerEncryption::default(),
+        false => encryption::read(&mut main, opts)?,
+    };
     if let Some(configured) = &opts.datadir {
         if canonical(configured) != canonical(&paths.datadir) {
             log.info(&format!(
@@ -201,6 +206,7 @@ pub fn run(opts: &Options, args: &[String], log: &Log) -> Result<(), Failure> {
         galera,
         innodb_off,
         incremental,
+        encryption: &encryption,
     };
     let sql_thread_stopped = AtomicBool::new(false);
     let mut sql_thread = replica::SqlThread::new(&conn, log, &sql_thread_stopped);
@@ -329,6 +335,8 @@ struct Context<'a> {
     innodb_off: bool,
     /// An incremental backup: the base's LSN ([`incremental`]); InnoDB files become deltas.
     incremental: Option<Lsn>,
+    /// The server's encryption plugins and, for an encrypted log, the keys ([`encryption`]).
+    encryption: &'a encryption::ServerEncryption,
 }
 
 /// The backup proper, into the (new or empty) target directory.
@@ -459,7 +467,7 @@ fn backup_into(
     }
     put_meta(
         sink,
-        &backup_my_cnf(vars, opts),
+        &backup_my_cnf(vars, opts, &ctx.encryption.block),
         backup_meta::names::BACKUP_MY_CNF,
     )?;
     let uuid = main.query_value("SELECT UUID()")?.unwrap_or_default();
@@ -630,7 +638,11 @@ fn server_paths(vars: &Variables) -> Result<ServerPaths, Failure> {
 /// `backup-my.cnf` as mariadb-backup writes it. `innodb_checksum_algorithm` is the *tool's*
 /// setting (`--innodb-checksum-algorithm` or `[mysqld]`), `crc32` by default, not the
 /// server's: mariadb-backup does so, and `--prepare` only uses it for tablespaces it creates.
-fn backup_my_cnf(vars: &Variables, opts: &Options) -> BackupMyCnf {
+fn backup_my_cnf(
+    vars: &Variables,
+    opts: &Options,
+    plugins: &[backup_meta::CnfOption],
+) -> BackupMyCnf {
     let num = |name: &str| {
         vars.get(name)
             .and_then(|v| v.parse::<u64>().ok())
@@ -658,7 +670,7 @@ fn backup_my_cnf(vars: &Variables, opts: &Options) -> BackupMyCnf {
         undo_tablespaces: num("innodb_undo_tablespaces") as u32,
         compression_level: num("innodb_compression_level") as u32,
         buffer_pool_filename: None,
-        other_options: Vec::new(),
+        other_options: plugins.to_vec(),
     }
 }
 

@@ -27,6 +27,7 @@ pub(super) fn start_tailer(
         .create(backup_log)
         .map_err(|e| sink_failure(sink, backup_log, e))?;
     config.max_poll_interval = Duration::from_millis(opts.log_copy_interval_ms.max(1));
+    config.keys = ctx.encryption.keys.clone();
     if ctx.innodb_off {
         // Nothing writes this log: no server to ask how far it is durable.
         config.limit_to_flushed = false;

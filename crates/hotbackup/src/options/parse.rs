@@ -566,7 +566,7 @@ impl Engine {
             },
             other => other,
         };
-        if Opt::of(spec) == Opt::Password && !from_file {
+        if is_secret(Opt::of(spec)) && !from_file {
             // The value is the rest of the argument (`--password=S`, `-pS`) or the next one.
             let (at, len) = self.arg_at;
             match &given {
@@ -848,6 +848,12 @@ fn parse_num(text: &str) -> Result<i64, String> {
     i64::try_from(n).map_err(|_| out_of_range())
 }
 
+/// Options whose values are masked wherever the command line is shown: the password and
+/// the file key of an encrypted key file.
+fn is_secret(opt: Opt) -> bool {
+    matches!(opt, Opt::Password | Opt::FileKeyManagementFilekey)
+}
+
 /// `--print-defaults`: like mariadb-backup, the server groups' lines and the remaining
 /// arguments. Deliberate difference: every password is masked, in any form the parser accepts
 /// (`--loose-password=`, `-pS`, `-p S`, ...), found by the parser's own rules.
@@ -857,7 +863,7 @@ fn print_defaults<'a>(entries: impl Iterator<Item = &'a CnfEntry>, rest: &[Strin
     let mut args: Vec<String> = entries
         .map(|entry| {
             let arg = entry.as_arg();
-            let is_password = resolve(&entry.key).0.map(Opt::of) == Some(Opt::Password);
+            let is_password = resolve(&entry.key).0.map(Opt::of).is_some_and(is_secret);
             match arg.split_once('=') {
                 Some((name, _)) if is_password => format!("{name}={MASK}"),
                 _ => arg,

@@ -78,6 +78,15 @@ mod tests {
                 "--mysqld-args --backup --password=...",
             ),
             (&["--backup", "--password="], "--backup --password=..."),
+            // The file key of an encrypted key file is a secret too.
+            (
+                &["--prepare", "--file-key-management-filekey=S3cret"],
+                "--prepare --file-key-management-filekey=...",
+            ),
+            (
+                &["--prepare", "--file-key-management-filekey", "FILE:/S3cret"],
+                "--prepare --file-key-management-filekey ...",
+            ),
             // After the leading --defaults-* arguments the indexes still match.
             (
                 &["--no-defaults", "--backup", "-pS3cret"],

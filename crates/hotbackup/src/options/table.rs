@@ -683,6 +683,37 @@ option_table! {
     )),
     // Loads encryption plugins for --prepare.
     PluginDir => server_setting(t("plugin-dir", Server, "plugin directory, for --prepare")),
+    // The key management of an encrypted server (keys.rs). mariadb-backup 10.11 takes them
+    // from the server at --backup and from backup-my.cnf at --prepare (on its command line only
+    // with --loose-); here they are ordinary options that override those. A key plugin other
+    // than file_key_management is refused by name (exit 2); other plugins are ignored.
+    PluginLoad => t(
+        "plugin-load",
+        Server,
+        "plugins the server loads: only the key management one matters (file_key_management)",
+    ),
+    PluginLoadAdd => t(
+        "plugin-load-add",
+        Server,
+        "a plugin the server loads: only the key management one matters (file_key_management)",
+    ),
+    FileKeyManagementFilename => t(
+        "file-key-management-filename",
+        Server,
+        "the key file of file_key_management, to decrypt the redo log and tablespaces",
+    ),
+    FileKeyManagementFilekey => t(
+        "file-key-management-filekey",
+        Server,
+        "the secret (or FILE:path) that decrypts an encrypted key file; masked like a password",
+    ),
+    FileKeyManagementEncryptionAlgorithm => e(
+        "file-key-management-encryption-algorithm",
+        Required,
+        &["aes_cbc", "aes_ctr"],
+        Server,
+        "the server's file_key_management encryption algorithm",
+    ),
     AriaLogDirPath => t(
         "aria-log-dir-path",
         Server,

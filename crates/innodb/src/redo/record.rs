@@ -500,6 +500,20 @@ pub struct Records<'a> {
 type Bad = &'static str;
 
 #[inline]
+/// The header of the record at `pos` of an mtr body (`mtr_t::parse_length`): how many
+/// bytes the type/length header takes (1 to 4) and how many payload bytes follow it.
+/// `None` if the header is not there or is corrupt. Encrypted logs encrypt only the
+/// payloads, so this is all that can be read of a record before decryption.
+pub fn record_header(body: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let b = *body.get(pos)?;
+    let rlen = usize::from(b & 0x0F);
+    if rlen != 0 {
+        return Some((1, rlen));
+    }
+    let (v, n) = varint::decode_max(body.get(pos + 1..)?, 3).ok()?;
+    Some((1 + n, (v as usize + 15).checked_sub(n)?))
+}
+
 fn read_varint(p: &[u8], at: &mut usize, max_len: usize, what: Bad) -> Result<u32, Bad> {
     let rest = p.get(*at..).unwrap_or(&[]);
     match varint::decode_max(rest, max_len) {
