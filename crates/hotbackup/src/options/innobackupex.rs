@@ -105,10 +105,27 @@ pub fn translate(args: &[String], timestamp: &str) -> Result<Translated, Error> 
         let arg = args[i].as_str();
         let Some(body) = arg.strip_prefix("--") else {
             if arg.starts_with('-') && arg.len() > 1 {
-                return Err(refuse(format!(
-                    "{arg}: short options are not translated; spell them out (--user=..., \
-                     --password=..., --host=..., --port=..., --socket=...)"
-                )));
+                // innobackupex's short connection options, value attached or next; the
+                // password (-p) is not: its value would have to be scrubbed from argv.
+                let long = SHORT.iter().find(|(c, _)| arg[1..].starts_with(*c));
+                let Some((short, long)) = long else {
+                    return Err(refuse(format!(
+                        "{arg}: short options other than -u, -H, -P, -S are not translated; \
+                         spell them out (--password=..., ...)"
+                    )));
+                };
+                let value = match &arg[1 + short.len()..] {
+                    "" if i + 1 < args.len() => {
+                        i += 1;
+                        args[i].clone()
+                    }
+                    "" => return Err(refuse(format!("{arg} needs a value"))),
+                    attached => attached.to_string(),
+                };
+                out.args.push(format!("--{long}={value}"));
+                out.origin.push(None);
+                i += 1;
+                continue;
             }
             if let Some(first) = position {
                 return Err(refuse(format!(
@@ -197,6 +214,9 @@ pub fn translate(args: &[String], timestamp: &str) -> Result<Translated, Error> 
     Ok(out)
 }
 
+/// innobackupex's short options that are translated, with their long names.
+const SHORT: &[(&str, &str)] = &[("u", "user"), ("H", "host"), ("P", "port"), ("S", "socket")];
+
 fn refuse(what: String) -> Error {
     Error::new(ErrorKind::Unsupported, format!("--innobackupex: {what}"))
 }
@@ -217,6 +237,27 @@ mod tests {
     #[test]
     fn modes_and_the_backup_directory() {
         let cases: &[(&[&str], &[&str], bool)] = &[
+            (
+                &[
+                    "--apply-log",
+                    "-u",
+                    "root",
+                    "-Hh",
+                    "-P3307",
+                    "-S",
+                    "/s",
+                    "/b",
+                ],
+                &[
+                    "--apply-log",
+                    "--user=root",
+                    "--host=h",
+                    "--port=3307",
+                    "--socket=/s",
+                    "--target-dir=/b",
+                ],
+                true,
+            ),
             (
                 &["--defaults-file=/m.cnf", "--no-timestamp", "/b"],
                 &["--defaults-file=/m.cnf", "--backup", "--target-dir=/b"],
@@ -325,7 +366,8 @@ mod tests {
                 "--incremental-basedir requires the --incremental option",
             ),
             (&["--decompress", "/b"], "--decompress is not translated"),
-            (&["-uroot", "/b"], "-uroot: short options"),
+            (&["-psecret", "/b"], "-psecret: short options other than"),
+            (&["-u"], "-u needs a value"),
             (&["--version"], "--version is not translated"),
         ];
         for (args, want) in cases {
