@@ -60,11 +60,11 @@ pub use corrupted::{CorruptedPages, CorruptedSpace};
 pub use delta_meta::{delta_meta_path, DeltaMeta};
 pub use error::{MetaError, ParseError};
 pub use galera::GaleraInfo;
-pub use readahead::{Ranges, ReadAhead};
 pub use info::{
     format_local_timestamp, mask_tool_command, tool_command, StreamFormat, XtrabackupInfo,
     MARIADB_BACKUP_VERSION,
 };
+pub use readahead::{Ranges, ReadAhead};
 pub use slave::{ReplicationSource, SlaveInfo, SlaveStatusRow, SourcePosition};
 
 /// File names inside a backup directory, as mariadb-backup spells them.

@@ -16,6 +16,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 /// Byte ranges `(offset, length)` of one file to read ahead; length 0 means to its end.
+/// A file with no ranges is not opened (a place holder keeping the pass's indices).
 pub type Ranges = Vec<(u64, u64)>;
 
 /// How long the thread sleeps when it is `window` files ahead of the pass.
@@ -91,12 +92,14 @@ impl Drop for ReadAhead {
 }
 
 fn advise(path: &std::path::Path, ranges: &Ranges) {
+    if ranges.is_empty() {
+        return;
+    }
     let Ok(file) = File::open(path) else {
         return;
     };
     for &(offset, len) in ranges {
-        let (Ok(off), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len))
-        else {
+        let (Ok(off), Ok(len)) = (libc::off_t::try_from(offset), libc::off_t::try_from(len)) else {
             continue;
         };
         // SAFETY: posix_fadvise takes a descriptor and integers and touches no memory of
