@@ -8,11 +8,11 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use backup_meta::{Ranges, ReadAhead};
 use innodb::apply::PageFormat;
 use innodb::page::fil::FIL_PAGE_SPACE_ID;
 use innodb::page::fsp::{FSP_HEADER_OFFSET, FSP_SPACE_FLAGS, FSP_SPACE_ID};
 use innodb::page::{is_all_zero, read_crypt_data, PageValidator, SpaceFlags};
-use backup_meta::{Ranges, ReadAhead};
 use innodb::SpaceId;
 
 use crate::error::PrepareError;
