@@ -192,7 +192,11 @@ fn parse_options(args: &[String]) -> Result<Options> {
         }
     }
     ensure!(size_mb >= 16, "--size-mb must be at least 16");
-    ensure!(reps >= 1, "--reps must be at least 1");
+    // `--only many --reps 0` makes the many-tables dataset and times nothing.
+    ensure!(
+        reps >= 1 || phases == [Phase::Many],
+        "--reps must be at least 1 (0 only with --only many: make the dataset)"
+    );
     // MariaDB 10.11 refuses innodb_log_file_size below 4 MiB.
     ensure!(race_log_mb >= 4, "--race-log-mb must be at least 4");
     ensure!(race_runs >= 1, "--race-runs must be at least 1");

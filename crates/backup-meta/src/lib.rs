@@ -25,6 +25,10 @@
 //! [`ParseError`] (line, key, value), and never panic. For every file written by
 //! mariadb-backup, `render(parse(bytes)) == bytes`.
 //!
+//! Two file-system helpers shared by backup, prepare and copy-back live here too:
+//! [`sync_filesystems`] (one `syncfs` per filesystem) and [`ReadAhead`] (a thread that asks
+//! the kernel to read ahead of a pass over many small files).
+//!
 //! Invariants: this crate knows nothing about the server, InnoDB pages or redo; values are plain
 //! numbers and strings that the binary fills in. LSNs are `u64`.
 
@@ -39,6 +43,7 @@ mod delta_meta;
 mod error;
 mod galera;
 mod info;
+mod readahead;
 mod scan;
 mod slave;
 
@@ -59,6 +64,7 @@ pub use info::{
     format_local_timestamp, mask_tool_command, tool_command, StreamFormat, XtrabackupInfo,
     MARIADB_BACKUP_VERSION,
 };
+pub use readahead::{Ranges, ReadAhead};
 pub use slave::{ReplicationSource, SlaveInfo, SlaveStatusRow, SourcePosition};
 
 /// File names inside a backup directory, as mariadb-backup spells them.

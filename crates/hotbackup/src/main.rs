@@ -11,6 +11,7 @@ mod decompress;
 mod exit;
 mod export;
 mod failure;
+mod in_order;
 mod keys;
 mod log;
 mod open_files;

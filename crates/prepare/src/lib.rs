@@ -544,9 +544,8 @@ pub(crate) fn apply_log(
         listed.finish(dir, &scan, &spaces, progress)?;
     }
 
-    if let Some(handle) = prefetch {
-        // Advisory only: its outcome does not matter.
-        let _ = handle.join();
+    if let Some(prefetch) = prefetch {
+        prefetch.finish();
     }
 
     // Everything durable before the log is replaced and the backup marked prepared: the

@@ -263,6 +263,13 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
     let tables = opts.tables;
     println!("\n== {tables} tables: backup, prepare, copy-back (also under ulimit -n {NOFILE}) ==");
     let data = ensure_many(tools.mariadb, tools.layout, tables)?;
+    if opts.reps == 0 {
+        println!(
+            "many: dataset ready in {} (--reps 0: nothing timed)",
+            data.display()
+        );
+        return Ok(());
+    }
     let server = server_builder(tools.mariadb, tools.layout)
         .name("many")
         .existing_datadir(&data)

@@ -5,10 +5,11 @@
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
-use backup_meta::CorruptedPages;
+use backup_meta::{CorruptedPages, ReadAhead};
 use innodb::Lsn;
 use page_copier::CopyOptions;
 use server::{BackupStage, Session};
@@ -114,11 +115,27 @@ pub(super) fn copy_everything(
     set_stage(&mut stage, BackupStage::Flush, log)?;
     let mut done_tables = Vec::new();
     let mut stamps = Vec::new();
-    for table in inventory.nontx.iter().filter(|t| !t.late) {
+    // The tables' files read ahead of the copy (thousands of small MyISAM files).
+    let early: Vec<_> = inventory.nontx.iter().filter(|t| !t.late).collect();
+    let ahead = ReadAhead::start(
+        early
+            .iter()
+            .flat_map(|t| &t.files)
+            .map(|f| (f.source.clone(), vec![(0, crate::in_order::HEAD)]))
+            .collect(),
+        crate::in_order::WINDOW,
+    );
+    let mut files_done = 0;
+    for table in early {
+        if let Some(a) = &ahead {
+            a.reached(files_done);
+        }
+        files_done += table.files.len();
         copy_nontx_table(table, sink, table_locks.as_mut(), log, &mut stamps)?;
         done_tables.push((table.db.clone(), table.table.clone()));
         check_progress(tailer, ctx.watch)?;
     }
+    drop(ahead);
 
     set_stage(&mut stage, BackupStage::BlockDdl, log)?;
     // Look again: tables created since the first scan have files now, and DDL is blocked.
@@ -132,9 +149,24 @@ pub(super) fn copy_everything(
         sink.create_dir(dir)
             .map_err(|e| sink_failure(sink, dir, e))?;
     }
-    for file in &now.metadata {
-        copy_whole_file(file, sink, log, 1)?;
-    }
+    // Under BLOCK_DDL: the .frm of thousands of tables read ahead, so DDL is blocked for
+    // the disk's pace of small files, not one random read per file.
+    let failed = AtomicBool::new(false);
+    crate::in_order::run(
+        1,
+        &now.metadata,
+        |f| Some(f.source.clone()),
+        |thread, file| {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let r = copy_whole_file(file, sink, log, thread);
+            failed.store(r.is_err(), Ordering::Relaxed);
+            r
+        },
+    )
+    .into_iter()
+    .collect::<Result<(), Failure>>()?;
     for dir in &now.empty_databases {
         // As mariadb-backup: an empty db.opt keeps an empty database in the backup.
         let opt = dir.join("db.opt");

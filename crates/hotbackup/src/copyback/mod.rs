@@ -24,9 +24,9 @@ pub(crate) use transfer::sync_dir;
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use backup_meta::{BackupMyCnf, BackupType, Checkpoints, MetaFile};
-use rayon::prelude::*;
 
 use crate::exit::Code;
 use crate::failure::Failure;
@@ -107,22 +107,27 @@ pub fn run(opts: &Options, log: &Log, move_files: bool) -> Result<(), Failure> {
     for item in &plan.first {
         transfer_one(item, 1, move_files, log)?;
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("copy-back-{}", i + 1))
-        .build()
-        .map_err(|e| {
-            Failure::new(
-                Code::Failure,
-                format!("cannot start {threads} copy threads: {e}"),
-            )
-        })?;
-    pool.install(|| {
-        plan.rest.par_iter().try_for_each(|item| {
-            let thread = rayon::current_thread_index().map_or(1, |i| i + 1);
-            transfer_one(item, thread, move_files, log)
-        })
-    })?;
+    // In list order with the sources read ahead (a cold-cache copy of thousands of small
+    // files otherwise waits on one random read at a time); after a failure the other
+    // threads take no new file.
+    let failed = AtomicBool::new(false);
+    let results = crate::in_order::run(
+        threads,
+        &plan.rest,
+        // A move renames: nothing to read.
+        |item| (!move_files).then(|| item.src.clone()),
+        |thread, item| {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let r = transfer_one(item, thread, move_files, log);
+            if r.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            r
+        },
+    );
+    results.into_iter().collect::<Result<(), Failure>>()?;
 
     // Make every new name durable: the directories written into, the parents of the
     // directories created, and (for a move) the directories the names left.

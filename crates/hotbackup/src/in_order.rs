@@ -1,0 +1,103 @@
+//! A pass over many files on N threads in list order (each thread takes the next item),
+//! with the kernel reading the files ahead of the pass (`backup_meta::ReadAhead`): on a
+//! cold cache the disk then serves many small files at once instead of one random read
+//! at a time, and taking items in order keeps the read-ahead just in front of every thread.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use backup_meta::ReadAhead;
+
+/// Bytes of each file read ahead (its head; the rest, if any, the kernel's own
+/// sequential read-ahead brings as the copy goes).
+pub const HEAD: u64 = 1 << 20;
+/// Files read ahead of the pass: bounds the page cache it fills (≤ 256 MiB).
+pub const WINDOW: usize = 256;
+
+/// Runs `f(thread, item)` for every item of `items` on `threads` threads (numbered from 1,
+/// as mariadb-backup's log lines), items taken in list order, with the first [`HEAD`]
+/// bytes of `path(item)` read ahead (`None`: nothing to read); results in the order of
+/// `items`.
+pub fn run<T: Sync, R: Send>(
+    threads: usize,
+    items: &[T],
+    path: impl Fn(&T) -> Option<PathBuf>,
+    f: impl Fn(usize, &T) -> R + Sync,
+) -> Vec<R> {
+    let ahead = ReadAhead::start(
+        items
+            .iter()
+            .map(|i| match path(i) {
+                Some(p) => (p, vec![(0, HEAD)]),
+                None => (PathBuf::new(), vec![]),
+            })
+            .collect(),
+        WINDOW,
+    );
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
+    let threads = threads.clamp(1, items.len().max(1));
+    let work = |thread: usize| loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(item) = items.get(i) else {
+            return;
+        };
+        if let Some(a) = &ahead {
+            a.reached(i);
+        }
+        let r = f(thread, item);
+        // A poisoned lock means another thread panicked: that panic is re-raised by the
+        // scope below, so this result does not matter.
+        if let Ok(mut all) = results.lock() {
+            all[i] = Some(r);
+        }
+    };
+    // The calling thread is thread 1; a thread that cannot be started only means fewer.
+    std::thread::scope(|s| {
+        for t in 2..=threads {
+            let work = &work;
+            let _ = std::thread::Builder::new()
+                .name(format!("copy-{t}"))
+                .spawn_scoped(s, move || work(t));
+        }
+        work(1);
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|e| e.into_inner())
+        .into_iter()
+        .map(|r| r.expect("every item was run"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_item_once_in_list_order_of_results() {
+        for threads in [1, 2, 7, 100] {
+            let items: Vec<u32> = (0..500).collect();
+            let seen = Mutex::new(Vec::new());
+            let out = run(
+                threads,
+                &items,
+                |i| Some(PathBuf::from(format!("/nonexistent/{i}"))),
+                |t, &i| {
+                    assert!((1..=threads).contains(&t));
+                    seen.lock().unwrap().push(i);
+                    i * 2
+                },
+            );
+            assert_eq!(out, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+            let mut seen = seen.into_inner().unwrap();
+            if threads == 1 {
+                assert_eq!(seen, items, "one thread takes them in order");
+            }
+            seen.sort();
+            assert_eq!(seen, items);
+        }
+        assert!(run(3, &[] as &[u32], |_| None, |_, _| 0).is_empty());
+    }
+}
