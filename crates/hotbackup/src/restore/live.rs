@@ -211,10 +211,15 @@ impl Live {
         if n.as_deref() == Some("0") {
             return Ok(None);
         }
-        let sql = format!("SHOW CREATE TABLE {}", sql_name(db, table));
+        self.second_column(&format!("SHOW CREATE TABLE {}", sql_name(db, table)))
+    }
+
+    /// The second column of the first row `sql` returns (`SHOW CREATE TABLE`, `CHECKSUM
+    /// TABLE`: the first is the table's name).
+    fn second_column(&mut self, sql: &str) -> Result<Option<String>, Failure> {
         let rows = self
             .session
-            .query_rows(&sql)
+            .query_rows(sql)
             .map_err(|e| Failure::new(Code::Failure, format!("{sql} failed: {e}")))?;
         Ok(rows
             .into_iter()
@@ -239,15 +244,7 @@ impl Live {
 
     /// `CHECKSUM TABLE`'s value.
     pub fn checksum(&mut self, db: &str, table: &str) -> Result<Option<String>, Failure> {
-        let sql = format!("CHECKSUM TABLE {}", sql_name(db, table));
-        let rows = self
-            .session
-            .query_rows(&sql)
-            .map_err(|e| Failure::new(Code::Failure, format!("{sql} failed: {e}")))?;
-        Ok(rows
-            .into_iter()
-            .next()
-            .and_then(|r| r.get(1).cloned().flatten()))
+        self.second_column(&format!("CHECKSUM TABLE {}", sql_name(db, table)))
     }
 
     /// The directory and file stem of a live table, found by its `.frm` under the datadir
