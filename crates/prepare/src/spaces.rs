@@ -265,7 +265,7 @@ pub(crate) fn open_spaces(
                  copy it again from the backup source"
             )));
         }
-        let mut unsupported = None;
+        let unsupported = None;
         let (mut crypt, mut key_error, mut encrypted) = (None, None, false);
         if !deferred {
             let mut page0 = vec![0u8; phys.min(len as usize)];
@@ -283,11 +283,6 @@ pub(crate) fn open_spaces(
                     }
                 }
             }
-        }
-        if encrypted && flags.is_page_compressed() {
-            // Each step is tested alone; their composition (decrypt, decompress, apply,
-            // compress, encrypt) is not yet, so such a space the log changes is refused.
-            unsupported = Some("encrypted page_compressed tablespace");
         }
         let mut file = file;
         if is_system {
