@@ -1,5 +1,5 @@
 //! Encrypted servers (file_key_management, `innodb_encrypt_tables=ON`,
-//! `innodb_encrypt_log=ON`): hotbackup's backup under sysbench + DML + DDL load, prepared by
+//! `innodb_encrypt_log=ON`, `aria_encrypt_tables=ON`; encrypted page_compressed tables): hotbackup's backup under sysbench + DML + DDL load, prepared by
 //! both tools (byte-identical page by page: AES-CTR/CBC are deterministic given key and
 //! IV), restored with the same keys, `CHECK TABLE`, binlog replay, checksums equal to the
 //! source; mariadb-backup's backup prepared by hotbackup the same way; and the refusals:
@@ -35,6 +35,7 @@ fn encryption_options(ctr: bool) -> Vec<String> {
         format!("file-key-management-encryption-algorithm={alg}"),
         "innodb-encrypt-tables=ON".to_string(),
         "innodb-encrypt-log=ON".to_string(),
+        "aria-encrypt-tables=ON".to_string(),
     ];
     if let Some(k) = key {
         o.push(format!("file-key-management-filekey={k}"));
@@ -266,14 +267,27 @@ fn flush_all(source: &testkit::TestServer) {
 /// bytes may differ from mariadb-backup's (another zlib), so pages are not compared; its
 /// prepare of the same backup is restored and verified too.
 #[test]
-fn encrypted_page_compressed_tables_are_prepared() {
+fn encrypted_page_compressed_tables_are_prepared_4k() {
+    encrypted_page_compressed_tables_are_prepared(PageSize::K4, false);
+}
+
+#[test]
+fn encrypted_page_compressed_tables_are_prepared_16k() {
+    encrypted_page_compressed_tables_are_prepared(PageSize::K16, true);
+}
+
+#[test]
+fn encrypted_page_compressed_tables_are_prepared_64k() {
+    encrypted_page_compressed_tables_are_prepared(PageSize::K64, false);
+}
+
+fn encrypted_page_compressed_tables_are_prepared(page_size: PageSize, ctr: bool) {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
-    let mut options = encryption_options(true);
+    let mut options = encryption_options(ctr);
     options.push("plugin-load-add=provider_lz4".to_string());
-    let scenario =
-        Scenario::start_with_options(&mariadb, PageSize::K16, 32 << 20, &options).unwrap();
+    let scenario = Scenario::start_with_options(&mariadb, page_size, 32 << 20, &options).unwrap();
     let source = &scenario.source;
     let lz4 = source
         .query_one::<u64>(
@@ -331,5 +345,5 @@ fn encrypted_page_compressed_tables_are_prepared() {
     Tool::MariaBackup.prepare(&mariadb, &theirs).unwrap();
     testkit::restore_and_verify_with(&mariadb, &Tool::MariaBackup, source, &theirs, &options)
         .unwrap();
-    eprintln!("encrypted page_compressed {tables:?}: {report:?}");
+    eprintln!("encrypted page_compressed {page_size:?} {tables:?}: {report:?}");
 }
