@@ -332,11 +332,6 @@ pub(crate) fn apply_log(
                     let what = sp.path.display().to_string();
                     return Err(PrepareError::Key { what, reason });
                 }
-                if let Some(what) = sp.unsupported {
-                    return Err(PrepareError::Unsupported {
-                        what: format!("{}: the log changes a {what}", sp.path.display()),
-                    });
-                }
             }
         }
     }

@@ -39,8 +39,6 @@ pub(crate) struct Space {
     pub(crate) phys: usize,
     pub(crate) compressed: bool,
     pub(crate) format: PageFormat,
-    /// Encrypted: pages cannot be changed in place.
-    pub(crate) unsupported: Option<&'static str>,
     /// page_compressed: how its pages are read and written (`page_compressed`).
     pub(crate) page_compression: Option<innodb::page::PageCompression>,
     /// The page-copier's validator: every page read before applying log is checked.
@@ -265,7 +263,6 @@ pub(crate) fn open_spaces(
                  copy it again from the backup source"
             )));
         }
-        let unsupported = None;
         let (mut crypt, mut key_error, mut encrypted) = (None, None, false);
         if !deferred {
             let mut page0 = vec![0u8; phys.min(len as usize)];
@@ -298,7 +295,6 @@ pub(crate) fn open_spaces(
             phys,
             compressed: flags.zip_size().is_some(),
             format: PageFormat::for_flags(&flags),
-            unsupported,
             page_compression: None, // set by page_compressed::configure
             validator: PageValidator::new(flags, id).with_crypt_data(encrypted),
             crypt: crypt.map(OnceLock::from).unwrap_or_default(),
