@@ -117,12 +117,13 @@ pub fn group_matches(header: &str, wanted: &str) -> bool {
     header.eq_ignore_ascii_case(wanted)
 }
 
-/// Whether two option names are the same for my_getopt: `-` and `_` are interchangeable.
+/// Whether two option names are the same for my_getopt: `-` and `_` are interchangeable and
+/// letters compare without case (`--Apply_log` is `--apply-log`, as mariadb-backup takes it).
 pub fn same_option_name(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .all(|(x, y)| x == y || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_')))
+        && a.bytes().zip(b.bytes()).all(|(x, y)| {
+            x.eq_ignore_ascii_case(&y) || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_'))
+        })
 }
 
 /// Reads one option file that must exist (`--defaults-file`, `--defaults-extra-file`,
@@ -401,6 +402,19 @@ pub(crate) mod tests {
             Err(e) => vec![e.to_string().replace(&dir.display().to_string(), "{dir}")],
         };
         assert_eq!(got, expected, "files: {files:?}");
+    }
+
+    #[test]
+    fn option_names_compare_as_my_getopt_does() {
+        for (a, b, same) in [
+            ("apply-log", "apply_log", true),
+            ("apply-log", "Apply_Log", true),
+            ("target-dir", "TARGET-DIR", true),
+            ("target-dir", "target-di", false),
+            ("target-dir", "target+dir", false),
+        ] {
+            assert_eq!(same_option_name(a, b), same, "{a} {b}");
+        }
     }
 
     #[test]

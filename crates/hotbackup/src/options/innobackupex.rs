@@ -140,7 +140,7 @@ pub fn translate(args: &[String], timestamp: &str) -> Result<Translated, Error> 
             Some((n, _)) => (n, true),
             None => (body, false),
         };
-        let name = name.replace('_', "-");
+        let name = name.replace('_', "-").to_ascii_lowercase();
         if let Some((_, why)) = REFUSED.iter().find(|(n, _)| *n == name) {
             return Err(refuse(format!("--{name} is not translated: {why}")));
         }
@@ -239,7 +239,7 @@ mod tests {
         let cases: &[(&[&str], &[&str], bool)] = &[
             (
                 &[
-                    "--apply-log",
+                    "--Apply_log",
                     "-u",
                     "root",
                     "-Hh",
@@ -249,7 +249,7 @@ mod tests {
                     "/b",
                 ],
                 &[
-                    "--apply-log",
+                    "--Apply_log",
                     "--user=root",
                     "--host=h",
                     "--port=3307",
