@@ -8,37 +8,10 @@
 //! the import and prepare applies only the records after the FILE_DELETE.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use testkit::mysql::prelude::Queryable;
+use testkit::TestDir;
 use testkit::{restore_and_verify, Tool};
-use testkit::{TestDir, TestServer};
-
-fn status(server: &TestServer, name: &str) -> u64 {
-    let rows: Vec<(String, u64)> = server
-        .query_rows(&format!("SHOW GLOBAL STATUS LIKE '{name}'"))
-        .unwrap();
-    rows[0].1
-}
-
-/// Flushes every dirty page and waits for a checkpoint at the current LSN.
-fn checkpoint_now(server: &TestServer) {
-    server
-        .exec("SET GLOBAL innodb_max_dirty_pages_pct_lwm=0.001, innodb_max_dirty_pages_pct=0")
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let lsn = status(server, "Innodb_lsn_current");
-        if status(server, "Innodb_lsn_last_checkpoint") + 64 >= lsn {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no checkpoint within 60 s");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    server
-        .exec("SET GLOBAL innodb_max_dirty_pages_pct=90, innodb_max_dirty_pages_pct_lwm=0")
-        .unwrap();
-}
 
 #[test]
 fn a_table_imported_after_the_checkpoint_is_backed_up_and_prepared() {
@@ -66,8 +39,8 @@ fn a_table_imported_after_the_checkpoint_is_backed_up_and_prepared() {
     }
     let rows: u64 = conn.query_first("SELECT COUNT(*) FROM u").unwrap().unwrap();
     assert_eq!(rows, 30000);
-    checkpoint_now(&server);
-    let checkpoint = status(&server, "Innodb_lsn_last_checkpoint");
+    server.flush_innodb().unwrap();
+    let checkpoint = server.status_u64("Innodb_lsn_last_checkpoint").unwrap();
     // A page dirty from here on holds the checkpoint back (DISCARD drops d.t's dirty
     // pages, which would otherwise let it move past the DISCARD).
     conn.query_drop("UPDATE keep SET n = n + 1").unwrap();
@@ -87,7 +60,7 @@ fn a_table_imported_after_the_checkpoint_is_backed_up_and_prepared() {
         .unwrap();
     }
     conn.query_drop("UNLOCK TABLES").unwrap();
-    let before_discard = status(&server, "Innodb_lsn_current");
+    let before_discard = server.status_u64("Innodb_lsn_current").unwrap();
     conn.query_drop("ALTER TABLE d.t DISCARD TABLESPACE")
         .unwrap();
     for ext in ["ibd", "cfg"] {

@@ -236,30 +236,6 @@ fn key_problems_are_refused_with_the_backup_unchanged() {
     assert!(!err.contains("secret"), "{err}");
 }
 
-/// Waits until the buffer pool has no dirty page (pages on disk as the server stores them).
-fn flush_all(source: &testkit::TestServer) {
-    source
-        .exec("SET GLOBAL innodb_max_dirty_pages_pct_lwm=0.001, innodb_max_dirty_pages_pct=0")
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let rows: Vec<(String, u64)> = source
-            .query_rows("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'")
-            .unwrap();
-        if rows[0].1 == 0 {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "pages still dirty after 60 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    source
-        .exec("SET GLOBAL innodb_max_dirty_pages_pct=90, innodb_max_dirty_pages_pct_lwm=0")
-        .unwrap();
-}
-
 /// Encrypted *and* page_compressed tables (zlib, lz4) whose pages are on disk compressed then
 /// encrypted before the backup and changed while it runs: prepare decrypts, decompresses,
 /// applies, compresses and encrypts again as the server stores them; the restored server
@@ -313,7 +289,7 @@ fn encrypted_page_compressed_tables_are_prepared(page_size: PageSize, ctr: bool)
             ))
             .unwrap();
     }
-    flush_all(source);
+    source.flush_innodb().unwrap();
     let load = scenario.load().unwrap();
     for t in &tables {
         source

@@ -132,6 +132,35 @@ impl TestServer {
         Ok(self.query_rows::<T>(sql)?.into_iter().next())
     }
 
+    /// A `SHOW GLOBAL STATUS` counter.
+    pub fn status_u64(&self, name: &str) -> Result<u64> {
+        let (_, v) =
+            self.query_one::<(String, u64)>(&format!("SHOW GLOBAL STATUS LIKE '{name}'"))?;
+        Ok(v)
+    }
+
+    /// Makes InnoDB write every dirty page and waits (60 s at most) until none is left and
+    /// the checkpoint has reached the current LSN: the data files then hold the pages as the
+    /// server stores them, and the next log starts here. The flushing settings are put back.
+    pub fn flush_innodb(&self) -> Result<()> {
+        self.exec("SET GLOBAL innodb_max_dirty_pages_pct_lwm=0.001, innodb_max_dirty_pages_pct=0")?;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let flushed = loop {
+            let done = self.status_u64("Innodb_buffer_pool_pages_dirty")? == 0
+                && self.status_u64("Innodb_lsn_last_checkpoint")? + 64
+                    >= self.status_u64("Innodb_lsn_current")?;
+            if done || std::time::Instant::now() > deadline {
+                break done;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
+        self.exec("SET GLOBAL innodb_max_dirty_pages_pct=90, innodb_max_dirty_pages_pct_lwm=0")?;
+        if !flushed {
+            bail!("InnoDB still had dirty pages or an old checkpoint after 60 s");
+        }
+        Ok(())
+    }
+
     /// A global variable's value (`@@GLOBAL.name`), `None` when it is NULL.
     pub fn variable(&self, name: &str) -> Result<Option<String>> {
         self.query_one::<Option<String>>(&format!("SELECT @@GLOBAL.{name}"))
