@@ -12,8 +12,9 @@
 //!
 //! Each chunk is at most the chunk size and is compressed on its own (QuickLZ level 1, no
 //! streaming buffer), so blocks can be made in parallel and decoded one at a time.
-//! [`Compressor`] writes such an archive through any `Write`; [`decompress`] and
-//! [`decompress_file`] read one back, refusing anything malformed with the byte offset.
+//! [`Compressor`] writes such an archive through any `Write`; [`decompress`] reads one back
+//! from any `Read`, refusing anything malformed with the byte offset (`sink::codec` puts it
+//! into a file).
 //! [`chunked::Chunked`] is the threaded chunk-at-a-time writer under [`Compressor`], shared
 //! with `sink`'s lz4/zstd frames.
 
@@ -24,7 +25,7 @@ mod reader;
 mod writer;
 
 pub use adler::adler32;
-pub use reader::{decompress, decompress_file, Error, Summary, MAX_NAME_LEN};
+pub use reader::{decompress, Error, Summary, MAX_NAME_LEN};
 pub use writer::Compressor;
 
 /// First bytes of every archive.

@@ -1,10 +1,7 @@
-//! Reading a one-file qpress archive back: [`decompress`] streams, [`decompress_file`] makes a
-//! new file. Everything read is checked; an error names the archive byte offset.
+//! Reading a one-file qpress archive back: [`decompress`] streams it. Everything read is
+//! checked; an error names the archive byte offset.
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufReader, BufWriter, ErrorKind, Read, Write};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::io::{self, ErrorKind, Read, Write};
 
 use crate::{adler::adler32, quicklz, ARCHIVE_MAGIC, BLOCK_MAGIC, END_MAGIC};
 
@@ -234,26 +231,3 @@ pub fn decompress<R: Read, W: Write>(input: R, output: &mut W) -> Result<Summary
     }
 }
 
-/// Decompresses the archive `src` into a new file `dst` (mode 0640, never an existing file),
-/// fsynced before returning. On any error `dst` is removed.
-pub fn decompress_file(src: &Path, dst: &Path) -> Result<Summary, Error> {
-    let input = File::open(src).map_err(Error::Read)?;
-    let out = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o640)
-        .open(dst)
-        .map_err(Error::Write)?;
-    let mut writer = BufWriter::with_capacity(1 << 20, out);
-    let result = decompress(BufReader::with_capacity(1 << 20, input), &mut writer).and_then(|s| {
-        let file = writer
-            .into_inner()
-            .map_err(|e| Error::Write(e.into_error()))?;
-        file.sync_all().map_err(Error::Write)?;
-        Ok(s)
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(dst);
-    }
-    result
-}
