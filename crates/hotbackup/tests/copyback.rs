@@ -70,6 +70,16 @@ fn opt(name: &str, path: &Path) -> String {
     format!("--{name}={}", path.display())
 }
 
+/// `hotbackup --MODE [EXTRA…] --target-dir=BACKUP --datadir=DATADIR` (MODE: copy-back or
+/// move-back).
+fn restore(mode: &str, backup: &Path, datadir: &Path, extra: &[&str]) -> Run {
+    let mut args = vec![format!("--{mode}")];
+    args.extend(extra.iter().map(|e| e.to_string()));
+    args.push(opt("target-dir", backup));
+    args.push(opt("datadir", datadir));
+    hotbackup(&args, None)
+}
+
 fn mode(path: &Path) -> u32 {
     fs::symlink_metadata(path).unwrap().permissions().mode() & 0o777
 }
@@ -203,14 +213,7 @@ fn copy_back_layout_modes_and_log() {
     make_backup(&backup, &remote);
     let before = files_below(&backup);
 
-    let r = hotbackup(
-        &[
-            "--copy-back".into(),
-            opt("target-dir", &backup),
-            opt("datadir", &datadir),
-        ],
-        None,
-    );
+    let r = restore("copy-back", &backup, &datadir, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_restored(&datadir, &remote, &r.stderr);
 
@@ -382,15 +385,7 @@ fn parallel_copy_uses_several_threads_and_copies_everything() {
         fs::write(backup.join(format!("db/p{i}.frm")), content("x")).unwrap();
     }
     let datadir = tmp.path().join("data");
-    let r = hotbackup(
-        &[
-            "--copy-back".into(),
-            "--parallel=4".into(),
-            opt("target-dir", &backup),
-            opt("datadir", &datadir),
-        ],
-        None,
-    );
+    let r = restore("copy-back", &backup, &datadir, &["--parallel=4"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_restored(&datadir, &remote, &r.stderr);
     for i in 0..40 {
@@ -420,14 +415,7 @@ fn refuses_non_empty_datadir() {
     let datadir = tmp.path().join("data");
     fs::create_dir_all(&datadir).unwrap();
     fs::write(datadir.join("stray"), b"x").unwrap();
-    let r = hotbackup(
-        &[
-            "--copy-back".into(),
-            opt("target-dir", &backup),
-            opt("datadir", &datadir),
-        ],
-        None,
-    );
+    let r = restore("copy-back", &backup, &datadir, &[]);
     assert_eq!(r.code, EXIT_WRONG_STATE, "{}", r.stderr);
     assert!(
         r.stderr.contains(&format!(
@@ -457,14 +445,7 @@ fn refuses_unprepared_backup() {
     )
     .unwrap();
     let datadir = tmp.path().join("data");
-    let r = hotbackup(
-        &[
-            "--move-back".into(),
-            opt("target-dir", &backup),
-            opt("datadir", &datadir),
-        ],
-        None,
-    );
+    let r = restore("move-back", &backup, &datadir, &[]);
     assert_eq!(r.code, EXIT_WRONG_STATE, "{}", r.stderr);
     assert!(r.stderr.contains("not prepared"), "{}", r.stderr);
     assert!(
@@ -524,14 +505,7 @@ fn refuses_a_directory_that_is_not_a_backup() {
     fs::create_dir_all(&notbackup).unwrap();
     fs::write(notbackup.join("ibdata1"), b"x").unwrap();
     let datadir = tmp.path().join("data");
-    let r = hotbackup(
-        &[
-            "--copy-back".into(),
-            opt("target-dir", &notbackup),
-            opt("datadir", &datadir),
-        ],
-        None,
-    );
+    let r = restore("copy-back", &notbackup, &datadir, &[]);
     assert_eq!(r.code, EXIT_WRONG_STATE, "{}", r.stderr);
     assert!(
         r.stderr
@@ -598,14 +572,11 @@ fn force_non_empty_directories_keeps_other_files() {
     fs::create_dir_all(datadir.join("otherdb")).unwrap();
     fs::write(datadir.join("keep.txt"), b"mine").unwrap();
     fs::write(datadir.join("otherdb/t.frm"), b"mine too").unwrap();
-    let r = hotbackup(
-        &[
-            "--copy-back".into(),
-            "--force-non-empty-directories".into(),
-            opt("target-dir", &backup),
-            opt("datadir", &datadir),
-        ],
-        None,
+    let r = restore(
+        "copy-back",
+        &backup,
+        &datadir,
+        &["--force-non-empty-directories"],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_restored(&datadir, &remote, &r.stderr);
@@ -666,14 +637,7 @@ fn existing_data_directory_tablespace_is_a_collision() {
     fs::create_dir_all(remote.join("db")).unwrap();
     fs::write(remote.join("db/r.ibd"), b"live server's file").unwrap();
     let datadir = tmp.path().join("data");
-    let r = hotbackup(
-        &[
-            "--copy-back".into(),
-            opt("target-dir", &backup),
-            opt("datadir", &datadir),
-        ],
-        None,
-    );
+    let r = restore("copy-back", &backup, &datadir, &[]);
     assert_eq!(r.code, EXIT_IO, "{}", r.stderr);
     assert!(
         r.stderr
@@ -707,14 +671,7 @@ fn move_back_on_one_filesystem() {
     let remote = tmp.path().join("remote");
     make_backup(&backup, &remote);
     let datadir = tmp.path().join("data");
-    let r = hotbackup(
-        &[
-            "--move-back".into(),
-            opt("target-dir", &backup),
-            opt("datadir", &datadir),
-        ],
-        None,
-    );
+    let r = restore("move-back", &backup, &datadir, &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_restored(&datadir, &remote, &r.stderr);
     assert_moved_out(&backup);
@@ -737,14 +694,7 @@ fn move_back_on_one_filesystem() {
 
     // What is left is no longer a restorable backup, and says so.
     let again = tmp.path().join("again");
-    let r = hotbackup(
-        &[
-            "--move-back".into(),
-            opt("target-dir", &backup),
-            opt("datadir", &again),
-        ],
-        None,
-    );
+    let r = restore("move-back", &backup, &again, &[]);
     assert_eq!(r.code, EXIT_BACKUP_CORRUPT, "{}", r.stderr);
     assert!(r.stderr.contains("moved its files out"), "{}", r.stderr);
     assert!(!again.exists());
@@ -757,14 +707,7 @@ fn refuses_a_symbolic_link_in_the_backup() {
     make_backup(&backup, &tmp.path().join("remote"));
     std::os::unix::fs::symlink("/etc/hostname", backup.join("db/link.frm")).unwrap();
     let datadir = tmp.path().join("data");
-    let r = hotbackup(
-        &[
-            "--copy-back".into(),
-            opt("target-dir", &backup),
-            opt("datadir", &datadir),
-        ],
-        None,
-    );
+    let r = restore("copy-back", &backup, &datadir, &[]);
     assert_eq!(r.code, EXIT_BACKUP_CORRUPT, "{}", r.stderr);
     assert!(r.stderr.contains("db/link.frm"), "{}", r.stderr);
     assert!(r.stderr.contains("symbolic link"), "{}", r.stderr);
@@ -788,15 +731,7 @@ fn move_back_across_filesystems() {
     let remote = tmp.path().join("remote");
     make_backup(&backup, &remote);
     let datadir = tmp.path().join("data");
-    let r = hotbackup(
-        &[
-            "--move-back".into(),
-            "--parallel=3".into(),
-            opt("target-dir", &backup),
-            opt("datadir", &datadir),
-        ],
-        None,
-    );
+    let r = restore("move-back", &backup, &datadir, &["--parallel=3"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_restored(&datadir, &remote, &r.stderr);
     assert_moved_out(&backup);

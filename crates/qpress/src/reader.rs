@@ -230,4 +230,3 @@ pub fn decompress<R: Read, W: Write>(input: R, output: &mut W) -> Result<Summary
         summary.blocks += 1;
     }
 }
-
