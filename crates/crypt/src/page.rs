@@ -80,7 +80,9 @@ fn range(page: &[u8], layout: Layout, space_id: u32) -> Result<(usize, usize, u3
                 .ok_or_else(short)?;
             if u16::from_be_bytes([ty[0], ty[1]]) == FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED {
                 let start = FIL_PAGE_DATA + COMP_METADATA_LEN;
-                let len = page.get(FIL_PAGE_DATA..FIL_PAGE_DATA + 2).ok_or_else(short)?;
+                let len = page
+                    .get(FIL_PAGE_DATA..FIL_PAGE_DATA + 2)
+                    .ok_or_else(short)?;
                 let end = start + usize::from(u16::from_be_bytes([len[0], len[1]]));
                 if end > page.len() {
                     return Err(Error::Format(format!(
@@ -196,7 +198,11 @@ mod tests {
         let plain = page.clone();
         encrypt(&keys, Layout::Legacy, 5, 1, &mut page).unwrap();
         assert_eq!(page[26..30], 1u32.to_be_bytes());
-        assert_eq!(page[34..42], plain[34..42], "space id, length, algorithm clear");
+        assert_eq!(
+            page[34..42],
+            plain[34..42],
+            "space id, length, algorithm clear"
+        );
         assert_ne!(page[42..142], plain[42..142]);
         assert!(page[142..].iter().all(|&b| b == 0));
         decrypt(&keys, Layout::Legacy, 5, &mut page).unwrap();
