@@ -5,7 +5,8 @@
 //! at len-4; the rest of the page zero. IV = (space id, page number, page LSN).
 //!
 //! Legacy: key version at 26; bytes 38..P-8 encrypted (page_compressed+encrypted, type
-//! 37401: the 2-byte length at 38 is clear and that many bytes from 40 are encrypted);
+//! 37401: the 2-byte length at 38 and the 2-byte algorithm at 40 are clear, and that many
+//! bytes from 42 are encrypted);
 //! the 8-byte trailer clear; at 30 the crc32 (ROW_FORMAT=COMPRESSED: zip crc32) of the
 //! encrypted page. The plaintext checksum (in field 1) was stamped before encryption.
 
@@ -20,9 +21,9 @@ use innodb::page::fil::{
 use crate::scheme::{iv, SpaceKeys};
 use crate::Error;
 
-/// `FIL_PAGE_ENCRYPT_COMP_METADATA_LEN`: the clear length field of a legacy
+/// `FIL_PAGE_ENCRYPT_COMP_METADATA_LEN`: the clear length and algorithm fields of a legacy
 /// page_compressed+encrypted page.
-const COMP_METADATA_LEN: usize = 2;
+const COMP_METADATA_LEN: usize = 4;
 /// `FIL_PAGE_DATA_END`.
 const FIL_PAGE_DATA_END: usize = 8;
 
@@ -79,7 +80,9 @@ fn range(page: &[u8], layout: Layout, space_id: u32) -> Result<(usize, usize, u3
                 .ok_or_else(short)?;
             if u16::from_be_bytes([ty[0], ty[1]]) == FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED {
                 let start = FIL_PAGE_DATA + COMP_METADATA_LEN;
-                let len = page.get(FIL_PAGE_DATA..start).ok_or_else(short)?;
+                let len = page
+                    .get(FIL_PAGE_DATA..FIL_PAGE_DATA + 2)
+                    .ok_or_else(short)?;
                 let end = start + usize::from(u16::from_be_bytes([len[0], len[1]]));
                 if end > page.len() {
                     return Err(Error::Format(format!(
@@ -161,4 +164,48 @@ pub fn encrypt(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use innodb::page::fsp::{CryptData, CryptScheme, EncryptionMode};
+
+    /// A legacy page_compressed+encrypted page keeps length (38) and algorithm (40) in clear
+    /// and encrypts the `len` payload bytes from 42 (`FIL_PAGE_ENCRYPT_COMP_METADATA_LEN` 4),
+    /// as `fil_encrypt_buf_for_non_full_checksum`; decryption gives the bytes back.
+    #[test]
+    fn legacy_page_compressed_encrypted_layout() {
+        let ring = crate::KeyRing::from_keys([(1, crate::Key::new(&[7u8; 16]).unwrap())]);
+        let crypt = CryptData {
+            offset: 0,
+            scheme: CryptScheme::Scheme1,
+            iv: [3; 16],
+            min_key_version: 1,
+            key_id: 1,
+            encryption: EncryptionMode::On,
+        };
+        let keys = SpaceKeys::new(&ring, crate::Algorithm::Cbc, &crypt).unwrap();
+        let mut page = vec![0u8; 4096];
+        page[4..8].copy_from_slice(&9u32.to_be_bytes());
+        page[24..26].copy_from_slice(&FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED.to_be_bytes());
+        page[34..38].copy_from_slice(&5u32.to_be_bytes());
+        page[38..40].copy_from_slice(&100u16.to_be_bytes());
+        page[40..42].copy_from_slice(&2u16.to_be_bytes()); // lz4
+        for (i, b) in page[42..142].iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        let plain = page.clone();
+        encrypt(&keys, Layout::Legacy, 5, 1, &mut page).unwrap();
+        assert_eq!(page[26..30], 1u32.to_be_bytes());
+        assert_eq!(
+            page[34..42],
+            plain[34..42],
+            "space id, length, algorithm clear"
+        );
+        assert_ne!(page[42..142], plain[42..142]);
+        assert!(page[142..].iter().all(|&b| b == 0));
+        decrypt(&keys, Layout::Legacy, 5, &mut page).unwrap();
+        assert_eq!(page[38..], plain[38..]);
+    }
 }

@@ -103,6 +103,8 @@ impl From<page_copier::CopyError> for Failure {
     fn from(e: page_copier::CopyError) -> Failure {
         let (code, hint) = match &e {
             page_copier::CopyError::Corrupt { .. } => (Code::SourceCorrupt, ""),
+            // A key the check needs is not in the key file, or no key management.
+            page_copier::CopyError::Unverifiable { .. } => (Code::Usage, ""),
             // mariadb-backup's exit code for its TRX_SYS refusal (mtr undo_upgrade).
             page_copier::CopyError::TrxSysChanged { .. }
             | page_copier::CopyError::DeferredDelta { .. } => (Code::Failure, ""),

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 mod backup;
 mod copyback;
+mod core_file;
 mod decompress;
 mod exit;
 mod export;
@@ -70,6 +71,15 @@ fn main() -> ExitCode {
                      instead ([client] password=... in ~/.my.cnf)"
                 );
             }
+            if opts.core_file {
+                if let Err(e) = core_file::enable() {
+                    eprintln!(
+                        "Warning: hotbackup: --core-file: cannot raise the core file size \
+                         limit: {e}"
+                    );
+                }
+            }
+            core_file::test_panic();
             if let Some(text) = &opts.print_param {
                 print!("{text}");
                 return ExitCode::SUCCESS;

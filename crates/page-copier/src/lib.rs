@@ -32,15 +32,17 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{mpsc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use innodb::page::{PageValidator, PageVerdict, ValidationOptions};
 use innodb::{PageNo, SpaceId};
 
+mod deep;
 mod output;
 mod page0;
 
+pub use deep::{DeepCheck, SpaceCheck};
 pub use output::Output;
 use page0::Page0;
 use sink::Sink;
@@ -103,6 +105,10 @@ pub struct CopyOptions {
     /// nothing and is reported `left_out`, as mariadb-backup leaves it to its `.new` copy
     /// once DDL is blocked. Deltas always do this (a delta needs the page size).
     pub leave_unwritten_tables: bool,
+    /// A further check of the pages that pass [`PageValidator`] (`--extended-validation`:
+    /// encrypted pages decrypted and their plaintext checked), built by the caller; a page it
+    /// rejects is re-read and reported like any corrupt page.
+    pub deep_check: Option<Arc<dyn DeepCheck>>,
 }
 
 impl Default for CopyOptions {
@@ -115,6 +121,7 @@ impl Default for CopyOptions {
             validation: ValidationOptions::default(),
             sync: true,
             leave_unwritten_tables: false,
+            deep_check: None,
         }
     }
 }
@@ -125,6 +132,8 @@ pub trait Progress: Sync {
     fn copied(&self, source: &Path, bytes: u64);
     /// Something the user should know that does not stop the copy.
     fn warn(&self, message: &str);
+    /// Page `page_no` of `source` failed validation (`reason`); its batch is read again.
+    fn retrying(&self, _source: &Path, _page_no: PageNo, _reason: &str) {}
 }
 
 /// A [`Progress`] that discards everything.
@@ -258,6 +267,15 @@ pub enum CopyError {
         /// The live file.
         path: PathBuf,
     },
+    /// The tablespace's pages cannot be checked as asked ([`CopyOptions::deep_check`]: a key
+    /// that is not in the key file).
+    #[error("{path}: {reason}")]
+    Unverifiable {
+        /// The live file.
+        path: PathBuf,
+        /// Why, and what to do.
+        reason: String,
+    },
     /// A page stayed corrupt after every re-read. Page 0 of a file that has one (every
     /// kind but [`SourceKind::SystemNext`]) is never recorded instead: it is the header.
     #[error(
@@ -317,8 +335,8 @@ pub fn copy_tablespace(
     advise_sequential(&file);
 
     let mut report = CopyReport::default();
-    let validator = match source.kind {
-        SourceKind::SystemNext => system_validator.cloned(),
+    let (validator, page0) = match source.kind {
+        SourceKind::SystemNext => (system_validator.cloned(), None),
         _ => first_page_validator(&file, source, options, &mut report)?,
     };
     if validator.is_none()
@@ -329,6 +347,17 @@ pub fn copy_tablespace(
         report.left_out = true;
         return Ok(report);
     }
+    let deep = match (&options.deep_check, &validator) {
+        (Some(check), Some(v)) => {
+            check
+                .for_space(v, page0.as_deref())
+                .map_err(|reason| CopyError::Unverifiable {
+                    path: source.path.clone(),
+                    reason,
+                })?
+        }
+        _ => None,
+    };
     let out_name = output::output_name(&source.dest, source.output);
     let dest_path = PathBuf::from(sink.describe(&out_name));
     let mut dest = output::start(
@@ -359,6 +388,7 @@ pub fn copy_tablespace(
         source,
         options,
         validator: validator.as_ref(),
+        deep: deep.as_deref(),
         throttle,
         progress,
         page_size,
@@ -400,6 +430,8 @@ struct Reader<'a> {
     source: &'a Source,
     options: &'a CopyOptions,
     validator: Option<&'a PageValidator>,
+    /// The caller's further check of this tablespace's pages ([`CopyOptions::deep_check`]).
+    deep: Option<&'a dyn SpaceCheck>,
     throttle: Option<&'a Throttle>,
     progress: &'a dyn Progress,
     page_size: usize,
@@ -452,9 +484,10 @@ impl Reader<'_> {
                     self.file,
                     &mut buf[..whole],
                     offset,
-                    v,
+                    (v, self.deep),
                     source,
                     self.options,
+                    self.progress,
                     report,
                 )?;
             }
@@ -533,13 +566,15 @@ fn copy_overlapped(
 
 /// Validates every page of a batch, re-reading the whole batch after a pause while a page
 /// is bad, exactly like mariadb-backup's `xb_fil_cur_read`: one counter per batch.
+#[allow(clippy::too_many_arguments)]
 fn check_batch(
     file: &File,
     batch: &mut [u8],
     offset: u64,
-    validator: &PageValidator,
+    (validator, deep): (&PageValidator, Option<&dyn SpaceCheck>),
     source: &Source,
     options: &CopyOptions,
+    progress: &dyn Progress,
     report: &mut CopyReport,
 ) -> Result<(), CopyError> {
     let page_size = validator.page_size();
@@ -549,14 +584,12 @@ fn check_batch(
     while idx < batch.len() / page_size {
         let page = &batch[idx * page_size..(idx + 1) * page_size];
         let page_no = PageNo((first_page + idx as u64) as u32);
-        let verdict = validator.validate(page, page_no);
-        if !verdict.is_corrupt() {
+        let Some(reason) = page_problem(validator, deep, page, page_no) else {
             idx += 1;
             continue;
-        }
+        };
         reads_left -= 1;
         if reads_left == 0 {
-            let reason = verdict_reason(&verdict);
             let header = page_no.0 == 0 && source.kind != SourceKind::SystemNext;
             if !options.log_corruption || header {
                 return Err(CopyError::Corrupt {
@@ -576,6 +609,7 @@ fn check_batch(
             idx += 1;
             continue;
         }
+        progress.retrying(&source.path, page_no, &reason);
         std::thread::sleep(options.retry_delay);
         report.rereads += 1;
         let n = read_full_at(file, batch, offset).map_err(|e| CopyError::Read {
@@ -592,14 +626,22 @@ fn check_batch(
     Ok(())
 }
 
-fn verdict_reason(verdict: &PageVerdict) -> String {
-    match verdict {
-        PageVerdict::Corrupt(c) => c.to_string(),
-        other => format!("{other:?}"),
+/// Why a page is bad: its checksums, or the caller's further check of a page that has
+/// content (not the doublewrite buffer, not an all-zero page).
+fn page_problem(
+    validator: &PageValidator,
+    deep: Option<&dyn SpaceCheck>,
+    page: &[u8],
+    page_no: PageNo,
+) -> Option<String> {
+    match validator.validate(page, page_no) {
+        PageVerdict::Corrupt(c) => Some(c.to_string()),
+        PageVerdict::Valid(_) | PageVerdict::Unverified(_) => deep?.check(page, page_no),
+        PageVerdict::AllZero | PageVerdict::SkippedDoublewrite => None,
     }
 }
 
-/// Builds the validator from page 0, or `None` for a deferred file (page 0 not written yet,
+/// Builds the validator from page 0 (returned too), or `None` for a deferred file (page 0 not written yet,
 /// see module `page0`). A page 0 that is neither is re-read like a torn page, then fails the copy:
 /// the header cannot be skipped, even with `log_corruption` (without it neither tool can
 /// prepare the file; mariadb-backup fails there too).
@@ -608,7 +650,7 @@ fn first_page_validator(
     source: &Source,
     options: &CopyOptions,
     report: &mut CopyReport,
-) -> Result<Option<PageValidator>, CopyError> {
+) -> Result<(Option<PageValidator>, Option<Vec<u8>>), CopyError> {
     let system = source.kind == SourceKind::SystemFirst;
     let mut head = vec![0u8; page0::HEAD_BYTES];
     let mut reads = 0;
@@ -619,8 +661,11 @@ fn first_page_validator(
         })?;
         reads += 1;
         match page0::classify(&head[..n], system, options.validation) {
-            Page0::Valid(validator) => return Ok(Some(validator)),
-            Page0::Deferred => return Ok(None),
+            Page0::Valid(validator) => {
+                head.truncate(validator.page_size());
+                return Ok((Some(validator), Some(head)));
+            }
+            Page0::Deferred => return Ok((None, None)),
             Page0::Unreadable { reason, space } => {
                 if reads >= options.max_reads.max(1) {
                     return Err(CopyError::Corrupt {

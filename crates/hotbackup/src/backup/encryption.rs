@@ -23,8 +23,11 @@ const QUERY_PLUGIN: &str = "SELECT plugin_name, plugin_library, @@plugin_dir \
 pub(super) struct ServerEncryption {
     /// The `backup-my.cnf` lines after the typed ones (empty without plugins).
     pub(super) block: Vec<CnfOption>,
-    /// The keys, when the server encrypts its redo log.
+    /// The keys, when the server encrypts its redo log or `--extended-validation` decrypts
+    /// pages.
     pub(super) keys: Option<Arc<crypt::Keys>>,
+    /// Why `keys` is `None`, for `--extended-validation`'s message on an encrypted table.
+    pub(super) no_keys: String,
     /// `innodb_encrypt_log` is on.
     pub(super) encrypt_log: bool,
 }
@@ -36,11 +39,15 @@ fn line(key: &str, value: &str) -> CnfOption {
     }
 }
 
-/// Reads the plugins and their variables; loads the keys if the log is encrypted (a key
-/// plugin other than file_key_management, a key file that cannot be read: exit 2 or 6).
+/// Reads the plugins and their variables; loads the keys if the log is encrypted or
+/// `--extended-validation` is given (a key plugin other than file_key_management, a key file
+/// that cannot be read: exit 2 or 6).
 pub(super) fn read(main: &mut Session, opts: &Options) -> Result<ServerEncryption, Failure> {
     let rows = main.query_rows(QUERY_PLUGIN)?;
-    let mut out = ServerEncryption::default();
+    let mut out = ServerEncryption {
+        no_keys: "the server has no encryption plugin".to_string(),
+        ..ServerEncryption::default()
+    };
     let mut plugin_load = String::new();
     let mut show: Option<String> = None;
     for row in rows {
@@ -85,7 +92,7 @@ pub(super) fn read(main: &mut Session, opts: &Options) -> Result<ServerEncryptio
     }
     settings.overlay(&opts.key_management);
     settings.check_plugins()?;
-    if out.encrypt_log {
+    if out.encrypt_log || opts.extended_validation {
         out.keys = settings.load()?;
         if out.keys.is_none() {
             let why = settings.unsupported().unwrap_or_else(|| {
@@ -93,6 +100,11 @@ pub(super) fn read(main: &mut Session, opts: &Options) -> Result<ServerEncryptio
                  --plugin-load-add=file_key_management --file-key-management-filename=KEYFILE"
                     .to_string()
             });
+            if !out.encrypt_log {
+                // Only an encrypted table needs them: its copy says so.
+                out.no_keys = why;
+                return Ok(out);
+            }
             return Err(Failure::new(
                 crate::exit::Code::Usage,
                 format!("the server encrypts its redo log (innodb_encrypt_log=ON): {why}"),

@@ -29,6 +29,13 @@ impl Progress for LogProgress<'_> {
     fn warn(&self, message: &str) {
         self.log.info(&format!("Warning: {message}"));
     }
+    fn retrying(&self, source: &Path, page_no: innodb::PageNo, reason: &str) {
+        // mariadb-backup's words (mtr searches for them), then which file and why.
+        self.log.info(&format!(
+            "Database page corruption detected at page {page_no}, retrying... ({}: {reason})",
+            source.display()
+        ));
+    }
 }
 
 /// Copies every InnoDB tablespace in parallel (as deltas in an incremental backup); returns

@@ -38,6 +38,7 @@ pub mod ddl;
 mod ddl_markers;
 pub mod discover;
 mod encryption;
+mod extended_validation;
 mod files;
 pub mod filter;
 pub mod galera;

@@ -102,12 +102,21 @@ pub(super) fn copy_everything(
     let aria_logs =
         aria::copy_aria_logs(&inventory, sink, log, true, &BTreeSet::new(), &aria_free)?;
 
-    let copy_options = CopyOptions {
+    let mut copy_options = CopyOptions {
         log_corruption: opts.log_innodb_page_corruption,
         // Durability comes from one syncfs before the completion mark.
         sync: false,
         ..CopyOptions::default()
     };
+    if opts.extended_validation {
+        copy_options.deep_check = Some(std::sync::Arc::new(
+            super::extended_validation::ExtendedValidation::new(
+                ctx.encryption.keys.clone(),
+                ctx.encryption.no_keys.clone(),
+                copy_options.validation,
+            ),
+        ));
+    }
     let mut corrupted = CorruptedPages::default();
     let (copied, deferred) =
         innodb_copy::copy_innodb(ctx, &inventory, &copy_options, tailer, &mut corrupted)?;

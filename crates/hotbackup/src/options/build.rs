@@ -361,6 +361,8 @@ impl Engine {
             startup_wait_timeout_s: self
                 .unsigned(self.later(Opt::StartupWaitTimeout, Opt::FtwrlWaitTimeout)),
             log_innodb_page_corruption: self.flag(Opt::LogInnodbPageCorruption),
+            extended_validation: self.flag(Opt::ExtendedValidation),
+            core_file: matches!(self.val(Opt::CoreFile), Some(Val::Bool(true))),
             remove_original: self.flag(Opt::RemoveOriginal),
             force_non_empty_directories: self.flag(Opt::ForceNonEmptyDirectories),
             aria_log_dir_path: self.path(Opt::AriaLogDirPath),

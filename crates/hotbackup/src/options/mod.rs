@@ -316,6 +316,11 @@ pub struct Options {
     pub startup_wait_timeout_s: u64,
     /// `--log-innodb-page-corruption`.
     pub log_innodb_page_corruption: bool,
+    /// `--extended-validation`: encrypted pages of legacy tablespaces are decrypted during
+    /// `--backup` and their plaintext checked (`backup::extended_validation`).
+    pub extended_validation: bool,
+    /// `--core-file`: a panic or fatal signal ends in a core dump (`crate::core_file`).
+    pub core_file: bool,
     /// `--remove-original`: with `--decompress`, remove each `.qp`/`.lz4`/`.zst` once
     /// decompressed.
     pub remove_original: bool,

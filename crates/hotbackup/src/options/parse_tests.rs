@@ -123,6 +123,8 @@ fn field(o: &Options, name: &str) -> String {
         "check-privileges" => o.check_privileges.to_string(),
         "startup-wait-timeout" => o.startup_wait_timeout_s.to_string(),
         "log-innodb-page-corruption" => o.log_innodb_page_corruption.to_string(),
+        "extended-validation" => o.extended_validation.to_string(),
+        "core-file" => o.core_file.to_string(),
         "force-non-empty-directories" => o.force_non_empty_directories.to_string(),
         "print-param" => opt(&o.print_param),
         other => match other.strip_prefix("origin:") {
@@ -416,7 +418,17 @@ fn required_values() {
     check(
         &["--backup", "--core-file"],
         NOFILES,
-        &["error=--core-file is not supported by this version of hotbackup"],
+        &["core-file=true", "extended-validation=false"],
+    );
+    check(
+        &["--backup", "--extended-validation"],
+        NOFILES,
+        &["core-file=false", "extended-validation=true"],
+    );
+    check(
+        &["--backup", "--skip-extended-validation"],
+        NOFILES,
+        &["extended-validation=false"],
     );
 }
 

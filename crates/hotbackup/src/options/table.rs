@@ -236,14 +236,16 @@ option_table! {
     )),
     // xb_close_files: mariadb-backup closes each tablespace after reading it.
     CloseFiles => refused(b("close-files", false, Client, "do not keep files open")),
-    CoreFile => refused(Spec {
+    // The soft RLIMIT_CORE raised to the hard one; a panic aborts (crate::core_file).
+    CoreFile => Spec {
         name: "core-file",
         short: None,
         kind: Kind::Flag,
         scope: Client,
         state: State::Implemented,
-        help: "write a core file on fatal signals",
-    }),
+        help: "write a core file on fatal signals and panics (raises the core size limit to \
+               its hard limit)",
+    },
     CopyBack => b(
         "copy-back",
         false,
@@ -477,12 +479,14 @@ option_table! {
         Server,
         "threads copying data files (default 1, at most 256)",
     ),
-    ExtendedValidation => refused(b(
+    // backup::extended_validation: legacy encrypted pages decrypted and checked.
+    ExtendedValidation => b(
         "extended-validation",
         false,
         Server,
-        "validate InnoDB pages more thoroughly during --backup (decrypts encrypted pages)",
-    )),
+        "during --backup, decrypt the encrypted pages of tables without full_crc32 and check \
+         them (needs the server's keys)",
+    ),
     EncryptedBackup => refused(b(
         "encrypted-backup",
         true,
