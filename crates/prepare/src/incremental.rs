@@ -14,8 +14,9 @@
 //! hotbackup_incremental_apply written (names INC and its LSNs)
 //! plan run from the DDL journal; INC's .new copied in; delta pages written at their
 //! offsets (files grown to FSP_SIZE of page 0), fsynced ── apply
-//! INC's ib_logfile0 applied to BASE (the ordinary prepare: page-LSN rule, journal), BASE's
-//! checkpoints take INC's to_lsn/last_lsn ── crate::apply_log
+//! INC's ib_logfile0 applied to BASE (the ordinary prepare: page-LSN rule, journal but for
+//! the delta pages, see redone), BASE's checkpoints take INC's to_lsn/last_lsn
+//! ── crate::apply_log
 //! non-InnoDB files: BASE's removed, INC's copied ── others
 //! hotbackup_incremental_apply removed
 //! ```
@@ -38,6 +39,7 @@ mod inc_dir;
 mod layout;
 mod marker;
 mod others;
+mod redone;
 
 use std::path::Path;
 
@@ -164,6 +166,11 @@ pub fn prepare_incremental(
         let layout = layout::plan(base, &incd)?;
         let checked = apply::check(&incd, &layout, options.threads)?;
         summary.unverified_pages = checked.iter().map(|c| c.unverified).sum();
+        let delta_pages = redone::DeltaPages::new(
+            &incd,
+            &layout,
+            checked.into_iter().map(|c| c.numbers).collect(),
+        );
 
         if !resumed {
             marker::write(base, inc, &inc_cp)?;
@@ -191,12 +198,16 @@ pub fn prepare_incremental(
             last_lsn: inc_cp.last_lsn,
             ..base_cp.clone()
         };
+        // The log apply journals only the pages that are not delta pages: a re-run
+        // writes the delta pages whole again before it applies the log (`redone`).
+        let redone = |path: &Path, space, page_no| delta_pages.contains(path, space, page_no);
         summary.log = apply_log(
             base,
             &inc.join(IB_LOGFILE0),
             &inc_cp,
             out,
             options,
+            Some(&redone),
             progress,
         )?;
     }

@@ -16,6 +16,10 @@
 //!        written in place in order and fsynced; then the journal is removed. A torn
 //!        last segment was never followed by an in-place write.
 //! ```
+//!
+//! A page that a re-run rewrites whole before it reads anything ([`Redone`]: the pages
+//! of an incremental's deltas, see `incremental`) needs no journal: it is written in place
+//! directly, and counted in [`Journal::unjournaled`].
 
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::HashMap;
@@ -65,6 +69,11 @@ pub struct CrashPoint {
     pub chunk_pages: Option<usize>,
 }
 
+/// Whether the page `page_no` of tablespace `space`, in the file at `path`, is rewritten
+/// whole by any re-run of this prepare before that re-run reads a page: such a page needs
+/// no journal, as a torn write of it is overwritten anyway.
+pub(crate) type Redone<'d> = &'d (dyn Fn(&Path, SpaceId, u32) -> bool + Sync);
+
 /// One changed page to write.
 pub(crate) struct PageWrite<'a> {
     pub(crate) sp: &'a Space,
@@ -90,9 +99,24 @@ pub(crate) struct Journal<'d> {
     dirty_set: FxHashSet<usize>,
     crash: Option<CrashPoint>,
     writes: u64,
+    redone: Option<Redone<'d>>,
+    /// Pages written in place without the journal (see [`Redone`]).
+    pub(crate) unjournaled: u64,
 }
 
 impl<'d> Journal<'d> {
+    /// A journal that skips the pages `redone` says a re-run rewrites.
+    pub(crate) fn with_redone(
+        dir: &'d Path,
+        crash: Option<CrashPoint>,
+        redone: Option<Redone<'d>>,
+    ) -> Journal<'d> {
+        Journal {
+            redone,
+            ..Journal::new(dir, crash)
+        }
+    }
+
     pub(crate) fn new(dir: &'d Path, crash: Option<CrashPoint>) -> Journal<'d> {
         Journal {
             dir,
@@ -105,6 +129,8 @@ impl<'d> Journal<'d> {
             dirty_set: FxHashSet::default(),
             crash,
             writes: 0,
+            redone: None,
+            unjournaled: 0,
         }
     }
 
@@ -123,8 +149,34 @@ impl<'d> Journal<'d> {
         Ok(())
     }
 
-    /// Writes `pages` durably to the journal, then in place.
+    /// Writes `pages` durably to the journal, then in place; the pages a re-run rewrites
+    /// ([`Redone`]) go in place directly.
     pub(crate) fn write(&mut self, pages: &[PageWrite<'d>]) -> Result<(), PrepareError> {
+        if let Some(redone) = self.redone {
+            let (direct, journaled): (Vec<&PageWrite<'d>>, Vec<&PageWrite<'d>>) = pages
+                .iter()
+                .partition(|p| redone(&p.sp.path, p.space, p.page_no));
+            self.in_place(&direct)?;
+            self.unjournaled += direct.len() as u64;
+            return self.journaled(&journaled);
+        }
+        self.journaled(&pages.iter().collect::<Vec<_>>())
+    }
+
+    /// Writes `pages` in place (no fsync: made durable with the rest by `finish` or when
+    /// the journal is emptied).
+    fn in_place(&mut self, pages: &[&PageWrite<'d>]) -> Result<(), PrepareError> {
+        for p in pages {
+            let at = u64::from(p.page_no) * p.bytes.len() as u64;
+            self.counted(&p.sp.file, &p.sp.path, at, &p.bytes)?;
+            if self.dirty_set.insert(std::ptr::from_ref(p.sp) as usize) {
+                self.dirty.push(p.sp);
+            }
+        }
+        Ok(())
+    }
+
+    fn journaled(&mut self, pages: &[&PageWrite<'d>]) -> Result<(), PrepareError> {
         if pages.is_empty() {
             return Ok(());
         }
@@ -186,15 +238,8 @@ impl<'d> Journal<'d> {
         file.sync_data().map_err(self.err("fsync"))?;
         self.end = at;
         self.seq += 1;
-        for p in pages {
-            let at = u64::from(p.page_no) * p.bytes.len() as u64;
-            self.counted(&p.sp.file, &p.sp.path, at, &p.bytes)?;
-            if self.dirty_set.insert(std::ptr::from_ref(p.sp) as usize) {
-                self.dirty.push(p.sp);
-            }
-        }
         self.file = Some(file);
-        Ok(())
+        self.in_place(pages)
     }
 
     /// One page write, where the test crash point may stop the prepare.

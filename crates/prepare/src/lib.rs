@@ -166,6 +166,9 @@ pub struct PrepareSummary {
     /// Pages with records that were not written (only FREE_PAGE, or all already
     /// in the page by its LSN).
     pub pages_not_written: u64,
+    /// Of `pages_written`, those written without the journal: an incremental's delta
+    /// pages, which a re-run of the apply rewrites from the delta first.
+    pub pages_unjournaled: u64,
     /// Pages read from the backup and validated before anything was written.
     pub pages_checked: u64,
     /// Corrupt pages left without their records (only with `force_recovery`): when not
@@ -228,6 +231,7 @@ pub fn prepare(
         &checkpoints,
         checkpoints.clone(),
         options,
+        None,
         progress,
     )
 }
@@ -236,12 +240,14 @@ pub fn prepare(
 /// everything from the journal recovery to the `log-applied` checkpoints. `checked` are
 /// the checkpoints the log must match (`to_lsn`, `last_lsn`, `recover_binlog_info`);
 /// `out` is what `xtrabackup_checkpoints` of `dir` says at the end (made `log-applied`).
+/// `redone`: the pages any re-run rewrites before it applies the log (no journal needed).
 pub(crate) fn apply_log(
     dir: &Path,
     log_path: &Path,
     checked: &Checkpoints,
     out: Checkpoints,
     options: &PrepareOptions,
+    redone: Option<journal::Redone<'_>>,
     progress: &dyn Progress,
 ) -> Result<PrepareSummary, PrepareError> {
     let checkpoints = checked;
@@ -455,7 +461,7 @@ pub(crate) fn apply_log(
     // One batch in memory at a time, with the whole budget: its two halves are
     // collected in parallel, then its pages are applied by the pool.
     let mut spare: Vec<u8> = Vec::new();
-    let mut journal = Journal::new(dir, options.crash_point);
+    let mut journal = Journal::with_redone(dir, options.crash_point, redone);
     let max_phys = spaces.values().map(|sp| sp.phys).max().unwrap_or(1);
     let chunk_pages = options
         .crash_point
@@ -534,6 +540,7 @@ pub(crate) fn apply_log(
         &mut journal,
         chunk_pages,
     )?;
+    summary.pages_unjournaled = journal.unjournaled;
     journal.finish()?;
     if let Some(listed) = listed {
         listed.finish(dir, &scan, &spaces, progress)?;
