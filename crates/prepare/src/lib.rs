@@ -250,19 +250,23 @@ pub(crate) fn apply_log(
     redone: Option<journal::Redone<'_>>,
     progress: &dyn Progress,
 ) -> Result<PrepareSummary, PrepareError> {
-    let checkpoints = checked;
-    let cp_path = dir.join(XTRABACKUP_CHECKPOINTS);
-    // Every data file is opened through this cache: any number of tablespaces within the
-    // open-files limit.
-    let handles = handles::Handles::new(data_file_capacity(options.open_files_limit));
-    // A prepare killed while it wrote pages: its journaled pages go in place first.
-    match journal::recover(dir, &handles)? {
-        journal::Recovered::None => {}
-        journal::Recovered::Replayed(pages) => progress.event(Event::JournalReplayed { pages }),
-        journal::Recovered::Discarded => progress.event(Event::JournalDiscarded),
-    }
+    let scanned = scan_log(log_path, checked, options)?;
+    apply_scanned(dir, scanned, checked, out, options, redone, progress)
+}
 
-    // Pass 1 before anything changes: a bad log leaves the directory untouched.
+/// A log read whole by pass 1 and checked against its checkpoints; nothing changed yet.
+pub(crate) struct ScannedLog {
+    log: Log,
+    scan: log::Scan,
+}
+
+/// Pass 1 of [`apply_log`]: reads only `log_path`, so it can run while other checks do.
+pub(crate) fn scan_log(
+    log_path: &Path,
+    checked: &Checkpoints,
+    options: &PrepareOptions,
+) -> Result<ScannedLog, PrepareError> {
+    let checkpoints = checked;
     let log = Log::open(log_path, options.keys.as_deref())?;
     // One batch is in memory at a time.
     let scan = log.scan(options.use_memory.max(1))?;
@@ -281,6 +285,34 @@ pub(crate) fn apply_log(
             last_lsn: Lsn(checkpoints.last_lsn),
         });
     }
+    Ok(ScannedLog { log, scan })
+}
+
+/// [`apply_log`] after pass 1.
+pub(crate) fn apply_scanned(
+    dir: &Path,
+    scanned: ScannedLog,
+    checked: &Checkpoints,
+    out: Checkpoints,
+    options: &PrepareOptions,
+    redone: Option<journal::Redone<'_>>,
+    progress: &dyn Progress,
+) -> Result<PrepareSummary, PrepareError> {
+    let checkpoints = checked;
+    let cp_path = dir.join(XTRABACKUP_CHECKPOINTS);
+    // Every data file is opened through this cache: any number of tablespaces within the
+    // open-files limit.
+    let handles = handles::Handles::new(data_file_capacity(options.open_files_limit));
+    // A prepare killed while it wrote pages: its journaled pages go in place first.
+    match journal::recover(dir, &handles)? {
+        journal::Recovered::None => {}
+        journal::Recovered::Replayed(pages) => progress.event(Event::JournalReplayed { pages }),
+        journal::Recovered::Discarded => progress.event(Event::JournalDiscarded),
+    }
+
+    // Pass 1 ran before anything changed: a bad log leaves the directory untouched.
+    let ScannedLog { log, scan } = scanned;
+    let end_lsn = scan.end_lsn;
     let n_batches = scan.batches.len();
     progress.event(Event::LogScanned {
         checkpoint_lsn: log.checkpoint_lsn(),
