@@ -67,6 +67,10 @@ pub struct CrashPoint {
     pub journal_limit: Option<u64>,
     /// Pages per journal segment (default: 32 MiB of pages).
     pub chunk_pages: Option<usize>,
+    /// Count only the in-place writes of pages a re-run rewrites (`Some(true)`: an
+    /// incremental's delta pages) or of the other pages (`Some(false)`); `None`: every
+    /// write, journal entries included.
+    pub only_redone: Option<bool>,
 }
 
 /// Whether the page `page_no` of tablespace `space`, in the file at `path`, is rewritten
@@ -156,7 +160,7 @@ impl<'d> Journal<'d> {
             let (direct, journaled): (Vec<&PageWrite<'d>>, Vec<&PageWrite<'d>>) = pages
                 .iter()
                 .partition(|p| redone(&p.sp.path, p.space, p.page_no));
-            self.in_place(&direct)?;
+            self.in_place(&direct, true)?;
             self.unjournaled += direct.len() as u64;
             return self.journaled(&journaled);
         }
@@ -164,11 +168,11 @@ impl<'d> Journal<'d> {
     }
 
     /// Writes `pages` in place (no fsync: made durable with the rest by `finish` or when
-    /// the journal is emptied).
-    fn in_place(&mut self, pages: &[&PageWrite<'d>]) -> Result<(), PrepareError> {
+    /// the journal is emptied); `redone`: they are pages a re-run rewrites.
+    fn in_place(&mut self, pages: &[&PageWrite<'d>], redone: bool) -> Result<(), PrepareError> {
         for p in pages {
             let at = u64::from(p.page_no) * p.bytes.len() as u64;
-            self.counted(&p.sp.file, &p.sp.path, at, &p.bytes)?;
+            self.counted(&p.sp.file, &p.sp.path, at, &p.bytes, Some(redone))?;
             if self.dirty_set.insert(std::ptr::from_ref(p.sp) as usize) {
                 self.dirty.push(p.sp);
             }
@@ -227,7 +231,7 @@ impl<'d> Journal<'d> {
             entry.extend_from_slice(&p.bytes);
             crc = crc32c::crc32c_append(crc, &entry);
             let path = self.path.clone();
-            self.counted(&file, &path, at, &entry)?;
+            self.counted(&file, &path, at, &entry, None)?;
             at += entry.len() as u64;
         }
         let mut footer = Vec::with_capacity(FOOTER);
@@ -239,17 +243,27 @@ impl<'d> Journal<'d> {
         self.end = at;
         self.seq += 1;
         self.file = Some(file);
-        self.in_place(pages)
+        self.in_place(pages, false)
     }
 
-    /// One page write, where the test crash point may stop the prepare.
+    /// One page write, where the test crash point may stop the prepare; `redone`: for an
+    /// in-place write, whether the page is one a re-run rewrites (`None`: a journal entry).
     fn counted(
         &mut self,
         file: &dyn WriteAt,
         path: &Path,
         at: u64,
         bytes: &[u8],
+        redone: Option<bool>,
     ) -> Result<(), PrepareError> {
+        let counts = self
+            .crash
+            .is_some_and(|c| c.only_redone.is_none_or(|want| redone == Some(want)));
+        if !counts {
+            return file
+                .put(bytes, at)
+                .map_err(|e| PrepareError::io("write", path, e));
+        }
         if let Some(c) = self.crash.filter(|c| c.after_writes == self.writes) {
             if c.torn {
                 let half = bytes.get(..bytes.len() / 2).unwrap_or_default();
