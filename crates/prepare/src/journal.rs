@@ -445,6 +445,74 @@ impl WriteAt for SpaceFile {
 mod tests {
     use super::*;
 
+    /// A 16k full_crc32 tablespace `id` at `path` (a file of 8 zero pages).
+    fn space(dir: &Path, name: &str, id: u32, handles: &Arc<Handles>) -> Space {
+        use innodb::apply::PageFormat;
+        use innodb::page::{PageValidator, SpaceFlags};
+        let path = dir.join(name);
+        fs::write(&path, vec![0u8; 8 * 16384]).unwrap();
+        let flags = SpaceFlags::parse(0x15).unwrap();
+        Space {
+            file: SpaceFile::open_for_writing(handles, dir, &path).unwrap(),
+            path,
+            phys: 16384,
+            compressed: false,
+            format: PageFormat::for_flags(&flags),
+            page_compression: None,
+            validator: PageValidator::new(flags, SpaceId(id)),
+            crypt: Default::default(),
+            key_error: None,
+            crypt_pending: None,
+            crypt_resolved: Default::default(),
+        }
+    }
+
+    #[test]
+    fn pages_a_rerun_rewrites_skip_the_journal_and_the_others_do_not() {
+        let dir = testkit::TestDir::new("journal-redone").unwrap();
+        let handles = Handles::new(8);
+        let t = space(dir.path(), "t.ibd", 7, &handles);
+        let u = space(dir.path(), "u.ibd", 8, &handles);
+        // Pages 2 and 3 of t are "delta pages".
+        let redone = |path: &Path, id: SpaceId, page_no: u32| {
+            path.ends_with("t.ibd") && id == SpaceId(7) && (2..=3).contains(&page_no)
+        };
+        let write = |sp, space, page_no, byte| PageWrite {
+            sp,
+            space: SpaceId(space),
+            page_no,
+            bytes: vec![byte; 16384],
+        };
+        let mut journal = Journal::with_redone(dir.path(), None, Some(&redone));
+        journal
+            .write(&[
+                write(&t, 7, 2, 0xA2),
+                write(&t, 7, 4, 0xA4),
+                write(&u, 8, 2, 0xB2),
+                write(&t, 7, 3, 0xA3),
+            ])
+            .unwrap();
+        assert_eq!(journal.unjournaled, 2);
+        let entries: Vec<(String, u32)> = parse(&fs::read(dir.path().join(JOURNAL)).unwrap())
+            .unwrap()
+            .iter()
+            .map(|e| (String::from_utf8_lossy(e.rel).into_owned(), e.page_no))
+            .collect();
+        assert_eq!(
+            entries,
+            [("t.ibd".to_string(), 4), ("u.ibd".to_string(), 2)]
+        );
+        // Every page is in place, journaled or not.
+        let file = fs::read(&t.path).unwrap();
+        for (page, byte) in [(2, 0xA2), (3, 0xA3), (4, 0xA4)] {
+            assert!(file[page * 16384..(page + 1) * 16384]
+                .iter()
+                .all(|b| *b == byte));
+        }
+        journal.finish().unwrap();
+        assert!(!dir.path().join(JOURNAL).exists());
+    }
+
     /// A journal segment with sequence number `seq` and the given (path, page number,
     /// bytes) entries.
     fn segment_image(seq: u64, entries: &[(&str, u32, &[u8])]) -> Vec<u8> {
