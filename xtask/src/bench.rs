@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] [--race-log-mb N]
-//!                    [--race-runs N] [--only PHASE[,PHASE]]
+//!                    [--race-runs N] [--inc-writes-s N] [--inc-redo-mb N]
+//!                    [--keep-chain DIR] [--only PHASE[,PHASE]]
 //!   PHASE: backup | stream | compress | incremental | copyback | load | race | prepare | many
 //!          (default: all, in that order)
 //! ```
@@ -138,11 +139,18 @@ struct Options {
     race_runs: usize,
     /// InnoDB tables of the `many` phase.
     tables: u32,
+    /// Seconds of sysbench writes between the incremental phase's base and incremental.
+    inc_writes_s: u64,
+    /// Redo the incremental prepared in the incremental phase should hold, in MB.
+    inc_redo_mb: u64,
+    /// Where the incremental phase leaves its (prepared base, incremental) chain.
+    keep_chain: Option<PathBuf>,
     phases: Vec<Phase>,
 }
 
 const USAGE: &str = "usage: cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] \
                      [--race-log-mb N] [--race-runs N] [--tables N] \
+                     [--inc-writes-s N] [--inc-redo-mb N] [--keep-chain DIR] \
                      [--only backup|stream|compress|incremental|copyback|load|race|prepare|many[,...]]";
 
 fn parse_options(args: &[String]) -> Result<Options> {
@@ -152,6 +160,9 @@ fn parse_options(args: &[String]) -> Result<Options> {
     let mut race_log_mb = 4;
     let mut race_runs = 5;
     let mut tables = 20_000;
+    let mut inc_writes_s = 60;
+    let mut inc_redo_mb = 300;
+    let mut keep_chain = None;
     let mut phases: Vec<Phase> = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -179,6 +190,9 @@ fn parse_options(args: &[String]) -> Result<Options> {
             "--race-log-mb" => race_log_mb = number(value()?)?,
             "--race-runs" => race_runs = number(value()?)? as usize,
             "--tables" => tables = u32::try_from(number(value()?)?).context("--tables")?,
+            "--inc-writes-s" => inc_writes_s = number(value()?)?,
+            "--inc-redo-mb" => inc_redo_mb = number(value()?)?,
+            "--keep-chain" => keep_chain = Some(PathBuf::from(value()?)),
             "--only" => {
                 for p in value()?.split(',') {
                     phases.push(Phase::parse(p.trim())?);
@@ -215,6 +229,9 @@ fn parse_options(args: &[String]) -> Result<Options> {
         race_log_mb,
         race_runs,
         tables,
+        inc_writes_s,
+        inc_redo_mb,
+        keep_chain,
         phases,
     })
 }

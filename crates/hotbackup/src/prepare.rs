@@ -115,24 +115,34 @@ const FORCE_RECOVERY_WARNING: &str = "Warning: innodb_force_recovery=1: a corrup
 
 /// Test hook (not an option): `HOTBACKUP_TEST_PREPARE_CRASH=N` aborts the process at
 /// the N-th page write of the prepare (journal and in place counted together),
-/// `N,torn` after writing half of it; the crash-safety tests kill prepare this way.
+/// `N,torn` after writing half of it; `,delta` / `,other` count only the in-place writes
+/// of an incremental's delta pages / of the other pages; the crash-safety tests kill
+/// prepare this way.
 pub(crate) fn test_crash_point() -> Option<prepare::CrashPoint> {
     crash_point_from_env("HOTBACKUP_TEST_PREPARE_CRASH")
 }
 
-/// A test hook's crash point from the environment variable `var` (`N` or `N,torn`).
+/// A test hook's crash point from the environment variable `var` (`N[,torn][,delta|,other]`).
 pub(crate) fn crash_point_from_env(var: &str) -> Option<prepare::CrashPoint> {
     let v = std::env::var(var).ok()?;
-    let (n, torn) = match v.split_once(',') {
-        Some((n, "torn")) => (n, true),
-        _ => (v.as_str(), false),
-    };
+    let mut parts = v.split(',');
+    let n = parts.next()?;
+    let (mut torn, mut only_redone) = (false, None);
+    for p in parts {
+        match p {
+            "torn" => torn = true,
+            "delta" => only_redone = Some(true),
+            "other" => only_redone = Some(false),
+            _ => return None,
+        }
+    }
     Some(prepare::CrashPoint {
         after_writes: n.trim().parse().ok()?,
         torn,
         abort: true,
         journal_limit: None,
         chunk_pages: None,
+        only_redone,
     })
 }
 

@@ -49,8 +49,14 @@ pub fn run(opts: &Options, log: &Log, target: &Path, inc: &Path) -> Result<(), F
     let l = &summary.log;
     if l.n_mtrs > 0 || l.end_lsn.0 > 0 {
         log.info(&format!(
-            "Applied {} mini-transactions ({} records) from LSN {} to {}; {} pages written",
-            l.n_mtrs, l.n_records, l.checkpoint_lsn, l.end_lsn, l.pages_written
+            "Applied {} mini-transactions ({} records) from LSN {} to {}; {} pages written \
+             ({} of them delta pages, not journaled: a re-run writes them from the delta)",
+            l.n_mtrs,
+            l.n_records,
+            l.checkpoint_lsn,
+            l.end_lsn,
+            l.pages_written,
+            l.pages_unjournaled
         ));
     }
     log.info("completed OK!");

@@ -211,11 +211,17 @@ fn cross_tool(page_size: PageSize, load: bool) {
 
 /// An apply killed at a delta page (whole and torn) and at a log page re-runs to the
 /// bytes of mariadb-backup's prepare; meanwhile a plain prepare of the base is refused.
+/// The log apply's in-place page writes are of two kinds, each torn: delta pages, written
+/// without the journal (the re-run writes them from the delta first), and the other
+/// pages, journaled (a page the log changes after the backup copied it is not in the
+/// delta, nor is it rewritten by the re-run: only the journal repairs it).
 fn crash_and_resume(taken: &Path, root: &Path, expected: &Path, page_size: PageSize) {
     for (var, value) in [
         ("HOTBACKUP_TEST_DELTA_CRASH", "3"),
         ("HOTBACKUP_TEST_DELTA_CRASH", "40,torn"),
         ("HOTBACKUP_TEST_PREPARE_CRASH", "2,torn"),
+        ("HOTBACKUP_TEST_PREPARE_CRASH", "3,torn,delta"),
+        ("HOTBACKUP_TEST_PREPARE_CRASH", "0,torn,other"),
     ] {
         let work = root.join(format!("crash-{var}-{value}"));
         copy_chain(taken, &work);

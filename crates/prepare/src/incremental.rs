@@ -10,12 +10,14 @@
 //! BASE: each delta's tablespace found by name, else by space id, else created; every
 //!       other .ibd removed (dropped tables) ── layout (a checked rename/remove plan)
 //! every .delta read whole and its pages validated ── apply::check
+//! meanwhile, on another thread: INC's ib_logfile0 read whole (pass 1) ── crate::scan_log
 //! ── nothing written before this line ──
 //! hotbackup_incremental_apply written (names INC and its LSNs)
 //! plan run from the DDL journal; INC's .new copied in; delta pages written at their
 //! offsets (files grown to FSP_SIZE of page 0), fsynced ── apply
-//! INC's ib_logfile0 applied to BASE (the ordinary prepare: page-LSN rule, journal), BASE's
-//! checkpoints take INC's to_lsn/last_lsn ── crate::apply_log
+//! INC's ib_logfile0 applied to BASE (the ordinary prepare: page-LSN rule, journal but for
+//! the delta pages, see redone), BASE's checkpoints take INC's to_lsn/last_lsn
+//! ── crate::apply_scanned
 //! non-InnoDB files: BASE's removed, INC's copied ── others
 //! hotbackup_incremental_apply removed
 //! ```
@@ -38,6 +40,7 @@ mod inc_dir;
 mod layout;
 mod marker;
 mod others;
+mod redone;
 
 use std::path::Path;
 
@@ -47,7 +50,7 @@ use crate::error::PrepareError;
 use crate::handles::{data_file_capacity, Handles};
 use crate::progress::{Event, Progress};
 use crate::{
-    apply_log, journal, PrepareOptions, PrepareSummary, IB_LOGFILE0, XTRABACKUP_CHECKPOINTS,
+    apply_scanned, journal, PrepareOptions, PrepareSummary, IB_LOGFILE0, XTRABACKUP_CHECKPOINTS,
 };
 
 pub use marker::MARKER;
@@ -159,11 +162,30 @@ pub fn prepare_incremental(
         }
         crate::ddl::finish_interrupted(base, progress)?;
 
-        // Every check before the first write.
-        let incd = inc_dir::read(inc)?;
-        let layout = layout::plan(base, &incd)?;
-        let checked = apply::check(&incd, &layout, options.threads)?;
+        // Every check before the first write; the log's pass 1 (it reads only INC's
+        // log) meanwhile, on its own thread.
+        let log_path = inc.join(IB_LOGFILE0);
+        let (deltas_checked, scanned) = std::thread::scope(|s| {
+            let scan = s.spawn(|| crate::scan_log(&log_path, &inc_cp, options));
+            let deltas_checked = (|| {
+                let incd = inc_dir::read(inc)?;
+                let layout = layout::plan(base, &incd)?;
+                let checked = apply::check(&incd, &layout, options.threads)?;
+                Ok::<_, PrepareError>((incd, layout, checked))
+            })();
+            let scanned = scan
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (deltas_checked, scanned)
+        });
+        let (incd, layout, checked) = deltas_checked?;
+        let scanned = scanned?;
         summary.unverified_pages = checked.iter().map(|c| c.unverified).sum();
+        let delta_pages = redone::DeltaPages::new(
+            &incd,
+            &layout,
+            checked.into_iter().map(|c| c.numbers).collect(),
+        );
 
         if !resumed {
             marker::write(base, inc, &inc_cp)?;
@@ -191,12 +213,16 @@ pub fn prepare_incremental(
             last_lsn: inc_cp.last_lsn,
             ..base_cp.clone()
         };
-        summary.log = apply_log(
+        // The log apply journals only the pages that are not delta pages: a re-run
+        // writes the delta pages whole again before it applies the log (`redone`).
+        let redone = |path: &Path, space, page_no| delta_pages.contains(path, space, page_no);
+        summary.log = apply_scanned(
             base,
-            &inc.join(IB_LOGFILE0),
+            scanned,
             &inc_cp,
             out,
             options,
+            Some(&redone),
             progress,
         )?;
     }

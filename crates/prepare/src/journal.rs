@@ -16,6 +16,10 @@
 //!        written in place in order and fsynced; then the journal is removed. A torn
 //!        last segment was never followed by an in-place write.
 //! ```
+//!
+//! A page that a re-run rewrites whole before it reads anything ([`Redone`]: the pages
+//! of an incremental's deltas, see `incremental`) needs no journal: it is written in place
+//! directly, and counted in [`Journal::unjournaled`].
 
 use std::collections::hash_map::Entry as MapEntry;
 use std::collections::HashMap;
@@ -63,7 +67,16 @@ pub struct CrashPoint {
     pub journal_limit: Option<u64>,
     /// Pages per journal segment (default: 32 MiB of pages).
     pub chunk_pages: Option<usize>,
+    /// Count only the in-place writes of pages a re-run rewrites (`Some(true)`: an
+    /// incremental's delta pages) or of the other pages (`Some(false)`); `None`: every
+    /// write, journal entries included.
+    pub only_redone: Option<bool>,
 }
+
+/// Whether the page `page_no` of tablespace `space`, in the file at `path`, is rewritten
+/// whole by any re-run of this prepare before that re-run reads a page: such a page needs
+/// no journal, as a torn write of it is overwritten anyway.
+pub(crate) type Redone<'d> = &'d (dyn Fn(&Path, SpaceId, u32) -> bool + Sync);
 
 /// One changed page to write.
 pub(crate) struct PageWrite<'a> {
@@ -90,9 +103,24 @@ pub(crate) struct Journal<'d> {
     dirty_set: FxHashSet<usize>,
     crash: Option<CrashPoint>,
     writes: u64,
+    redone: Option<Redone<'d>>,
+    /// Pages written in place without the journal (see [`Redone`]).
+    pub(crate) unjournaled: u64,
 }
 
 impl<'d> Journal<'d> {
+    /// A journal that skips the pages `redone` says a re-run rewrites.
+    pub(crate) fn with_redone(
+        dir: &'d Path,
+        crash: Option<CrashPoint>,
+        redone: Option<Redone<'d>>,
+    ) -> Journal<'d> {
+        Journal {
+            redone,
+            ..Journal::new(dir, crash)
+        }
+    }
+
     pub(crate) fn new(dir: &'d Path, crash: Option<CrashPoint>) -> Journal<'d> {
         Journal {
             dir,
@@ -105,6 +133,8 @@ impl<'d> Journal<'d> {
             dirty_set: FxHashSet::default(),
             crash,
             writes: 0,
+            redone: None,
+            unjournaled: 0,
         }
     }
 
@@ -123,8 +153,34 @@ impl<'d> Journal<'d> {
         Ok(())
     }
 
-    /// Writes `pages` durably to the journal, then in place.
+    /// Writes `pages` durably to the journal, then in place; the pages a re-run rewrites
+    /// ([`Redone`]) go in place directly.
     pub(crate) fn write(&mut self, pages: &[PageWrite<'d>]) -> Result<(), PrepareError> {
+        if let Some(redone) = self.redone {
+            let (direct, journaled): (Vec<&PageWrite<'d>>, Vec<&PageWrite<'d>>) = pages
+                .iter()
+                .partition(|p| redone(&p.sp.path, p.space, p.page_no));
+            self.in_place(&direct, true)?;
+            self.unjournaled += direct.len() as u64;
+            return self.journaled(&journaled);
+        }
+        self.journaled(&pages.iter().collect::<Vec<_>>())
+    }
+
+    /// Writes `pages` in place (no fsync: made durable with the rest by `finish` or when
+    /// the journal is emptied); `redone`: they are pages a re-run rewrites.
+    fn in_place(&mut self, pages: &[&PageWrite<'d>], redone: bool) -> Result<(), PrepareError> {
+        for p in pages {
+            let at = u64::from(p.page_no) * p.bytes.len() as u64;
+            self.counted(&p.sp.file, &p.sp.path, at, &p.bytes, Some(redone))?;
+            if self.dirty_set.insert(std::ptr::from_ref(p.sp) as usize) {
+                self.dirty.push(p.sp);
+            }
+        }
+        Ok(())
+    }
+
+    fn journaled(&mut self, pages: &[&PageWrite<'d>]) -> Result<(), PrepareError> {
         if pages.is_empty() {
             return Ok(());
         }
@@ -175,7 +231,7 @@ impl<'d> Journal<'d> {
             entry.extend_from_slice(&p.bytes);
             crc = crc32c::crc32c_append(crc, &entry);
             let path = self.path.clone();
-            self.counted(&file, &path, at, &entry)?;
+            self.counted(&file, &path, at, &entry, None)?;
             at += entry.len() as u64;
         }
         let mut footer = Vec::with_capacity(FOOTER);
@@ -186,25 +242,28 @@ impl<'d> Journal<'d> {
         file.sync_data().map_err(self.err("fsync"))?;
         self.end = at;
         self.seq += 1;
-        for p in pages {
-            let at = u64::from(p.page_no) * p.bytes.len() as u64;
-            self.counted(&p.sp.file, &p.sp.path, at, &p.bytes)?;
-            if self.dirty_set.insert(std::ptr::from_ref(p.sp) as usize) {
-                self.dirty.push(p.sp);
-            }
-        }
         self.file = Some(file);
-        Ok(())
+        self.in_place(pages, false)
     }
 
-    /// One page write, where the test crash point may stop the prepare.
+    /// One page write, where the test crash point may stop the prepare; `redone`: for an
+    /// in-place write, whether the page is one a re-run rewrites (`None`: a journal entry).
     fn counted(
         &mut self,
         file: &dyn WriteAt,
         path: &Path,
         at: u64,
         bytes: &[u8],
+        redone: Option<bool>,
     ) -> Result<(), PrepareError> {
+        let counts = self
+            .crash
+            .is_some_and(|c| c.only_redone.is_none_or(|want| redone == Some(want)));
+        if !counts {
+            return file
+                .put(bytes, at)
+                .map_err(|e| PrepareError::io("write", path, e));
+        }
         if let Some(c) = self.crash.filter(|c| c.after_writes == self.writes) {
             if c.torn {
                 let half = bytes.get(..bytes.len() / 2).unwrap_or_default();
@@ -385,6 +444,74 @@ impl WriteAt for SpaceFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 16k full_crc32 tablespace `id` at `path` (a file of 8 zero pages).
+    fn space(dir: &Path, name: &str, id: u32, handles: &Arc<Handles>) -> Space {
+        use innodb::apply::PageFormat;
+        use innodb::page::{PageValidator, SpaceFlags};
+        let path = dir.join(name);
+        fs::write(&path, vec![0u8; 8 * 16384]).unwrap();
+        let flags = SpaceFlags::parse(0x15).unwrap();
+        Space {
+            file: SpaceFile::open_for_writing(handles, dir, &path).unwrap(),
+            path,
+            phys: 16384,
+            compressed: false,
+            format: PageFormat::for_flags(&flags),
+            page_compression: None,
+            validator: PageValidator::new(flags, SpaceId(id)),
+            crypt: Default::default(),
+            key_error: None,
+            crypt_pending: None,
+            crypt_resolved: Default::default(),
+        }
+    }
+
+    #[test]
+    fn pages_a_rerun_rewrites_skip_the_journal_and_the_others_do_not() {
+        let dir = testkit::TestDir::new("journal-redone").unwrap();
+        let handles = Handles::new(8);
+        let t = space(dir.path(), "t.ibd", 7, &handles);
+        let u = space(dir.path(), "u.ibd", 8, &handles);
+        // Pages 2 and 3 of t are "delta pages".
+        let redone = |path: &Path, id: SpaceId, page_no: u32| {
+            path.ends_with("t.ibd") && id == SpaceId(7) && (2..=3).contains(&page_no)
+        };
+        let write = |sp, space, page_no, byte| PageWrite {
+            sp,
+            space: SpaceId(space),
+            page_no,
+            bytes: vec![byte; 16384],
+        };
+        let mut journal = Journal::with_redone(dir.path(), None, Some(&redone));
+        journal
+            .write(&[
+                write(&t, 7, 2, 0xA2),
+                write(&t, 7, 4, 0xA4),
+                write(&u, 8, 2, 0xB2),
+                write(&t, 7, 3, 0xA3),
+            ])
+            .unwrap();
+        assert_eq!(journal.unjournaled, 2);
+        let entries: Vec<(String, u32)> = parse(&fs::read(dir.path().join(JOURNAL)).unwrap())
+            .unwrap()
+            .iter()
+            .map(|e| (String::from_utf8_lossy(e.rel).into_owned(), e.page_no))
+            .collect();
+        assert_eq!(
+            entries,
+            [("t.ibd".to_string(), 4), ("u.ibd".to_string(), 2)]
+        );
+        // Every page is in place, journaled or not.
+        let file = fs::read(&t.path).unwrap();
+        for (page, byte) in [(2, 0xA2), (3, 0xA3), (4, 0xA4)] {
+            assert!(file[page * 16384..(page + 1) * 16384]
+                .iter()
+                .all(|b| *b == byte));
+        }
+        journal.finish().unwrap();
+        assert!(!dir.path().join(JOURNAL).exists());
+    }
 
     /// A journal segment with sequence number `seq` and the given (path, page number,
     /// bytes) entries.

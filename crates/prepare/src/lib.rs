@@ -166,6 +166,9 @@ pub struct PrepareSummary {
     /// Pages with records that were not written (only FREE_PAGE, or all already
     /// in the page by its LSN).
     pub pages_not_written: u64,
+    /// Of `pages_written`, those written without the journal: an incremental's delta
+    /// pages, which a re-run of the apply rewrites from the delta first.
+    pub pages_unjournaled: u64,
     /// Pages read from the backup and validated before anything was written.
     pub pages_checked: u64,
     /// Corrupt pages left without their records (only with `force_recovery`): when not
@@ -228,6 +231,7 @@ pub fn prepare(
         &checkpoints,
         checkpoints.clone(),
         options,
+        None,
         progress,
     )
 }
@@ -236,27 +240,33 @@ pub fn prepare(
 /// everything from the journal recovery to the `log-applied` checkpoints. `checked` are
 /// the checkpoints the log must match (`to_lsn`, `last_lsn`, `recover_binlog_info`);
 /// `out` is what `xtrabackup_checkpoints` of `dir` says at the end (made `log-applied`).
+/// `redone`: the pages any re-run rewrites before it applies the log (no journal needed).
 pub(crate) fn apply_log(
     dir: &Path,
     log_path: &Path,
     checked: &Checkpoints,
     out: Checkpoints,
     options: &PrepareOptions,
+    redone: Option<journal::Redone<'_>>,
     progress: &dyn Progress,
 ) -> Result<PrepareSummary, PrepareError> {
-    let checkpoints = checked;
-    let cp_path = dir.join(XTRABACKUP_CHECKPOINTS);
-    // Every data file is opened through this cache: any number of tablespaces within the
-    // open-files limit.
-    let handles = handles::Handles::new(data_file_capacity(options.open_files_limit));
-    // A prepare killed while it wrote pages: its journaled pages go in place first.
-    match journal::recover(dir, &handles)? {
-        journal::Recovered::None => {}
-        journal::Recovered::Replayed(pages) => progress.event(Event::JournalReplayed { pages }),
-        journal::Recovered::Discarded => progress.event(Event::JournalDiscarded),
-    }
+    let scanned = scan_log(log_path, checked, options)?;
+    apply_scanned(dir, scanned, checked, out, options, redone, progress)
+}
 
-    // Pass 1 before anything changes: a bad log leaves the directory untouched.
+/// A log read whole by pass 1 and checked against its checkpoints; nothing changed yet.
+pub(crate) struct ScannedLog {
+    log: Log,
+    scan: log::Scan,
+}
+
+/// Pass 1 of [`apply_log`]: reads only `log_path`, so it can run while other checks do.
+pub(crate) fn scan_log(
+    log_path: &Path,
+    checked: &Checkpoints,
+    options: &PrepareOptions,
+) -> Result<ScannedLog, PrepareError> {
+    let checkpoints = checked;
     let log = Log::open(log_path, options.keys.as_deref())?;
     // One batch is in memory at a time.
     let scan = log.scan(options.use_memory.max(1))?;
@@ -275,6 +285,34 @@ pub(crate) fn apply_log(
             last_lsn: Lsn(checkpoints.last_lsn),
         });
     }
+    Ok(ScannedLog { log, scan })
+}
+
+/// [`apply_log`] after pass 1.
+pub(crate) fn apply_scanned(
+    dir: &Path,
+    scanned: ScannedLog,
+    checked: &Checkpoints,
+    out: Checkpoints,
+    options: &PrepareOptions,
+    redone: Option<journal::Redone<'_>>,
+    progress: &dyn Progress,
+) -> Result<PrepareSummary, PrepareError> {
+    let checkpoints = checked;
+    let cp_path = dir.join(XTRABACKUP_CHECKPOINTS);
+    // Every data file is opened through this cache: any number of tablespaces within the
+    // open-files limit.
+    let handles = handles::Handles::new(data_file_capacity(options.open_files_limit));
+    // A prepare killed while it wrote pages: its journaled pages go in place first.
+    match journal::recover(dir, &handles)? {
+        journal::Recovered::None => {}
+        journal::Recovered::Replayed(pages) => progress.event(Event::JournalReplayed { pages }),
+        journal::Recovered::Discarded => progress.event(Event::JournalDiscarded),
+    }
+
+    // Pass 1 ran before anything changed: a bad log leaves the directory untouched.
+    let ScannedLog { log, scan } = scanned;
+    let end_lsn = scan.end_lsn;
     let n_batches = scan.batches.len();
     progress.event(Event::LogScanned {
         checkpoint_lsn: log.checkpoint_lsn(),
@@ -455,7 +493,7 @@ pub(crate) fn apply_log(
     // One batch in memory at a time, with the whole budget: its two halves are
     // collected in parallel, then its pages are applied by the pool.
     let mut spare: Vec<u8> = Vec::new();
-    let mut journal = Journal::new(dir, options.crash_point);
+    let mut journal = Journal::with_redone(dir, options.crash_point, redone);
     let max_phys = spaces.values().map(|sp| sp.phys).max().unwrap_or(1);
     let chunk_pages = options
         .crash_point
@@ -534,6 +572,7 @@ pub(crate) fn apply_log(
         &mut journal,
         chunk_pages,
     )?;
+    summary.pages_unjournaled = journal.unjournaled;
     journal.finish()?;
     if let Some(listed) = listed {
         listed.finish(dir, &scan, &spaces, progress)?;

@@ -335,6 +335,7 @@ fn crash_and_rerun_in(
             abort: false,
             journal_limit: options.crash_point.and_then(|c| c.journal_limit),
             chunk_pages: options.crash_point.and_then(|c| c.chunk_pages),
+            only_redone: None,
         }),
         ..options.clone()
     };
@@ -386,6 +387,7 @@ fn prepare_killed_between_batches_reruns_to_identical_bytes() {
             abort: false,
             journal_limit: Some(256 << 10),
             chunk_pages: None,
+            only_redone: None,
         }),
         ..Default::default()
     };
@@ -502,6 +504,7 @@ fn prepare_killed_mid_batch_with_many_journal_segments_reruns_to_identical_bytes
             abort: false,
             journal_limit: Some(192 << 10),
             chunk_pages: Some(16),
+            only_redone: None,
         }),
         ..Default::default()
     };

@@ -41,13 +41,15 @@ use crate::sysfiles::{system_file_names, SpaceFile};
 const INITIAL_PAGES: u64 = 4;
 
 /// What [`check`] found in one delta.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub(super) struct Checked {
     /// Pages in it.
     #[allow(dead_code)]
     pub(super) pages: u64,
     /// Pages that could not be validated (no page 0 anywhere).
     pub(super) unverified: u64,
+    /// The page numbers, in the delta's order.
+    pub(super) numbers: Vec<u32>,
 }
 
 /// What [`deltas`] did.
@@ -129,6 +131,7 @@ fn check_one(d: &Delta, target: &Target) -> Result<Checked, PrepareError> {
                 validator = Some(v);
             }
             out.pages += 1;
+            out.numbers.push(n);
             let Some(v) = &validator else {
                 out.unverified += 1;
                 continue;
