@@ -203,6 +203,30 @@ fn key_problems_are_refused_with_the_backup_unchanged() {
     );
     testkit::assert_same_files(&before, &backup, "after a key file without the key");
 
+    // Another server's key file: the same key ids, other keys.
+    let other = dir.path().join("other.txt");
+    std::fs::write(
+        &other,
+        "1;00112233445566778899AABBCCDDEEFF\n\
+         2;00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF\n",
+    )
+    .unwrap();
+    let (code, err) = prepare(
+        &backup,
+        &[
+            &format!("--file-key-management-filename={}", other.display()),
+            "--file-key-management-filekey=",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("ib_logfile0 (encrypted redo log)")
+            && err.contains("--file-key-management-filename")
+            && !err.contains("take a new backup"),
+        "{err}"
+    );
+    testkit::assert_same_files(&before, &backup, "after another server's keys");
+
     // Another key plugin.
     let (code, err) = prepare(&backup, &["--plugin-load-add=hashicorp_key_management"]);
     assert_eq!(code, 2, "{err}");
