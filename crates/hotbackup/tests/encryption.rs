@@ -226,6 +226,26 @@ fn key_problems_are_refused_with_the_backup_unchanged() {
         "{err}"
     );
     testkit::assert_same_files(&before, &backup, "after another server's keys");
+    // The same keys given to --backup, whose redo copy decrypts the log to follow DDL.
+    let wrong = dir.path().join("wrong-keys");
+    let err = tool
+        .backup(
+            &source,
+            &wrong,
+            &[
+                &format!("--file-key-management-filename={}", other.display()),
+                "--file-key-management-filekey=",
+            ],
+        )
+        .map(|_| String::new())
+        .unwrap_or_else(|e| format!("{e:#}"));
+    assert!(
+        err.contains("exit status: 2")
+            && err.contains("encrypted redo log")
+            && err.contains("--file-key-management-filename")
+            && !err.contains("is corrupt"),
+        "{err}"
+    );
 
     // Another key plugin.
     let (code, err) = prepare(&backup, &["--plugin-load-add=hashicorp_key_management"]);
