@@ -131,6 +131,8 @@ impl From<redo_tailer::TailError> for Failure {
         let (code, hint) = match &e {
             redo_tailer::TailError::Overwritten { .. } => (Code::RedoOverwritten, ""),
             redo_tailer::TailError::Io { source, .. } => (Code::Io, io_hint(source)),
+            // Keys that are missing or not the server's: the options are wrong.
+            redo_tailer::TailError::Key { .. } => (Code::Usage, ""),
             _ => (Code::Failure, ""),
         };
         Failure::new(code, format!("{e}{hint}"))

@@ -14,7 +14,6 @@ use backup_meta::CnfOption;
 
 use crate::exit::Code;
 use crate::failure::Failure;
-use crate::options::KeyManagement;
 
 /// Where plugin names given as hotbackup's own options come from.
 const FROM_OPTIONS: &str = "--plugin-load(-add)";
@@ -22,7 +21,9 @@ const FROM_OPTIONS: &str = "--plugin-load(-add)";
 /// The one key management plugin hotbackup implements.
 pub const FILE_KEY_MANAGEMENT: &str = "file_key_management";
 
-/// The key management settings of one backup.
+/// The key management settings of one backup; also the `--plugin-load[-add]` and
+/// `--file-key-management-*` options as given ([`KeySettings::given`]), laid over the
+/// server's or `backup-my.cnf`'s with [`KeySettings::overlay`].
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct KeySettings {
     /// Plugin names from every `plugin_load`/`plugin_load_add` value, with where each came from.
@@ -106,19 +107,38 @@ impl KeySettings {
         }
     }
 
-    /// The options given to hotbackup, on top.
-    pub fn overlay(&mut self, km: &KeyManagement) {
-        for v in &km.plugin_load {
-            self.plugins
-                .extend(plugin_names(v).into_iter().map(|n| (n, FROM_OPTIONS)));
+    /// The settings given as hotbackup's own options: `plugin_load` values (`--plugin-load`
+    /// then `--plugin-load-add`), key file, file key, algorithm.
+    pub fn given(
+        plugin_load: impl IntoIterator<Item = String>,
+        filename: Option<PathBuf>,
+        filekey: Option<String>,
+        algorithm: Option<&str>,
+    ) -> KeySettings {
+        KeySettings {
+            plugins: plugin_load
+                .into_iter()
+                .flat_map(|v| plugin_names(&v))
+                .map(|n| (n, FROM_OPTIONS))
+                .collect(),
+            filename,
+            filekey,
+            algorithm: algorithm.map(str::to_string),
+            encrypt_tables: false,
         }
-        if let Some(f) = &km.filename {
+    }
+
+    /// `given` (hotbackup's options, [`KeySettings::given`]) on top: its plugins added, its
+    /// key file, file key and algorithm replacing these.
+    pub fn overlay(&mut self, given: &KeySettings) {
+        self.plugins.extend(given.plugins.iter().cloned());
+        if let Some(f) = &given.filename {
             self.filename = Some(f.clone());
         }
-        if let Some(k) = &km.filekey {
+        if let Some(k) = &given.filekey {
             self.filekey = Some(k.clone());
         }
-        if let Some(a) = &km.algorithm {
+        if let Some(a) = &given.algorithm {
             self.algorithm = Some(a.clone());
         }
     }
@@ -212,13 +232,13 @@ pub fn explain(e: prepare::PrepareError, settings: &KeySettings) -> prepare::Pre
 
 /// The key settings for `--prepare` of the backup in `target`: `backup-my.cnf`'s plugin
 /// block with the options on top.
-pub fn for_prepare(km: &KeyManagement, target: &Path) -> Result<KeySettings, Failure> {
+pub fn for_prepare(given: &KeySettings, target: &Path) -> Result<KeySettings, Failure> {
     use backup_meta::MetaFile;
     let mut s = match backup_meta::BackupMyCnf::read(&target.join("backup-my.cnf")) {
         Ok(cnf) => KeySettings::from_cnf(&cnf.other_options),
         Err(_) => KeySettings::default(),
     };
-    s.overlay(km);
+    s.overlay(given);
     Ok(s)
 }
 
@@ -250,6 +270,18 @@ mod tests {
         assert_eq!(s.filename.as_deref(), Some(Path::new("/k/keys.enc")));
         assert_eq!(s.algorithm.as_deref(), Some("aes_ctr"));
         assert!(!format!("{s:?}").contains("secret"));
+        let given = KeySettings::given(
+            ["file_key_management".to_string()],
+            None,
+            Some("secret2".into()),
+            Some("aes_cbc"),
+        );
+        assert!(!format!("{given:?}").contains("secret2"));
+        let mut s = s;
+        s.overlay(&given);
+        assert_eq!(s.filekey.as_deref(), Some("secret2"));
+        assert_eq!(s.algorithm.as_deref(), Some("aes_cbc"));
+        assert_eq!(s.filename.as_deref(), Some(Path::new("/k/keys.enc")));
     }
 
     #[test]
@@ -266,10 +298,7 @@ mod tests {
             ("provider_lz4=provider_lz4", None),
         ] {
             let mut s = KeySettings::default();
-            s.overlay(&KeyManagement {
-                plugin_load: vec![value.to_string()],
-                ..KeyManagement::default()
-            });
+            s.overlay(&KeySettings::given([value.to_string()], None, None, None));
             match (s.check_plugins(), refused) {
                 (Ok(()), None) => {}
                 (Err(f), Some(name)) => {

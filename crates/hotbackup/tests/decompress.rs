@@ -106,7 +106,7 @@ fn damaged_archive_exits_8_and_nothing_is_removed_or_overwritten() {
     source
         .exec(
             "CREATE DATABASE d; CREATE TABLE d.t (id INT PRIMARY KEY, v TEXT) ENGINE=InnoDB;\
-             INSERT INTO d.t SELECT seq, REPEAT('abc', seq % 300) FROM seq_1_to_3000;",
+             INSERT INTO d.t SELECT seq, REPEAT('abc', seq % 300) FROM d.seq_1_to_3000;",
         )
         .unwrap();
     let target = dir.path().join("backup");

@@ -1,47 +1,23 @@
 //! Encrypted servers (file_key_management, `innodb_encrypt_tables=ON`,
-//! `innodb_encrypt_log=ON`, `aria_encrypt_tables=ON`; encrypted page_compressed tables): hotbackup's backup under sysbench + DML + DDL load, prepared by
-//! both tools (byte-identical page by page: AES-CTR/CBC are deterministic given key and
-//! IV), restored with the same keys, `CHECK TABLE`, binlog replay, checksums equal to the
-//! source; mariadb-backup's backup prepared by hotbackup the same way; and the refusals:
-//! a wrong file key, a key id the key file lacks, no key management at all, another key
-//! plugin, each with its message and exit code, leaving the backup as it was.
+//! `innodb_encrypt_log=ON`, `aria_encrypt_tables=ON`; encrypted page_compressed tables): a
+//! backup by either tool under sysbench + DML + DDL load, prepared by both tools
+//! (byte-identical page by page: AES-CTR/CBC are deterministic given key and IV; the
+//! page_compressed files, whose compressed bytes may differ, read back by the server),
+//! restored with the same keys, `CHECK TABLE`, binlog replay, checksums equal to the
+//! source; encrypted Aria data copied as written; no key in any output or file of
+//! hotbackup; and the refusals: a wrong file key, a key id the key file lacks, no key
+//! management at all, another key plugin, each with its message and exit code, leaving the
+//! backup as it was.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::process::Command;
 
 use testkit::{PageSize, Scenario, TestDir, Tool};
 
-fn hotbackup() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_hotbackup"))
-}
-
-fn keys_dir() -> PathBuf {
-    testkit::repo_dir().join("testdata/crypt")
-}
-
-/// The server options of an encrypted server: the encrypted key file (file key `secret`)
-/// with aes_ctr, or the plain one with aes_cbc.
-fn encryption_options(ctr: bool) -> Vec<String> {
-    let (file, key, alg) = match ctr {
-        true => ("keys.enc", Some("secret"), "aes_ctr"),
-        false => ("keys.txt", None, "aes_cbc"),
-    };
-    let mut o = vec![
-        "plugin-load-add=file_key_management".to_string(),
-        format!(
-            "file-key-management-filename={}",
-            keys_dir().join(file).display()
-        ),
-        format!("file-key-management-encryption-algorithm={alg}"),
-        "innodb-encrypt-tables=ON".to_string(),
-        "innodb-encrypt-log=ON".to_string(),
-        "aria-encrypt-tables=ON".to_string(),
-    ];
-    if let Some(k) = key {
-        o.push(format!("file-key-management-filekey={k}"));
-    }
-    o
-}
+use common::encryption::{keys_dir, leaked_key, options as encryption_options};
+use common::hotbackup;
 
 /// Extra tables: one with key id 2, one `ENCRYPTED=NO`, written while the backup runs.
 fn extra_tables(source: &testkit::TestServer) {
@@ -50,8 +26,8 @@ fn extra_tables(source: &testkit::TestServer) {
             "CREATE DATABASE IF NOT EXISTS enc; \
              CREATE TABLE enc.k2 (id INT PRIMARY KEY, c VARCHAR(200)) ENCRYPTED=YES ENCRYPTION_KEY_ID=2; \
              CREATE TABLE enc.plain (id INT PRIMARY KEY, c VARCHAR(200)) ENCRYPTED=NO; \
-             INSERT INTO enc.k2 SELECT seq, REPEAT('k', 150) FROM seq_1_to_2000; \
-             INSERT INTO enc.plain SELECT seq, REPEAT('p', 150) FROM seq_1_to_2000;",
+             INSERT INTO enc.k2 SELECT seq, REPEAT('k', 150) FROM enc.seq_1_to_2000; \
+             INSERT INTO enc.plain SELECT seq, REPEAT('p', 150) FROM enc.seq_1_to_2000;",
         )
         .unwrap();
 }
@@ -96,12 +72,36 @@ fn encrypted_backup_restores_identical(page_size: PageSize, ctr: bool, tool: Too
         let info = std::fs::read_to_string(backup.join("xtrabackup_info")).unwrap();
         assert!(!info.contains("secret") && !stderr.contains("secret"));
     }
+    // Encrypted Aria tables are copied as the server wrote them, encrypted: no row text in
+    // the data file, where the unencrypted MyISAM twin shows it.
+    let row_text = |file: &str| {
+        let bytes = std::fs::read(backup.join("mix").join(file)).unwrap();
+        (bytes.len(), bytes.windows(4).any(|w| w == b"row-"))
+    };
+    assert!(row_text("t_myisam.MYD").1, "MyISAM rows are plain text");
+    let (aria_len, aria_plain) = row_text("t_aria.MAD");
+    assert!(
+        aria_len >= 64 << 10 && !aria_plain,
+        "t_aria.MAD: {aria_len} bytes, plain text: {aria_plain}"
+    );
 
     let ours = dir.path().join("prepared-by-hotbackup");
     testkit::copy_dir(&backup, &ours).unwrap();
     let hotbackup_tool = Tool::Hotbackup(hotbackup().to_path_buf());
     Tool::MariaBackup.prepare(&mariadb, &backup).unwrap();
-    hotbackup_tool.prepare(&mariadb, &ours).unwrap();
+    let prepared = hotbackup_tool.prepare(&mariadb, &ours).unwrap();
+    if let Tool::Hotbackup(_) = tool {
+        // No key, in hex or raw, in hotbackup's output or in any file it wrote.
+        for (what, text) in [("backup", &stderr), ("prepare", &prepared)] {
+            assert_eq!(leaked_key(text.as_bytes()), None, "{what}'s stderr");
+        }
+        for name in testkit::file_names(&ours) {
+            // The key file is not copied (mariadb-backup does not copy it either).
+            assert!(!name.starts_with("keys."), "{name}");
+            let bytes = std::fs::read(ours.join(&name)).unwrap();
+            assert_eq!(leaked_key(&bytes), None, "{name}");
+        }
+    }
     let pages = testkit::compare_prepared(&backup, &ours, page_size.bytes() as usize).unwrap();
     let report =
         testkit::restore_and_verify_with(&mariadb, &hotbackup_tool, source, &ours, &options)
@@ -166,7 +166,14 @@ fn key_problems_are_refused_with_the_backup_unchanged() {
     let dir = TestDir::new("encryption-refusals").unwrap();
     let backup = dir.path().join("backup");
     let tool = Tool::Hotbackup(hotbackup().to_path_buf());
-    tool.backup(&source, &backup, &[]).unwrap();
+    // The file key given on the command line too: masked in xtrabackup_info's tool_command.
+    tool.backup(&source, &backup, &["--file-key-management-filekey=secret"])
+        .unwrap();
+    let info = std::fs::read_to_string(backup.join("xtrabackup_info")).unwrap();
+    assert!(
+        info.contains("--file-key-management-filekey=...") && !info.contains("secret"),
+        "{info}"
+    );
     // The log of the backup changes enc.k2 (key id 2) and the other encrypted tables.
     let cnf_path = backup.join("backup-my.cnf");
     let cnf = std::fs::read_to_string(&cnf_path).unwrap();
@@ -197,6 +204,50 @@ fn key_problems_are_refused_with_the_backup_unchanged() {
         "{err}"
     );
     testkit::assert_same_files(&before, &backup, "after a key file without the key");
+
+    // Another server's key file: the same key ids, other keys.
+    let other = dir.path().join("other.txt");
+    std::fs::write(
+        &other,
+        "1;00112233445566778899AABBCCDDEEFF\n\
+         2;00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF\n",
+    )
+    .unwrap();
+    let (code, err) = prepare(
+        &backup,
+        &[
+            &format!("--file-key-management-filename={}", other.display()),
+            "--file-key-management-filekey=",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("ib_logfile0 (encrypted redo log)")
+            && err.contains("--file-key-management-filename")
+            && !err.contains("take a new backup"),
+        "{err}"
+    );
+    testkit::assert_same_files(&before, &backup, "after another server's keys");
+    // The same keys given to --backup, whose redo copy decrypts the log to follow DDL.
+    let wrong = dir.path().join("wrong-keys");
+    let err = tool
+        .backup(
+            &source,
+            &wrong,
+            &[
+                &format!("--file-key-management-filename={}", other.display()),
+                "--file-key-management-filekey=",
+            ],
+        )
+        .map(|_| String::new())
+        .unwrap_or_else(|e| format!("{e:#}"));
+    assert!(
+        err.contains("exit status: 2")
+            && err.contains("encrypted redo log")
+            && err.contains("--file-key-management-filename")
+            && !err.contains("is corrupt"),
+        "{err}"
+    );
 
     // Another key plugin.
     let (code, err) = prepare(&backup, &["--plugin-load-add=hashicorp_key_management"]);
@@ -236,28 +287,49 @@ fn key_problems_are_refused_with_the_backup_unchanged() {
     assert!(!err.contains("secret"), "{err}");
 }
 
-/// Encrypted *and* page_compressed tables (zlib, lz4) whose pages are on disk compressed then
-/// encrypted before the backup and changed while it runs: prepare decrypts, decompresses,
-/// applies, compresses and encrypts again as the server stores them; the restored server
-/// reads every page (`CHECK TABLE`, checksums after the binlog replay). The compressed
-/// bytes may differ from mariadb-backup's (another zlib), so pages are not compared; its
-/// prepare of the same backup is restored and verified too.
+/// Encrypted *and* page_compressed tables (zlib and lz4 encrypted, zlib `ENCRYPTED=NO`)
+/// whose pages are on disk compressed (then encrypted) before the backup and changed while
+/// it runs, on a server under sysbench + DML + DDL load; the backup taken by either tool.
+/// hotbackup's prepare decrypts, decompresses, applies, compresses and encrypts again as
+/// the server stores them. Every other data file (encrypted, not compressed) is
+/// byte-identical to mariadb-backup's prepare of the same backup; the page_compressed
+/// ones may differ (another zlib), so both prepares are restored and the server reads
+/// every page (`CHECK TABLE`, checksums after the binlog replay).
 #[test]
 fn encrypted_page_compressed_tables_are_prepared_4k() {
-    encrypted_page_compressed_tables_are_prepared(PageSize::K4, false);
+    encrypted_page_compressed_tables_are_prepared(PageSize::K4, false, ours());
 }
 
 #[test]
 fn encrypted_page_compressed_tables_are_prepared_16k() {
-    encrypted_page_compressed_tables_are_prepared(PageSize::K16, true);
+    encrypted_page_compressed_tables_are_prepared(PageSize::K16, true, ours());
 }
 
 #[test]
 fn encrypted_page_compressed_tables_are_prepared_64k() {
-    encrypted_page_compressed_tables_are_prepared(PageSize::K64, false);
+    encrypted_page_compressed_tables_are_prepared(PageSize::K64, false, ours());
 }
 
-fn encrypted_page_compressed_tables_are_prepared(page_size: PageSize, ctr: bool) {
+#[test]
+fn mariadb_backup_backup_of_encrypted_page_compressed_tables_4k() {
+    encrypted_page_compressed_tables_are_prepared(PageSize::K4, true, Tool::MariaBackup);
+}
+
+#[test]
+fn mariadb_backup_backup_of_encrypted_page_compressed_tables_16k() {
+    encrypted_page_compressed_tables_are_prepared(PageSize::K16, false, Tool::MariaBackup);
+}
+
+#[test]
+fn mariadb_backup_backup_of_encrypted_page_compressed_tables_64k() {
+    encrypted_page_compressed_tables_are_prepared(PageSize::K64, true, Tool::MariaBackup);
+}
+
+fn ours() -> Tool {
+    Tool::Hotbackup(hotbackup().to_path_buf())
+}
+
+fn encrypted_page_compressed_tables_are_prepared(page_size: PageSize, ctr: bool, taken_by: Tool) {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
@@ -272,40 +344,55 @@ fn encrypted_page_compressed_tables_are_prepared(page_size: PageSize, ctr: bool)
         )
         .unwrap()
         == 1;
-    let mut tables = vec!["zlib"];
+    // (table, algorithm, ENCRYPTED=)
+    let mut tables = vec![("zlib", "zlib", "YES"), ("zlib_plain", "zlib", "NO")];
     if lz4 {
-        tables.push("lz4");
+        tables.push(("lz4", "lz4", "YES"));
     }
     source.exec("CREATE DATABASE IF NOT EXISTS pc").unwrap();
-    for t in &tables {
-        let alg = if *t == "lz4" { "lz4" } else { "zlib" };
+    for (t, alg, encrypted) in &tables {
         source
             .exec(&format!(
                 "SET GLOBAL innodb_compression_algorithm={alg}; \
                  CREATE TABLE pc.{t} (id INT PRIMARY KEY, c VARCHAR(400), n INT) \
-                 PAGE_COMPRESSED=1 ENCRYPTED=YES; \
+                 PAGE_COMPRESSED=1 ENCRYPTED={encrypted}; \
                  INSERT INTO pc.{t} SELECT seq, REPEAT(CHAR(65 + seq % 20), 300), 0 \
-                 FROM seq_1_to_6000"
+                 FROM pc.seq_1_to_6000"
             ))
             .unwrap();
     }
-    source.flush_innodb().unwrap();
+    // Most pages on disk compressed and encrypted before the backup (checked below): a
+    // slow flush (4k pages on a busy machine) is not a failure.
+    if let Err(e) = source.flush_innodb() {
+        eprintln!("{e:#}");
+    }
     let load = scenario.load().unwrap();
-    for t in &tables {
+    for (t, ..) in &tables {
         source
             .exec(&format!(
                 "UPDATE pc.{t} SET n = n + 1, c = REPEAT('z', 200) WHERE id % 5 = 0; \
                  DELETE FROM pc.{t} WHERE id % 11 = 0; \
-                 INSERT INTO pc.{t} SELECT seq, REPEAT('n', 350), 1 FROM seq_6001_to_7000"
+                 INSERT INTO pc.{t} SELECT seq, REPEAT('n', 350), 1 FROM pc.seq_6001_to_7000"
             ))
             .unwrap();
     }
     let dir = TestDir::new("encryption-pc").unwrap();
     let backup = dir.path().join("backup");
-    let ours = Tool::Hotbackup(hotbackup().to_path_buf());
-    let stderr = ours.backup(source, &backup, &["--parallel=2"]).unwrap();
+    let stderr = taken_by.backup(source, &backup, &["--parallel=2"]).unwrap();
     assert!(stderr.contains("completed OK!"), "{stderr}");
-    for t in &tables {
+    // The backup holds pages stored compressed then encrypted (full_crc32: the compressed
+    // marker in the type, a key version at 0).
+    let zlib = std::fs::read(backup.join("pc/zlib.ibd")).unwrap();
+    let stored = zlib
+        .chunks(page_size.bytes() as usize)
+        .skip(1)
+        .filter(|p| p[24] & 0x80 != 0 && p[..4] != [0; 4])
+        .count();
+    assert!(
+        stored > 20,
+        "{stored} compressed and encrypted pages in pc/zlib.ibd"
+    );
+    for (t, ..) in &tables {
         source
             .exec(&format!("UPDATE pc.{t} SET n = n + 10 WHERE id % 7 = 0"))
             .unwrap();
@@ -314,12 +401,20 @@ fn encrypted_page_compressed_tables_are_prepared(page_size: PageSize, ctr: bool)
 
     let theirs = dir.path().join("prepared-by-mariadb-backup");
     testkit::copy_dir(&backup, &theirs).unwrap();
-    ours.prepare(&mariadb, &backup).unwrap();
-    let report =
-        testkit::restore_and_verify_with(&mariadb, &ours, source, &backup, &options).unwrap();
-    assert!(report.tables_compared >= 8, "{report:?}");
+    ours().prepare(&mariadb, &backup).unwrap();
     Tool::MariaBackup.prepare(&mariadb, &theirs).unwrap();
+    let pages =
+        testkit::compare_prepared_where(&theirs, &backup, page_size.bytes() as usize, |f| {
+            !f.starts_with("pc")
+        })
+        .unwrap();
+    let report =
+        testkit::restore_and_verify_with(&mariadb, &ours(), source, &backup, &options).unwrap();
+    assert!(report.tables_compared >= 8, "{report:?}");
     testkit::restore_and_verify_with(&mariadb, &Tool::MariaBackup, source, &theirs, &options)
         .unwrap();
-    eprintln!("encrypted page_compressed {page_size:?} {tables:?}: {report:?}");
+    eprintln!(
+        "encrypted page_compressed {page_size:?}, taken by {taken_by:?}: {tables:?}, \
+         {pages} other pages identical; {report:?}"
+    );
 }

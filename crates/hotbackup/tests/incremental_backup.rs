@@ -1,7 +1,7 @@
 //! `hotbackup --backup --incremental-*` against real servers, with mariadb-backup as the
 //! oracle for the prepare side (`--prepare --incremental-dir`): a chain of a full backup and
 //! two incrementals taken under load with DDL between them, prepared and restored to the
-//! source's checksums; a hotbackup incremental on a mariadb-backup base whose deltas hold the
+//! source's checksums (also of an encrypted server); a hotbackup incremental on a mariadb-backup base whose deltas hold the
 //! same pages as mariadb-backup's own incremental of that base; an incremental through
 //! `--stream=xbstream --compress`; and the refusals (no complete base, a base LSN ahead of
 //! the server, an unknown history series, a malformed LSN), each before anything is written.
@@ -146,12 +146,13 @@ fn prepare_ddl(server: &TestServer) {
 
 /// The main chain: full + two incrementals by hotbackup under sysbench and DDL load, with
 /// the DDL between them; mariadb-backup prepares the chain; restored, CHECK TABLE,
-/// binlog replay from the last incremental, checksums equal to the source.
-fn chain_under_load(page_size: PageSize) {
+/// binlog replay from the last incremental, checksums equal to the source. `options`:
+/// extra server options (an encrypted server's), for the source and the restores.
+fn chain_under_load(page_size: PageSize, options: &[String]) {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
-    let scenario = Scenario::start(&mariadb, page_size).unwrap();
+    let scenario = Scenario::start_with_options(&mariadb, page_size, 32 << 20, options).unwrap();
     let source = &scenario.source;
     prepare_ddl(source);
     let dir = TestDir::new("incr-chain").unwrap();
@@ -235,18 +236,26 @@ fn chain_under_load(page_size: PageSize) {
     let pages = testkit::compare_prepared(&prepared, &ours, page_size.bytes() as usize).unwrap();
     assert!(pages > 0);
     let report =
-        testkit::restore_and_verify(&mariadb, &Tool::MariaBackup, source, &prepared).unwrap();
+        testkit::restore_and_verify_with(&mariadb, &Tool::MariaBackup, source, &prepared, options)
+            .unwrap();
     eprintln!("{page_size:?} (mariadb-backup's prepare): {report:?}");
     assert!(report.tables_compared >= 10, "{report:?}");
     let tool = Tool::Hotbackup(common::hotbackup().to_path_buf());
-    let report = testkit::restore_and_verify(&mariadb, &tool, source, &ours).unwrap();
+    let report = testkit::restore_and_verify_with(&mariadb, &tool, source, &ours, options).unwrap();
     eprintln!("{page_size:?} (hotbackup's prepare): {report:?}");
     assert!(report.tables_compared >= 10, "{report:?}");
 }
 
 #[test]
 fn chain_16k_under_load_with_ddl_restores_identical() {
-    chain_under_load(PageSize::K16);
+    chain_under_load(PageSize::K16, &[]);
+}
+
+/// The same chain of an encrypted server (tables, log, Aria; aes_cbc): deltas of encrypted
+/// pages, prepared by both tools to the same bytes, restored with the keys.
+#[test]
+fn encrypted_chain_16k_under_load_with_ddl_restores_identical() {
+    chain_under_load(PageSize::K16, &common::encryption::options(false));
 }
 
 /// On a quiet server: mariadb-backup's full backup as the base, then mariadb-backup's and

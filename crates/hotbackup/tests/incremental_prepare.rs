@@ -1,7 +1,7 @@
 //! `hotbackup --prepare --incremental-dir` against mariadb-backup's own: a full backup and
-//! two incrementals taken by mariadb-backup under sysbench + DML/DDL load, with a table
-//! dropped, a database and a table created, a table renamed, an ADD COLUMN and a TRUNCATE
-//! between them. One copy of the chain is prepared by each tool; every file of the
+//! two incrementals taken by mariadb-backup under sysbench + DML/DDL load (also of an
+//! encrypted server), with a table dropped, a database and a table created, a table
+//! renamed, an ADD COLUMN and a TRUNCATE between them. One copy of the chain is prepared by each tool; every file of the
 //! prepared bases must be byte-identical (data pages, `ib_logfile0`, checkpoints), and
 //! hotbackup's is restored and checked against the source (CHECK TABLE, binlog replay,
 //! checksums). The refusals (unprepared base, LSN mismatch, applied twice, damaged
@@ -148,11 +148,12 @@ fn copy_chain(from: &Path, to: &Path) {
     }
 }
 
-fn cross_tool(page_size: PageSize, load: bool) {
+/// `options`: extra server options (an encrypted server's), for the source and the restore.
+fn cross_tool(page_size: PageSize, load: bool, options: &[String]) {
     let Some(mariadb) = testkit::require_mariadb() else {
         return;
     };
-    let scenario = Scenario::start(&mariadb, page_size).unwrap();
+    let scenario = Scenario::start_with_options(&mariadb, page_size, 32 << 20, options).unwrap();
     let dir = TestDir::new("incr-prepare").unwrap();
     let taken = dir.path().join("taken");
     take_chain(&mariadb, &scenario, &taken, load);
@@ -193,11 +194,12 @@ fn cross_tool(page_size: PageSize, load: bool) {
             .ends_with(".delta")),
         "hotbackup leaves the incremental as it was"
     );
-    let report = testkit::restore_and_verify(
+    let report = testkit::restore_and_verify_with(
         &mariadb,
         &Tool::MariaBackup,
         &scenario.source,
         &ours.join("full"),
+        options,
     )
     .unwrap();
     eprintln!(
@@ -256,19 +258,26 @@ fn crash_and_resume(taken: &Path, root: &Path, expected: &Path, page_size: PageS
     }
 }
 
+/// An encrypted server (tables, log, Aria; aes_ctr, encrypted key file): the deltas of
+/// encrypted pages and the encrypted log applied by both tools to the same bytes.
+#[test]
+fn encrypted_chain_4k_prepares_like_mariadb_backup() {
+    cross_tool(PageSize::K4, true, &common::encryption::options(true));
+}
+
 #[test]
 fn chain_16k_prepares_like_mariadb_backup() {
-    cross_tool(PageSize::K16, true);
+    cross_tool(PageSize::K16, true, &[]);
 }
 
 #[test]
 fn chain_4k_prepares_like_mariadb_backup() {
-    cross_tool(PageSize::K4, false);
+    cross_tool(PageSize::K4, false, &[]);
 }
 
 #[test]
 fn chain_64k_prepares_like_mariadb_backup() {
-    cross_tool(PageSize::K64, false);
+    cross_tool(PageSize::K64, false, &[]);
 }
 
 /// A quiet server's chain for the refusals.

@@ -164,11 +164,6 @@ fn ddl_loop(source: &TestServer, stop: &AtomicBool) -> u64 {
     created
 }
 
-/// The server's plugin directory.
-fn plugin_dir(source: &TestServer) -> String {
-    source.query_one("SELECT @@plugin_dir").unwrap()
-}
-
 /// How two prepared copies compare.
 #[derive(Debug, Default)]
 struct Compared {
@@ -269,23 +264,13 @@ fn run(case: Case) {
             .path()
             .join(format!("{}-by-mariadb-backup", backup.display()));
         testkit::copy_dir(backup, &by_them).unwrap();
-        // mariadb-backup loads the provider plugins its backup-my.cnf names (it
-        // writes them from the server's plugins); hotbackup's backup-my.cnf does not
-        // carry them yet, so they are added for the oracle.
-        let cnf = by_them.join("backup-my.cnf");
-        let text = std::fs::read_to_string(&cnf).unwrap();
-        if !text.contains("plugin_load=") {
-            std::fs::write(
-                &cnf,
-                format!(
-                    "{text}plugin_dir=\"{}\"\nplugin_load=provider_lz4=provider_lz4;\
-                 provider_lzma=provider_lzma;provider_snappy=provider_snappy;provider_lzo=provider_lzo;\
-                 provider_bzip2=provider_bzip2\n",
-                    plugin_dir(&source)
-                ),
-            )
-            .unwrap();
-        }
+        // mariadb-backup's prepare loads the provider plugins backup-my.cnf names: both
+        // tools' backups name them (from the server's plugins).
+        let cnf = std::fs::read_to_string(by_them.join("backup-my.cnf")).unwrap();
+        assert!(
+            cnf.contains("plugin_load=") && cnf.contains("provider_lz4=provider_lz4"),
+            "{what}: backup-my.cnf names no provider plugin:\n{cnf}"
+        );
         Tool::MariaBackup.prepare(&mariadb, &by_them).unwrap();
         let stderr = hotbackup().prepare(&mariadb, backup).unwrap();
         assert!(stderr.contains("completed OK!"), "{stderr}");

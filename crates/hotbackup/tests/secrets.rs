@@ -174,7 +174,7 @@ fn no_password_form_leaks_into_the_backup_its_log_or_the_history() {
     assert!(!contains(stderr.as_bytes(), NEEDLE), "{stderr}");
 }
 
-/// `ps` and `/proc/PID/cmdline` of a running backup show no password. The "server" is a unix
+/// `ps` and `/proc/PID/cmdline` of a running backup show no password and no file key. The "server" is a unix
 /// socket that accepts the connection and never answers, so the backup waits in its
 /// connection while the test reads its command line.
 #[test]
@@ -196,6 +196,9 @@ fn the_running_backup_hides_the_password_from_ps() {
             "S3cretC",
             "-p",
             REAL,
+            "--file-key-management-filekey=S3cretD",
+            "--file-key-management-filekey",
+            "FILE:/S3cretE",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())

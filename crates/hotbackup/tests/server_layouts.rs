@@ -67,7 +67,7 @@ fn a_system_tablespace_in_two_files_one_absolute() {
     server
         .exec(
             "CREATE DATABASE d; CREATE TABLE d.t (id INT PRIMARY KEY, v TEXT) ENGINE=InnoDB; \
-             INSERT INTO d.t SELECT seq, REPEAT('x', 500) FROM seq_1_to_2000",
+             INSERT INTO d.t SELECT seq, REPEAT('x', 500) FROM d.seq_1_to_2000",
         )
         .unwrap();
     let dir = TestDir::new("two-ibdata-backup").unwrap();

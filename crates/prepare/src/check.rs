@@ -99,18 +99,10 @@ pub(crate) fn pages_read_by_log(
                 .map_err(|e| PrepareError::io("read", &sp.path, e))?;
             Ok(match sp.validator.validate(buf, id.page_no) {
                 PageVerdict::Corrupt(c) => Some((*id, c.to_string())),
-                // A compressed page must also decompress; stored compressed-then-encrypted,
-                // an encrypted one is decrypted first (a copy: the check changes nothing).
-                _ if sp.page_compression.is_some() => match sp.crypt.get() {
-                    Some(c) => {
-                        let mut plain = buf.clone();
-                        c.decrypt(&sp.path, id.page_no, &mut plain)?;
-                        crate::page_compressed::corruption(sp, id.page_no, &plain)?
-                    }
-                    None => crate::page_compressed::corruption(sp, id.page_no, buf)?,
+                // A compressed page must also decompress.
+                _ => {
+                    crate::page_compressed::corruption(sp, id.page_no, buf)?.map(|what| (*id, what))
                 }
-                .map(|what| (*id, what)),
-                _ => None,
             })
         })
         .filter_map(Result::transpose)

@@ -506,6 +506,24 @@ impl Log {
         self.corrupt(at, e.to_string(), expected_end)
     }
 
+    /// A record of a framed mtr (its checksum matched) that does not parse. In an encrypted
+    /// log the bytes are as the server wrote them, so the decryption is what is wrong: the
+    /// key file or the algorithm is not the server's (exit 2, the backup is sound).
+    fn plaintext_error(&self, e: RedoError, start: Lsn) -> PrepareError {
+        if self.key.is_none() {
+            return self.record_error(e, start, self.limit());
+        }
+        PrepareError::Key {
+            what: format!("{} (encrypted redo log)", self.path.display()),
+            reason: format!(
+                "the mini-transaction at LSN {start} does not parse once decrypted with key id 1 \
+                 ({e}) although its checksum matches: the key file \
+                 (--file-key-management-filename) or the algorithm \
+                 (--file-key-management-encryption-algorithm) is not the server's"
+            ),
+        }
+    }
+
     /// Pass 1: parses and checks everything from the checkpoint to the end of the log.
     /// `budget` bounds the memory of one batch. The file is read by a second thread,
     /// one chunk ahead of the parsing.
@@ -795,7 +813,7 @@ impl Log {
                 let rec = match rec {
                     Ok(rec) => rec,
                     Err(e) => {
-                        r.error = Some(self.record_error(e, m.start, self.limit()));
+                        r.error = Some(self.plaintext_error(e, m.start));
                         break 'mtrs;
                     }
                 };

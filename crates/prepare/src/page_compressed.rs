@@ -35,7 +35,8 @@ pub(crate) fn configure(dir: &Path, spaces: &mut HashMap<SpaceId, Space>) {
 
 /// What is wrong with a stored page of `sp` that passed the validator, if it is
 /// compressed and does not decompress (a corrupt page); an algorithm without a decoder
-/// here is refused.
+/// here is refused. An encrypted page is decrypted (a copy) first, as the apply reads it;
+/// that of a space whose keys are not known yet (deferred) is left to the apply.
 pub(crate) fn corruption(
     sp: &Space,
     page_no: PageNo,
@@ -43,6 +44,17 @@ pub(crate) fn corruption(
 ) -> Result<Option<String>, PrepareError> {
     let Some(codec) = &sp.page_compression else {
         return Ok(None);
+    };
+    let decrypted;
+    let stored = match sp.crypt.get() {
+        Some(c) => {
+            let mut page = stored.to_vec();
+            c.decrypt(&sp.path, page_no, &mut page)?;
+            decrypted = page;
+            &decrypted[..]
+        }
+        None if sp.crypt_pending.is_some() => return Ok(None),
+        None => stored,
     };
     match codec.decompress(stored) {
         Ok(_) => Ok(None),

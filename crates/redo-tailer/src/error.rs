@@ -32,8 +32,9 @@ pub enum TailError {
         #[source]
         source: RedoError,
     },
-    /// The live log is encrypted and its key is not available: the record payloads
-    /// (file operations for DDL tracking) cannot be read.
+    /// The live log is encrypted and its key is not available, or not the server's (a
+    /// checksummed mtr does not parse once decrypted): the record payloads (file
+    /// operations for DDL tracking) cannot be read.
     #[error("{}: encrypted redo log: {detail}", path.display())]
     Key {
         /// The live `ib_logfile0`.

@@ -478,6 +478,22 @@ impl Worker {
                         frame.copy_for_backup(&mut self.out);
                         mtrs += 1;
                         if let Err(detail) = ddl::scan(&frame, self.key.as_ref(), &mut self.ops) {
+                            // Its checksum matched: in an encrypted log, the decryption is
+                            // what is wrong.
+                            if self.key.is_some() {
+                                return Err(TailError::Key {
+                                    path: self.live.path().to_path_buf(),
+                                    detail: format!(
+                                        "the mini-transaction at LSN {} does not parse once \
+                                         decrypted with key id 1 ({detail}) although its \
+                                         checksum matches: the key file \
+                                         (--file-key-management-filename) or the algorithm \
+                                         (--file-key-management-encryption-algorithm) is not \
+                                         the server's",
+                                        frame.start_lsn()
+                                    ),
+                                });
+                            }
                             return Err(TailError::Corrupt {
                                 path: self.live.path().to_path_buf(),
                                 lsn: frame.start_lsn(),

@@ -59,8 +59,9 @@ pub use dir::{
 pub use fixture::{extract_redo_sample, repo_dir};
 pub use load::{WriteLoad, WriteLoadOptions, WriteLoadStats};
 pub use oracle::{
-    compare_prepared, copy_dir, data_files, read_binlog_info, replay_binlog, replay_binlog_of,
-    restore_and_verify, restore_and_verify_with, BinlogPos, RestoreReport, Tool,
+    compare_prepared, compare_prepared_where, copy_dir, data_files, read_binlog_info,
+    replay_binlog, replay_binlog_of, restore_and_verify, restore_and_verify_with, BinlogPos,
+    RestoreReport, Tool,
 };
 pub use scenario::{RunningLoad, Scenario};
 pub use server::{PageSize, ServerBuilder, TestServer};

@@ -326,6 +326,18 @@ pub fn data_files(dir: &Path) -> Result<Vec<PathBuf>> {
 /// plus `ib_logfile0` and `xtrabackup_checkpoints`; returns the number of pages compared, or
 /// an error naming each differing file and page (at most 20 listed).
 pub fn compare_prepared(expected: &Path, got: &Path, page_size: usize) -> Result<u64> {
+    compare_prepared_where(expected, got, page_size, |_| true)
+}
+
+/// [`compare_prepared`] with the pages of only the data files (relative paths) that `keep`
+/// accepts compared; every data file must still exist in both. For files whose bytes may
+/// legitimately differ (page_compressed: another compressor).
+pub fn compare_prepared_where(
+    expected: &Path,
+    got: &Path,
+    page_size: usize,
+    keep: impl Fn(&Path) -> bool,
+) -> Result<u64> {
     let files_expected = data_files(expected)?;
     let files_got = data_files(got)?;
     ensure!(
@@ -334,7 +346,7 @@ pub fn compare_prepared(expected: &Path, got: &Path, page_size: usize) -> Result
     );
     let mut pages = 0u64;
     let mut diffs = Vec::new();
-    for rel in &files_expected {
+    for rel in files_expected.iter().filter(|r| keep(r)) {
         let a = std::fs::read(expected.join(rel))?;
         let b = std::fs::read(got.join(rel))?;
         if a.len() != b.len() {

@@ -94,9 +94,19 @@ impl TestServer {
     }
 
     /// Executes statements and discards any results. Several statements separated by `;`
-    /// are allowed.
+    /// are allowed; the error of any of them is returned (the server runs none after it).
+    /// `query_drop` would return only the first statement's: the others' are dropped
+    /// with their result sets.
     pub fn exec(&self, sql: &str) -> Result<()> {
-        self.with_conn(sql, |conn| Ok(conn.query_drop(sql)?))
+        self.with_conn(sql, |conn| {
+            let mut result = conn.query_iter(sql)?;
+            while let Some(set) = result.iter() {
+                for row in set {
+                    row?;
+                }
+            }
+            Ok(())
+        })
     }
 
     /// All rows of a query, each converted to `T` (a tuple, `String`, `u64`,

@@ -213,3 +213,21 @@ fn large_page_sizes_start_and_hold_the_mixed_schema() {
         }
     });
 }
+
+/// `exec` of several statements reports the error of a later one (the server stops there).
+#[test]
+fn exec_reports_an_error_after_the_first_statement() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let server = mariadb.server().name("exec").start().unwrap();
+    let err = server
+        .exec("CREATE DATABASE e; CREATE TABLE e.t (id INT PRIMARY KEY); INSERT INTO e.nope VALUES (1); INSERT INTO e.t VALUES (1)")
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("e.nope"), "{err:#}");
+    let rows: u64 = server.query_one("SELECT COUNT(*) FROM e.t").unwrap();
+    assert_eq!(rows, 0, "nothing after the failing statement ran");
+    server
+        .exec("INSERT INTO e.t VALUES (2); SELECT 1; SELECT * FROM e.t")
+        .unwrap();
+}

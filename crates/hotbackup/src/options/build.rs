@@ -366,19 +366,15 @@ impl Engine {
             remove_original: self.flag(Opt::RemoveOriginal),
             force_non_empty_directories: self.flag(Opt::ForceNonEmptyDirectories),
             aria_log_dir_path: self.path(Opt::AriaLogDirPath),
-            key_management: super::KeyManagement {
-                plugin_load: [Opt::PluginLoad, Opt::PluginLoadAdd]
+            key_management: crate::keys::KeySettings::given(
+                [Opt::PluginLoad, Opt::PluginLoadAdd]
                     .into_iter()
-                    .filter_map(|o| self.text(o))
-                    .collect(),
-                filename: self.path(Opt::FileKeyManagementFilename),
-                filekey: self.text(Opt::FileKeyManagementFilekey),
-                algorithm: self
-                    .enum_idx(Opt::FileKeyManagementEncryptionAlgorithm)
-                    .map(|i| {
-                        ["aes_cbc", "aes_ctr"][usize::try_from(i).unwrap_or(0).min(1)].to_string()
-                    }),
-            },
+                    .filter_map(|o| self.text(o)),
+                self.path(Opt::FileKeyManagementFilename),
+                self.text(Opt::FileKeyManagementFilekey),
+                self.enum_idx(Opt::FileKeyManagementEncryptionAlgorithm)
+                    .map(|i| ["aes_cbc", "aes_ctr"][usize::try_from(i).unwrap_or(0).min(1)]),
+            ),
             log_checkpoint_now: self.flag(Opt::InnodbLogCheckpointNow),
             innodb_force_recovery: self.u32(Opt::InnodbForceRecovery),
             export: self.flag(Opt::Export),

@@ -330,7 +330,7 @@ pub struct Options {
     pub aria_log_dir_path: Option<PathBuf>,
     /// The key management options (`--plugin-load[-add]`, `--file-key-management-*`):
     /// overrides of what the server or `backup-my.cnf` says (`crate::keys`).
-    pub key_management: KeyManagement,
+    pub key_management: crate::keys::KeySettings,
 
     /// `--innodb-log-checkpoint-now`: ask the server for a checkpoint before the backup.
     pub log_checkpoint_now: bool,
@@ -459,30 +459,5 @@ impl Env {
             home_file: std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".my.cnf")),
             group_suffix: std::env::var("MYSQL_GROUP_SUFFIX").ok(),
         }
-    }
-}
-
-/// `--plugin-load`, `--plugin-load-add`, `--file-key-management-*` as given (options or
-/// option files); `crate::keys` merges them with the server's or `backup-my.cnf`'s.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct KeyManagement {
-    /// `--plugin-load` and `--plugin-load-add` values, in that order.
-    pub plugin_load: Vec<String>,
-    /// `--file-key-management-filename`.
-    pub filename: Option<PathBuf>,
-    /// `--file-key-management-filekey` (a secret: not in `Debug`).
-    pub filekey: Option<String>,
-    /// `--file-key-management-encryption-algorithm`.
-    pub algorithm: Option<String>,
-}
-
-impl std::fmt::Debug for KeyManagement {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyManagement")
-            .field("plugin_load", &self.plugin_load)
-            .field("filename", &self.filename)
-            .field("filekey", &self.filekey.as_ref().map(|_| "..."))
-            .field("algorithm", &self.algorithm)
-            .finish()
     }
 }

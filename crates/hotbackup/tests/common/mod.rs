@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use testkit::TestServer;
 
+pub mod encryption;
 pub mod incremental;
 
 /// The `hotbackup` binary cargo built for these tests.
