@@ -116,24 +116,31 @@ const FORCE_RECOVERY_WARNING: &str = "Warning: innodb_force_recovery=1: a corrup
 /// Test hook (not an option): `HOTBACKUP_TEST_PREPARE_CRASH=N` aborts the process at
 /// the N-th page write of the prepare (journal and in place counted together),
 /// `N,torn` after writing half of it; `,delta` / `,other` count only the in-place writes
-/// of an incremental's delta pages / of the other pages; the crash-safety tests kill
-/// prepare this way.
+/// of an incremental's delta pages / of the other pages; `,page=SPACE:PAGE` only the
+/// in-place writes of that page; the crash-safety tests kill prepare this way.
 pub(crate) fn test_crash_point() -> Option<prepare::CrashPoint> {
     crash_point_from_env("HOTBACKUP_TEST_PREPARE_CRASH")
 }
 
-/// A test hook's crash point from the environment variable `var` (`N[,torn][,delta|,other]`).
+/// A test hook's crash point from the environment variable `var`
+/// (`N[,torn][,delta|,other][,page=SPACE:PAGE]`).
 pub(crate) fn crash_point_from_env(var: &str) -> Option<prepare::CrashPoint> {
-    let v = std::env::var(var).ok()?;
+    parse_crash_point(&std::env::var(var).ok()?)
+}
+
+fn parse_crash_point(v: &str) -> Option<prepare::CrashPoint> {
     let mut parts = v.split(',');
     let n = parts.next()?;
-    let (mut torn, mut only_redone) = (false, None);
+    let (mut torn, mut only_redone, mut only_page) = (false, None, None);
     for p in parts {
         match p {
             "torn" => torn = true,
             "delta" => only_redone = Some(true),
             "other" => only_redone = Some(false),
-            _ => return None,
+            _ => {
+                let (space, page) = p.strip_prefix("page=")?.split_once(':')?;
+                only_page = Some((space.parse().ok()?, page.parse().ok()?));
+            }
         }
     }
     Some(prepare::CrashPoint {
@@ -143,6 +150,7 @@ pub(crate) fn crash_point_from_env(var: &str) -> Option<prepare::CrashPoint> {
         journal_limit: None,
         chunk_pages: None,
         only_redone,
+        only_page,
     })
 }
 
@@ -303,6 +311,29 @@ impl Progress for LogProgress<'_> {
                 self.log
                     .info(&format!("Prepared: consistent at LSN {end_lsn}"))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_crash_point;
+
+    #[test]
+    fn crash_point_suffixes() {
+        for (text, want) in [
+            ("3", Some((3, false, None, None))),
+            ("0,torn,other", Some((0, true, Some(false), None))),
+            ("2,delta", Some((2, false, Some(true), None))),
+            ("0,torn,page=5:3", Some((0, true, None, Some((5, 3))))),
+            ("x", None),
+            ("1,sideways", None),
+            ("1,page=5", None),
+            ("1,page=5:x", None),
+        ] {
+            let got = parse_crash_point(text)
+                .map(|c| (c.after_writes, c.torn, c.only_redone, c.only_page));
+            assert_eq!(got, want, "{text}");
         }
     }
 }

@@ -429,3 +429,154 @@ fn find_delta_with_pages(inc: &Path) -> PathBuf {
     }
     found.expect("a delta with pages")
 }
+
+/// Page 3 of a file-per-table tablespace: the clustered index root, a leaf while the
+/// table is small.
+const LEAF: u32 = 3;
+
+/// The log apply tears, at its in-place write, a page that no re-run rewrites: a leaf the
+/// incremental copied before an UPDATE of one of its rows (so not in its delta), which
+/// the incremental's log changes by records that read the page's old contents. Only the
+/// journal repairs it: the re-run gives mariadb-backup's bytes. The premises are checked
+/// so the test cannot pass vacuously: the page is absent from the delta, the log moves
+/// its LSN past the delta's start, and a damaged copy of it stops the apply.
+#[test]
+fn torn_log_page_outside_the_delta_is_repaired_by_the_journal() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let source = mariadb.server().name("src").start().unwrap();
+    let dir = TestDir::new("incr-journal").unwrap();
+    let taken = dir.path().join("taken");
+    let (full, inc1) = (taken.join("full"), taken.join("inc1"));
+    std::fs::create_dir_all(&taken).unwrap();
+    source
+        .exec(
+            "CREATE DATABASE inc; \
+             CREATE TABLE inc.j (id INT PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB; \
+             INSERT INTO inc.j SELECT seq, seq FROM inc.seq_1_to_100",
+        )
+        .unwrap();
+    // The table written and checkpointed: the full has its file.
+    flush_pages(&source);
+    std::thread::sleep(Duration::from_secs(3));
+    Tool::MariaBackup.backup(&source, &full, &[]).unwrap();
+    // A change elsewhere, every page written and a checkpoint past it (so the incremental's
+    // to_lsn moves, and its log does not rebuild the leaf from its page init), then no more
+    // flushing: the UPDATE's leaf stays dirty in the buffer pool while the incremental
+    // copies the file.
+    source
+        .exec("CREATE TABLE inc.k (id INT PRIMARY KEY) ENGINE=InnoDB; INSERT INTO inc.k VALUES (1)")
+        .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    source
+        .exec(
+            "SET GLOBAL innodb_max_dirty_pages_pct = 90; \
+             SET GLOBAL innodb_max_dirty_pages_pct_lwm = 0",
+        )
+        .unwrap();
+    source
+        .exec("UPDATE inc.j SET v = v + 1000 WHERE id = 50")
+        .unwrap();
+    Tool::MariaBackup
+        .backup(
+            &source,
+            &inc1,
+            &[&format!("--incremental-basedir={}", full.display())],
+        )
+        .unwrap();
+
+    let page_size = 16384;
+    let page = |file: &Path, n: u32| -> Vec<u8> {
+        let bytes = std::fs::read(file).unwrap();
+        let at = n as usize * page_size;
+        bytes[at..at + page_size].to_vec()
+    };
+    let be32 = |b: &[u8], at: usize| u32::from_be_bytes(b[at..at + 4].try_into().unwrap());
+    let page_lsn = |b: &[u8]| u64::from_be_bytes(b[16..24].try_into().unwrap());
+    let rel = Path::new("inc").join("j.ibd");
+    // FIL_PAGE_SPACE_ID of page 0; PAGE_LEVEL (FIL_PAGE_DATA + 26) of the root: a leaf.
+    let space = be32(&page(&full.join(&rel), 0), 34);
+    let root = page(&full.join(&rel), LEAF);
+    assert_eq!(&root[38 + 26..38 + 28], &[0, 0], "page {LEAF} is a leaf");
+    let deltas = common::incremental::delta_pages(&inc1);
+    let in_delta = deltas.get("inc/j.ibd").expect("a delta of inc.j");
+    assert!(
+        !in_delta.contains(&LEAF),
+        "premise: page {LEAF} of inc.j is not in the delta ({in_delta:?}); the server \
+         flushed it before the incremental copied the file"
+    );
+
+    let two = |to: &Path| {
+        testkit::copy_dir(&full, &to.join("full")).unwrap();
+        testkit::copy_dir(&inc1, &to.join("inc1")).unwrap();
+        to.join("full")
+    };
+    let prepared_base = |to: &Path| {
+        let base = two(to);
+        ok(
+            run(prepare_cmd(hotbackup(), &base, None)),
+            "prepare of the base",
+        );
+        base
+    };
+
+    // What an uninterrupted apply gives: mariadb-backup's bytes; the log changed the leaf.
+    let expected = two(&dir.path().join("mariadb-backup"));
+    common::incremental::prepare_chain(
+        &common::incremental::mariadb_backup(&mariadb),
+        &expected,
+        &[&dir.path().join("mariadb-backup").join("inc1")],
+    );
+    let from_lsn = lsn(&inc1, "from_lsn");
+    let applied = page(&expected.join(&rel), LEAF);
+    assert!(
+        page_lsn(&applied) > from_lsn,
+        "premise: the log changes page {LEAF} ({} <= {from_lsn})",
+        page_lsn(&applied)
+    );
+
+    // Premise: the log reads the leaf's old contents (no page init): damaged, it stops
+    // the apply.
+    let base = prepared_base(&dir.path().join("damaged"));
+    let mut bytes = std::fs::read(base.join(&rel)).unwrap();
+    let at = LEAF as usize * page_size + page_size / 2 + 100;
+    bytes[at] ^= 0x5a;
+    std::fs::write(base.join(&rel), &bytes).unwrap();
+    let out = run(prepare_cmd(
+        hotbackup(),
+        &base,
+        Some(&base.with_file_name("inc1")),
+    ));
+    assert!(
+        !out.status.success(),
+        "premise: an apply over a damaged page {LEAF} of inc.j succeeded"
+    );
+
+    // The crash: the leaf's in-place write torn (the first half written), the process killed.
+    let base = prepared_base(&dir.path().join("crash"));
+    let before = page(&base.join(&rel), LEAF);
+    let mut cmd = prepare_cmd(hotbackup(), &base, Some(&base.with_file_name("inc1")));
+    cmd.env(
+        "HOTBACKUP_TEST_PREPARE_CRASH",
+        format!("0,torn,page={space}:{LEAF}"),
+    );
+    let out = run(cmd);
+    assert!(!out.status.success(), "the apply was not stopped");
+    let torn = page(&base.join(&rel), LEAF);
+    assert!(
+        torn[..page_size / 2] != before[..page_size / 2]
+            && torn[page_size / 2..] == before[page_size / 2..],
+        "page {LEAF} of inc.j is torn"
+    );
+    ok(
+        run(prepare_cmd(
+            hotbackup(),
+            &base,
+            Some(&base.with_file_name("inc1")),
+        )),
+        "re-run of the apply",
+    );
+    testkit::compare_prepared(&expected, &base, page_size).unwrap();
+    assert_eq!(page(&base.join(&rel), LEAF), applied);
+}

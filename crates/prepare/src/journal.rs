@@ -71,6 +71,9 @@ pub struct CrashPoint {
     /// incremental's delta pages) or of the other pages (`Some(false)`); `None`: every
     /// write, journal entries included.
     pub only_redone: Option<bool>,
+    /// Count only the in-place writes of this page (space id, page number): a test tears
+    /// the one page whose repair it checks.
+    pub only_page: Option<(u32, u32)>,
 }
 
 /// Whether the page `page_no` of tablespace `space`, in the file at `path`, is rewritten
@@ -172,7 +175,8 @@ impl<'d> Journal<'d> {
     fn in_place(&mut self, pages: &[&PageWrite<'d>], redone: bool) -> Result<(), PrepareError> {
         for p in pages {
             let at = u64::from(p.page_no) * p.bytes.len() as u64;
-            self.counted(&p.sp.file, &p.sp.path, at, &p.bytes, Some(redone))?;
+            let page = Some((p.space.0, p.page_no));
+            self.counted(&p.sp.file, &p.sp.path, at, &p.bytes, Some(redone), page)?;
             if self.dirty_set.insert(std::ptr::from_ref(p.sp) as usize) {
                 self.dirty.push(p.sp);
             }
@@ -231,7 +235,7 @@ impl<'d> Journal<'d> {
             entry.extend_from_slice(&p.bytes);
             crc = crc32c::crc32c_append(crc, &entry);
             let path = self.path.clone();
-            self.counted(&file, &path, at, &entry, None)?;
+            self.counted(&file, &path, at, &entry, None, None)?;
             at += entry.len() as u64;
         }
         let mut footer = Vec::with_capacity(FOOTER);
@@ -247,7 +251,8 @@ impl<'d> Journal<'d> {
     }
 
     /// One page write, where the test crash point may stop the prepare; `redone`: for an
-    /// in-place write, whether the page is one a re-run rewrites (`None`: a journal entry).
+    /// in-place write, whether the page is one a re-run rewrites (`None`: a journal entry);
+    /// `page`: for an in-place write, its (space id, page number).
     fn counted(
         &mut self,
         file: &dyn WriteAt,
@@ -255,10 +260,12 @@ impl<'d> Journal<'d> {
         at: u64,
         bytes: &[u8],
         redone: Option<bool>,
+        page: Option<(u32, u32)>,
     ) -> Result<(), PrepareError> {
-        let counts = self
-            .crash
-            .is_some_and(|c| c.only_redone.is_none_or(|want| redone == Some(want)));
+        let counts = self.crash.is_some_and(|c| {
+            c.only_redone.is_none_or(|want| redone == Some(want))
+                && c.only_page.is_none_or(|want| page == Some(want))
+        });
         if !counts {
             return file
                 .put(bytes, at)

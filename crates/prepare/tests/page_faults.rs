@@ -336,6 +336,7 @@ fn crash_and_rerun_in(
             journal_limit: options.crash_point.and_then(|c| c.journal_limit),
             chunk_pages: options.crash_point.and_then(|c| c.chunk_pages),
             only_redone: None,
+            only_page: None,
         }),
         ..options.clone()
     };
@@ -388,6 +389,7 @@ fn prepare_killed_between_batches_reruns_to_identical_bytes() {
             journal_limit: Some(256 << 10),
             chunk_pages: None,
             only_redone: None,
+            only_page: None,
         }),
         ..Default::default()
     };
@@ -505,6 +507,7 @@ fn prepare_killed_mid_batch_with_many_journal_segments_reruns_to_identical_bytes
             journal_limit: Some(192 << 10),
             chunk_pages: Some(16),
             only_redone: None,
+            only_page: None,
         }),
         ..Default::default()
     };
