@@ -1,7 +1,8 @@
 //! The `many` phase: how cost grows with the number of tables (issue #17). A dataset of
 //! `--tables N` InnoDB tables of 20 rows plus N/10 MyISAM tables, made once and reused; then
 //! `cp -a`, both tools' backups, prepares (of copies of one hotbackup backup) and copy-backs,
-//! each tool also under `ulimit -n 1024`. A run that fails (mariadb-backup runs out of file
+//! each tool also under `ulimit -n 1024`; then a few updates and both tools' incremental
+//! backup and incremental prepare (`many/incremental.rs`). A run that fails (mariadb-backup runs out of file
 //! descriptors under the limit) is recorded as such, not as an error of the benchmark.
 //! Every row also carries seconds per 1,000 tables.
 
@@ -13,6 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::json;
 use testkit::{MariaDb, PageSize, TestDir, TestServer};
+
+mod incremental;
 
 use super::{
     dir_size, drop_caches_if, mb, run_measured, run_process, Layout, Options, Report, Sample, Tools,
@@ -294,11 +297,10 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
             samples.entry(run.name()).or_default().push(sample);
         }
     }
-    drop(server);
     let source = source.context("no hotbackup backup of the many-tables dataset succeeded")?;
     let backup = source.path().join("backup");
-    let prepared_dir = tools.layout.scratch("many-prepared")?;
-    let mut prepared: Option<PathBuf> = None;
+    let inc = incremental::backups(tools, &server, &backup, tables, opts.reps, &mut samples)?;
+    drop(server);
     for rep in 0..opts.reps {
         for k in 0..PREPARES.len() {
             let run = PREPARES[(k + rep) % PREPARES.len()];
@@ -317,16 +319,21 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
             drop_caches_if(tools.cold);
             let sample = measure(limit(c, run.limited), run, tables)?;
             println!("  rep {rep} {:<48} {}", run.name(), sample.brief());
-            if prepared.is_none() && run.tool == "hotbackup" && sample.extra("failed") == Some(0.0)
-            {
-                let keep = prepared_dir.path().join("backup");
-                std::fs::rename(&copy, &keep).context("keeping a prepared copy")?;
-                prepared = Some(keep);
-            }
             samples.entry(run.name()).or_default().push(sample);
         }
     }
-    let prepared = prepared.context("no hotbackup prepare of the many-tables backup succeeded")?;
+    // The copy-backs' and incremental prepares' source: the kept backup itself, prepared in
+    // place (untimed), so that the disk holds the dataset and two copies at most (100,000
+    // tables: 7 GB each).
+    let mut c = tool_program(tools, "hotbackup")?;
+    c.arg(format!(
+        "--defaults-file={}",
+        backup.join("backup-my.cnf").display()
+    ))
+    .arg("--prepare")
+    .arg(format!("--target-dir={}", backup.display()));
+    run_measured(c, "hotbackup --prepare of the kept many-tables backup")?;
+    let prepared = backup;
     for rep in 0..opts.reps {
         for k in 0..COPYBACKS.len() {
             let run = COPYBACKS[(k + rep) % COPYBACKS.len()];
@@ -354,6 +361,16 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
             samples.entry(run.name()).or_default().push(sample);
         }
     }
+    let inc =
+        inc.context("no hotbackup incremental backup of the many-tables dataset succeeded")?;
+    incremental::prepares(
+        tools,
+        &prepared,
+        &inc.path().join("backup"),
+        tables,
+        opts.reps,
+        &mut samples,
+    )?;
     for (name, s) in samples {
         report.push("many_tables", &name, s);
     }
@@ -373,6 +390,16 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
             "hotbackup copy-back",
             "cp -a copy-back",
             "hotbackup copy-back / cp",
+        ),
+        (
+            "hotbackup incremental backup",
+            "hotbackup backup",
+            "hotbackup incremental / full backup",
+        ),
+        (
+            "hotbackup incremental prepare",
+            "mariadb-backup incremental prepare",
+            "hotbackup / mariadb-backup, incremental prepare",
         ),
     ] {
         report.ratio("many_tables", a, b, label);
