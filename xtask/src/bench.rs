@@ -138,11 +138,17 @@ struct Options {
     race_runs: usize,
     /// InnoDB tables of the `many` phase.
     tables: u32,
+    /// `many`: remove the dataset once its backups are taken (a disk that cannot hold it
+    /// and two copies at once; the next run makes it again).
+    drop_dataset: bool,
+    /// `many`: only `cp -a`, mariadb-backup without a limit and hotbackup under it (the
+    /// other configurations left out, for a run that must fit the time at 100,000 tables).
+    lean: bool,
     phases: Vec<Phase>,
 }
 
 const USAGE: &str = "usage: cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] \
-                     [--race-log-mb N] [--race-runs N] [--tables N] \
+                     [--race-log-mb N] [--race-runs N] [--tables N] [--drop-dataset] [--lean] \
                      [--only backup|stream|compress|incremental|copyback|load|race|prepare|many[,...]]";
 
 fn parse_options(args: &[String]) -> Result<Options> {
@@ -152,6 +158,8 @@ fn parse_options(args: &[String]) -> Result<Options> {
     let mut race_log_mb = 4;
     let mut race_runs = 5;
     let mut tables = 20_000;
+    let mut drop_dataset = false;
+    let mut lean = false;
     let mut phases: Vec<Phase> = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -179,6 +187,8 @@ fn parse_options(args: &[String]) -> Result<Options> {
             "--race-log-mb" => race_log_mb = number(value()?)?,
             "--race-runs" => race_runs = number(value()?)? as usize,
             "--tables" => tables = u32::try_from(number(value()?)?).context("--tables")?,
+            "--drop-dataset" => drop_dataset = true,
+            "--lean" => lean = true,
             "--only" => {
                 for p in value()?.split(',') {
                     phases.push(Phase::parse(p.trim())?);
@@ -215,6 +225,8 @@ fn parse_options(args: &[String]) -> Result<Options> {
         race_log_mb,
         race_runs,
         tables,
+        drop_dataset,
+        lean,
         phases,
     })
 }

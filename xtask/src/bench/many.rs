@@ -213,6 +213,15 @@ const COPYBACKS: [Run; 5] = [
     },
 ];
 
+/// The runs of `all` this run makes: with `lean`, only the configurations the issue's
+/// figures need (`cp -a`, mariadb-backup as users run it, hotbackup under the limit).
+fn lineup(all: &[Run], lean: bool) -> Vec<Run> {
+    all.iter()
+        .copied()
+        .filter(|r| !lean || r.limited == (r.tool == "hotbackup"))
+        .collect()
+}
+
 fn tool_program(tools: &Tools, tool: &str) -> Result<Command> {
     Ok(match tool {
         "mariadb-backup" => Command::new(tools.mariadb.backup_program()?),
@@ -279,11 +288,16 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
         .start()
         .with_context(|| format!("cannot start a server on {}", data.display()))?;
     let mut samples: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
+    let (backups, prepares, copybacks) = (
+        lineup(&BACKUPS, opts.lean),
+        lineup(&PREPARES, opts.lean),
+        lineup(&COPYBACKS, opts.lean),
+    );
     // The prepare and copy-back source: one hotbackup backup, kept.
     let mut source: Option<TestDir> = None;
     for rep in 0..opts.reps {
-        for k in 0..BACKUPS.len() {
-            let run = BACKUPS[(k + rep) % BACKUPS.len()];
+        for k in 0..backups.len() {
+            let run = backups[(k + rep) % backups.len()];
             let dir = tools.layout.scratch("many-bk")?;
             let target = dir.path().join("backup");
             let command = limit(backup_command(tools, &server, run, &target)?, run.limited);
@@ -299,11 +313,17 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
     }
     let source = source.context("no hotbackup backup of the many-tables dataset succeeded")?;
     let backup = source.path().join("backup");
-    let inc = incremental::backups(tools, &server, &backup, tables, opts.reps, &mut samples)?;
+    let inc = incremental::backups(tools, &server, &backup, opts, &mut samples)?;
     drop(server);
+    if opts.drop_dataset {
+        std::fs::remove_file(data.with_extension("json"))
+            .and_then(|()| std::fs::remove_dir_all(&data))
+            .with_context(|| format!("cannot remove {}", data.display()))?;
+        println!("many: removed {} (--drop-dataset)", data.display());
+    }
     for rep in 0..opts.reps {
-        for k in 0..PREPARES.len() {
-            let run = PREPARES[(k + rep) % PREPARES.len()];
+        for k in 0..prepares.len() {
+            let run = prepares[(k + rep) % prepares.len()];
             let dir = tools.layout.scratch("many-prep")?;
             let copy = dir.path().join("backup");
             let mut cp = Command::new("cp");
@@ -335,8 +355,8 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
     run_measured(c, "hotbackup --prepare of the kept many-tables backup")?;
     let prepared = backup;
     for rep in 0..opts.reps {
-        for k in 0..COPYBACKS.len() {
-            let run = COPYBACKS[(k + rep) % COPYBACKS.len()];
+        for k in 0..copybacks.len() {
+            let run = copybacks[(k + rep) % copybacks.len()];
             let dir = tools.layout.scratch("many-cb")?;
             let dest = dir.path().join("datadir");
             let c = if run.tool == "cp -a" {
@@ -367,8 +387,7 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
         tools,
         &prepared,
         &inc.path().join("backup"),
-        tables,
-        opts.reps,
+        opts,
         &mut samples,
     )?;
     for (name, s) in samples {
@@ -390,6 +409,16 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
             "hotbackup copy-back",
             "cp -a copy-back",
             "hotbackup copy-back / cp",
+        ),
+        (
+            "hotbackup backup (ulimit -n 1024)",
+            "cp -a backup",
+            "hotbackup backup (ulimit -n 1024) / cp",
+        ),
+        (
+            "hotbackup copy-back (ulimit -n 1024)",
+            "cp -a copy-back",
+            "hotbackup copy-back (ulimit -n 1024) / cp",
         ),
         (
             "hotbackup incremental backup",
@@ -429,6 +458,27 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), all);
         assert_eq!(BACKUPS[4].name(), "hotbackup backup (ulimit -n 1024)");
+    }
+
+    #[test]
+    fn lean_keeps_cp_mariadb_backup_unlimited_and_hotbackup_limited() {
+        let names = |runs: Vec<Run>| runs.iter().map(|r| r.name()).collect::<Vec<_>>();
+        assert_eq!(
+            names(lineup(&BACKUPS, true)),
+            [
+                "cp -a backup",
+                "mariadb-backup backup",
+                "hotbackup backup (ulimit -n 1024)"
+            ]
+        );
+        assert_eq!(
+            names(lineup(&PREPARES, true)),
+            [
+                "mariadb-backup prepare",
+                "hotbackup prepare (ulimit -n 1024)"
+            ]
+        );
+        assert_eq!(lineup(&COPYBACKS, false).len(), COPYBACKS.len());
     }
 
     #[test]

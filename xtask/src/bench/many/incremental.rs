@@ -10,8 +10,8 @@ use std::process::Command;
 use anyhow::{ensure, Result};
 use testkit::{TestDir, TestServer};
 
-use super::{backup_command, limit, measure, tool_program, Run};
-use crate::bench::{dir_size, drop_caches_if, run_measured, Sample, Tools};
+use super::{backup_command, limit, lineup, measure, tool_program, Run};
+use crate::bench::{dir_size, drop_caches_if, run_measured, Options, Sample, Tools};
 
 /// One InnoDB table out of `EVERY` gets an update before the incrementals.
 const EVERY: u32 = 100;
@@ -70,10 +70,10 @@ pub(super) fn backups(
     tools: &Tools,
     server: &TestServer,
     base: &Path,
-    tables: u32,
-    reps: usize,
+    opts: &Options,
     samples: &mut BTreeMap<String, Vec<Sample>>,
 ) -> Result<Option<TestDir>> {
+    let (tables, runs) = (opts.tables, lineup(&BACKUPS, opts.lean));
     server.exec(&update_sql(tables))?;
     println!(
         "  updated one row in {} InnoDB and {} MyISAM tables",
@@ -81,9 +81,9 @@ pub(super) fn backups(
         (tables / 10).div_ceil(EVERY)
     );
     let mut kept = None;
-    for rep in 0..reps {
-        for k in 0..BACKUPS.len() {
-            let run = BACKUPS[(k + rep) % BACKUPS.len()];
+    for rep in 0..opts.reps {
+        for k in 0..runs.len() {
+            let run = runs[(k + rep) % runs.len()];
             let dir = tools.layout.scratch("many-inc")?;
             let target = dir.path().join("backup");
             let mut command = backup_command(tools, server, run, &target)?;
@@ -116,13 +116,13 @@ pub(super) fn prepares(
     tools: &Tools,
     prepared: &Path,
     inc: &Path,
-    tables: u32,
-    reps: usize,
+    opts: &Options,
     samples: &mut BTreeMap<String, Vec<Sample>>,
 ) -> Result<()> {
-    for rep in 0..reps {
-        for k in 0..PREPARES.len() {
-            let run = PREPARES[(k + rep) % PREPARES.len()];
+    let (tables, runs) = (opts.tables, lineup(&PREPARES, opts.lean));
+    for rep in 0..opts.reps {
+        for k in 0..runs.len() {
+            let run = runs[(k + rep) % runs.len()];
             let dir = tools.layout.scratch("many-incprep")?;
             let (b, i) = (dir.path().join("base"), dir.path().join("inc"));
             for (from, to) in [(prepared, &b), (inc, &i)] {
