@@ -145,12 +145,18 @@ struct Options {
     inc_redo_mb: u64,
     /// Where the incremental phase leaves its (prepared base, incremental) chain.
     keep_chain: Option<PathBuf>,
+    /// `many`: remove the dataset once its backups are taken (a disk that cannot hold it
+    /// and two copies at once; the next run makes it again).
+    drop_dataset: bool,
+    /// `many`: only `cp -a`, mariadb-backup without a limit and hotbackup under it (the
+    /// other configurations left out, for a run that must fit the time at 100,000 tables).
+    lean: bool,
     phases: Vec<Phase>,
 }
 
 const USAGE: &str = "usage: cargo xtask bench [--size-mb N] [--reps N] [--redo-mb N] \
                      [--race-log-mb N] [--race-runs N] [--tables N] \
-                     [--inc-writes-s N] [--inc-redo-mb N] [--keep-chain DIR] \
+                     [--inc-writes-s N] [--inc-redo-mb N] [--keep-chain DIR] [--drop-dataset] [--lean] \
                      [--only backup|stream|compress|incremental|copyback|load|race|prepare|many[,...]]";
 
 fn parse_options(args: &[String]) -> Result<Options> {
@@ -163,6 +169,8 @@ fn parse_options(args: &[String]) -> Result<Options> {
     let mut inc_writes_s = 60;
     let mut inc_redo_mb = 300;
     let mut keep_chain = None;
+    let mut drop_dataset = false;
+    let mut lean = false;
     let mut phases: Vec<Phase> = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -193,6 +201,8 @@ fn parse_options(args: &[String]) -> Result<Options> {
             "--inc-writes-s" => inc_writes_s = number(value()?)?,
             "--inc-redo-mb" => inc_redo_mb = number(value()?)?,
             "--keep-chain" => keep_chain = Some(PathBuf::from(value()?)),
+            "--drop-dataset" => drop_dataset = true,
+            "--lean" => lean = true,
             "--only" => {
                 for p in value()?.split(',') {
                     phases.push(Phase::parse(p.trim())?);
@@ -232,6 +242,8 @@ fn parse_options(args: &[String]) -> Result<Options> {
         inc_writes_s,
         inc_redo_mb,
         keep_chain,
+        drop_dataset,
+        lean,
         phases,
     })
 }

@@ -271,15 +271,6 @@ impl Handles {
         handle.sync_data().inspect_err(|_| self.mark_dirty(id))
     }
 
-    /// fsyncs the file, opening it if it is closed.
-    pub(crate) fn sync_all(&self, id: FileId) -> io::Result<()> {
-        let handle = self.get(id, false)?;
-        if let Some(slot) = self.lock().open.get_mut(&id) {
-            slot.dirty = false;
-        }
-        handle.sync_all().inspect_err(|_| self.mark_dirty(id))
-    }
-
     fn mark_dirty(&self, id: FileId) {
         if let Some(slot) = self.lock().open.get_mut(&id) {
             slot.dirty = true;

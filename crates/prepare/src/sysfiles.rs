@@ -182,13 +182,6 @@ impl SpaceFile {
             .iter()
             .try_for_each(|p| self.handles.sync_written(p.id))
     }
-
-    /// fsyncs every file (opening it if the cache had closed it).
-    pub(crate) fn sync_all(&self) -> io::Result<()> {
-        self.parts
-            .iter()
-            .try_for_each(|p| self.handles.sync_all(p.id))
-    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,8 @@
 //! The `many` phase: how cost grows with the number of tables (issue #17). A dataset of
 //! `--tables N` InnoDB tables of 20 rows plus N/10 MyISAM tables, made once and reused; then
 //! `cp -a`, both tools' backups, prepares (of copies of one hotbackup backup) and copy-backs,
-//! each tool also under `ulimit -n 1024`. A run that fails (mariadb-backup runs out of file
+//! each tool also under `ulimit -n 1024`; then a few updates and both tools' incremental
+//! backup and incremental prepare (`many/incremental.rs`). A run that fails (mariadb-backup runs out of file
 //! descriptors under the limit) is recorded as such, not as an error of the benchmark.
 //! Every row also carries seconds per 1,000 tables.
 
@@ -13,6 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde_json::json;
 use testkit::{MariaDb, PageSize, TestDir, TestServer};
+
+mod incremental;
 
 use super::{
     dir_size, drop_caches_if, mb, run_measured, run_process, Layout, Options, Report, Sample, Tools,
@@ -210,6 +213,15 @@ const COPYBACKS: [Run; 5] = [
     },
 ];
 
+/// The runs of `all` this run makes: with `lean`, only the configurations the issue's
+/// figures need (`cp -a`, mariadb-backup as users run it, hotbackup under the limit).
+fn lineup(all: &[Run], lean: bool) -> Vec<Run> {
+    all.iter()
+        .copied()
+        .filter(|r| !lean || r.limited == (r.tool == "hotbackup"))
+        .collect()
+}
+
 fn tool_program(tools: &Tools, tool: &str) -> Result<Command> {
     Ok(match tool {
         "mariadb-backup" => Command::new(tools.mariadb.backup_program()?),
@@ -276,11 +288,16 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
         .start()
         .with_context(|| format!("cannot start a server on {}", data.display()))?;
     let mut samples: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
+    let (backups, prepares, copybacks) = (
+        lineup(&BACKUPS, opts.lean),
+        lineup(&PREPARES, opts.lean),
+        lineup(&COPYBACKS, opts.lean),
+    );
     // The prepare and copy-back source: one hotbackup backup, kept.
     let mut source: Option<TestDir> = None;
     for rep in 0..opts.reps {
-        for k in 0..BACKUPS.len() {
-            let run = BACKUPS[(k + rep) % BACKUPS.len()];
+        for k in 0..backups.len() {
+            let run = backups[(k + rep) % backups.len()];
             let dir = tools.layout.scratch("many-bk")?;
             let target = dir.path().join("backup");
             let command = limit(backup_command(tools, &server, run, &target)?, run.limited);
@@ -294,14 +311,19 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
             samples.entry(run.name()).or_default().push(sample);
         }
     }
-    drop(server);
     let source = source.context("no hotbackup backup of the many-tables dataset succeeded")?;
     let backup = source.path().join("backup");
-    let prepared_dir = tools.layout.scratch("many-prepared")?;
-    let mut prepared: Option<PathBuf> = None;
+    let inc = incremental::backups(tools, &server, &backup, opts, &mut samples)?;
+    drop(server);
+    if opts.drop_dataset {
+        std::fs::remove_file(data.with_extension("json"))
+            .and_then(|()| std::fs::remove_dir_all(&data))
+            .with_context(|| format!("cannot remove {}", data.display()))?;
+        println!("many: removed {} (--drop-dataset)", data.display());
+    }
     for rep in 0..opts.reps {
-        for k in 0..PREPARES.len() {
-            let run = PREPARES[(k + rep) % PREPARES.len()];
+        for k in 0..prepares.len() {
+            let run = prepares[(k + rep) % prepares.len()];
             let dir = tools.layout.scratch("many-prep")?;
             let copy = dir.path().join("backup");
             let mut cp = Command::new("cp");
@@ -317,19 +339,24 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
             drop_caches_if(tools.cold);
             let sample = measure(limit(c, run.limited), run, tables)?;
             println!("  rep {rep} {:<48} {}", run.name(), sample.brief());
-            if prepared.is_none() && run.tool == "hotbackup" && sample.extra("failed") == Some(0.0)
-            {
-                let keep = prepared_dir.path().join("backup");
-                std::fs::rename(&copy, &keep).context("keeping a prepared copy")?;
-                prepared = Some(keep);
-            }
             samples.entry(run.name()).or_default().push(sample);
         }
     }
-    let prepared = prepared.context("no hotbackup prepare of the many-tables backup succeeded")?;
+    // The copy-backs' and incremental prepares' source: the kept backup itself, prepared in
+    // place (untimed), so that the disk holds the dataset and two copies at most (100,000
+    // tables: 7 GB each).
+    let mut c = tool_program(tools, "hotbackup")?;
+    c.arg(format!(
+        "--defaults-file={}",
+        backup.join("backup-my.cnf").display()
+    ))
+    .arg("--prepare")
+    .arg(format!("--target-dir={}", backup.display()));
+    run_measured(c, "hotbackup --prepare of the kept many-tables backup")?;
+    let prepared = backup;
     for rep in 0..opts.reps {
-        for k in 0..COPYBACKS.len() {
-            let run = COPYBACKS[(k + rep) % COPYBACKS.len()];
+        for k in 0..copybacks.len() {
+            let run = copybacks[(k + rep) % copybacks.len()];
             let dir = tools.layout.scratch("many-cb")?;
             let dest = dir.path().join("datadir");
             let c = if run.tool == "cp -a" {
@@ -354,6 +381,15 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
             samples.entry(run.name()).or_default().push(sample);
         }
     }
+    let inc =
+        inc.context("no hotbackup incremental backup of the many-tables dataset succeeded")?;
+    incremental::prepares(
+        tools,
+        &prepared,
+        &inc.path().join("backup"),
+        opts,
+        &mut samples,
+    )?;
     for (name, s) in samples {
         report.push("many_tables", &name, s);
     }
@@ -373,6 +409,26 @@ pub(super) fn bench_many(tools: &Tools, opts: &Options, report: &mut Report) -> 
             "hotbackup copy-back",
             "cp -a copy-back",
             "hotbackup copy-back / cp",
+        ),
+        (
+            "hotbackup backup (ulimit -n 1024)",
+            "cp -a backup",
+            "hotbackup backup (ulimit -n 1024) / cp",
+        ),
+        (
+            "hotbackup copy-back (ulimit -n 1024)",
+            "cp -a copy-back",
+            "hotbackup copy-back (ulimit -n 1024) / cp",
+        ),
+        (
+            "hotbackup incremental backup",
+            "hotbackup backup",
+            "hotbackup incremental / full backup",
+        ),
+        (
+            "hotbackup incremental prepare",
+            "mariadb-backup incremental prepare",
+            "hotbackup / mariadb-backup, incremental prepare",
         ),
     ] {
         report.ratio("many_tables", a, b, label);
@@ -402,6 +458,27 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), all);
         assert_eq!(BACKUPS[4].name(), "hotbackup backup (ulimit -n 1024)");
+    }
+
+    #[test]
+    fn lean_keeps_cp_mariadb_backup_unlimited_and_hotbackup_limited() {
+        let names = |runs: Vec<Run>| runs.iter().map(|r| r.name()).collect::<Vec<_>>();
+        assert_eq!(
+            names(lineup(&BACKUPS, true)),
+            [
+                "cp -a backup",
+                "mariadb-backup backup",
+                "hotbackup backup (ulimit -n 1024)"
+            ]
+        );
+        assert_eq!(
+            names(lineup(&PREPARES, true)),
+            [
+                "mariadb-backup prepare",
+                "hotbackup prepare (ulimit -n 1024)"
+            ]
+        );
+        assert_eq!(lineup(&COPYBACKS, false).len(), COPYBACKS.len());
     }
 
     #[test]
