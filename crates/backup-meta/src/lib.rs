@@ -42,6 +42,7 @@ mod corrupted;
 mod delta_meta;
 mod error;
 mod galera;
+pub mod in_order;
 mod info;
 mod readahead;
 mod scan;

@@ -12,12 +12,13 @@ mod decompress;
 mod exit;
 mod export;
 mod failure;
-mod in_order;
 mod keys;
 mod log;
 mod open_files;
 mod options;
 mod prepare;
+/// Passes over many files in list order with read-ahead (shared with prepare).
+pub(crate) use backup_meta::in_order;
 mod prepare_incremental;
 mod restore;
 

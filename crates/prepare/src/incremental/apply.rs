@@ -17,15 +17,15 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use backup_meta::in_order;
 use delta::DeltaReader;
 use innodb::page::fil::FIL_PAGE_SPACE_ID;
 use innodb::page::fsp::{FSP_HEADER_OFFSET, FSP_SIZE};
 use innodb::page::{PageValidator, PageVerdict, ValidationOptions};
 use innodb::PageNo;
-use rayon::prelude::*;
 
 use super::inc_dir::{Delta, IncDir};
 use super::layout::{Layout, Target};
@@ -58,16 +58,6 @@ pub(super) struct Applied {
     pub(super) deltas: u64,
     pub(super) pages: u64,
     pub(super) created: u64,
-}
-
-fn pool(threads: Option<usize>) -> Result<rayon::ThreadPool, PrepareError> {
-    let mut b = rayon::ThreadPoolBuilder::new();
-    if let Some(n) = threads {
-        b = b.num_threads(n);
-    }
-    b.build().map_err(|e| PrepareError::Unsupported {
-        what: format!("cannot start worker threads: {e}"),
-    })
 }
 
 fn open_delta(d: &Delta) -> Result<DeltaReader<File>, PrepareError> {
@@ -198,12 +188,47 @@ fn each_delta<T: Send>(
         .map(|(i, (d, t))| (i, d, t))
         .collect();
     let (big, small): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(_, d, _)| large(d));
-    let mut out: Vec<(usize, T)> = pool(threads)?.install(|| {
-        small
-            .par_iter()
-            .map(|(i, d, t)| f(d, t).map(|r| (*i, r)))
-            .collect::<Result<Vec<_>, PrepareError>>()
-    })?;
+    // The small ones in list order on the threads, each delta and page 0 of the file it
+    // goes onto read ahead (thousands of small deltas on a cold cache: one random read
+    // at a time otherwise); after a failure the others are skipped.
+    let threads = threads
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1);
+    let failed = AtomicBool::new(false);
+    let results = in_order::run_ahead(
+        threads,
+        &small,
+        |(_, d, t)| {
+            let mut files = vec![(d.path.clone(), vec![(0, 0)])];
+            if let Some(page0) = &t.page0_from {
+                files.push((page0.clone(), vec![(0, u64::from(d.meta.page_size))]));
+            }
+            files
+        },
+        |_, (i, d, t)| {
+            if failed.load(Ordering::Relaxed) {
+                return None;
+            }
+            let r = f(d, t).map(|r| (*i, r));
+            if r.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            Some(r)
+        },
+    );
+    let mut out: Vec<(usize, T)> = Vec::with_capacity(inc.deltas.len());
+    let mut first_error = None;
+    for r in results.into_iter().flatten() {
+        match r {
+            Ok(x) => out.push(x),
+            Err(e) => {
+                first_error.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
     for (i, d, t) in big {
         out.push((i, f(d, t)?));
     }

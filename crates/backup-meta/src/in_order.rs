@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use backup_meta::ReadAhead;
+use crate::{Ranges, ReadAhead};
 
 /// Bytes of each file read ahead (its head; the rest, if any, the kernel's own
 /// sequential read-ahead brings as the copy goes).
@@ -25,16 +25,35 @@ pub fn run<T: Sync, R: Send>(
     path: impl Fn(&T) -> Option<PathBuf>,
     f: impl Fn(usize, &T) -> R + Sync,
 ) -> Vec<R> {
-    let ahead = ReadAhead::start(
-        items
-            .iter()
-            .map(|i| match path(i) {
-                Some(p) => (p, vec![(0, HEAD)]),
-                None => (PathBuf::new(), vec![]),
-            })
-            .collect(),
-        WINDOW,
-    );
+    run_ahead(
+        threads,
+        items,
+        |i| path(i).map(|p| (p, vec![(0, HEAD)])).into_iter().collect(),
+        f,
+    )
+}
+
+/// [`run`] with what to read ahead of each item given whole: any byte ranges of any
+/// files (e.g. a delta and page 0 of the file it goes onto), [`WINDOW`] files ahead.
+pub fn run_ahead<T: Sync, R: Send>(
+    threads: usize,
+    items: &[T],
+    ahead_of: impl Fn(&T) -> Vec<(PathBuf, Ranges)>,
+    f: impl Fn(usize, &T) -> R + Sync,
+) -> Vec<R> {
+    // The read-ahead list is per file; `first[i]` is item i's first entry in it (an item
+    // with nothing to read gets an empty place holder, so that every item has one).
+    let mut work: Vec<(PathBuf, Ranges)> = Vec::with_capacity(items.len());
+    let mut first = Vec::with_capacity(items.len());
+    for item in items {
+        first.push(work.len());
+        let files = ahead_of(item);
+        if files.is_empty() {
+            work.push((PathBuf::new(), vec![]));
+        }
+        work.extend(files);
+    }
+    let ahead = ReadAhead::start(work, WINDOW);
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<Option<R>>> = Mutex::new((0..items.len()).map(|_| None).collect());
     let threads = threads.clamp(1, items.len().max(1));
@@ -44,7 +63,7 @@ pub fn run<T: Sync, R: Send>(
             return;
         };
         if let Some(a) = &ahead {
-            a.reached(i);
+            a.reached(first[i]);
         }
         let r = f(thread, item);
         // A poisoned lock means another thread panicked: that panic is re-raised by the
