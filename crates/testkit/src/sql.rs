@@ -149,24 +149,37 @@ impl TestServer {
         Ok(v)
     }
 
-    /// Makes InnoDB write every dirty page and waits (60 s at most) until none is left and
-    /// the checkpoint has reached the current LSN: the data files then hold the pages as the
-    /// server stores them, and the next log starts here. The flushing settings are put back.
+    /// Makes InnoDB write every dirty page and waits (60 s at most) until the checkpoint has
+    /// passed the LSN of this call (so every page changed before it is in the data files as
+    /// the server stores them, and the next log starts after it), or until no page is dirty
+    /// and the checkpoint is the current LSN. The flushing settings are put back.
+    ///
+    /// Only the first condition would be enough, but an idle server whose LSN keeps moving
+    /// (key rotation, purge) may take long to have no dirty page at all; waiting for both at
+    /// once made tests time out on a loaded machine.
     pub fn flush_innodb(&self) -> Result<()> {
+        let start = self.status_u64("Innodb_lsn_current")?;
         self.exec("SET GLOBAL innodb_max_dirty_pages_pct_lwm=0.001, innodb_max_dirty_pages_pct=0")?;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-        let flushed = loop {
-            let done = self.status_u64("Innodb_buffer_pool_pages_dirty")? == 0
-                && self.status_u64("Innodb_lsn_last_checkpoint")? + 64
-                    >= self.status_u64("Innodb_lsn_current")?;
+        let (flushed, state) = loop {
+            let dirty = self.status_u64("Innodb_buffer_pool_pages_dirty")?;
+            let checkpoint = self.status_u64("Innodb_lsn_last_checkpoint")?;
+            let current = self.status_u64("Innodb_lsn_current")?;
+            let done = checkpoint >= start || (dirty == 0 && checkpoint + 64 >= current);
             if done || std::time::Instant::now() > deadline {
-                break done;
+                break (
+                    done,
+                    format!(
+                        "{dirty} dirty pages, checkpoint at {checkpoint}, current LSN \
+                         {current}, LSN {start} when asked"
+                    ),
+                );
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         };
         self.exec("SET GLOBAL innodb_max_dirty_pages_pct=90, innodb_max_dirty_pages_pct_lwm=0")?;
         if !flushed {
-            bail!("InnoDB still had dirty pages or an old checkpoint after 60 s");
+            bail!("InnoDB did not checkpoint past LSN {start} within 60 s ({state})");
         }
         Ok(())
     }
