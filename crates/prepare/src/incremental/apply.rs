@@ -43,12 +43,9 @@ const INITIAL_PAGES: u64 = 4;
 /// What [`check`] found in one delta.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Checked {
-    /// Pages in it.
-    #[allow(dead_code)]
-    pub(super) pages: u64,
     /// Pages that could not be validated (no page 0 anywhere).
     pub(super) unverified: u64,
-    /// The page numbers, in the delta's order.
+    /// The page numbers of its pages, in the delta's order.
     pub(super) numbers: Vec<u32>,
 }
 
@@ -120,7 +117,6 @@ fn check_one(d: &Delta, target: &Target) -> Result<Checked, PrepareError> {
                 }
                 validator = Some(v);
             }
-            out.pages += 1;
             out.numbers.push(n);
             let Some(v) = &validator else {
                 out.unverified += 1;
@@ -216,19 +212,8 @@ fn each_delta<T: Send>(
             Some(r)
         },
     );
-    let mut out: Vec<(usize, T)> = Vec::with_capacity(inc.deltas.len());
-    let mut first_error = None;
-    for r in results.into_iter().flatten() {
-        match r {
-            Ok(x) => out.push(x),
-            Err(e) => {
-                first_error.get_or_insert(e);
-            }
-        }
-    }
-    if let Some(e) = first_error {
-        return Err(e);
-    }
+    // `None` only after a failure: the first error in list order is the one returned.
+    let mut out: Vec<(usize, T)> = results.into_iter().flatten().collect::<Result<_, _>>()?;
     for (i, d, t) in big {
         out.push((i, f(d, t)?));
     }
@@ -421,7 +406,7 @@ mod tests {
         let dir = testkit::TestDir::new("inc-apply").unwrap();
         let (d, t) = delta(dir.path(), &[(0, page(0)), (3, page(3))]);
         let c = check_one(&d, &t).unwrap();
-        assert_eq!((c.pages, c.unverified), (2, 0));
+        assert_eq!((c.numbers.len(), c.unverified), (2, 0));
         std::fs::write(dir.path().join("ibdata1"), page(0)).unwrap();
         let handles = Handles::new(16);
         let n = apply_one(
