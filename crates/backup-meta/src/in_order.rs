@@ -4,7 +4,7 @@
 //! at a time, and taking items in order keeps the read-ahead just in front of every thread.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use crate::{Ranges, ReadAhead};
@@ -90,6 +90,44 @@ pub fn run_ahead<T: Sync, R: Send>(
         .collect()
 }
 
+/// [`run`] for work that can fail: after the first error no thread takes a new item,
+/// and the first error in list order is returned (items not started are not run).
+pub fn try_run<T: Sync, R: Send, E: Send>(
+    threads: usize,
+    items: &[T],
+    path: impl Fn(&T) -> Option<PathBuf>,
+    f: impl Fn(usize, &T) -> Result<R, E> + Sync,
+) -> Result<Vec<R>, E> {
+    try_run_ahead(
+        threads,
+        items,
+        |i| path(i).map(|p| (p, vec![(0, HEAD)])).into_iter().collect(),
+        f,
+    )
+}
+
+/// [`run_ahead`] for work that can fail, as [`try_run`].
+pub fn try_run_ahead<T: Sync, R: Send, E: Send>(
+    threads: usize,
+    items: &[T],
+    ahead_of: impl Fn(&T) -> Vec<(PathBuf, Ranges)>,
+    f: impl Fn(usize, &T) -> Result<R, E> + Sync,
+) -> Result<Vec<R>, E> {
+    let failed = AtomicBool::new(false);
+    let results = run_ahead(threads, items, ahead_of, |thread, item| {
+        if failed.load(Ordering::Relaxed) {
+            return None;
+        }
+        let r = f(thread, item);
+        if r.is_err() {
+            failed.store(true, Ordering::Relaxed);
+        }
+        Some(r)
+    });
+    // `None` only after a failure, which comes first in list order.
+    results.into_iter().flatten().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,5 +156,28 @@ mod tests {
             assert_eq!(seen, items);
         }
         assert!(run(3, &[] as &[u32], |_| None, |_, _| 0).is_empty());
+    }
+
+    #[test]
+    fn try_run_stops_taking_items_after_an_error_and_returns_the_first() {
+        let items: Vec<u32> = (0..200).collect();
+        let ok = try_run(3, &items, |_| None, |_, &i| Ok::<u32, u32>(i + 1)).unwrap();
+        assert_eq!(ok, items.iter().map(|i| i + 1).collect::<Vec<_>>());
+        let ran = Mutex::new(Vec::new());
+        let e = try_run(
+            1,
+            &items,
+            |_| None,
+            |_, &i| {
+                ran.lock().unwrap().push(i);
+                if i >= 10 {
+                    Err(i)
+                } else {
+                    Ok(i)
+                }
+            },
+        );
+        assert_eq!(e, Err(10));
+        assert_eq!(ran.into_inner().unwrap(), (0..=10).collect::<Vec<_>>());
     }
 }

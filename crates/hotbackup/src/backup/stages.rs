@@ -5,7 +5,6 @@
 use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -160,22 +159,12 @@ pub(super) fn copy_everything(
     }
     // Under BLOCK_DDL: the .frm of thousands of tables read ahead, so DDL is blocked for
     // the disk's pace of small files, not one random read per file.
-    let failed = AtomicBool::new(false);
-    crate::in_order::run(
+    crate::in_order::try_run(
         1,
         &now.metadata,
         |f| Some(f.source.clone()),
-        |thread, file| {
-            if failed.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            let r = copy_whole_file(file, sink, log, thread);
-            failed.store(r.is_err(), Ordering::Relaxed);
-            r
-        },
-    )
-    .into_iter()
-    .collect::<Result<(), Failure>>()?;
+        |thread, file| copy_whole_file(file, sink, log, thread),
+    )?;
     for dir in &now.empty_databases {
         // As mariadb-backup: an empty db.opt keeps an empty database in the backup.
         let opt = dir.join("db.opt");

@@ -24,7 +24,6 @@ pub(crate) use transfer::sync_dir;
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use backup_meta::{BackupMyCnf, BackupType, Checkpoints, MetaFile};
 
@@ -110,24 +109,13 @@ pub fn run(opts: &Options, log: &Log, move_files: bool) -> Result<(), Failure> {
     // In list order with the sources read ahead (a cold-cache copy of thousands of small
     // files otherwise waits on one random read at a time); after a failure the other
     // threads take no new file.
-    let failed = AtomicBool::new(false);
-    let results = crate::in_order::run(
+    crate::in_order::try_run(
         threads,
         &plan.rest,
         // A move renames: nothing to read.
         |item| (!move_files).then(|| item.src.clone()),
-        |thread, item| {
-            if failed.load(Ordering::Relaxed) {
-                return Ok(());
-            }
-            let r = transfer_one(item, thread, move_files, log);
-            if r.is_err() {
-                failed.store(true, Ordering::Relaxed);
-            }
-            r
-        },
-    );
-    results.into_iter().collect::<Result<(), Failure>>()?;
+        |thread, item| transfer_one(item, thread, move_files, log),
+    )?;
 
     // Make every new name durable: the directories written into, the parents of the
     // directories created, and (for a move) the directories the names left.

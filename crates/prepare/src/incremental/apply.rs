@@ -17,7 +17,7 @@
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use backup_meta::in_order;
@@ -190,8 +190,7 @@ fn each_delta<T: Send>(
     let threads = threads
         .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
         .unwrap_or(1);
-    let failed = AtomicBool::new(false);
-    let results = in_order::run_ahead(
+    let mut out: Vec<(usize, T)> = in_order::try_run_ahead(
         threads,
         &small,
         |(_, d, t)| {
@@ -201,19 +200,8 @@ fn each_delta<T: Send>(
             }
             files
         },
-        |_, (i, d, t)| {
-            if failed.load(Ordering::Relaxed) {
-                return None;
-            }
-            let r = f(d, t).map(|r| (*i, r));
-            if r.is_err() {
-                failed.store(true, Ordering::Relaxed);
-            }
-            Some(r)
-        },
-    );
-    // `None` only after a failure: the first error in list order is the one returned.
-    let mut out: Vec<(usize, T)> = results.into_iter().flatten().collect::<Result<_, _>>()?;
+        |_, (i, d, t)| f(d, t).map(|r| (*i, r)),
+    )?;
     for (i, d, t) in big {
         out.push((i, f(d, t)?));
     }
