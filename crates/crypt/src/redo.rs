@@ -18,6 +18,18 @@ use crate::{Error, KeyRing};
 /// `LOG_DEFAULT_ENCRYPTION_KEY`: the redo log always uses key id 1.
 pub const LOG_KEY_ID: u32 = 1;
 
+/// Why a mini-transaction whose checksum matched does not parse once decrypted
+/// (`detail`): the bytes are as the server wrote them, so the key file or the algorithm is
+/// not the server's. The same words for the backup's log copy and for prepare.
+pub fn wrong_key_reason(lsn: impl std::fmt::Display, detail: impl std::fmt::Display) -> String {
+    format!(
+        "the mini-transaction at LSN {lsn} does not parse once decrypted with key id \
+         {LOG_KEY_ID} ({detail}) although its checksum matches: the key file \
+         (--file-key-management-filename) or the algorithm \
+         (--file-key-management-encryption-algorithm) is not the server's"
+    )
+}
+
 /// The key of one encrypted log.
 #[derive(Debug)]
 pub struct LogKey {

@@ -515,12 +515,7 @@ impl Log {
         }
         PrepareError::Key {
             what: format!("{} (encrypted redo log)", self.path.display()),
-            reason: format!(
-                "the mini-transaction at LSN {start} does not parse once decrypted with key id 1 \
-                 ({e}) although its checksum matches: the key file \
-                 (--file-key-management-filename) or the algorithm \
-                 (--file-key-management-encryption-algorithm) is not the server's"
-            ),
+            reason: crypt::redo::wrong_key_reason(start, e),
         }
     }
 

@@ -483,14 +483,9 @@ impl Worker {
                             if self.key.is_some() {
                                 return Err(TailError::Key {
                                     path: self.live.path().to_path_buf(),
-                                    detail: format!(
-                                        "the mini-transaction at LSN {} does not parse once \
-                                         decrypted with key id 1 ({detail}) although its \
-                                         checksum matches: the key file \
-                                         (--file-key-management-filename) or the algorithm \
-                                         (--file-key-management-encryption-algorithm) is not \
-                                         the server's",
-                                        frame.start_lsn()
+                                    detail: crypt::redo::wrong_key_reason(
+                                        frame.start_lsn(),
+                                        detail,
                                     ),
                                 });
                             }
