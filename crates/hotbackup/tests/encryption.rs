@@ -378,7 +378,22 @@ fn encrypted_page_compressed_tables_are_prepared(page_size: PageSize, ctr: bool,
     }
     let dir = TestDir::new("encryption-pc").unwrap();
     let backup = dir.path().join("backup");
-    let stderr = taken_by.backup(source, &backup, &["--parallel=2"]).unwrap();
+    let stderr = match taken_by.backup(source, &backup, &["--parallel=2"]) {
+        // mariadb-backup 10.11.19 sometimes exits 1 silently right after loading the key
+        // plugin (about 1 run in 5 here under load; its own flake, seen in CI): that
+        // oracle backup is taken again, once. hotbackup's backups are never retried.
+        Err(e)
+            if matches!(taken_by, Tool::MariaBackup)
+                && format!("{e:#}")
+                    .trim_end()
+                    .ends_with("Loading encryption plugin") =>
+        {
+            eprintln!("note: mariadb-backup exited silently after loading its key plugin: {e:#}");
+            let _ = std::fs::remove_dir_all(&backup);
+            taken_by.backup(source, &backup, &["--parallel=2"]).unwrap()
+        }
+        r => r.unwrap(),
+    };
     assert!(stderr.contains("completed OK!"), "{stderr}");
     // The backup holds pages stored compressed then encrypted (full_crc32: the compressed
     // marker in the type, a key version at 0).
