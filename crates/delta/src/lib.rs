@@ -181,7 +181,8 @@ impl DeltaWriter {
     }
 }
 
-/// One cluster as read: its page numbers and the pages, in the same order.
+/// Pages of one cluster as read, in order: the whole cluster ([`DeltaReader::next_cluster`])
+/// or a piece of it ([`DeltaReader::next_pages`]).
 pub struct Cluster<'a> {
     /// Page numbers, increasing.
     pub page_numbers: &'a [u32],
@@ -189,6 +190,8 @@ pub struct Cluster<'a> {
     pub data: &'a [u8],
     /// Byte offset of the cluster's header in the delta.
     pub offset: u64,
+    /// Index in the cluster of the first page here (0 for a whole cluster).
+    pub first: usize,
     page_size: usize,
 }
 
@@ -200,9 +203,14 @@ impl<'a> Cluster<'a> {
             .copied()
             .zip(self.data.chunks_exact(self.page_size))
     }
+
+    /// Byte offset in the delta of the `i`-th page here.
+    pub fn page_offset(&self, i: usize) -> u64 {
+        self.offset + ((self.first + i + 1) * self.page_size) as u64
+    }
 }
 
-/// Reads a delta cluster by cluster, checking its structure.
+/// Reads a delta cluster by cluster, or a few pages at a time, checking its structure.
 pub struct DeltaReader<R: Read> {
     input: R,
     page_size: usize,
@@ -212,6 +220,9 @@ pub struct DeltaReader<R: Read> {
     data: Vec<u8>,
     done: bool,
     last_page: Option<u32>,
+    /// The cluster being read: its header's offset, whether it is the final one, and how
+    /// many of its pages were returned.
+    open: Option<(u64, bool, usize)>,
 }
 
 impl<R: Read> DeltaReader<R> {
@@ -227,14 +238,71 @@ impl<R: Read> DeltaReader<R> {
             data: Vec::new(),
             done: false,
             last_page: None,
+            open: None,
         })
     }
 
-    /// The next cluster, or `None` after the final one (when the input has ended there too).
+    /// The next cluster whole (up to page size / 4 pages: 64 MiB at 16k, 1 GiB at 64k),
+    /// or `None` after the final one (when the input has ended there too).
     pub fn next_cluster(&mut self) -> Result<Option<Cluster<'_>>, DeltaError> {
-        if self.done {
-            return Ok(None);
+        self.next_pages(usize::MAX)
+    }
+
+    /// The next `max_pages` (at least 1) pages of the current cluster, or fewer at its
+    /// end; a cluster without pages (a delta with no changed page) is returned once,
+    /// empty. `None` after the final cluster (when the input has ended there too).
+    /// Memory: `max_pages` pages, whatever the size of the clusters.
+    pub fn next_pages(&mut self, max_pages: usize) -> Result<Option<Cluster<'_>>, DeltaError> {
+        let (at, last, from) = match self.open {
+            Some(open) => open,
+            None => {
+                if self.done {
+                    return Ok(None);
+                }
+                let at = self.offset;
+                let last = self.read_header()?;
+                self.offset = at + self.page_size as u64;
+                (at, last, 0)
+            }
+        };
+        let n = (self.numbers.len() - from).min(max_pages.max(1));
+        let len = n * self.page_size;
+        self.data.resize(len, 0);
+        let got = read_full(&mut self.input, &mut self.data)?;
+        if got < len {
+            return Err(DeltaError::Truncated {
+                offset: self.offset + got as u64,
+                missing: (len - got) as u64,
+            });
         }
+        self.offset += len as u64;
+        let to = from + n;
+        if to < self.numbers.len() {
+            self.open = Some((at, last, to));
+        } else {
+            self.open = None;
+            if last {
+                self.done = true;
+                let mut probe = [0u8; 1];
+                if read_full(&mut self.input, &mut probe)? != 0 {
+                    return Err(DeltaError::Trailing {
+                        offset: self.offset,
+                    });
+                }
+            }
+        }
+        Ok(Some(Cluster {
+            page_numbers: &self.numbers[from..to],
+            data: &self.data,
+            offset: at,
+            first: from,
+            page_size: self.page_size,
+        }))
+    }
+
+    /// Reads and checks the header of the cluster at `self.offset` into `numbers`;
+    /// returns whether it is the final cluster.
+    fn read_header(&mut self) -> Result<bool, DeltaError> {
         let at = self.offset;
         let got = read_full(&mut self.input, &mut self.header)?;
         if got == 0 {
@@ -278,32 +346,7 @@ impl<R: Read> DeltaReader<R> {
                 slots,
             });
         }
-        let len = self.numbers.len() * self.page_size;
-        self.data.resize(len, 0);
-        let got = read_full(&mut self.input, &mut self.data)?;
-        let data_at = at + self.page_size as u64;
-        if got < len {
-            return Err(DeltaError::Truncated {
-                offset: data_at + got as u64,
-                missing: (len - got) as u64,
-            });
-        }
-        self.offset = data_at + len as u64;
-        if last {
-            self.done = true;
-            let mut probe = [0u8; 1];
-            if read_full(&mut self.input, &mut probe)? != 0 {
-                return Err(DeltaError::Trailing {
-                    offset: self.offset,
-                });
-            }
-        }
-        Ok(Some(Cluster {
-            page_numbers: &self.numbers,
-            data: &self.data,
-            offset: at,
-            page_size: self.page_size,
-        }))
+        Ok(last)
     }
 
     /// Bytes consumed so far.

@@ -12,13 +12,36 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// All (page number, page) pairs of a delta, and its cluster sizes.
+/// All (page number, page) pairs of a delta, and its cluster sizes, read whole clusters
+/// at a time; read again a page and 7 pages at a time, which must give the same pages,
+/// the same clusters and the same error.
 fn read_all(bytes: &[u8], page_size: usize) -> Result<(Pages, Vec<usize>), DeltaError> {
+    let whole = read_in(bytes, page_size, usize::MAX);
+    for max in [1, 7] {
+        let piecewise = read_in(bytes, page_size, max);
+        match (&whole, &piecewise) {
+            (Ok(a), Ok(b)) => assert!(a == b, "{max} page(s) at a time: other pages"),
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{max} at a time"),
+            _ => panic!("{max} page(s) at a time: {piecewise:?}, whole clusters: {whole:?}"),
+        }
+    }
+    whole
+}
+
+fn read_in(bytes: &[u8], page_size: usize, max: usize) -> Result<(Pages, Vec<usize>), DeltaError> {
     let mut reader = DeltaReader::new(bytes, page_size)?;
     let (mut pages, mut clusters) = (Vec::new(), Vec::new());
-    while let Some(c) = reader.next_cluster()? {
-        clusters.push(c.page_numbers.len());
-        pages.extend(c.pages().map(|(n, p)| (n, p.to_vec())));
+    while let Some(c) = reader.next_pages(max)? {
+        assert!(c.page_numbers.len() <= max);
+        if c.first == 0 {
+            clusters.push(0);
+        }
+        *clusters.last_mut().unwrap() += c.page_numbers.len();
+        for (i, (n, p)) in c.pages().enumerate() {
+            let at = c.page_offset(i) as usize;
+            assert!(&bytes[at..at + page_size] == p, "page {n}: page_offset");
+            pages.push((n, p.to_vec()));
+        }
     }
     Ok((pages, clusters))
 }

@@ -3,7 +3,8 @@
 //! FSP_SIZE (never shrinks it; the system tablespace through its last file, only for
 //! the first file's delta); a tablespace made since the base starts as a zero file of
 //! 4 pages. Deltas are independent files: they are checked, and then applied, in
-//! parallel.
+//! parallel, each read a few pages at a time ([`PIECE_BYTES`], whatever the size of its
+//! clusters: 64 MiB at 16k, 1 GiB at 64k).
 //!
 //! [`check`] runs before anything is written: every delta is read whole (its structure
 //! by `delta::DeltaReader`, errors naming the byte offset), and every page is validated
@@ -39,6 +40,13 @@ use crate::sysfiles::{system_file_names, SpaceFile};
 /// Pages of a tablespace file made by the apply before its delta is written (10.11's
 /// FIL_IBD_FILE_INITIAL_SIZE, in logical pages).
 const INITIAL_PAGES: u64 = 4;
+
+/// Bytes of a delta read at a time (one buffer per thread, reused).
+const PIECE_BYTES: usize = 2 << 20;
+
+fn piece_pages(d: &Delta) -> usize {
+    PIECE_BYTES / d.meta.page_size as usize
+}
 
 /// What [`check`] found in one delta.
 #[derive(Clone, Debug, Default)]
@@ -94,9 +102,12 @@ fn check_one(d: &Delta, target: &Target) -> Result<Checked, PrepareError> {
     let mut reader = open_delta(d)?;
     let mut out = Checked::default();
     let mut has_page0 = false;
-    while let Some(cluster) = reader.next_cluster().map_err(|e| delta_err(d, e))? {
+    while let Some(cluster) = reader
+        .next_pages(piece_pages(d))
+        .map_err(|e| delta_err(d, e))?
+    {
         for (i, (n, page)) in cluster.pages().enumerate() {
-            let at = cluster.offset + (i as u64 + 1) * phys as u64;
+            let at = cluster.page_offset(i);
             let bad = |what: String| PrepareError::Delta {
                 path: d.path.clone(),
                 what: format!("page {n} (at byte {at} of the delta): {what}"),
@@ -161,52 +172,33 @@ pub(super) fn check(
     each_delta(inc, layout, threads, check_one)
 }
 
-/// A delta larger than this is read alone: one cluster of it is in memory (up to
-/// page size / 4 pages: 64 MiB at 16k, 1 GiB at 64k, as in 10.11), so memory stays
-/// bounded by threads × this + one cluster whatever the number of cores.
-const PARALLEL_DELTA_BYTES: u64 = 32 << 20;
-
-/// Runs `f` on every (delta, target): the small deltas in parallel, then the large ones
-/// one at a time; results in the deltas' order.
+/// Runs `f` on every (delta, target) on `threads` threads, in list order, each delta and
+/// page 0 of the file it goes onto read ahead (thousands of small deltas on a cold cache:
+/// one random read at a time otherwise); after a failure the others are skipped. Results
+/// in the deltas' order.
 fn each_delta<T: Send>(
     inc: &IncDir,
     layout: &Layout,
     threads: Option<usize>,
     f: impl Fn(&Delta, &Target) -> Result<T, PrepareError> + Sync,
 ) -> Result<Vec<T>, PrepareError> {
-    let large =
-        |d: &Delta| std::fs::metadata(&d.path).is_ok_and(|m| m.len() > PARALLEL_DELTA_BYTES);
-    let pairs: Vec<(usize, &Delta, &Target)> = inc
-        .deltas
-        .iter()
-        .zip(&layout.targets)
-        .enumerate()
-        .map(|(i, (d, t))| (i, d, t))
-        .collect();
-    let (big, small): (Vec<_>, Vec<_>) = pairs.into_iter().partition(|(_, d, _)| large(d));
-    // The small ones in list order on the threads, each delta and page 0 of the file it
-    // goes onto read ahead (thousands of small deltas on a cold cache: one random read
-    // at a time otherwise); after a failure the others are skipped.
+    let pairs: Vec<(&Delta, &Target)> = inc.deltas.iter().zip(&layout.targets).collect();
     let threads = threads
         .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
         .unwrap_or(1);
-    let mut out: Vec<(usize, T)> = in_order::try_run_ahead(
+    in_order::try_run_ahead(
         threads,
-        &small,
-        |(_, d, t)| {
-            let mut files = vec![(d.path.clone(), vec![(0, 0)])];
+        &pairs,
+        |(d, t)| {
+            // The head of a delta: the kernel's own read-ahead follows a large one.
+            let mut files = vec![(d.path.clone(), vec![(0, in_order::HEAD)])];
             if let Some(page0) = &t.page0_from {
                 files.push((page0.clone(), vec![(0, u64::from(d.meta.page_size))]));
             }
             files
         },
-        |_, (i, d, t)| f(d, t).map(|r| (*i, r)),
-    )?;
-    for (i, d, t) in big {
-        out.push((i, f(d, t)?));
-    }
-    out.sort_by_key(|(i, _)| *i);
-    Ok(out.into_iter().map(|(_, r)| r).collect())
+        |_, (d, t)| f(d, t),
+    )
 }
 
 /// Writes one delta onto its file; returns the pages written.
@@ -246,7 +238,10 @@ fn apply_one(
     let system0 = base.join(&system_file_names(base)[0]);
     let mut reader = open_delta(d)?;
     let mut pages = 0u64;
-    while let Some(cluster) = reader.next_cluster().map_err(|e| delta_err(d, e))? {
+    while let Some(cluster) = reader
+        .next_pages(piece_pages(d))
+        .map_err(|e| delta_err(d, e))?
+    {
         let numbers = cluster.page_numbers;
         if numbers.first() == Some(&0) {
             let page0 = &cluster.data[..phys as usize];
