@@ -99,11 +99,18 @@ pub struct DeltaWriter {
 impl DeltaWriter {
     /// A writer for pages of `page_size` bytes.
     pub fn new(page_size: usize) -> Result<DeltaWriter, DeltaError> {
+        Self::with_buffer(page_size, Vec::new())
+    }
+
+    /// A writer that buffers its clusters in `buffer` (emptied; its capacity is reused:
+    /// see [`DeltaWriter::finish_with_buffer`]).
+    pub fn with_buffer(page_size: usize, mut buffer: Vec<u8>) -> Result<DeltaWriter, DeltaError> {
         check_page_size(page_size)?;
+        buffer.clear();
         Ok(DeltaWriter {
             page_size,
             header: vec![0; page_size],
-            pages: Vec::new(),
+            pages: buffer,
             count: 0,
             last_page: None,
             emitted: 0,
@@ -154,13 +161,21 @@ impl DeltaWriter {
     }
 
     /// Hands the final (`XTRA`) cluster to `emit`; returns the delta's size in bytes.
-    pub fn finish<E>(mut self, emit: &mut impl FnMut(&[u8]) -> Result<(), E>) -> Result<u64, E> {
+    pub fn finish<E>(self, emit: &mut impl FnMut(&[u8]) -> Result<(), E>) -> Result<u64, E> {
+        self.finish_with_buffer(emit).map(|(size, _)| size)
+    }
+
+    /// [`DeltaWriter::finish`], also giving back the cluster buffer for another writer.
+    pub fn finish_with_buffer<E>(
+        mut self,
+        emit: &mut impl FnMut(&[u8]) -> Result<(), E>,
+    ) -> Result<(u64, Vec<u8>), E> {
         if self.count < cluster_pages(self.page_size) {
             let at = 4 * (self.count + 1);
             self.header[at..at + 4].copy_from_slice(&TERMINATOR.to_be_bytes());
         }
         self.emit_cluster(MAGIC_LAST, emit)?;
-        Ok(self.emitted)
+        Ok((self.emitted, self.pages))
     }
 
     fn emit_cluster<E>(

@@ -38,6 +38,7 @@ use std::time::{Duration, Instant};
 use innodb::page::{PageValidator, PageVerdict, ValidationOptions};
 use innodb::{PageNo, SpaceId};
 
+mod buffers;
 mod deep;
 mod output;
 mod page0;
@@ -399,7 +400,7 @@ pub fn copy_tablespace(
     let file_len = file.metadata().map(|m| m.len()).unwrap_or(u64::MAX);
     let write_result = if file_len < batch_bytes as u64 {
         let first = (file_len as usize).max(SMALL_BUFFER).div_ceil(unit) * unit;
-        let spare = std::cell::Cell::new(Some(vec![0u8; first.min(batch_bytes)]));
+        let spare = std::cell::Cell::new(Some(buffers::BATCHES.take(first.min(batch_bytes))));
         let mut delta_pages = 0;
         reader
             .run(
@@ -412,7 +413,12 @@ pub fn copy_tablespace(
                     Ok(true)
                 },
             )
-            .map(|()| delta_pages)
+            .map(|()| {
+                if let Some(buf) = spare.take() {
+                    buffers::BATCHES.give(buf);
+                }
+                delta_pages
+            })
     } else {
         copy_overlapped(&reader, &mut report, &mut dest, &dest_path, batch_bytes)
     };
@@ -526,7 +532,7 @@ fn copy_overlapped(
     let (to_reader, from_writer) = mpsc::sync_channel::<Vec<u8>>(2);
     for _ in 0..2 {
         // Cannot fail: the channel has room for both buffers.
-        let _ = to_reader.send(vec![0u8; batch_bytes]);
+        let _ = to_reader.send(buffers::BATCHES.take(batch_bytes));
     }
     std::thread::scope(|scope| -> Result<u64, CopyError> {
         // The writer owns the return channel: if it stops (write error), the reader's
@@ -558,6 +564,10 @@ fn copy_overlapped(
                 source: io::Error::other("the writer thread panicked"),
             })
         });
+        // Both buffers came back unless a side failed: kept for the next file.
+        for buf in from_writer.try_iter() {
+            buffers::BATCHES.give(buf);
+        }
         // A write error explains a stopped reader; otherwise report the reader's error.
         let delta_pages = written?;
         read_result.map(|()| delta_pages)

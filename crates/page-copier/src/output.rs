@@ -97,8 +97,11 @@ pub(crate) fn start(
             meta_file.close().map_err(|e| write_err(&meta_name, e))?;
             let name = output_name(dest, output);
             let file = sink.create(&name).map_err(|e| write_err(&name, e))?;
-            let pages = DeltaWriter::new(v.page_size())
-                .map_err(|e| write_err(&name, io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+            let pages =
+                DeltaWriter::with_buffer(v.page_size(), crate::buffers::CLUSTERS.take_empty())
+                    .map_err(|e| {
+                        write_err(&name, io::Error::new(io::ErrorKind::InvalidInput, e))
+                    })?;
             Ok(Writer::Delta {
                 file,
                 pages,
@@ -179,9 +182,12 @@ impl Writer {
             Writer::Delta {
                 mut file, pages, ..
             } => {
-                pages
-                    .finish(&mut |bytes: &[u8]| file.write_all(bytes).map_err(DeltaOrIo::Io))
+                let (_, buffer) = pages
+                    .finish_with_buffer(&mut |bytes: &[u8]| {
+                        file.write_all(bytes).map_err(DeltaOrIo::Io)
+                    })
                     .map_err(|e| e.into_copy_error(out_name))?;
+                crate::buffers::CLUSTERS.give(buffer);
                 file
             }
         };
