@@ -15,6 +15,13 @@ pub const HEAD: u64 = 1 << 20;
 /// Files read ahead of the pass: bounds the page cache it fills (≤ 256 MiB).
 pub const WINDOW: usize = 256;
 
+/// `threads` as asked, else one per CPU.
+pub fn threads_or_cpus(threads: Option<usize>) -> usize {
+    threads
+        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+        .unwrap_or(1)
+}
+
 /// Runs `f(thread, item)` for every item of `items` on `threads` threads (numbered from 1,
 /// as mariadb-backup's log lines), items taken in list order, with the first [`HEAD`]
 /// bytes of `path(item)` read ahead (`None`: nothing to read); results in the order of

@@ -226,7 +226,7 @@ pub fn prepare_incremental(
             progress,
         )?;
     }
-    let (removed, copied) = others::replace(base, inc)?;
+    let (removed, copied) = others::replace(base, inc, options.threads)?;
     progress.event(Event::IncrementalFilesCopied { removed, copied });
     marker::remove(base)?;
     Ok(summary)

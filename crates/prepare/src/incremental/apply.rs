@@ -183,9 +183,7 @@ fn each_delta<T: Send>(
     f: impl Fn(&Delta, &Target) -> Result<T, PrepareError> + Sync,
 ) -> Result<Vec<T>, PrepareError> {
     let pairs: Vec<(&Delta, &Target)> = inc.deltas.iter().zip(&layout.targets).collect();
-    let threads = threads
-        .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
-        .unwrap_or(1);
+    let threads = in_order::threads_or_cpus(threads);
     in_order::try_run_ahead(
         threads,
         &pairs,

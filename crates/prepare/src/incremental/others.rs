@@ -13,6 +13,8 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
+use backup_meta::in_order;
+
 use crate::error::PrepareError;
 
 /// Name endings of the database directories' files that are copied (10.11's list; it
@@ -108,8 +110,12 @@ fn same_content(a: &Path, b: &Path) -> bool {
 /// files copied). The result is 10.11's (every such file of the base removed, the
 /// incremental's copied in); a file whose bytes are already those of the incremental's
 /// is left alone, and the copies run in parallel.
-pub(super) fn replace(base: &Path, inc: &Path) -> Result<(usize, usize), PrepareError> {
-    use rayon::prelude::*;
+pub(super) fn replace(
+    base: &Path,
+    inc: &Path,
+    threads: Option<usize>,
+) -> Result<(usize, usize), PrepareError> {
+    let threads = in_order::threads_or_cpus(threads);
     let base_dirs = subdirs_of(base)?;
     let inc_dirs = subdirs_of(inc)?;
     // (source in the incremental, file of the base), by relative path.
@@ -170,15 +176,24 @@ pub(super) fn replace(base: &Path, inc: &Path) -> Result<(usize, usize), Prepare
             }
         }
     }
-    let copied: Vec<bool> = wanted
-        .par_iter()
-        .map(|(from, to)| {
+    // In list order on the threads, both files of each pair read ahead: thousands of
+    // small cold files are otherwise one random read at a time.
+    let copied: Vec<bool> = in_order::try_run_ahead(
+        threads,
+        &wanted,
+        |(from, to)| {
+            vec![
+                (from.clone(), vec![(0, in_order::HEAD)]),
+                (to.clone(), vec![(0, in_order::HEAD)]),
+            ]
+        },
+        |_, (from, to)| {
             if same_content(from, to) {
                 return Ok(false);
             }
             copy_file(from, to, true).map(|()| true)
-        })
-        .collect::<Result<_, PrepareError>>()?;
+        },
+    )?;
     // DROP DATABASE between the backups: an empty directory the incremental lacks.
     for db in &base_dirs {
         let d = base.join(db);
@@ -241,7 +256,7 @@ mod tests {
             put(inc.path(), f, c);
         }
         fs::create_dir(inc.path().join("empty")).unwrap();
-        let (removed, copied) = replace(base.path(), inc.path()).unwrap();
+        let (removed, copied) = replace(base.path(), inc.path(), Some(2)).unwrap();
         assert_eq!((removed, copied), (2, 6));
         let got = testkit::file_snapshot(base.path());
         let want: Vec<(&str, &str)> = vec![
@@ -269,7 +284,7 @@ mod tests {
             "10.11 removes empty directories"
         );
         // Run again (a resumed apply): the same result, nothing to do.
-        assert_eq!(replace(base.path(), inc.path()).unwrap(), (0, 0));
+        assert_eq!(replace(base.path(), inc.path(), Some(2)).unwrap(), (0, 0));
         assert_eq!(
             testkit::file_snapshot(base.path()).len(),
             8,
