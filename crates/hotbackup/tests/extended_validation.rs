@@ -277,7 +277,8 @@ fn full_crc32_16k_without_encrypted_log() {
 /// Without `--extended-validation`, as mariadb-backup 10.11 always does: a legacy
 /// page_compressed+encrypted page (type 37401, no checksum of its own) is decrypted and
 /// decompressed. One byte of a real 37401 page's ciphertext changed makes it garbage that
-/// both tools refuse (hotbackup: exit 4 after the 10 reads); the clean table backs up.
+/// both tools refuse (hotbackup: exit 4 after the 10 reads); the clean table backs up, but
+/// not with a key file that lacks its key id (exit 2).
 #[test]
 fn page_compressed_encrypted_page_is_decrypted_without_the_option() {
     let Some(mariadb) = testkit::require_mariadb() else {
@@ -300,6 +301,28 @@ fn page_compressed_encrypted_page_is_decrypted_without_the_option() {
     let (code, stderr) = backup(&server, &clean, &["--parallel=2"]);
     assert_eq!(code, Some(0), "{stderr}");
     assert!(!stderr.contains("Database page corruption"), "{stderr}");
+    // Keys without the table's key id: its pages cannot be checked, the copy fails (exit 2).
+    let only2 = dir.path().join("only2.txt");
+    std::fs::write(
+        &only2,
+        "2;F5502320F8429037B8DAEF761B189D12F5502320F8429037B8DAEF761B189D12\n",
+    )
+    .unwrap();
+    let (code, stderr) = backup(
+        &server,
+        &dir.path().join("only2"),
+        &[&format!(
+            "--file-key-management-filename={}",
+            only2.display()
+        )],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("pc.ibd")
+            && stderr.contains("key id 1")
+            && stderr.contains("page_compressed"),
+        "{stderr}"
+    );
 
     // A 37401 page with a key version: change a byte in the middle of its ciphertext.
     let ibd = server.datadir().join("d/pc.ibd");
