@@ -8,6 +8,9 @@
 //!   page it fails with exit 4 naming the file, tablespace and page, after the re-reads, each
 //!   said as mariadb-backup says it ("Database page corruption detected at page 3"); without
 //!   the option the crafted page passes (as with mariadb-backup: its checksums match).
+//! * Without the option, a legacy page_compressed+encrypted page (type 37401) is still
+//!   decrypted and decompressed, as by mariadb-backup: a changed byte of its ciphertext fails
+//!   the backup with exit 4.
 //! * full_crc32 tables: the crafted page has key version 0 where full_crc32 keeps it (byte
 //!   0), so it is a valid unencrypted page whose CRC-32C matches: both tools back it up
 //!   (exit 0, no corruption reported), with or without the option.
@@ -269,6 +272,106 @@ fn full_crc32_16k_without_encrypted_log() {
     // An unencrypted log: testkit's flush_innodb (the checkpoint that makes the prepares read
     // pages) did not settle within 60 s on encrypted-log servers sharing 2 cores.
     crafted_page_case(PageSize::K16, "full_crc32", false, true);
+}
+
+/// Without `--extended-validation`, as mariadb-backup 10.11 always does: a legacy
+/// page_compressed+encrypted page (type 37401, no checksum of its own) is decrypted and
+/// decompressed. One byte of a real 37401 page's ciphertext changed makes it garbage that
+/// both tools refuse (hotbackup: exit 4 after the 10 reads); the clean table backs up, but
+/// not with a key file that lacks its key id (exit 2).
+#[test]
+fn page_compressed_encrypted_page_is_decrypted_without_the_option() {
+    let Some(mariadb) = testkit::require_mariadb() else {
+        return;
+    };
+    let server = server(&mariadb, PageSize::K16, "crc32", false);
+    for statement in [
+        "CREATE DATABASE d",
+        "CREATE TABLE d.pc (id INT PRIMARY KEY, c VARCHAR(200)) PAGE_COMPRESSED=1 ENCRYPTED=YES",
+        "INSERT INTO d.pc SELECT seq, REPEAT(CHAR(65 + seq % 26), 150) FROM d.seq_1_to_3000",
+        "FLUSH TABLES d.pc FOR EXPORT",
+        "UNLOCK TABLES",
+    ] {
+        server
+            .exec(statement)
+            .unwrap_or_else(|e| panic!("{statement}: {e:#}"));
+    }
+    let dir = TestDir::new("extval_pc").unwrap();
+    let clean = dir.path().join("clean");
+    let (code, stderr) = backup(&server, &clean, &["--parallel=2"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!stderr.contains("Database page corruption"), "{stderr}");
+    // Keys without the table's key id: its pages cannot be checked, the copy fails (exit 2).
+    let only2 = dir.path().join("only2.txt");
+    std::fs::write(
+        &only2,
+        "2;F5502320F8429037B8DAEF761B189D12F5502320F8429037B8DAEF761B189D12\n",
+    )
+    .unwrap();
+    let (code, stderr) = backup(
+        &server,
+        &dir.path().join("only2"),
+        &[&format!(
+            "--file-key-management-filename={}",
+            only2.display()
+        )],
+    );
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("pc.ibd")
+            && stderr.contains("key id 1")
+            && stderr.contains("page_compressed"),
+        "{stderr}"
+    );
+
+    // A 37401 page with a key version: change a byte in the middle of its ciphertext.
+    let ibd = server.datadir().join("d/pc.ibd");
+    let data = std::fs::read(&ibd).unwrap();
+    let ps = 16384;
+    let (page_no, page) = data
+        .chunks(ps)
+        .enumerate()
+        .skip(3)
+        .find(|(_, p)| p[24..26] == 37401u16.to_be_bytes() && p[26..30] != [0; 4])
+        .expect("a page_compressed+encrypted page");
+    let space = u32::from_be_bytes(data[34..38].try_into().unwrap());
+    let len = usize::from(u16::from_be_bytes([page[38], page[39]]));
+    assert!(len > 64, "payload of {len} bytes");
+    let at = (page_no * ps + 42 + len / 2) as u64;
+    let file = std::fs::OpenOptions::new().write(true).open(&ibd).unwrap();
+    file.write_all_at(&[data[at as usize] ^ 0x55], at).unwrap();
+    file.sync_all().unwrap();
+    drop(file);
+
+    let damaged = dir.path().join("damaged");
+    let (code, stderr) = backup(&server, &damaged, &["--parallel=2"]);
+    assert_eq!(code, Some(EXIT_SOURCE_CORRUPT), "{stderr}");
+    let retry = format!("Database page corruption detected at page {page_no}, retrying...");
+    assert_eq!(stderr.matches(&retry[..]).count(), 9, "{stderr}");
+    let fatal = stderr
+        .lines()
+        .find(|l| l.contains("FATAL ERROR"))
+        .unwrap_or_else(|| panic!("no FATAL ERROR line:\n{stderr}"));
+    for needle in [
+        &ibd.display().to_string()[..],
+        &format!("page {page_no} of tablespace {space}")[..],
+        "after 10 reads",
+        "after decryption with key id 1 version 1",
+    ] {
+        assert!(fatal.contains(needle), "no {needle:?} in: {fatal}");
+    }
+    assert!(
+        !damaged.join("xtrabackup_checkpoints").exists(),
+        "must not look complete"
+    );
+    // The tool replaced refuses it too.
+    let theirs = dir.path().join("theirs");
+    assert!(
+        testkit::Tool::MariaBackup
+            .backup(&server, &theirs, &[])
+            .is_err(),
+        "mariadb-backup backed up the damaged page"
+    );
 }
 
 /// The prepared backup copied back (by mariadb-backup), started with the keys: every table

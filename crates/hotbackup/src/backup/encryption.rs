@@ -23,10 +23,10 @@ const QUERY_PLUGIN: &str = "SELECT plugin_name, plugin_library, @@plugin_dir \
 pub(super) struct ServerEncryption {
     /// The `backup-my.cnf` lines after the typed ones (empty without plugins).
     pub(super) block: Vec<CnfOption>,
-    /// The keys, when the server encrypts its redo log or `--extended-validation` decrypts
-    /// pages.
+    /// The server's keys (file_key_management): for an encrypted redo log and the pages
+    /// `backup::extended_validation` decrypts (page_compressed+encrypted ones always).
     pub(super) keys: Option<Arc<crypt::Keys>>,
-    /// Why `keys` is `None`, for `--extended-validation`'s message on an encrypted table.
+    /// Why `keys` is `None`, for the message on an encrypted table whose pages need them.
     pub(super) no_keys: String,
     /// `innodb_encrypt_log` is on.
     pub(super) encrypt_log: bool,
@@ -39,9 +39,10 @@ fn line(key: &str, value: &str) -> CnfOption {
     }
 }
 
-/// Reads the plugins and their variables; loads the keys if the log is encrypted or
-/// `--extended-validation` is given (a key plugin other than file_key_management, a key file
-/// that cannot be read: exit 2 or 6).
+/// Reads the plugins and their variables and loads the keys. If the log is encrypted or
+/// `--extended-validation` is given, keys that cannot be had fail here (a key plugin other
+/// than file_key_management, a key file that cannot be read: exit 2 or 6); otherwise only
+/// the copy of a tablespace whose pages need them fails (`no_keys` says why).
 pub(super) fn read(main: &mut Session, opts: &Options) -> Result<ServerEncryption, Failure> {
     let rows = main.query_rows(QUERY_PLUGIN)?;
     let mut out = ServerEncryption {
@@ -92,24 +93,37 @@ pub(super) fn read(main: &mut Session, opts: &Options) -> Result<ServerEncryptio
     }
     settings.overlay(&opts.key_management);
     settings.check_plugins()?;
-    if out.encrypt_log || opts.extended_validation {
-        out.keys = settings.load()?;
-        if out.keys.is_none() {
-            let why = settings.unsupported().unwrap_or_else(|| {
-                "the server has no file_key_management plugin: give \
-                 --plugin-load-add=file_key_management --file-key-management-filename=KEYFILE"
-                    .to_string()
-            });
-            if !out.encrypt_log {
-                // Only an encrypted table needs them: its copy says so.
-                out.no_keys = why;
-                return Ok(out);
-            }
-            return Err(Failure::new(
-                crate::exit::Code::Usage,
-                format!("the server encrypts its redo log (innodb_encrypt_log=ON): {why}"),
-            ));
+    if !out.encrypt_log && !opts.extended_validation {
+        // Only for the page_compressed+encrypted pages every backup decrypts: keys that
+        // cannot be had fail only the copy of such a tablespace, saying why.
+        match settings.load() {
+            Ok(Some(keys)) => out.keys = Some(keys),
+            Ok(None) => out.no_keys = no_keys_reason(&settings),
+            Err(f) => out.no_keys = f.message,
         }
+        return Ok(out);
+    }
+    out.keys = settings.load()?;
+    if out.keys.is_none() {
+        let why = no_keys_reason(&settings);
+        if !out.encrypt_log {
+            // Only an encrypted table needs them: its copy says so.
+            out.no_keys = why;
+            return Ok(out);
+        }
+        return Err(Failure::new(
+            crate::exit::Code::Usage,
+            format!("the server encrypts its redo log (innodb_encrypt_log=ON): {why}"),
+        ));
     }
     Ok(out)
+}
+
+/// Why the settings give no keys (a plugin is loaded, but not file_key_management).
+fn no_keys_reason(settings: &KeySettings) -> String {
+    settings.unsupported().unwrap_or_else(|| {
+        "the server has no file_key_management plugin: give \
+         --plugin-load-add=file_key_management --file-key-management-filename=KEYFILE"
+            .to_string()
+    })
 }

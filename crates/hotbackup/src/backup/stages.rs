@@ -14,6 +14,7 @@ use page_copier::CopyOptions;
 use server::{BackupStage, Session};
 
 use super::discover::{self, Inventory};
+use super::extended_validation::{ExtendedValidation, Mode};
 use super::files::{copy_nontx_table, copy_whole_file, sink_failure, write_marker, Stamped};
 use super::watch::check_progress;
 use super::{aria, ddl, ddl_markers, innodb_copy, lock_wait, lsn, replica, Context};
@@ -107,15 +108,18 @@ pub(super) fn copy_everything(
         sync: false,
         ..CopyOptions::default()
     };
-    if opts.extended_validation {
-        copy_options.deep_check = Some(std::sync::Arc::new(
-            super::extended_validation::ExtendedValidation::new(
-                ctx.encryption.keys.clone(),
-                ctx.encryption.no_keys.clone(),
-                copy_options.validation,
-            ),
-        ));
-    }
+    // Encrypted pages decrypted and checked: page_compressed ones always, as mariadb-backup.
+    let mode = if opts.extended_validation {
+        Mode::Extended
+    } else {
+        Mode::PageCompressed
+    };
+    copy_options.deep_check = Some(std::sync::Arc::new(ExtendedValidation::new(
+        mode,
+        ctx.encryption.keys.clone(),
+        ctx.encryption.no_keys.clone(),
+        copy_options.validation,
+    )));
     let mut corrupted = CorruptedPages::default();
     let (copied, deferred) =
         innodb_copy::copy_innodb(ctx, &inventory, &copy_options, tailer, &mut corrupted)?;
