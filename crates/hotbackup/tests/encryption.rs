@@ -381,7 +381,7 @@ fn encrypted_page_compressed_tables_are_prepared(page_size: PageSize, ctr: bool,
     let stderr = match taken_by.backup(source, &backup, &["--parallel=2"]) {
         // mariadb-backup 10.11.19 once exited 1 in CI with "Loading encryption plugin" as
         // its last stderr line (and once locally under load): that oracle backup is taken
-        // again, once; hotbackup's backups are never retried. Not reproduced since in ~80
+        // again, once; hotbackup's backups are never retried. Not reproduced since in ~70
         // runs of these tests (strace'd and not, two at a time, whole file) nor in 150 runs
         // of the same command on an encrypted 64k server under DML+DDL load; nothing in our
         // command line or harness found to cause it. The source (encryption_plugin.cc,
