@@ -113,13 +113,30 @@ fn run(mut cmd: Command, what: &str) -> Result<String> {
         let stderr = String::from_utf8_lossy(&out.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
         let tail: Vec<&str> = tail.into_iter().rev().collect();
+        // A tool that fails without a word on stderr may have said why on stdout: keep it
+        // (stderr stays last, so callers can still match its final line).
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stdout = stdout.trim();
+        let stdout = match stdout.is_empty() {
+            true => String::new(),
+            false => format!("\nstdout: {}\nstderr:", tail_chars(stdout, 2000)),
+        };
         bail!(
-            "{what} failed ({}): {shown}\n{}",
+            "{what} failed ({}): {shown}{stdout}\n{}",
             out.status,
             tail.join("\n")
         );
     }
     Ok(String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The last `max` bytes of `text` (on a char boundary).
+fn tail_chars(text: &str, max: usize) -> &str {
+    let mut start = text.len().saturating_sub(max);
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    &text[start..]
 }
 
 /// Replays the source's binlog from `from` to its end into `into` (`mariadb-binlog | mariadb`).
@@ -429,5 +446,31 @@ mod tests {
         let diff = differences(&a, &b);
         assert_eq!(diff.len(), 2, "{diff:?}");
         assert!(diff[0].contains("d.u") && diff[1].contains("d.v"));
+    }
+
+    #[test]
+    fn a_failing_tool_shows_its_stdout_and_ends_with_its_stderr() {
+        // (script, must contain, must not contain)
+        let cases = [
+            (
+                "echo out-why; echo err-last >&2; exit 1",
+                "stdout: out-why",
+                "",
+            ),
+            ("echo err-last >&2; exit 1", "err-last", "stdout:"),
+        ];
+        for (script, contains, lacks) in cases {
+            let mut cmd = Command::new("sh");
+            cmd.arg("-c").arg(script);
+            let err = format!("{:#}", run(cmd, "backup").unwrap_err());
+            assert!(
+                err.contains("exit status: 1") && err.contains(contains),
+                "{err}"
+            );
+            assert!(lacks.is_empty() || !err.contains(lacks), "{err}");
+            assert!(err.trim_end().ends_with("err-last"), "{err}");
+        }
+        assert_eq!(tail_chars("aé", 1), "");
+        assert_eq!(tail_chars("abc", 2), "bc");
     }
 }
