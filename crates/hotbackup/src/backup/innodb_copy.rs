@@ -94,16 +94,37 @@ pub(super) fn copy_innodb(
         leave_unwritten_tables: true,
         ..copy_options.clone()
     };
+    // The system tablespace is the pool's last item, as in mariadb-backup: it overlaps the
+    // last tables' copies instead of running alone after them.
+    let mut items: Vec<Option<&Source>> = sources.iter().map(Some).collect();
+    if !inventory.system.is_empty() {
+        items.push(None);
+    }
     // In list order with the files read ahead: thousands of small tables copy at the
     // disk's pace instead of one random read at a time.
-    let reports: Vec<(Source, Option<Result<CopyReport, CopyError>>)> = crate::in_order::run(
+    type Copied = (Source, Option<Result<CopyReport, CopyError>>);
+    let reports: Vec<Vec<Copied>> = crate::in_order::run(
         threads,
-        &sources,
-        |s| Some(s.path.clone()),
-        |thread, s| {
+        &items,
+        |item| match item {
+            Some(s) => Some(s.path.clone()),
+            None => inventory.system.first().map(|f| f.source.clone()),
+        },
+        |thread, item| {
+            let Some(s) = item else {
+                let shared = Shared {
+                    ctx,
+                    tailer,
+                    throttle: throttle.as_ref(),
+                    progress: &progress,
+                    cut_short: &cut_short,
+                    output,
+                };
+                return copy_system(&shared, inventory, copy_options, thread);
+            };
             if cut_short.load(Ordering::Relaxed) || check_progress(tailer, ctx.watch).is_err() {
                 cut_short.store(true, Ordering::Relaxed);
-                return (s.clone(), None);
+                return vec![((*s).clone(), None)];
             }
             log.line(
                 thread,
@@ -122,46 +143,10 @@ pub(super) fn copy_innodb(
                 Err(CopyError::Vanished { .. }) => {}
                 Err(_) => cut_short.store(true, Ordering::Relaxed),
             }
-            (s.clone(), Some(r))
+            vec![((*s).clone(), Some(r))]
         },
     );
-    // The system tablespace last, as mariadb-backup: its later files need the first's format.
-    let mut all = reports;
-    let mut system_validator = None;
-    for (idx, f) in inventory.system.iter().enumerate() {
-        if cut_short.load(Ordering::Relaxed) || check_progress(tailer, ctx.watch).is_err() {
-            cut_short.store(true, Ordering::Relaxed);
-            break;
-        }
-        let kind = if idx == 0 {
-            SourceKind::SystemFirst
-        } else {
-            SourceKind::SystemNext
-        };
-        let s = source(f, kind, output);
-        log.info(&format!(
-            "Copying {} to {}",
-            s.path.display(),
-            describe(sink, &s)
-        ));
-        let r = page_copier::copy_tablespace(
-            &s,
-            sink,
-            copy_options,
-            system_validator.as_ref(),
-            throttle.as_ref(),
-            &progress,
-        );
-        if idx == 0 {
-            system_validator = first_file_validator(&s.path, copy_options);
-        }
-        match &r {
-            Ok(_) => log.info("        ...done"),
-            Err(CopyError::Vanished { .. }) => {}
-            Err(_) => cut_short.store(true, Ordering::Relaxed),
-        }
-        all.push((s, Some(r)));
-    }
+    let all: Vec<Copied> = reports.into_iter().flatten().collect();
 
     log.progress_end();
     // When the server went away or the redo copy failed, that is the cause to report.
@@ -223,6 +208,73 @@ pub(super) fn copy_innodb(
         ));
     }
     Ok((copied, deferred))
+}
+
+/// What every copy of the pool shares.
+struct Shared<'a> {
+    ctx: &'a Context<'a>,
+    tailer: &'a redo_tailer::TailerHandle,
+    /// One `--throttle` budget for all the copies.
+    throttle: Option<&'a page_copier::Throttle>,
+    progress: &'a LogProgress<'a>,
+    /// Set on the first failure: nothing more is copied.
+    cut_short: &'a AtomicBool,
+    output: Output,
+}
+
+/// Copies the system tablespace's files in order (its later files are checked with the
+/// first's format), on pool thread `thread`.
+fn copy_system(
+    shared: &Shared,
+    inventory: &Inventory,
+    copy_options: &CopyOptions,
+    thread: usize,
+) -> Vec<(Source, Option<Result<CopyReport, CopyError>>)> {
+    let Shared {
+        ctx,
+        tailer,
+        throttle,
+        progress,
+        cut_short,
+        output,
+    } = *shared;
+    let (sink, log) = (ctx.sink, ctx.log);
+    let mut all = Vec::new();
+    let mut system_validator = None;
+    for (idx, f) in inventory.system.iter().enumerate() {
+        if cut_short.load(Ordering::Relaxed) || check_progress(tailer, ctx.watch).is_err() {
+            cut_short.store(true, Ordering::Relaxed);
+            break;
+        }
+        let kind = if idx == 0 {
+            SourceKind::SystemFirst
+        } else {
+            SourceKind::SystemNext
+        };
+        let s = source(f, kind, output);
+        log.line(
+            thread,
+            &format!("Copying {} to {}", s.path.display(), describe(sink, &s)),
+        );
+        let r = page_copier::copy_tablespace(
+            &s,
+            sink,
+            copy_options,
+            system_validator.as_ref(),
+            throttle,
+            progress,
+        );
+        if idx == 0 {
+            system_validator = first_file_validator(&s.path, copy_options);
+        }
+        match &r {
+            Ok(_) => log.line(thread, "        ...done"),
+            Err(CopyError::Vanished { .. }) => {}
+            Err(_) => cut_short.store(true, Ordering::Relaxed),
+        }
+        all.push((s, Some(r)));
+    }
+    all
 }
 
 fn first_file_validator(path: &Path, options: &CopyOptions) -> Option<innodb::page::PageValidator> {
