@@ -219,30 +219,7 @@ fn crafted_page_case(page_size: PageSize, checksum: &str, log: bool, prepare: bo
         assert_eq!(code, Some(0), "{stderr}");
         assert!(!stderr.contains("Database page corruption"), "{stderr}");
     } else {
-        assert_eq!(code, Some(EXIT_SOURCE_CORRUPT), "{stderr}");
-        assert_eq!(
-            stderr
-                .matches("Database page corruption detected at page 3, retrying...")
-                .count(),
-            9,
-            "{stderr}"
-        );
-        let fatal = stderr
-            .lines()
-            .find(|l| l.contains("FATAL ERROR"))
-            .unwrap_or_else(|| panic!("no FATAL ERROR line:\n{stderr}"));
-        for needle in [
-            &ibd.display().to_string()[..],
-            &format!("page 3 of tablespace {space}")[..],
-            "after 10 reads",
-            "after decryption with key id 1 version 1",
-        ] {
-            assert!(fatal.contains(needle), "no {needle:?} in: {fatal}");
-        }
-        assert!(
-            !damaged.join("xtrabackup_checkpoints").exists(),
-            "must not look complete"
-        );
+        assert_refused_after_decryption(code, &stderr, &damaged, &ibd, space, 3);
     }
 
     // Without the option the crafted page passes its checksums, as in mariadb-backup.
@@ -345,25 +322,7 @@ fn page_compressed_encrypted_page_is_decrypted_without_the_option() {
 
     let damaged = dir.path().join("damaged");
     let (code, stderr) = backup(&server, &damaged, &["--parallel=2"]);
-    assert_eq!(code, Some(EXIT_SOURCE_CORRUPT), "{stderr}");
-    let retry = format!("Database page corruption detected at page {page_no}, retrying...");
-    assert_eq!(stderr.matches(&retry[..]).count(), 9, "{stderr}");
-    let fatal = stderr
-        .lines()
-        .find(|l| l.contains("FATAL ERROR"))
-        .unwrap_or_else(|| panic!("no FATAL ERROR line:\n{stderr}"));
-    for needle in [
-        &ibd.display().to_string()[..],
-        &format!("page {page_no} of tablespace {space}")[..],
-        "after 10 reads",
-        "after decryption with key id 1 version 1",
-    ] {
-        assert!(fatal.contains(needle), "no {needle:?} in: {fatal}");
-    }
-    assert!(
-        !damaged.join("xtrabackup_checkpoints").exists(),
-        "must not look complete"
-    );
+    assert_refused_after_decryption(code, &stderr, &damaged, &ibd, space, page_no);
     // The tool replaced refuses it too.
     let theirs = dir.path().join("theirs");
     assert!(
@@ -400,4 +359,36 @@ fn restored(
     sums.into_iter()
         .filter(|(t, _)| t.starts_with("d."))
         .collect()
+}
+
+/// A backup refused for page `page_no` of `ibd` after 10 reads and decryption with key 1
+/// (exit 4, 9 retry lines as mariadb-backup's, the FATAL line naming file, page, space),
+/// leaving nothing that looks complete.
+fn assert_refused_after_decryption(
+    code: Option<i32>,
+    stderr: &str,
+    damaged: &Path,
+    ibd: &Path,
+    space: u32,
+    page_no: usize,
+) {
+    assert_eq!(code, Some(EXIT_SOURCE_CORRUPT), "{stderr}");
+    let retry = format!("Database page corruption detected at page {page_no}, retrying...");
+    assert_eq!(stderr.matches(&retry[..]).count(), 9, "{stderr}");
+    let fatal = stderr
+        .lines()
+        .find(|l| l.contains("FATAL ERROR"))
+        .unwrap_or_else(|| panic!("no FATAL ERROR line:\n{stderr}"));
+    for needle in [
+        &ibd.display().to_string()[..],
+        &format!("page {page_no} of tablespace {space}")[..],
+        "after 10 reads",
+        "after decryption with key id 1 version 1",
+    ] {
+        assert!(fatal.contains(needle), "no {needle:?} in: {fatal}");
+    }
+    assert!(
+        !damaged.join("xtrabackup_checkpoints").exists(),
+        "must not look complete"
+    );
 }
