@@ -15,6 +15,11 @@ pub const HEAD: u64 = 1 << 20;
 /// Files read ahead of the pass: bounds the page cache it fills (≤ 256 MiB).
 pub const WINDOW: usize = 256;
 
+/// The read-ahead of `path`'s first [`HEAD`] bytes (nothing for `None`).
+fn head(path: Option<PathBuf>) -> Vec<(PathBuf, Ranges)> {
+    path.map(|p| (p, vec![(0, HEAD)])).into_iter().collect()
+}
+
 /// `threads` as asked, else one per CPU.
 pub fn threads_or_cpus(threads: Option<usize>) -> usize {
     threads
@@ -32,12 +37,7 @@ pub fn run<T: Sync, R: Send>(
     path: impl Fn(&T) -> Option<PathBuf>,
     f: impl Fn(usize, &T) -> R + Sync,
 ) -> Vec<R> {
-    run_ahead(
-        threads,
-        items,
-        |i| path(i).map(|p| (p, vec![(0, HEAD)])).into_iter().collect(),
-        f,
-    )
+    run_ahead(threads, items, |i| head(path(i)), f)
 }
 
 /// [`run`] with what to read ahead of each item given whole: any byte ranges of any
@@ -105,12 +105,7 @@ pub fn try_run<T: Sync, R: Send, E: Send>(
     path: impl Fn(&T) -> Option<PathBuf>,
     f: impl Fn(usize, &T) -> Result<R, E> + Sync,
 ) -> Result<Vec<R>, E> {
-    try_run_ahead(
-        threads,
-        items,
-        |i| path(i).map(|p| (p, vec![(0, HEAD)])).into_iter().collect(),
-        f,
-    )
+    try_run_ahead(threads, items, |i| head(path(i)), f)
 }
 
 /// [`run_ahead`] for work that can fail, as [`try_run`].

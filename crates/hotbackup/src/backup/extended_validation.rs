@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 
 use crypt::page::{self as cpage, Layout};
 use crypt::scheme::SpaceKeys;
-use innodb::page::fil::{FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED, FIL_PAGE_TYPE};
+use innodb::page::fil::{page_type_raw, FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED};
 use innodb::page::{read_crypt_data, PageValidator, PageVerdict, ValidationOptions};
 use innodb::PageNo;
 use page_copier::{DeepCheck, SpaceCheck};
@@ -184,13 +184,10 @@ impl SpaceDecrypt {
         if page_no.0 == 0 || version == 0 {
             return None;
         }
-        if self.mode == Mode::PageCompressed {
-            let page_type = page.get(FIL_PAGE_TYPE..FIL_PAGE_TYPE + 2)?;
-            if u16::from_be_bytes([page_type[0], page_type[1]])
-                != FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED
-            {
-                return None;
-            }
+        if self.mode == Mode::PageCompressed
+            && page_type_raw(page).ok()? != FIL_PAGE_PAGE_COMPRESSED_ENCRYPTED
+        {
+            return None;
         }
         let keys = match &self.decrypt {
             Decrypt::Keys(k) => k,

@@ -100,6 +100,14 @@ pub(super) fn copy_innodb(
     if !inventory.system.is_empty() {
         items.push(None);
     }
+    let shared = Shared {
+        ctx,
+        tailer,
+        throttle: throttle.as_ref(),
+        progress: &progress,
+        cut_short: &cut_short,
+        output,
+    };
     // In list order with the files read ahead: thousands of small tables copy at the
     // disk's pace instead of one random read at a time.
     type Copied = (Source, Option<Result<CopyReport, CopyError>>);
@@ -112,14 +120,6 @@ pub(super) fn copy_innodb(
         },
         |thread, item| {
             let Some(s) = item else {
-                let shared = Shared {
-                    ctx,
-                    tailer,
-                    throttle: throttle.as_ref(),
-                    progress: &progress,
-                    cut_short: &cut_short,
-                    output,
-                };
                 return copy_system(&shared, inventory, copy_options, thread);
             };
             if cut_short.load(Ordering::Relaxed) || check_progress(tailer, ctx.watch).is_err() {
